@@ -1,0 +1,188 @@
+//! The `brightspots` command line: serve (the default), check, import, export.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tracing::{error, info, warn};
+
+use crate::config::{Overrides, Settings};
+use crate::content::{self, ContentError};
+use crate::store::{Db, import_catalog};
+use crate::AppState;
+
+#[derive(Debug, Parser)]
+#[command(name = "brightspots", version, about = "The knowledge hub of a networked improvement community of schools")]
+pub struct Cli {
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the hub (the default); on an empty database, import the content directory first.
+    Serve,
+    /// Validate a catalog directory without writing anything [default DIR: the content directory].
+    Check { dir: Option<PathBuf> },
+    /// Validate a catalog directory and upsert all of it in one transaction, or nothing.
+    Import { dir: Option<PathBuf> },
+    /// Write the whole catalog to DIR in the content format.
+    Export { dir: PathBuf },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "brightspots=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = match Settings::load(&cli.overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_errors(errors: &[ContentError]) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!(
+        "{} problem{} found; nothing was imported.",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Check { dir } => {
+            let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
+            match content::load_dir(&dir, settings.min_cell()) {
+                Ok(c) => {
+                    println!(
+                        "{}: valid — {} practices, {} challenge areas, {} teams, {} adoptions",
+                        dir.display(),
+                        c.practices.len(),
+                        c.areas.len(),
+                        c.teams.len(),
+                        c.adoptions.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(errors) => {
+                    print_errors(&errors);
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Import { dir } => {
+            let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
+            let catalog = match content::load_dir(&dir, settings.min_cell()) {
+                Ok(c) => c,
+                Err(errors) => {
+                    print_errors(&errors);
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let db = Db::connect(&settings.database_url).await?;
+            let r = import_catalog(&db, &catalog).await?;
+            println!(
+                "imported {}: {} practices new, {} revised, {} unchanged; {} adoptions",
+                dir.display(),
+                r.practices_created,
+                r.practices_revised,
+                r.practices_unchanged,
+                r.adoptions
+            );
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { dir } => {
+            let db = Db::connect(&settings.database_url).await?;
+            let catalog = crate::store::export_catalog(&db).await?;
+            content::write_dir(&dir, &catalog)?;
+            println!("exported {} practices to {}", catalog.practices.len(), dir.display());
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => serve(settings).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let db = Db::connect(&settings.database_url).await?;
+    if db.is_empty().await? {
+        seed(&db, &settings).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+    let addr = listener.local_addr()?;
+    println!("Bright Spots is serving on http://{addr}/");
+    let state = AppState { db: db.clone(), settings: Arc::new(settings) };
+    crate::serve(listener, state, shutdown_signal()).await?;
+    db.close().await;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// First start: load the seed catalog so a newcomer sees a real hub.
+async fn seed(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.content_dir;
+    if !dir.exists() {
+        warn!(dir = %dir.display(), "the database is empty and there is no content directory to import");
+        return Ok(());
+    }
+    match content::load_dir(dir, settings.min_cell()) {
+        Ok(catalog) => {
+            let r = import_catalog(db, &catalog).await?;
+            info!(dir = %dir.display(), practices = r.practices_created, "imported the seed catalog");
+            Ok(())
+        }
+        Err(errors) => {
+            for e in &errors {
+                error!("{e}");
+            }
+            anyhow::bail!(
+                "the content directory {} has {} problem(s); fix them (see `brightspots check`) and start again",
+                dir.display(),
+                errors.len()
+            )
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,149 @@
+//! Typed settings, layered: built-in defaults → `brightspots.toml` → environment → flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::CellSize;
+
+/// The settings of one running hub.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address the web server listens on.
+    pub bind: SocketAddr,
+    /// sqlx database URL; SQLite by default.
+    pub database_url: String,
+    /// Where the derived search index lives.
+    pub index_dir: PathBuf,
+    /// The catalog imported on first start and the default of `check`/`import`.
+    pub content_dir: PathBuf,
+    /// Measures with a smaller n are refused (FERPA).
+    pub min_cell_size: i64,
+    /// Licence of practices that do not name one.
+    pub default_license: String,
+    /// The network's name, shown in every page header.
+    pub network_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite:brightspots.db".into(),
+            index_dir: "search_index".into(),
+            content_dir: "content".into(),
+            min_cell_size: CellSize::DEFAULT.get(),
+            default_license: "CC-BY-4.0".into(),
+            network_name: "Bright Spots".into(),
+        }
+    }
+}
+
+/// Values given on the command line or in the environment; each one that is set wins over
+/// the file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// Settings file [default: brightspots.toml, if present]
+    #[arg(long, env = "BRIGHTSPOTS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:3000]
+    #[arg(long, env = "BRIGHTSPOTS_BIND", global = true)]
+    pub bind: Option<SocketAddr>,
+    /// Database URL [default: sqlite:brightspots.db]
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Search index directory [default: search_index]
+    #[arg(long, env = "BRIGHTSPOTS_INDEX_DIR", global = true)]
+    pub index_dir: Option<PathBuf>,
+    /// Catalog directory imported on first start [default: content]
+    #[arg(long, env = "BRIGHTSPOTS_CONTENT_DIR", global = true)]
+    pub content_dir: Option<PathBuf>,
+    /// Smallest n a measure may report [default: 10]
+    #[arg(long, env = "BRIGHTSPOTS_MIN_CELL_SIZE", global = true)]
+    pub min_cell_size: Option<i64>,
+    /// Licence of practices that name none [default: CC-BY-4.0]
+    #[arg(long, env = "BRIGHTSPOTS_DEFAULT_LICENSE", global = true)]
+    pub default_license: Option<String>,
+    /// Network name shown on every page [default: Bright Spots]
+    #[arg(long, env = "BRIGHTSPOTS_NETWORK_NAME", global = true)]
+    pub network_name: Option<String>,
+}
+
+impl Settings {
+    /// Defaults, then the settings file (an explicit `--config` must exist), then overrides.
+    pub fn load(o: &Overrides) -> anyhow::Result<Settings> {
+        let mut s = match &o.config {
+            Some(path) => Self::from_file(path)?,
+            None if Path::new("brightspots.toml").exists() => Self::from_file(Path::new("brightspots.toml"))?,
+            None => Settings::default(),
+        };
+        if let Some(v) = o.bind {
+            s.bind = v;
+        }
+        if let Some(v) = &o.database_url {
+            s.database_url = v.clone();
+        }
+        if let Some(v) = &o.index_dir {
+            s.index_dir = v.clone();
+        }
+        if let Some(v) = &o.content_dir {
+            s.content_dir = v.clone();
+        }
+        if let Some(v) = o.min_cell_size {
+            s.min_cell_size = v;
+        }
+        if let Some(v) = &o.default_license {
+            s.default_license = v.clone();
+        }
+        if let Some(v) = &o.network_name {
+            s.network_name = v.clone();
+        }
+        CellSize::parse(s.min_cell_size).map_err(|e| anyhow::anyhow!("min_cell_size: {e}"))?;
+        Ok(s)
+    }
+
+    fn from_file(path: &Path) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read settings file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            anyhow::anyhow!(
+                "{}{}: {}",
+                path.display(),
+                line.map(|l| format!(":{l}")).unwrap_or_default(),
+                e.message()
+            )
+        })
+    }
+
+    pub fn min_cell(&self) -> CellSize {
+        CellSize::parse(self.min_cell_size).unwrap_or(CellSize::DEFAULT)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.toml");
+        std::fs::write(&path, "network_name = \"Coastal NIC\"\nmin_cell_size = 12\n").unwrap();
+        let o = Overrides {
+            config: Some(path.clone()),
+            min_cell_size: Some(15),
+            ..Default::default()
+        };
+        let s = Settings::load(&o).unwrap();
+        assert_eq!(s.network_name, "Coastal NIC");
+        assert_eq!(s.min_cell_size, 15);
+        assert_eq!(s.content_dir, PathBuf::from("content"));
+
+        std::fs::write(&path, "netwrok_name = \"typo\"\n").unwrap();
+        let err = Settings::load(&o).unwrap_err().to_string();
+        assert!(err.contains("b.toml:1") && err.contains("netwrok_name"), "{err}");
+    }
+}

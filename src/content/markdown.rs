@@ -1,0 +1,176 @@
+//! Markdown → sanitised HTML. Runs once when a revision is saved (and for the author's preview,
+//! with the same function), never per page view.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+/// The Markdown dialect of the catalog, spelled out so an upgrade cannot change it silently.
+pub fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_SMART_PUNCTUATION
+}
+
+/// Prefix of the footnote ids we generate; the only ids the sanitiser lets through.
+const FOOTNOTE_PREFIX: &str = "fn-";
+
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .link_rel(Some("nofollow noopener noreferrer"))
+        .add_generic_attributes(["id"])
+        .add_allowed_classes("sup", ["footnote-reference"])
+        .add_allowed_classes("div", ["footnote-definition"])
+        .add_allowed_classes("span", ["task"])
+        .attribute_filter(|_element, attribute, value| {
+            // Ids could clobber the page's own (DOM clobbering): keep only footnote anchors.
+            if attribute == "id" && !value.starts_with(FOOTNOTE_PREFIX) {
+                None
+            } else {
+                Some(value.into())
+            }
+        });
+    b
+});
+
+/// Renders a section's Markdown to HTML that is safe to serve as is.
+///
+/// Headings inside a section become level 3 or deeper, because the page around it already
+/// uses levels 1 and 2 (keeps the heading outline in order).
+pub fn render(markdown: &str) -> String {
+    let events = Parser::new_ext(markdown, options()).map(|event| match event {
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Event::Start(Tag::Heading {
+            level: demote(level),
+            id,
+            classes,
+            attrs,
+        }),
+        Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(demote(level))),
+        Event::FootnoteReference(label) => Event::FootnoteReference(footnote(label)),
+        Event::Start(Tag::FootnoteDefinition(label)) => {
+            Event::Start(Tag::FootnoteDefinition(footnote(label)))
+        }
+        // A disabled checkbox says nothing to a screen reader; a symbol with text does.
+        Event::TaskListMarker(done) => Event::InlineHtml(
+            if done {
+                "<span class=\"task\">☑ done:</span> "
+            } else {
+                "<span class=\"task\">☐ to do:</span> "
+            }
+            .into(),
+        ),
+        other => other,
+    });
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events);
+    SANITIZER.clean(&html).to_string()
+}
+
+fn demote(level: HeadingLevel) -> HeadingLevel {
+    match level {
+        HeadingLevel::H1 | HeadingLevel::H2 => HeadingLevel::H3,
+        other => other,
+    }
+}
+
+fn footnote(label: CowStr<'_>) -> CowStr<'_> {
+    let safe: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("{FOOTNOTE_PREFIX}{safe}").into()
+}
+
+/// The text of each top-level item of the bullet lists in `markdown` (the essential aspects an
+/// adopter ticks off, the necessary conditions).
+pub fn bullet_items(markdown: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    // One entry per open list: is it a bullet list?
+    let mut lists: Vec<bool> = Vec::new();
+    let mut current: Option<String> = None;
+    for event in Parser::new_ext(markdown, options()) {
+        let top_bullet = lists == [true];
+        match event {
+            Event::Start(Tag::List(first_number)) => lists.push(first_number.is_none()),
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+            }
+            Event::Start(Tag::Item) if top_bullet => current = Some(String::new()),
+            Event::End(TagEnd::Item) if top_bullet => {
+                if let Some(text) = current.take() {
+                    items.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+                }
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(cur) = current.as_mut() {
+                    cur.push_str(&t);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                if let Some(cur) = current.as_mut() {
+                    cur.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_catalog_dialect() {
+        let html = render("A ~~b~~ \"c\"\n\n| x |\n|---|\n| 1 |\n\n- [x] done\n\nNote[^1]\n\n[^1]: Foot.");
+        assert!(html.contains("<del>b</del>"), "{html}");
+        assert!(html.contains("“c”"), "{html}");
+        assert!(html.contains("<table>"), "{html}");
+        assert!(html.contains("☑ done:"), "{html}");
+        assert!(html.contains("href=\"#fn-1\"") && html.contains("id=\"fn-1\""), "{html}");
+    }
+
+    #[test]
+    fn links_get_rel_and_scripts_go() {
+        let html = render("[x](https://example.org) <script>alert(1)</script> [y](javascript:alert(1))");
+        assert!(html.contains("rel=\"nofollow noopener noreferrer\""), "{html}");
+        assert!(!html.contains("script") && !html.contains("javascript"), "{html}");
+    }
+
+    #[test]
+    fn headings_are_demoted_below_the_page_outline() {
+        assert_eq!(render("# Big").trim(), "<h3>Big</h3>");
+        assert_eq!(render("#### Small").trim(), "<h4>Small</h4>");
+    }
+
+    #[test]
+    fn bullet_items_are_the_top_level_bullets() {
+        let md = "Intro.\n\n- One *thing*\n  - nested\n- Two\n  continued\n\n1. not a bullet\n";
+        assert_eq!(bullet_items(md), vec!["One thing nested", "Two continued"]);
+    }
+}
+
+/// Renders every section of a practice, in reading order, as the practice page shows it. The
+/// author's preview uses this same function, so preview and publication never differ.
+pub fn render_body(sections: &std::collections::BTreeMap<crate::domain::SectionKind, String>) -> String {
+    let mut out = String::new();
+    for (kind, md) in sections {
+        let key = kind.key();
+        out.push_str(&format!(
+            "<section class=\"part part-{key}\" aria-labelledby=\"s-{key}\">\n<h2 id=\"s-{key}\">{}</h2>\n{}</section>\n",
+            kind.heading(),
+            render(md)
+        ));
+    }
+    out
+}

@@ -1,0 +1,16 @@
+//! The content format (see `docs/content-format.md`): parsing with validation, and writing back.
+
+mod catalog;
+mod error;
+mod files;
+mod locate;
+pub mod markdown;
+mod practice_file;
+mod tomlw;
+
+pub use catalog::{Catalog, load_dir, write_dir};
+pub use error::ContentError;
+pub use files::{AdoptionDoc, AreaDoc, DistrictDoc, SchoolDoc, TeamDoc};
+pub use markdown::render_body;
+pub use tomlw::number as format_number;
+pub use practice_file::{parse_practice, write_practice};

@@ -1,0 +1,50 @@
+//! One error type for every handler: 4xx carry a message for the person, 5xx are logged once
+//! and never show their details.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            AppError::NotFound => (StatusCode::NOT_FOUND, None),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, Some(m.clone())),
+            AppError::Internal(e) => {
+                tracing::error!(error = ?e, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, None)
+            }
+        };
+        // The page itself is drawn by `web::render_errors`, which knows the site's chrome.
+        let mut response = (status, message.clone().unwrap_or_default()).into_response();
+        response.extensions_mut().insert(ErrorMessage(message));
+        response
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Marks a response as an error for the page renderer, with the message for the person.
+#[derive(Debug, Clone)]
+pub struct ErrorMessage(pub Option<String>);

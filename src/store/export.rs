@@ -1,0 +1,251 @@
+//! Reads the catalog back out of the database, in the shape of the content format.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{Context, anyhow};
+use sqlx::{FromRow, SqliteConnection};
+use tracing::instrument;
+
+use super::{Db, parse_list};
+use crate::content::{AdoptionDoc, AreaDoc, Catalog, DistrictDoc, SchoolDoc, TeamDoc};
+use crate::domain::{
+    Measure, PracticeDoc, Resource, SectionKind, Slug, Vocabulary,
+};
+
+fn vocab<V: Vocabulary>(s: &str) -> anyhow::Result<V> {
+    V::parse(s).map_err(|e| anyhow!("stored value: {e}"))
+}
+
+fn slug(s: &str) -> anyhow::Result<Slug> {
+    Slug::parse(s).map_err(|e| anyhow!("stored slug: {e}"))
+}
+
+fn date(s: Option<String>) -> anyhow::Result<Option<time::Date>> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    s.map(|s| time::Date::parse(&s, format).with_context(|| format!("stored date {s:?}")))
+        .transpose()
+}
+
+#[derive(FromRow)]
+struct PracticeRow {
+    id: i64,
+    revision_id: i64,
+    slug: String,
+    team: String,
+    status: String,
+    published_on: Option<String>,
+    vetted_on: Option<String>,
+    title: String,
+    summary: String,
+    grade_bands: String,
+    subjects: String,
+    tags: String,
+    license: Option<String>,
+    stage: String,
+}
+
+#[derive(FromRow)]
+struct MeasureRow {
+    owner: i64,
+    name: String,
+    ingredient: String,
+    unit: String,
+    instrument: String,
+    baseline: f64,
+    result: f64,
+    n: i64,
+    period: String,
+}
+
+impl MeasureRow {
+    fn into_measure(self) -> anyhow::Result<Measure> {
+        Ok(Measure {
+            name: self.name,
+            ingredient: vocab(&self.ingredient)?,
+            instrument: self.instrument,
+            unit: vocab(&self.unit)?,
+            baseline: self.baseline,
+            result: self.result,
+            n: self.n,
+            period: self.period,
+        })
+    }
+}
+
+/// Every practice's newest revision as a doc, by slug, with the practice id.
+pub(crate) async fn practice_docs(
+    conn: &mut SqliteConnection,
+) -> anyhow::Result<HashMap<Slug, (i64, PracticeDoc)>> {
+    let rows: Vec<PracticeRow> = sqlx::query_as(
+        r#"select p.id, r.id as revision_id, p.slug, t.slug as team, p.status, p.published_on, p.vetted_on,
+                  r.title, r.summary, r.grade_bands, r.subjects, r.tags, r.license, r.stage
+           from practices p
+           join practice_revisions r on r.id = p.current_revision_id
+           join teams t on t.id = p.team_id"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut sections: HashMap<i64, BTreeMap<SectionKind, String>> = HashMap::new();
+    for (rev, kind, md) in sqlx::query_as::<_, (i64, String, String)>(
+        r#"select s.revision_id, s.kind, s.markdown from revision_sections s
+           join practices p on p.current_revision_id = s.revision_id"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let kind = SectionKind::from_key(&kind).ok_or_else(|| anyhow!("stored section {kind:?}"))?;
+        sections.entry(rev).or_default().insert(kind, md);
+    }
+    let mut areas: HashMap<i64, Vec<Slug>> = HashMap::new();
+    for (rev, area) in sqlx::query_as::<_, (i64, String)>(
+        r#"select rca.revision_id, a.slug from revision_challenge_areas rca
+           join practices p on p.current_revision_id = rca.revision_id
+           join challenge_areas a on a.id = rca.challenge_area_id
+           order by rca.revision_id, rca.position"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        areas.entry(rev).or_default().push(slug(&area)?);
+    }
+    let mut resources: HashMap<i64, Vec<Resource>> = HashMap::new();
+    for (rev, title, url) in sqlx::query_as::<_, (i64, String, String)>(
+        r#"select r.revision_id, r.title, r.url from resources r
+           join practices p on p.current_revision_id = r.revision_id
+           order by r.revision_id, r.position"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        resources.entry(rev).or_default().push(Resource { title, url });
+    }
+    let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
+    for row in sqlx::query_as::<_, MeasureRow>(
+        r#"select m.revision_id as owner, m.name, m.ingredient, m.unit, m.instrument, m.baseline,
+                  m.result, m.n, m.period
+           from measures m join practices p on p.current_revision_id = m.revision_id
+           order by m.revision_id, m.position"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        measures.entry(row.owner).or_default().push(row.into_measure()?);
+    }
+
+    let mut out = HashMap::new();
+    for r in rows {
+        let doc = PracticeDoc {
+            slug: slug(&r.slug)?,
+            title: r.title,
+            summary: r.summary,
+            challenge_areas: areas.remove(&r.revision_id).unwrap_or_default(),
+            grade_bands: parse_list(&r.grade_bands).iter().map(|s| vocab(s)).collect::<Result<_, _>>()?,
+            subjects: parse_list(&r.subjects).iter().map(|s| vocab(s)).collect::<Result<_, _>>()?,
+            team: slug(&r.team)?,
+            stage: vocab(&r.stage)?,
+            status: vocab(&r.status)?,
+            published_on: date(r.published_on)?,
+            vetted_on: date(r.vetted_on)?,
+            tags: parse_list(&r.tags),
+            license: r.license,
+            measures: measures.remove(&r.revision_id).unwrap_or_default(),
+            resources: resources.remove(&r.revision_id).unwrap_or_default(),
+            sections: sections.remove(&r.revision_id).unwrap_or_default(),
+        };
+        out.insert(doc.slug.clone(), (r.id, doc));
+    }
+    Ok(out)
+}
+
+#[derive(FromRow)]
+struct AdoptionRow {
+    id: i64,
+    practice: String,
+    team: String,
+    status: String,
+    started_on: Option<String>,
+    aspects_kept: String,
+    adaptations: Option<String>,
+    outcome: Option<String>,
+}
+
+/// The whole catalog as the content format holds it.
+#[instrument(skip_all)]
+pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
+    let mut conn = db.read.acquire().await?;
+    let areas = sqlx::query_as::<_, (String, String, String)>(
+        "select slug, name, description from challenge_areas order by position, slug",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(s, name, description)| Ok(AreaDoc { slug: slug(&s)?, name, description }))
+    .collect::<anyhow::Result<_>>()?;
+    let districts = sqlx::query_as::<_, (String, String)>("select slug, name from districts order by id")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(s, name)| Ok(DistrictDoc { slug: slug(&s)?, name }))
+        .collect::<anyhow::Result<_>>()?;
+    let schools = sqlx::query_as::<_, (String, String, String, String, String)>(
+        r#"select s.slug, s.name, d.slug, s.level, s.locale from schools s
+           join districts d on d.id = s.district_id order by s.id"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(s, name, d, level, locale)| {
+        Ok(SchoolDoc { slug: slug(&s)?, name, district: slug(&d)?, level: vocab(&level)?, locale: vocab(&locale)? })
+    })
+    .collect::<anyhow::Result<_>>()?;
+    let teams = sqlx::query_as::<_, (String, String, String, String, String, String)>(
+        r#"select t.slug, t.name, s.slug, t.cycle, a.slug, t.aim from teams t
+           join schools s on s.id = t.school_id
+           join challenge_areas a on a.id = t.challenge_area_id order by t.id"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(s, name, school, cycle, area, aim)| {
+        Ok(TeamDoc { slug: slug(&s)?, name, school: slug(&school)?, cycle, challenge_area: slug(&area)?, aim })
+    })
+    .collect::<anyhow::Result<_>>()?;
+
+    let mut practices: Vec<PracticeDoc> = practice_docs(&mut conn).await?.into_values().map(|(_, d)| d).collect();
+    practices.sort_by(|a, b| a.slug.cmp(&b.slug));
+
+    let mut adoption_measures: HashMap<i64, Vec<Measure>> = HashMap::new();
+    for row in sqlx::query_as::<_, MeasureRow>(
+        r#"select adoption_id as owner, name, ingredient, unit, instrument, baseline, result, n, period
+           from measures where adoption_id is not null order by adoption_id, position"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        adoption_measures.entry(row.owner).or_default().push(row.into_measure()?);
+    }
+    let adoptions = sqlx::query_as::<_, AdoptionRow>(
+        r#"select ad.id, p.slug as practice, t.slug as team, ad.status, ad.started_on, ad.aspects_kept,
+                  ad.adaptations, ad.outcome
+           from adoptions ad join practices p on p.id = ad.practice_id join teams t on t.id = ad.team_id
+           order by p.slug, t.slug"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|a| {
+        Ok(AdoptionDoc {
+            practice: slug(&a.practice)?,
+            team: slug(&a.team)?,
+            status: vocab(&a.status)?,
+            started_on: date(a.started_on)?,
+            aspects_kept: serde_json::from_str(&a.aspects_kept)?,
+            adaptations: a.adaptations,
+            outcome: a.outcome.as_deref().map(vocab).transpose()?,
+            measures: adoption_measures.remove(&a.id).unwrap_or_default(),
+        })
+    })
+    .collect::<anyhow::Result<_>>()?;
+    Ok(Catalog { areas, districts, schools, teams, practices, adoptions })
+}

@@ -1,0 +1,304 @@
+//! Upserts a validated catalog in one transaction: all of it or, on any error, nothing.
+
+use std::collections::HashMap;
+
+use sqlx::{Sqlite, Transaction};
+use tracing::instrument;
+
+use super::{Db, json_list, record_change};
+use crate::content::Catalog;
+use crate::domain::{Measure, PracticeDoc, Slug, Status, Vocabulary};
+
+/// What an import changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub practices_created: usize,
+    pub practices_revised: usize,
+    pub practices_unchanged: usize,
+    pub adoptions: usize,
+}
+
+#[instrument(skip_all, fields(practices = catalog.practices.len()))]
+pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<ImportReport> {
+    let mut tx = db.begin_write().await?;
+    let mut report = ImportReport::default();
+
+    for (i, a) in catalog.areas.iter().enumerate() {
+        sqlx::query(
+            r#"insert into challenge_areas (slug, name, description, position) values (?, ?, ?, ?)
+               on conflict (slug) do update set name = excluded.name,
+                 description = excluded.description, position = excluded.position"#,
+        )
+        .bind(a.slug.as_str())
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(i as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for d in &catalog.districts {
+        sqlx::query(
+            "insert into districts (slug, name) values (?, ?)
+             on conflict (slug) do update set name = excluded.name",
+        )
+        .bind(d.slug.as_str())
+        .bind(&d.name)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for s in &catalog.schools {
+        sqlx::query(
+            r#"insert into schools (slug, name, district_id, level, locale)
+               values (?, ?, (select id from districts where slug = ?), ?, ?)
+               on conflict (slug) do update set name = excluded.name,
+                 district_id = excluded.district_id, level = excluded.level, locale = excluded.locale"#,
+        )
+        .bind(s.slug.as_str())
+        .bind(&s.name)
+        .bind(s.district.as_str())
+        .bind(s.level.as_str())
+        .bind(s.locale.as_str())
+        .execute(&mut *tx)
+        .await?;
+    }
+    for t in &catalog.teams {
+        sqlx::query(
+            r#"insert into teams (slug, name, school_id, cycle, challenge_area_id, aim)
+               values (?, ?, (select id from schools where slug = ?), ?,
+                       (select id from challenge_areas where slug = ?), ?)
+               on conflict (slug) do update set name = excluded.name, school_id = excluded.school_id,
+                 cycle = excluded.cycle, challenge_area_id = excluded.challenge_area_id, aim = excluded.aim"#,
+        )
+        .bind(t.slug.as_str())
+        .bind(&t.name)
+        .bind(t.school.as_str())
+        .bind(&t.cycle)
+        .bind(t.challenge_area.as_str())
+        .bind(&t.aim)
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    let existing = super::export::practice_docs(&mut tx).await?;
+    let mut ids: HashMap<Slug, i64> = HashMap::new();
+    for doc in &catalog.practices {
+        let (id, outcome) = upsert_practice(&mut tx, doc, existing.get(&doc.slug)).await?;
+        ids.insert(doc.slug.clone(), id);
+        match outcome {
+            Upsert::Created => report.practices_created += 1,
+            Upsert::Revised | Upsert::StatusOnly => report.practices_revised += 1,
+            Upsert::Unchanged => report.practices_unchanged += 1,
+        }
+    }
+    for a in &catalog.adoptions {
+        let practice_id = ids[&a.practice];
+        let adoption_id: i64 = sqlx::query_scalar(
+            r#"insert into adoptions (practice_id, team_id, revision_id, status, started_on, aspects_kept, adaptations, outcome)
+               values (?, (select id from teams where slug = ?),
+                       (select coalesce(public_revision_id, current_revision_id) from practices where id = ?),
+                       ?, ?, ?, ?, ?)
+               on conflict (practice_id, team_id) do update set status = excluded.status,
+                 started_on = excluded.started_on, aspects_kept = excluded.aspects_kept,
+                 adaptations = excluded.adaptations, outcome = excluded.outcome
+               returning id"#,
+        )
+        .bind(practice_id)
+        .bind(a.team.as_str())
+        .bind(practice_id)
+        .bind(a.status.as_str())
+        .bind(a.started_on.map(|d| d.to_string()))
+        .bind(serde_json::to_string(&a.aspects_kept)?)
+        .bind(&a.adaptations)
+        .bind(a.outcome.map(|o| o.as_str()))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("delete from measures where adoption_id = ?")
+            .bind(adoption_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_measures(&mut tx, Owner::Adoption(adoption_id), &a.measures).await?;
+        record_change(&mut tx, practice_id, "adoption").await?;
+        report.adoptions += 1;
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+enum Upsert {
+    Created,
+    Revised,
+    StatusOnly,
+    Unchanged,
+}
+
+/// Stores one practice: a new revision when its content changed, the practice row always.
+async fn upsert_practice(
+    tx: &mut Transaction<'_, Sqlite>,
+    doc: &PracticeDoc,
+    existing: Option<&(i64, PracticeDoc)>,
+) -> anyhow::Result<(i64, Upsert)> {
+    let dates = |d: Option<time::Date>| d.map(|d| d.to_string());
+    let (id, outcome) = match existing {
+        Some((id, old)) if same_content(old, doc) => {
+            let status_same = old.status == doc.status
+                && old.stage == doc.stage
+                && old.published_on == doc.published_on
+                && old.vetted_on == doc.vetted_on;
+            (*id, if status_same { Upsert::Unchanged } else { Upsert::StatusOnly })
+        }
+        Some((id, _)) => {
+            insert_revision(tx, *id, doc).await?;
+            (*id, Upsert::Revised)
+        }
+        None => {
+            let id: i64 = sqlx::query_scalar(
+                r#"insert into practices (slug, team_id, status, stage)
+                   values (?, (select id from teams where slug = ?), ?, ?) returning id"#,
+            )
+            .bind(doc.slug.as_str())
+            .bind(doc.team.as_str())
+            .bind(doc.status.as_str())
+            .bind(doc.stage.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+            insert_revision(tx, id, doc).await?;
+            (id, Upsert::Created)
+        }
+    };
+    if matches!(outcome, Upsert::Unchanged) {
+        return Ok((id, outcome));
+    }
+    // A vetted file makes its newest revision the public one; any other status leaves the
+    // last vetted revision public while the newer one waits.
+    sqlx::query(
+        r#"update practices set team_id = (select id from teams where slug = ?), status = ?, stage = ?,
+             published_on = ?, vetted_on = ?,
+             public_revision_id = case when ? then current_revision_id else public_revision_id end,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           where id = ?"#,
+    )
+    .bind(doc.team.as_str())
+    .bind(doc.status.as_str())
+    .bind(doc.stage.as_str())
+    .bind(dates(doc.published_on))
+    .bind(dates(doc.vetted_on))
+    .bind(doc.status == Status::Vetted)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    record_change(tx, id, "practice").await?;
+    Ok((id, outcome))
+}
+
+/// Whether two docs have the same revision content (status and dates live on the practice).
+fn same_content(a: &PracticeDoc, b: &PracticeDoc) -> bool {
+    let strip = |d: &PracticeDoc| PracticeDoc {
+        status: Status::Draft,
+        published_on: None,
+        vetted_on: None,
+        ..d.clone()
+    };
+    strip(a) == strip(b)
+}
+
+/// Writes an immutable revision: its Markdown, the HTML rendered once now, its lists.
+pub(crate) async fn insert_revision(
+    tx: &mut Transaction<'_, Sqlite>,
+    practice_id: i64,
+    doc: &PracticeDoc,
+) -> anyhow::Result<i64> {
+    let body_html = crate::content::render_body(&doc.sections);
+    let revision_id: i64 = sqlx::query_scalar(
+        r#"insert into practice_revisions (practice_id, number, title, summary, grade_bands, subjects,
+             tags, license, stage, essential_aspects, body_html)
+           values (?, (select coalesce(max(number), 0) + 1 from practice_revisions where practice_id = ?),
+                   ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           returning id"#,
+    )
+    .bind(practice_id)
+    .bind(practice_id)
+    .bind(&doc.title)
+    .bind(&doc.summary)
+    .bind(json_list(&doc.grade_bands.iter().map(|g| g.as_str()).collect::<Vec<_>>()))
+    .bind(json_list(&doc.subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>()))
+    .bind(json_list(&doc.tags))
+    .bind(&doc.license)
+    .bind(doc.stage.as_str())
+    .bind(json_list(&doc.essential_aspects()))
+    .bind(body_html)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (position, (kind, md)) in doc.sections.iter().enumerate() {
+        sqlx::query("insert into revision_sections (revision_id, kind, position, markdown) values (?, ?, ?, ?)")
+            .bind(revision_id)
+            .bind(kind.key())
+            .bind(position as i64)
+            .bind(md)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (position, area) in doc.challenge_areas.iter().enumerate() {
+        sqlx::query(
+            r#"insert into revision_challenge_areas (revision_id, challenge_area_id, position)
+               values (?, (select id from challenge_areas where slug = ?), ?)"#,
+        )
+        .bind(revision_id)
+        .bind(area.as_str())
+        .bind(position as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for (position, r) in doc.resources.iter().enumerate() {
+        sqlx::query("insert into resources (revision_id, position, title, url) values (?, ?, ?, ?)")
+            .bind(revision_id)
+            .bind(position as i64)
+            .bind(&r.title)
+            .bind(&r.url)
+            .execute(&mut **tx)
+            .await?;
+    }
+    insert_measures(tx, Owner::Revision(revision_id), &doc.measures).await?;
+    sqlx::query("update practices set current_revision_id = ? where id = ?")
+        .bind(revision_id)
+        .bind(practice_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(revision_id)
+}
+
+enum Owner {
+    Revision(i64),
+    Adoption(i64),
+}
+
+async fn insert_measures(
+    tx: &mut Transaction<'_, Sqlite>,
+    owner: Owner,
+    measures: &[Measure],
+) -> sqlx::Result<()> {
+    let (revision_id, adoption_id) = match owner {
+        Owner::Revision(id) => (Some(id), None),
+        Owner::Adoption(id) => (None, Some(id)),
+    };
+    for (position, m) in measures.iter().enumerate() {
+        sqlx::query(
+            r#"insert into measures (revision_id, adoption_id, position, name, ingredient, unit,
+                 instrument, baseline, result, n, period)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+        )
+        .bind(revision_id)
+        .bind(adoption_id)
+        .bind(position as i64)
+        .bind(&m.name)
+        .bind(m.ingredient.as_str())
+        .bind(m.unit.as_str())
+        .bind(&m.instrument)
+        .bind(m.baseline)
+        .bind(m.result)
+        .bind(m.n)
+        .bind(&m.period)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! The reads behind the public pages. Only practices with a public (vetted) revision are
+//! returned; everything shown comes from HTML rendered at save time.
+
+use sqlx::FromRow;
+
+use super::Db;
+use crate::domain::{Measure, Resource, Vocabulary};
+
+/// A practice in a list.
+#[derive(Debug, Clone, FromRow)]
+pub struct Card {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub stage: String,
+    pub vetted_on: Option<String>,
+    pub grade_bands: String,
+    pub team_slug: String,
+    pub team_name: String,
+    pub school_slug: String,
+    pub school_name: String,
+    pub district_name: String,
+}
+
+/// The columns of `Card`; joins `p` (practices), `r` (public revision), `t`, `s`, `d`.
+const CARD: &str = r#"
+    select p.slug, r.title, r.summary,
+           case when p.stage = 'replicated' then p.stage else r.stage end as stage,
+           p.vetted_on, r.grade_bands, t.slug as team_slug, t.name as team_name,
+           s.slug as school_slug, s.name as school_name, d.name as district_name
+    from practices p
+    join practice_revisions r on r.id = p.public_revision_id
+    join teams t on t.id = p.team_id
+    join schools s on s.id = t.school_id
+    join districts d on d.id = s.district_id
+    where p.status <> 'archived'"#;
+
+const CARD_ORDER: &str = " order by p.vetted_on desc, p.slug";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AreaCount {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PracticeRow {
+    pub id: i64,
+    pub revision_id: i64,
+    pub revision_number: i64,
+    pub slug: String,
+    pub status: String,
+    pub stage: String,
+    pub published_on: Option<String>,
+    pub vetted_on: Option<String>,
+    pub title: String,
+    pub summary: String,
+    pub grade_bands: String,
+    pub subjects: String,
+    pub tags: String,
+    pub license: Option<String>,
+    pub body_html: String,
+    pub team_slug: String,
+    pub team_name: String,
+    pub cycle: String,
+    pub aim: String,
+    pub school_slug: String,
+    pub school_name: String,
+    pub level: String,
+    pub locale: String,
+    pub district_slug: String,
+    pub district_name: String,
+}
+
+/// Everything the practice page shows.
+#[derive(Debug, Clone)]
+pub struct PracticePage {
+    pub practice: PracticeRow,
+    pub areas: Vec<(String, String)>,
+    pub measures: Vec<Measure>,
+    pub resources: Vec<Resource>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TeamRow {
+    pub slug: String,
+    pub name: String,
+    pub cycle: String,
+    pub aim: String,
+    pub area_slug: String,
+    pub area_name: String,
+    pub school_slug: String,
+    pub school_name: String,
+    pub district_slug: String,
+    pub district_name: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SchoolRow {
+    pub slug: String,
+    pub name: String,
+    pub level: String,
+    pub locale: String,
+    pub district_slug: String,
+    pub district_name: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct NamedRow {
+    pub slug: String,
+    pub name: String,
+}
+
+impl Db {
+    /// Every challenge area with its count of public practices, in taxonomy order.
+    pub async fn area_counts(&self) -> sqlx::Result<Vec<AreaCount>> {
+        sqlx::query_as(
+            r#"select a.slug, a.name, a.description, count(p.id) as count
+               from challenge_areas a
+               left join revision_challenge_areas rca on rca.challenge_area_id = a.id
+               left join practices p on p.public_revision_id = rca.revision_id and p.status <> 'archived'
+               group by a.id order by a.position, a.slug"#,
+        )
+        .fetch_all(&self.read)
+        .await
+    }
+
+    pub async fn area(&self, slug: &str) -> sqlx::Result<Option<AreaCount>> {
+        Ok(self.area_counts().await?.into_iter().find(|a| a.slug == slug))
+    }
+
+    pub async fn recent_practices(&self, limit: i64) -> sqlx::Result<Vec<Card>> {
+        sqlx::query_as(&format!("{CARD}{CARD_ORDER} limit ?"))
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await
+    }
+
+    pub async fn practices_in_area(&self, area: &str) -> sqlx::Result<Vec<Card>> {
+        sqlx::query_as(&format!(
+            r#"{CARD} and exists (select 1 from revision_challenge_areas rca
+                 join challenge_areas a on a.id = rca.challenge_area_id
+                 where rca.revision_id = r.id and a.slug = ?){CARD_ORDER}"#
+        ))
+        .bind(area)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    pub async fn practices_of_team(&self, team: &str) -> sqlx::Result<Vec<Card>> {
+        sqlx::query_as(&format!("{CARD} and t.slug = ?{CARD_ORDER}"))
+            .bind(team)
+            .fetch_all(&self.read)
+            .await
+    }
+
+    pub async fn practices_of_school(&self, school: &str) -> sqlx::Result<Vec<Card>> {
+        sqlx::query_as(&format!("{CARD} and s.slug = ?{CARD_ORDER}"))
+            .bind(school)
+            .fetch_all(&self.read)
+            .await
+    }
+
+    pub async fn practices_of_district(&self, district: &str) -> sqlx::Result<Vec<Card>> {
+        sqlx::query_as(&format!("{CARD} and d.slug = ?{CARD_ORDER}"))
+            .bind(district)
+            .fetch_all(&self.read)
+            .await
+    }
+
+    /// The public revision of a practice, or `None` when it has none (drafts, never vetted).
+    pub async fn practice_page(&self, slug: &str) -> sqlx::Result<Option<PracticePage>> {
+        let row: Option<PracticeRow> = sqlx::query_as(
+            r#"select p.id, r.id as revision_id, r.number as revision_number, p.slug, p.status,
+                      case when p.stage = 'replicated' then p.stage else r.stage end as stage,
+                      p.published_on, p.vetted_on, r.title, r.summary, r.grade_bands, r.subjects, r.tags,
+                      r.license, r.body_html, t.slug as team_slug, t.name as team_name, t.cycle, t.aim,
+                      s.slug as school_slug, s.name as school_name, s.level, s.locale,
+                      d.slug as district_slug, d.name as district_name
+               from practices p
+               join practice_revisions r on r.id = p.public_revision_id
+               join teams t on t.id = p.team_id
+               join schools s on s.id = t.school_id
+               join districts d on d.id = s.district_id
+               where p.slug = ?"#,
+        )
+        .bind(slug)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(practice) = row else { return Ok(None) };
+        let areas = sqlx::query_as(
+            r#"select a.slug, a.name from revision_challenge_areas rca
+               join challenge_areas a on a.id = rca.challenge_area_id
+               where rca.revision_id = ? order by rca.position"#,
+        )
+        .bind(practice.revision_id)
+        .fetch_all(&self.read)
+        .await?;
+        let measures = sqlx::query_as::<_, (String, String, String, String, f64, f64, i64, String)>(
+            r#"select name, ingredient, unit, instrument, baseline, result, n, period
+               from measures where revision_id = ? order by position"#,
+        )
+        .bind(practice.revision_id)
+        .fetch_all(&self.read)
+        .await?
+        .into_iter()
+        .filter_map(|(name, ingredient, unit, instrument, baseline, result, n, period)| {
+            Some(Measure {
+                name,
+                ingredient: Vocabulary::parse(&ingredient).ok()?,
+                instrument,
+                unit: Vocabulary::parse(&unit).ok()?,
+                baseline,
+                result,
+                n,
+                period,
+            })
+        })
+        .collect();
+        let resources = sqlx::query_as::<_, (String, String)>(
+            "select title, url from resources where revision_id = ? order by position",
+        )
+        .bind(practice.revision_id)
+        .fetch_all(&self.read)
+        .await?
+        .into_iter()
+        .map(|(title, url)| Resource { title, url })
+        .collect();
+        Ok(Some(PracticePage { practice, areas, measures, resources }))
+    }
+
+    pub async fn team(&self, slug: &str) -> sqlx::Result<Option<TeamRow>> {
+        sqlx::query_as(
+            r#"select t.slug, t.name, t.cycle, t.aim, a.slug as area_slug, a.name as area_name,
+                      s.slug as school_slug, s.name as school_name, d.slug as district_slug, d.name as district_name
+               from teams t join schools s on s.id = t.school_id join districts d on d.id = s.district_id
+               join challenge_areas a on a.id = t.challenge_area_id
+               where t.slug = ?"#,
+        )
+        .bind(slug)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    pub async fn school(&self, slug: &str) -> sqlx::Result<Option<SchoolRow>> {
+        sqlx::query_as(
+            r#"select s.slug, s.name, s.level, s.locale, d.slug as district_slug, d.name as district_name
+               from schools s join districts d on d.id = s.district_id where s.slug = ?"#,
+        )
+        .bind(slug)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    pub async fn district(&self, slug: &str) -> sqlx::Result<Option<NamedRow>> {
+        sqlx::query_as("select slug, name from districts where slug = ?")
+            .bind(slug)
+            .fetch_optional(&self.read)
+            .await
+    }
+
+    pub async fn teams_of_school(&self, school: &str) -> sqlx::Result<Vec<NamedRow>> {
+        sqlx::query_as(
+            "select t.slug, t.name from teams t join schools s on s.id = t.school_id where s.slug = ? order by t.name",
+        )
+        .bind(school)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    pub async fn schools_of_district(&self, district: &str) -> sqlx::Result<Vec<SchoolRow>> {
+        sqlx::query_as(
+            r#"select s.slug, s.name, s.level, s.locale, d.slug as district_slug, d.name as district_name
+               from schools s join districts d on d.id = s.district_id where d.slug = ? order by s.name"#,
+        )
+        .bind(district)
+        .fetch_all(&self.read)
+        .await
+    }
+}
+
+impl Db {
+    /// How many practices the public can read.
+    pub async fn public_practice_count(&self) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "select count(*) from practices where public_revision_id is not null and status <> 'archived'",
+        )
+        .fetch_one(&self.read)
+        .await
+    }
+}

@@ -1,0 +1,114 @@
+//! The reading pages of the catalog: home, a practice, the challenge areas.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+
+use super::views::{self, CardView, MeasureView, StageBadge};
+use super::{Chrome, chart, page};
+use crate::AppState;
+use crate::domain::{Status, Vocabulary};
+use crate::error::{AppError, AppResult};
+use crate::store::pages::AreaCount;
+use crate::store::parse_list;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/practices/{slug}", get(practice))
+        .route("/challenges", get(challenges))
+        .route("/challenges/{slug}", get(challenge))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    chrome: Chrome,
+    areas: Vec<AreaCount>,
+    recent: Vec<CardView>,
+    total: i64,
+}
+
+async fn home(State(state): State<AppState>) -> AppResult<Response> {
+    let areas = state.db.area_counts().await?;
+    let recent = views::cards(state.db.recent_practices(6).await?);
+    let total = state.db.public_practice_count().await?;
+    page(Home { chrome: Chrome::new(&state), areas, recent, total })
+}
+
+#[derive(Template)]
+#[template(path = "practice.html")]
+struct PracticeTemplate {
+    chrome: Chrome,
+    p: crate::store::pages::PracticeRow,
+    stage: StageBadge,
+    archived: bool,
+    under_review: bool,
+    areas: Vec<(String, String)>,
+    grades: String,
+    subjects: String,
+    tags: Vec<String>,
+    level: &'static str,
+    locale: &'static str,
+    measures: Vec<MeasureView>,
+    chart: String,
+    resources: Vec<crate::domain::Resource>,
+    license: String,
+    published_on: String,
+    vetted_on: String,
+}
+
+async fn practice(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+    let Some(found) = state.db.practice_page(&slug).await? else {
+        return Err(AppError::NotFound);
+    };
+    let p = found.practice;
+    let status = Status::parse(&p.status).unwrap_or(Status::Vetted);
+    page(PracticeTemplate {
+        chrome: Chrome::new(&state),
+        stage: views::stage(&p.stage),
+        archived: status == Status::Archived,
+        under_review: matches!(status, Status::Submitted),
+        areas: found.areas,
+        grades: views::grade_labels(&p.grade_bands),
+        subjects: views::subject_labels(&p.subjects).join(", "),
+        tags: parse_list(&p.tags),
+        level: views::level_label(&p.level),
+        locale: views::locale_label(&p.locale),
+        measures: found.measures.iter().map(MeasureView::from).collect(),
+        chart: chart::measures_svg(&found.measures),
+        resources: found.resources,
+        license: p.license.clone().unwrap_or_else(|| state.settings.default_license.clone()),
+        published_on: views::opt_date(&p.published_on),
+        vetted_on: views::opt_date(&p.vetted_on),
+        p,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "challenges.html")]
+struct Challenges {
+    chrome: Chrome,
+    areas: Vec<AreaCount>,
+}
+
+async fn challenges(State(state): State<AppState>) -> AppResult<Response> {
+    let areas = state.db.area_counts().await?;
+    page(Challenges { chrome: Chrome::new(&state), areas })
+}
+
+#[derive(Template)]
+#[template(path = "challenge.html")]
+struct Challenge {
+    chrome: Chrome,
+    area: AreaCount,
+    practices: Vec<CardView>,
+}
+
+async fn challenge(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+    let area = state.db.area(&slug).await?.ok_or(AppError::NotFound)?;
+    let practices = views::cards(state.db.practices_in_area(&slug).await?);
+    page(Challenge { chrome: Chrome::new(&state), area, practices })
+}

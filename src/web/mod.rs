@@ -1,0 +1,113 @@
+//! HTTP: one router per area, merged here; pages are askama templates over stored HTML.
+
+mod assets;
+mod catalog;
+mod chart;
+mod health;
+mod network;
+mod views;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::error::{AppError, ErrorMessage};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(catalog::router())
+        .merge(network::router())
+        .merge(health::router())
+        .merge(assets::router())
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), render_errors))
+        .layer(middleware::from_fn(security_headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// What every page's header and footer need.
+pub struct Chrome {
+    pub network_name: String,
+    pub asset_version: &'static str,
+}
+
+impl Chrome {
+    pub fn new(state: &AppState) -> Chrome {
+        Chrome {
+            network_name: state.settings.network_name.clone(),
+            asset_version: assets::version(),
+        }
+    }
+}
+
+/// Renders a template into a response, turning a template failure into a logged 500.
+pub fn page<T: Template>(template: T) -> Result<Response, AppError> {
+    Ok(Html(template.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    title: String,
+    message: String,
+    not_found: bool,
+}
+
+/// Draws the HTML page of every error response, with the site's header and a way back.
+async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let Some(ErrorMessage(message)) = response.extensions().get::<ErrorMessage>().cloned() else {
+        return response;
+    };
+    let status = response.status();
+    let not_found = status == StatusCode::NOT_FOUND;
+    let template = ErrorPage {
+        chrome: Chrome::new(&state),
+        title: if not_found {
+            "Page not found".into()
+        } else if status.is_client_error() {
+            "That request could not be used".into()
+        } else {
+            "Something went wrong on our side".into()
+        },
+        message: message.unwrap_or_else(|| {
+            if not_found {
+                "There is no page at this address. The practice may not be public yet, or the link may have a typo.".into()
+            } else {
+                "The problem has been logged. Please try again in a moment.".into()
+            }
+        }),
+        not_found,
+    };
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            status.into_response()
+        }
+    }
+}
+
+/// Headers every response carries: no framing, no sniffing, a strict content policy (pages
+/// need no script and no third-party anything).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    response
+}

@@ -1,0 +1,94 @@
+//! Who shares: teams, schools and districts with what they published.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+
+use super::views::{self, CardView};
+use super::{Chrome, page};
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use crate::store::pages::{NamedRow, SchoolRow, TeamRow};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/teams/{slug}", get(team))
+        .route("/schools/{slug}", get(school))
+        .route("/districts/{slug}", get(district))
+}
+
+#[derive(Template)]
+#[template(path = "team.html")]
+struct TeamPage {
+    chrome: Chrome,
+    team: TeamRow,
+    practices: Vec<CardView>,
+}
+
+async fn team(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+    let team = state.db.team(&slug).await?.ok_or(AppError::NotFound)?;
+    let practices = views::cards(state.db.practices_of_team(&slug).await?);
+    page(TeamPage { chrome: Chrome::new(&state), team, practices })
+}
+
+#[derive(Template)]
+#[template(path = "school.html")]
+struct SchoolPage {
+    chrome: Chrome,
+    school: SchoolRow,
+    level: &'static str,
+    locale: &'static str,
+    teams: Vec<NamedRow>,
+    practices: Vec<CardView>,
+}
+
+async fn school(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+    let school = state.db.school(&slug).await?.ok_or(AppError::NotFound)?;
+    let teams = state.db.teams_of_school(&slug).await?;
+    let practices = views::cards(state.db.practices_of_school(&slug).await?);
+    page(SchoolPage {
+        chrome: Chrome::new(&state),
+        level: views::level_label(&school.level),
+        locale: views::locale_label(&school.locale),
+        school,
+        teams,
+        practices,
+    })
+}
+
+/// A school with its labels, for the district page.
+struct SchoolLine {
+    slug: String,
+    name: String,
+    level: &'static str,
+    locale: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "district.html")]
+struct DistrictPage {
+    chrome: Chrome,
+    district: NamedRow,
+    schools: Vec<SchoolLine>,
+    practices: Vec<CardView>,
+}
+
+async fn district(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+    let district = state.db.district(&slug).await?.ok_or(AppError::NotFound)?;
+    let schools = state
+        .db
+        .schools_of_district(&slug)
+        .await?
+        .into_iter()
+        .map(|s| SchoolLine {
+            level: views::level_label(&s.level),
+            locale: views::locale_label(&s.locale),
+            slug: s.slug,
+            name: s.name,
+        })
+        .collect();
+    let practices = views::cards(state.db.practices_of_district(&slug).await?);
+    page(DistrictPage { chrome: Chrome::new(&state), district, schools, practices })
+}
