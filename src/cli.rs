@@ -7,13 +7,17 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use tracing::{error, info, warn};
 
+use crate::AppState;
 use crate::config::{Overrides, Settings};
 use crate::content::{self, ContentError};
 use crate::store::{Db, import_catalog};
-use crate::AppState;
 
 #[derive(Debug, Parser)]
-#[command(name = "brightspots", version, about = "The knowledge hub of a networked improvement community of schools")]
+#[command(
+    name = "brightspots",
+    version,
+    about = "The knowledge hub of a networked improvement community of schools"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub overrides: Overrides,
@@ -49,7 +53,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
         Ok(code) => code,
         Err(e) => {
@@ -118,7 +125,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let db = Db::connect(&settings.database_url).await?;
             let catalog = crate::store::export_catalog(&db).await?;
             content::write_dir(&dir, &catalog)?;
-            println!("exported {} practices to {}", catalog.practices.len(), dir.display());
+            println!(
+                "exported {} practices to {}",
+                catalog.practices.len(),
+                dir.display()
+            );
             db.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -136,7 +147,10 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
     let addr = listener.local_addr()?;
     println!("Bright Spots is serving on http://{addr}/");
-    let state = AppState { db: db.clone(), settings: Arc::new(settings) };
+    let state = AppState {
+        db: db.clone(),
+        settings: Arc::new(settings),
+    };
     crate::serve(listener, state, shutdown_signal()).await?;
     db.close().await;
     info!("stopped");
@@ -175,7 +189,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -76,7 +76,9 @@ impl Settings {
     pub fn load(o: &Overrides) -> anyhow::Result<Settings> {
         let mut s = match &o.config {
             Some(path) => Self::from_file(path)?,
-            None if Path::new("brightspots.toml").exists() => Self::from_file(Path::new("brightspots.toml"))?,
+            None if Path::new("brightspots.toml").exists() => {
+                Self::from_file(Path::new("brightspots.toml"))?
+            }
             None => Settings::default(),
         };
         if let Some(v) = o.bind {
@@ -131,7 +133,11 @@ mod tests {
     fn file_then_overrides() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.toml");
-        std::fs::write(&path, "network_name = \"Coastal NIC\"\nmin_cell_size = 12\n").unwrap();
+        std::fs::write(
+            &path,
+            "network_name = \"Coastal NIC\"\nmin_cell_size = 12\n",
+        )
+        .unwrap();
         let o = Overrides {
             config: Some(path.clone()),
             min_cell_size: Some(15),
@@ -144,6 +150,9 @@ mod tests {
 
         std::fs::write(&path, "netwrok_name = \"typo\"\n").unwrap();
         let err = Settings::load(&o).unwrap_err().to_string();
-        assert!(err.contains("b.toml:1") && err.contains("netwrok_name"), "{err}");
+        assert!(
+            err.contains("b.toml:1") && err.contains("netwrok_name"),
+            "{err}"
+        );
     }
 }

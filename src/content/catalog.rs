@@ -52,7 +52,12 @@ pub fn load_dir(dir: &Path, min_cell: CellSize) -> Result<Catalog, Vec<ContentEr
                 }
             },
             Err(e) => {
-                errors.push(ContentError::new(&path.display().to_string(), None, None, format!("cannot be read: {e}")));
+                errors.push(ContentError::new(
+                    &path.display().to_string(),
+                    None,
+                    None,
+                    format!("cannot be read: {e}"),
+                ));
                 None
             }
         }
@@ -86,7 +91,12 @@ pub fn load_dir(dir: &Path, min_cell: CellSize) -> Result<Catalog, Vec<ContentEr
     let mut entries: Vec<_> = match fs::read_dir(&practice_dir) {
         Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).collect(),
         Err(e) => {
-            errors.push(ContentError::new(&practice_dir.display().to_string(), None, None, format!("cannot be read: {e}")));
+            errors.push(ContentError::new(
+                &practice_dir.display().to_string(),
+                None,
+                None,
+                format!("cannot be read: {e}"),
+            ));
             Vec::new()
         }
     };
@@ -95,8 +105,13 @@ pub fn load_dir(dir: &Path, min_cell: CellSize) -> Result<Catalog, Vec<ContentEr
         if path.extension().and_then(|e| e.to_str()) != Some("md") {
             continue;
         }
-        let rel = format!("{PRACTICES_DIR}/{}", path.file_name().unwrap_or_default().to_string_lossy());
-        let Some(text) = read(&rel, &mut errors) else { continue };
+        let rel = format!(
+            "{PRACTICES_DIR}/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let Some(text) = read(&rel, &mut errors) else {
+            continue;
+        };
         let slug = path.file_stem().unwrap_or_default().to_string_lossy();
         match parse_practice(&name(&rel), &slug, &text, min_cell) {
             Ok(doc) => catalog.practices.push(doc),
@@ -118,7 +133,11 @@ pub fn load_dir(dir: &Path, min_cell: CellSize) -> Result<Catalog, Vec<ContentEr
     if errors.is_empty() {
         check_references(&catalog, dir, adoption_lines.as_ref(), &mut errors);
     }
-    if errors.is_empty() { Ok(catalog) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(catalog)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Cross-file rules: unique slugs, and every reference names something that exists.
@@ -132,18 +151,45 @@ fn check_references(
     let mut err = |file: String, field: String, message: String| {
         errors.push(ContentError::new(&file, None, Some(&field), message));
     };
-    let unique = |slugs: Vec<&Slug>, file: &str, table: &str, err: &mut dyn FnMut(String, String, String)| {
+    let unique = |slugs: Vec<&Slug>,
+                  file: &str,
+                  table: &str,
+                  err: &mut dyn FnMut(String, String, String)| {
         let mut seen = HashSet::new();
         for (i, s) in slugs.into_iter().enumerate() {
             if !seen.insert(s) {
-                err(name(file), format!("{table}[{}].slug", i + 1), format!("\"{s}\" is used twice; slugs must be unique"));
+                err(
+                    name(file),
+                    format!("{table}[{}].slug", i + 1),
+                    format!("\"{s}\" is used twice; slugs must be unique"),
+                );
             }
         }
     };
-    unique(c.areas.iter().map(|a| &a.slug).collect(), AREAS_FILE, "area", &mut err);
-    unique(c.districts.iter().map(|a| &a.slug).collect(), NETWORK_FILE, "district", &mut err);
-    unique(c.schools.iter().map(|a| &a.slug).collect(), NETWORK_FILE, "school", &mut err);
-    unique(c.teams.iter().map(|a| &a.slug).collect(), NETWORK_FILE, "team", &mut err);
+    unique(
+        c.areas.iter().map(|a| &a.slug).collect(),
+        AREAS_FILE,
+        "area",
+        &mut err,
+    );
+    unique(
+        c.districts.iter().map(|a| &a.slug).collect(),
+        NETWORK_FILE,
+        "district",
+        &mut err,
+    );
+    unique(
+        c.schools.iter().map(|a| &a.slug).collect(),
+        NETWORK_FILE,
+        "school",
+        &mut err,
+    );
+    unique(
+        c.teams.iter().map(|a| &a.slug).collect(),
+        NETWORK_FILE,
+        "team",
+        &mut err,
+    );
 
     let areas: HashSet<&Slug> = c.areas.iter().map(|a| &a.slug).collect();
     let districts: HashSet<&Slug> = c.districts.iter().map(|d| &d.slug).collect();
@@ -160,30 +206,66 @@ fn check_references(
     };
     for (i, s) in c.schools.iter().enumerate() {
         if !districts.contains(&s.district) {
-            err(name(NETWORK_FILE), format!("school[{}].district", i + 1),
-                format!("\"{}\" is not a district in network.toml ({})", s.district, listed(&districts, "district")));
+            err(
+                name(NETWORK_FILE),
+                format!("school[{}].district", i + 1),
+                format!(
+                    "\"{}\" is not a district in network.toml ({})",
+                    s.district,
+                    listed(&districts, "district")
+                ),
+            );
         }
     }
     for (i, t) in c.teams.iter().enumerate() {
         if !schools.contains(&t.school) {
-            err(name(NETWORK_FILE), format!("team[{}].school", i + 1),
-                format!("\"{}\" is not a school in network.toml ({})", t.school, listed(&schools, "school")));
+            err(
+                name(NETWORK_FILE),
+                format!("team[{}].school", i + 1),
+                format!(
+                    "\"{}\" is not a school in network.toml ({})",
+                    t.school,
+                    listed(&schools, "school")
+                ),
+            );
         }
         if !areas.contains(&t.challenge_area) {
-            err(name(NETWORK_FILE), format!("team[{}].challenge_area", i + 1),
-                format!("\"{}\" is not in challenge-areas.toml ({})", t.challenge_area, listed(&areas, "challenge area")));
+            err(
+                name(NETWORK_FILE),
+                format!("team[{}].challenge_area", i + 1),
+                format!(
+                    "\"{}\" is not in challenge-areas.toml ({})",
+                    t.challenge_area,
+                    listed(&areas, "challenge area")
+                ),
+            );
         }
     }
-    let practices: HashMap<&Slug, &PracticeDoc> = c.practices.iter().map(|p| (&p.slug, p)).collect();
+    let practices: HashMap<&Slug, &PracticeDoc> =
+        c.practices.iter().map(|p| (&p.slug, p)).collect();
     for p in &c.practices {
         let file = name(&format!("{PRACTICES_DIR}/{}.md", p.slug));
         if !teams.contains(&p.team) {
-            err(file.clone(), "team".into(), format!("\"{}\" is not a team in network.toml ({})", p.team, listed(&teams, "team")));
+            err(
+                file.clone(),
+                "team".into(),
+                format!(
+                    "\"{}\" is not a team in network.toml ({})",
+                    p.team,
+                    listed(&teams, "team")
+                ),
+            );
         }
         for a in &p.challenge_areas {
             if !areas.contains(a) {
-                err(file.clone(), "challenge_areas".into(),
-                    format!("\"{a}\" is not in challenge-areas.toml ({})", listed(&areas, "challenge area")));
+                err(
+                    file.clone(),
+                    "challenge_areas".into(),
+                    format!(
+                        "\"{a}\" is not in challenge-areas.toml ({})",
+                        listed(&areas, "challenge area")
+                    ),
+                );
             }
         }
     }
@@ -193,23 +275,48 @@ fn check_references(
         let at = format!("adoption[{}]", i + 1);
         let file = name(ADOPTIONS_FILE);
         let Some(practice) = practices.get(&a.practice) else {
-            err(file, format!("{at}.practice"), format!("\"{}\" is not a practice in practices/", a.practice));
+            err(
+                file,
+                format!("{at}.practice"),
+                format!("\"{}\" is not a practice in practices/", a.practice),
+            );
             continue;
         };
         if !teams.contains(&a.team) {
-            err(file.clone(), format!("{at}.team"), format!("\"{}\" is not a team in network.toml", a.team));
+            err(
+                file.clone(),
+                format!("{at}.team"),
+                format!("\"{}\" is not a team in network.toml", a.team),
+            );
         }
         if team_of.get(&a.practice) == Some(&&a.team) {
-            err(file.clone(), format!("{at}.team"), "a team does not adopt its own practice".into());
+            err(
+                file.clone(),
+                format!("{at}.team"),
+                "a team does not adopt its own practice".into(),
+            );
         }
         if !pairs.insert((&a.practice, &a.team)) {
-            err(file.clone(), format!("{at}.team"), format!("\"{}\" already adopts \"{}\"; one adoption per team and practice", a.team, a.practice));
+            err(
+                file.clone(),
+                format!("{at}.team"),
+                format!(
+                    "\"{}\" already adopts \"{}\"; one adoption per team and practice",
+                    a.team, a.practice
+                ),
+            );
         }
         let total = practice.essential_aspects().len() as u32;
         for pos in &a.aspects_kept {
             if *pos == 0 || *pos > total {
-                err(file.clone(), format!("{at}.aspects_kept"),
-                    format!("{pos} is not an aspect of \"{}\", which has {total} essential aspects (1 to {total})", a.practice));
+                err(
+                    file.clone(),
+                    format!("{at}.aspects_kept"),
+                    format!(
+                        "{pos} is not an aspect of \"{}\", which has {total} essential aspects (1 to {total})",
+                        a.practice
+                    ),
+                );
             }
         }
     }
@@ -237,11 +344,22 @@ pub fn write_dir(dir: &Path, c: &Catalog) -> std::io::Result<()> {
     let practices = dir.join(PRACTICES_DIR);
     fs::create_dir_all(&practices)?;
     fs::write(dir.join(AREAS_FILE), files::write_areas(&c.areas))?;
-    fs::write(dir.join(NETWORK_FILE), files::write_network(&c.districts, &c.schools, &c.teams))?;
-    let keep: HashSet<String> = c.practices.iter().map(|p| format!("{}.md", p.slug)).collect();
+    fs::write(
+        dir.join(NETWORK_FILE),
+        files::write_network(&c.districts, &c.schools, &c.teams),
+    )?;
+    let keep: HashSet<String> = c
+        .practices
+        .iter()
+        .map(|p| format!("{}.md", p.slug))
+        .collect();
     for entry in fs::read_dir(&practices)? {
         let path = entry?.path();
-        let file = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let file = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if file.ends_with(".md") && !keep.contains(&file) {
             fs::remove_file(&path)?;
         }

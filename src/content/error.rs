@@ -10,7 +10,12 @@ pub struct ContentError {
 }
 
 impl ContentError {
-    pub fn new(file: &str, line: Option<usize>, field: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &str,
+        line: Option<usize>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         ContentError {
             file: file.to_string(),
             line,

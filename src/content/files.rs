@@ -139,7 +139,12 @@ fn problems<'a>(file: &'a str, text: &str) -> Problems<'a> {
 
 fn deserialize<T: serde::de::DeserializeOwned>(p: &mut Problems, text: &str) -> Option<T> {
     if text.contains('\0') {
-        p.errors.push(ContentError::new(p.file, None, None, "the file contains a NUL byte"));
+        p.errors.push(ContentError::new(
+            p.file,
+            None,
+            None,
+            "the file contains a NUL byte",
+        ));
         return None;
     }
     toml::from_str(text).map_err(|e| p.toml(text, 1, &e)).ok()
@@ -162,10 +167,18 @@ pub fn parse_areas(file: &str, text: &str) -> Result<Vec<AreaDoc>, Vec<ContentEr
         non_empty(&mut p, &format!("{at}.name"), &a.name);
         non_empty(&mut p, &format!("{at}.description"), &a.description);
         if let Some(slug) = p.slug(&format!("{at}.slug"), &a.slug) {
-            out.push(AreaDoc { slug, name: a.name, description: a.description });
+            out.push(AreaDoc {
+                slug,
+                name: a.name,
+                description: a.description,
+            });
         }
     }
-    if p.errors.is_empty() { Ok(out) } else { Err(p.errors) }
+    if p.errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(p.errors)
+    }
 }
 
 pub struct Network {
@@ -179,7 +192,11 @@ pub fn parse_network(file: &str, text: &str) -> Result<Network, Vec<ContentError
     let Some(raw) = deserialize::<NetworkFile>(&mut p, text) else {
         return Err(p.errors);
     };
-    let mut net = Network { districts: vec![], schools: vec![], teams: vec![] };
+    let mut net = Network {
+        districts: vec![],
+        schools: vec![],
+        teams: vec![],
+    };
     for (i, d) in raw.district.into_iter().enumerate() {
         let at = format!("district[{}]", i + 1);
         non_empty(&mut p, &format!("{at}.name"), &d.name);
@@ -194,8 +211,16 @@ pub fn parse_network(file: &str, text: &str) -> Result<Network, Vec<ContentError
         let district = p.slug(&format!("{at}.district"), &s.district);
         let level = p.vocab::<Level>(&format!("{at}.level"), &s.level);
         let locale = p.vocab::<Locale>(&format!("{at}.locale"), &s.locale);
-        if let (Some(slug), Some(district), Some(level), Some(locale)) = (slug, district, level, locale) {
-            net.schools.push(SchoolDoc { slug, name: s.name, district, level, locale });
+        if let (Some(slug), Some(district), Some(level), Some(locale)) =
+            (slug, district, level, locale)
+        {
+            net.schools.push(SchoolDoc {
+                slug,
+                name: s.name,
+                district,
+                level,
+                locale,
+            });
         }
     }
     for (i, t) in raw.team.into_iter().enumerate() {
@@ -207,10 +232,21 @@ pub fn parse_network(file: &str, text: &str) -> Result<Network, Vec<ContentError
         let school = p.slug(&format!("{at}.school"), &t.school);
         let area = p.slug(&format!("{at}.challenge_area"), &t.challenge_area);
         if let (Some(slug), Some(school), Some(challenge_area)) = (slug, school, area) {
-            net.teams.push(TeamDoc { slug, name: t.name, school, cycle: t.cycle, challenge_area, aim: t.aim });
+            net.teams.push(TeamDoc {
+                slug,
+                name: t.name,
+                school,
+                cycle: t.cycle,
+                challenge_area,
+                aim: t.aim,
+            });
         }
     }
-    if p.errors.is_empty() { Ok(net) } else { Err(p.errors) }
+    if p.errors.is_empty() {
+        Ok(net)
+    } else {
+        Err(p.errors)
+    }
 }
 
 /// Parses `adoptions.toml`; cross-file rules (the practice exists, aspects are in range) are
@@ -249,7 +285,11 @@ pub fn parse_adoptions(
                 &format!("{at}.outcome"),
                 format!(
                     "is required when status = \"{status}\"; use one of {}",
-                    Outcome::ALL.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
+                    Outcome::ALL
+                        .iter()
+                        .map(|o| format!("\"{o}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -257,7 +297,10 @@ pub fn parse_adoptions(
         kept.sort_unstable();
         kept.dedup();
         if kept != a.aspects_kept {
-            p.field(&format!("{at}.aspects_kept"), "list each position once, in increasing order");
+            p.field(
+                &format!("{at}.aspects_kept"),
+                "list each position once, in increasing order",
+            );
         }
         if let (Some(practice), Some(team), Some(status)) = (practice, team, status) {
             out.push(AdoptionDoc {
@@ -272,7 +315,11 @@ pub fn parse_adoptions(
             });
         }
     }
-    if p.errors.is_empty() { Ok((out, p.locator)) } else { Err(p.errors) }
+    if p.errors.is_empty() {
+        Ok((out, p.locator))
+    } else {
+        Err(p.errors)
+    }
 }
 
 pub fn write_areas(areas: &[AreaDoc]) -> String {
@@ -286,7 +333,11 @@ pub fn write_areas(areas: &[AreaDoc]) -> String {
     w.out
 }
 
-pub fn write_network(districts: &[DistrictDoc], schools: &[SchoolDoc], teams: &[TeamDoc]) -> String {
+pub fn write_network(
+    districts: &[DistrictDoc],
+    schools: &[SchoolDoc],
+    teams: &[TeamDoc],
+) -> String {
     let mut w = TomlWriter::default();
     for d in districts {
         w.table("district");
@@ -323,7 +374,14 @@ pub fn write_adoptions(adoptions: &[AdoptionDoc]) -> String {
         w.date("started_on", a.started_on);
         w.raw(
             "aspects_kept",
-            format!("[{}]", a.aspects_kept.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
+            format!(
+                "[{}]",
+                a.aspects_kept
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         );
         w.opt_str("adaptations", a.adaptations.as_deref());
         w.opt_str("outcome", a.outcome.map(|o| o.as_str()));

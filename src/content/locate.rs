@@ -28,10 +28,15 @@ impl Locator {
                 *n += 1;
                 let path = format!("{key}[{n}]");
                 lines.insert(path.clone(), line_no);
+                lines.entry(key).or_insert(line_no);
                 prefix = format!("{path}.");
             } else if let Some((key, _)) = line.split_once('=') {
                 let key = key.trim();
-                if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                if !key.is_empty()
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
                     lines.entry(format!("{prefix}{key}")).or_insert(line_no);
                 }
             }

@@ -115,7 +115,10 @@ pub fn bullet_items(markdown: &str) -> Vec<String> {
                     cur.push_str(&t);
                 }
             }
-            Event::SoftBreak | Event::HardBreak => {
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::Start(Tag::Item)
+            | Event::End(TagEnd::Paragraph) => {
                 if let Some(cur) = current.as_mut() {
                     cur.push(' ');
                 }
@@ -126,25 +129,53 @@ pub fn bullet_items(markdown: &str) -> Vec<String> {
     items
 }
 
+/// Renders every section of a practice, in reading order, as the practice page shows it. The
+/// author's preview uses this same function, so preview and publication never differ.
+pub fn render_body(
+    sections: &std::collections::BTreeMap<crate::domain::SectionKind, String>,
+) -> String {
+    let mut out = String::new();
+    for (kind, md) in sections {
+        let key = kind.key();
+        out.push_str(&format!(
+            "<section class=\"part part-{key}\" aria-labelledby=\"s-{key}\">\n<h2 id=\"s-{key}\">{}</h2>\n{}</section>\n",
+            kind.heading(),
+            render(md)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn renders_the_catalog_dialect() {
-        let html = render("A ~~b~~ \"c\"\n\n| x |\n|---|\n| 1 |\n\n- [x] done\n\nNote[^1]\n\n[^1]: Foot.");
+        let html =
+            render("A ~~b~~ \"c\"\n\n| x |\n|---|\n| 1 |\n\n- [x] done\n\nNote[^1]\n\n[^1]: Foot.");
         assert!(html.contains("<del>b</del>"), "{html}");
         assert!(html.contains("“c”"), "{html}");
         assert!(html.contains("<table>"), "{html}");
         assert!(html.contains("☑ done:"), "{html}");
-        assert!(html.contains("href=\"#fn-1\"") && html.contains("id=\"fn-1\""), "{html}");
+        assert!(
+            html.contains("href=\"#fn-1\"") && html.contains("id=\"fn-1\""),
+            "{html}"
+        );
     }
 
     #[test]
     fn links_get_rel_and_scripts_go() {
-        let html = render("[x](https://example.org) <script>alert(1)</script> [y](javascript:alert(1))");
-        assert!(html.contains("rel=\"nofollow noopener noreferrer\""), "{html}");
-        assert!(!html.contains("script") && !html.contains("javascript"), "{html}");
+        let html =
+            render("[x](https://example.org) <script>alert(1)</script> [y](javascript:alert(1))");
+        assert!(
+            html.contains("rel=\"nofollow noopener noreferrer\""),
+            "{html}"
+        );
+        assert!(
+            !html.contains("script") && !html.contains("javascript"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -158,19 +189,4 @@ mod tests {
         let md = "Intro.\n\n- One *thing*\n  - nested\n- Two\n  continued\n\n1. not a bullet\n";
         assert_eq!(bullet_items(md), vec!["One thing nested", "Two continued"]);
     }
-}
-
-/// Renders every section of a practice, in reading order, as the practice page shows it. The
-/// author's preview uses this same function, so preview and publication never differ.
-pub fn render_body(sections: &std::collections::BTreeMap<crate::domain::SectionKind, String>) -> String {
-    let mut out = String::new();
-    for (kind, md) in sections {
-        let key = kind.key();
-        out.push_str(&format!(
-            "<section class=\"part part-{key}\" aria-labelledby=\"s-{key}\">\n<h2 id=\"s-{key}\">{}</h2>\n{}</section>\n",
-            kind.heading(),
-            render(md)
-        ));
-    }
-    out
 }

@@ -12,5 +12,5 @@ pub use catalog::{Catalog, load_dir, write_dir};
 pub use error::ContentError;
 pub use files::{AdoptionDoc, AreaDoc, DistrictDoc, SchoolDoc, TeamDoc};
 pub use markdown::render_body;
-pub use tomlw::number as format_number;
 pub use practice_file::{parse_practice, write_practice};
+pub use tomlw::number as format_number;

@@ -79,7 +79,11 @@ impl Problems<'_> {
         Slug::parse(value).map_err(|e| self.field(field, e)).ok()
     }
 
-    pub fn date(&mut self, field: &str, value: Option<toml::value::Datetime>) -> Option<time::Date> {
+    pub fn date(
+        &mut self,
+        field: &str,
+        value: Option<toml::value::Datetime>,
+    ) -> Option<time::Date> {
         let dt = value?;
         match (dt.date, dt.time, dt.offset) {
             (Some(d), None, None) => time::Month::try_from(d.month)
@@ -90,7 +94,10 @@ impl Problems<'_> {
                     None
                 }),
             _ => {
-                self.field(field, format!("{dt} is not a plain date; write it as 2025-05-30"));
+                self.field(
+                    field,
+                    format!("{dt} is not a plain date; write it as 2025-05-30"),
+                );
                 None
             }
         }
@@ -101,7 +108,8 @@ impl Problems<'_> {
             .enumerate()
             .filter_map(|(i, m)| {
                 let at = format!("{prefix}[{}]", i + 1);
-                let ingredient = self.vocab::<Ingredient>(&format!("{at}.ingredient"), &m.ingredient);
+                let ingredient =
+                    self.vocab::<Ingredient>(&format!("{at}.ingredient"), &m.ingredient);
                 let unit = self.vocab::<Unit>(&format!("{at}.unit"), &m.unit);
                 Some(Measure {
                     name: m.name,
@@ -121,7 +129,8 @@ impl Problems<'_> {
     pub fn toml(&mut self, toml: &str, first_line: usize, err: &toml::de::Error) {
         let line = err.span().map(|s| first_line + line_of(toml, s.start) - 1);
         let message = err.message().trim().to_string();
-        self.errors.push(ContentError::new(self.file, line, None, message));
+        self.errors
+            .push(ContentError::new(self.file, line, None, message));
     }
 }
 
@@ -135,10 +144,18 @@ pub fn parse_practice(
     let fail = |line, msg: &str| Err(vec![ContentError::new(file, line, None, msg)]);
     let slug = match Slug::parse(slug) {
         Ok(s) => s,
-        Err(e) => return fail(None, &format!("the file name must be the practice's slug: {e}")),
+        Err(e) => {
+            return fail(
+                None,
+                &format!("the file name must be the practice's slug: {e}"),
+            );
+        }
     };
     if text.contains('\0') {
-        return fail(None, "the file contains a NUL byte; save it as plain UTF-8 text");
+        return fail(
+            None,
+            "the file contains a NUL byte; save it as plain UTF-8 text",
+        );
     }
     let Some((front, body, body_line)) = split_front_matter(text) else {
         return fail(
@@ -171,7 +188,11 @@ pub fn parse_practice(
         .iter()
         .filter_map(|s| p.vocab("grade_bands", s))
         .collect();
-    let subjects: Vec<Subject> = fm.subjects.iter().filter_map(|s| p.vocab("subjects", s)).collect();
+    let subjects: Vec<Subject> = fm
+        .subjects
+        .iter()
+        .filter_map(|s| p.vocab("subjects", s))
+        .collect();
     let team = p.slug("team", &fm.team);
     let stage = p.vocab::<Stage>("stage", &fm.stage);
     let status = p.vocab::<Status>("status", &fm.status);
@@ -181,7 +202,10 @@ pub fn parse_practice(
     let resources = fm
         .resources
         .into_iter()
-        .map(|r| Resource { title: r.title, url: r.url })
+        .map(|r| Resource {
+            title: r.title,
+            url: r.url,
+        })
         .collect();
 
     let (Some(team), Some(stage), Some(status)) = (team, stage, status) else {
@@ -212,7 +236,11 @@ pub fn parse_practice(
             p.field(&field, message);
         }
     }
-    if p.errors.is_empty() { Ok(doc) } else { Err(p.errors) }
+    if p.errors.is_empty() {
+        Ok(doc)
+    } else {
+        Err(p.errors)
+    }
 }
 
 /// `(front matter, body, file line where the body starts)`.
@@ -240,9 +268,10 @@ fn parse_sections(p: &mut Problems, body: &str, body_line: usize) -> BTreeMap<Se
     let mut current: Option<(String, usize)> = None;
     for (event, range) in Parser::new_ext(body, super::markdown::options()).into_offset_iter() {
         match event {
-            Event::Start(Tag::Heading { level: HeadingLevel::H2, .. }) => {
-                current = Some((String::new(), range.start))
-            }
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H2,
+                ..
+            }) => current = Some((String::new(), range.start)),
             Event::End(TagEnd::Heading(HeadingLevel::H2)) => {
                 if let Some((text, start)) = current.take() {
                     headings.push((text, start..range.end));
@@ -261,7 +290,11 @@ fn parse_sections(p: &mut Problems, body: &str, body_line: usize) -> BTreeMap<Se
     if !body[..first].trim().is_empty() {
         p.errors.push(ContentError::new(
             p.file,
-            Some(line(body[..first].find(|c: char| !c.is_whitespace()).unwrap_or(0))),
+            Some(line(
+                body[..first]
+                    .find(|c: char| !c.is_whitespace())
+                    .unwrap_or(0),
+            )),
             None,
             "text before the first section: start the body with \"## What it is\"",
         ));
@@ -270,16 +303,25 @@ fn parse_sections(p: &mut Problems, body: &str, body_line: usize) -> BTreeMap<Se
     for (i, (heading, range)) in headings.iter().enumerate() {
         let end = headings.get(i + 1).map_or(body.len(), |(_, r)| r.start);
         let Some(kind) = SectionKind::from_heading(heading) else {
-            let valid: Vec<String> = SectionKind::ALL.iter().map(|k| format!("\"## {}\"", k.heading())).collect();
+            let valid: Vec<String> = SectionKind::ALL
+                .iter()
+                .map(|k| format!("\"## {}\"", k.heading()))
+                .collect();
             p.errors.push(ContentError::new(
                 p.file,
                 Some(line(range.start)),
                 None,
-                format!("unknown section \"## {heading}\"; the sections are {}", valid.join(", ")),
+                format!(
+                    "unknown section \"## {heading}\"; the sections are {}",
+                    valid.join(", ")
+                ),
             ));
             continue;
         };
-        if sections.insert(kind, body[range.end..end].trim().to_string()).is_some() {
+        if sections
+            .insert(kind, body[range.end..end].trim().to_string())
+            .is_some()
+        {
             p.errors.push(ContentError::new(
                 p.file,
                 Some(line(range.start)),
@@ -296,9 +338,24 @@ pub fn write_practice(doc: &PracticeDoc) -> String {
     let mut w = TomlWriter::default();
     w.str("title", &doc.title);
     w.str("summary", &doc.summary);
-    w.strs("challenge_areas", &doc.challenge_areas.iter().map(Slug::as_str).collect::<Vec<_>>());
-    w.strs("grade_bands", &doc.grade_bands.iter().map(|g| g.as_str()).collect::<Vec<_>>());
-    w.strs("subjects", &doc.subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    w.strs(
+        "challenge_areas",
+        &doc.challenge_areas
+            .iter()
+            .map(Slug::as_str)
+            .collect::<Vec<_>>(),
+    );
+    w.strs(
+        "grade_bands",
+        &doc.grade_bands
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>(),
+    );
+    w.strs(
+        "subjects",
+        &doc.subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    );
     w.str("team", doc.team.as_str());
     w.str("stage", doc.stage.as_str());
     w.str("status", doc.status.as_str());

@@ -85,7 +85,13 @@ mod tests {
 
     #[test]
     fn quoted_strings_parse_back() {
-        for s in ["plain", "with \"quotes\" and \\", "tab\tnew\nline", "bell\u{7}", "émoji 🎉"] {
+        for s in [
+            "plain",
+            "with \"quotes\" and \\",
+            "tab\tnew\nline",
+            "bell\u{7}",
+            "émoji 🎉",
+        ] {
             let doc = format!("v = {}", quote(s));
             let table: toml::Table = toml::from_str(&doc).unwrap();
             assert_eq!(table["v"].as_str(), Some(s));

@@ -81,7 +81,10 @@ impl Measure {
             if !value.is_finite() {
                 out.push((field, "must be a number".to_string()));
             } else if self.unit == Unit::Percent && !(0.0..=100.0).contains(&value) {
-                out.push((field, format!("{value} is not a percentage between 0 and 100")));
+                out.push((
+                    field,
+                    format!("{value} is not a percentage between 0 and 100"),
+                ));
             } else if value < 0.0 {
                 out.push((field, format!("{value} must not be negative")));
             }

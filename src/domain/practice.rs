@@ -57,7 +57,9 @@ impl SectionKind {
     }
 
     pub fn from_heading(heading: &str) -> Option<SectionKind> {
-        Self::ALL.into_iter().find(|k| k.heading().eq_ignore_ascii_case(heading.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|k| k.heading().eq_ignore_ascii_case(heading.trim()))
     }
 
     pub fn from_key(key: &str) -> Option<SectionKind> {
@@ -122,17 +124,29 @@ impl PracticeDoc {
             if value.trim().is_empty() {
                 push(field, "must not be empty".into());
             } else if value.chars().count() > max {
-                push(field, format!("is {} characters long; keep it to {max}", value.chars().count()));
+                push(
+                    field,
+                    format!(
+                        "is {} characters long; keep it to {max}",
+                        value.chars().count()
+                    ),
+                );
             }
         }
         if !(1..=3).contains(&self.challenge_areas.len()) {
             push(
                 "challenge_areas",
-                format!("has {} entries; a practice links to 1 to 3 challenge areas", self.challenge_areas.len()),
+                format!(
+                    "has {} entries; a practice links to 1 to 3 challenge areas",
+                    self.challenge_areas.len()
+                ),
             );
         }
         if has_duplicates(&self.challenge_areas) {
-            push("challenge_areas", "lists the same challenge area twice".into());
+            push(
+                "challenge_areas",
+                "lists the same challenge area twice".into(),
+            );
         }
         if self.grade_bands.is_empty() {
             push("grade_bands", "must name at least one grade band".into());
@@ -153,7 +167,10 @@ impl PracticeDoc {
             );
         }
         if self.stage == Stage::Confirmed
-            && !self.measures.iter().any(|m| m.ingredient == Ingredient::StudentOutcome)
+            && !self
+                .measures
+                .iter()
+                .any(|m| m.ingredient == Ingredient::StudentOutcome)
         {
             push(
                 "measures",
@@ -162,7 +179,10 @@ impl PracticeDoc {
         }
         if self.status == Status::Vetted {
             if self.published_on.is_none() {
-                push("published_on", "is required when status = \"vetted\"".into());
+                push(
+                    "published_on",
+                    "is required when status = \"vetted\"".into(),
+                );
             }
             if self.vetted_on.is_none() {
                 push("vetted_on", "is required when status = \"vetted\"".into());
@@ -175,7 +195,10 @@ impl PracticeDoc {
         }
         for (i, tag) in self.tags.iter().enumerate() {
             if tag.trim().is_empty() || tag.chars().count() > 60 {
-                push(&format!("tags[{}]", i + 1), "a tag has 1 to 60 characters".into());
+                push(
+                    &format!("tags[{}]", i + 1),
+                    "a tag has 1 to 60 characters".into(),
+                );
             }
         }
         for (i, m) in self.measures.iter().enumerate() {
@@ -185,12 +208,18 @@ impl PracticeDoc {
         }
         for (i, r) in self.resources.iter().enumerate() {
             if r.title.trim().is_empty() {
-                push(&format!("resources[{}].title", i + 1), "must not be empty".into());
+                push(
+                    &format!("resources[{}].title", i + 1),
+                    "must not be empty".into(),
+                );
             }
             if !(r.url.starts_with("https://") || r.url.starts_with("http://")) {
                 push(
                     &format!("resources[{}].url", i + 1),
-                    format!("\"{}\" is not a web address; use an https:// or http:// URL", r.url),
+                    format!(
+                        "\"{}\" is not a web address; use an https:// or http:// URL",
+                        r.url
+                    ),
                 );
             }
         }
@@ -204,7 +233,9 @@ impl PracticeDoc {
                     "sections",
                     format!("the section \"## {}\" is empty", kind.heading()),
                 ),
-                Some(md) if kind.is_list() && crate::content::markdown::bullet_items(md).is_empty() => {
+                Some(md)
+                    if kind.is_list() && crate::content::markdown::bullet_items(md).is_empty() =>
+                {
                     push(
                         "sections",
                         format!(

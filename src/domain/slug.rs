@@ -41,7 +41,16 @@ mod tests {
     #[test]
     fn accepts_kebab_case_and_refuses_the_rest() {
         assert!(Slug::parse("number-talks-2").is_ok());
-        for bad in ["", "Caps", "under_score", "-lead", "trail-", "dou--ble", "sp ace", "é"] {
+        for bad in [
+            "",
+            "Caps",
+            "under_score",
+            "-lead",
+            "trail-",
+            "dou--ble",
+            "sp ace",
+            "é",
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -34,10 +34,17 @@ pub trait Vocabulary: Sized + Copy + 'static {
 
     /// Parses the file spelling; the error lists every valid value.
     fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-            let valid: Vec<String> = Self::ALL.iter().map(|v| format!("\"{}\"", v.as_str())).collect();
-            format!("\"{s}\" is not one of {}", valid.join(", "))
-        })
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                let valid: Vec<String> = Self::ALL
+                    .iter()
+                    .map(|v| format!("\"{}\"", v.as_str()))
+                    .collect();
+                format!("\"{s}\" is not one of {}", valid.join(", "))
+            })
     }
 }
 
@@ -158,6 +165,9 @@ mod tests {
             assert_eq!(GradeBand::parse(g.as_str()), Ok(*g));
         }
         let err = Subject::parse("maths").unwrap_err();
-        assert!(err.contains("\"math\"") && err.contains("\"cross-curricular\""), "{err}");
+        assert!(
+            err.contains("\"math\"") && err.contains("\"cross-curricular\""),
+            "{err}"
+        );
     }
 }

@@ -8,9 +8,7 @@ use tracing::instrument;
 
 use super::{Db, parse_list};
 use crate::content::{AdoptionDoc, AreaDoc, Catalog, DistrictDoc, SchoolDoc, TeamDoc};
-use crate::domain::{
-    Measure, PracticeDoc, Resource, SectionKind, Slug, Vocabulary,
-};
+use crate::domain::{Measure, PracticeDoc, Resource, SectionKind, Slug, Vocabulary};
 
 fn vocab<V: Vocabulary>(s: &str) -> anyhow::Result<V> {
     V::parse(s).map_err(|e| anyhow!("stored value: {e}"))
@@ -94,7 +92,8 @@ pub(crate) async fn practice_docs(
     .fetch_all(&mut *conn)
     .await?
     {
-        let kind = SectionKind::from_key(&kind).ok_or_else(|| anyhow!("stored section {kind:?}"))?;
+        let kind =
+            SectionKind::from_key(&kind).ok_or_else(|| anyhow!("stored section {kind:?}"))?;
         sections.entry(rev).or_default().insert(kind, md);
     }
     let mut areas: HashMap<i64, Vec<Slug>> = HashMap::new();
@@ -118,7 +117,10 @@ pub(crate) async fn practice_docs(
     .fetch_all(&mut *conn)
     .await?
     {
-        resources.entry(rev).or_default().push(Resource { title, url });
+        resources
+            .entry(rev)
+            .or_default()
+            .push(Resource { title, url });
     }
     let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
     for row in sqlx::query_as::<_, MeasureRow>(
@@ -130,7 +132,10 @@ pub(crate) async fn practice_docs(
     .fetch_all(&mut *conn)
     .await?
     {
-        measures.entry(row.owner).or_default().push(row.into_measure()?);
+        measures
+            .entry(row.owner)
+            .or_default()
+            .push(row.into_measure()?);
     }
 
     let mut out = HashMap::new();
@@ -140,8 +145,14 @@ pub(crate) async fn practice_docs(
             title: r.title,
             summary: r.summary,
             challenge_areas: areas.remove(&r.revision_id).unwrap_or_default(),
-            grade_bands: parse_list(&r.grade_bands).iter().map(|s| vocab(s)).collect::<Result<_, _>>()?,
-            subjects: parse_list(&r.subjects).iter().map(|s| vocab(s)).collect::<Result<_, _>>()?,
+            grade_bands: parse_list(&r.grade_bands)
+                .iter()
+                .map(|s| vocab(s))
+                .collect::<Result<_, _>>()?,
+            subjects: parse_list(&r.subjects)
+                .iter()
+                .map(|s| vocab(s))
+                .collect::<Result<_, _>>()?,
             team: slug(&r.team)?,
             stage: vocab(&r.stage)?,
             status: vocab(&r.status)?,
@@ -180,14 +191,26 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|(s, name, description)| Ok(AreaDoc { slug: slug(&s)?, name, description }))
+    .map(|(s, name, description)| {
+        Ok(AreaDoc {
+            slug: slug(&s)?,
+            name,
+            description,
+        })
+    })
     .collect::<anyhow::Result<_>>()?;
-    let districts = sqlx::query_as::<_, (String, String)>("select slug, name from districts order by id")
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|(s, name)| Ok(DistrictDoc { slug: slug(&s)?, name }))
-        .collect::<anyhow::Result<_>>()?;
+    let districts =
+        sqlx::query_as::<_, (String, String)>("select slug, name from districts order by id")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(s, name)| {
+                Ok(DistrictDoc {
+                    slug: slug(&s)?,
+                    name,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
     let schools = sqlx::query_as::<_, (String, String, String, String, String)>(
         r#"select s.slug, s.name, d.slug, s.level, s.locale from schools s
            join districts d on d.id = s.district_id order by s.id"#,
@@ -196,7 +219,13 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     .await?
     .into_iter()
     .map(|(s, name, d, level, locale)| {
-        Ok(SchoolDoc { slug: slug(&s)?, name, district: slug(&d)?, level: vocab(&level)?, locale: vocab(&locale)? })
+        Ok(SchoolDoc {
+            slug: slug(&s)?,
+            name,
+            district: slug(&d)?,
+            level: vocab(&level)?,
+            locale: vocab(&locale)?,
+        })
     })
     .collect::<anyhow::Result<_>>()?;
     let teams = sqlx::query_as::<_, (String, String, String, String, String, String)>(
@@ -208,11 +237,22 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     .await?
     .into_iter()
     .map(|(s, name, school, cycle, area, aim)| {
-        Ok(TeamDoc { slug: slug(&s)?, name, school: slug(&school)?, cycle, challenge_area: slug(&area)?, aim })
+        Ok(TeamDoc {
+            slug: slug(&s)?,
+            name,
+            school: slug(&school)?,
+            cycle,
+            challenge_area: slug(&area)?,
+            aim,
+        })
     })
     .collect::<anyhow::Result<_>>()?;
 
-    let mut practices: Vec<PracticeDoc> = practice_docs(&mut conn).await?.into_values().map(|(_, d)| d).collect();
+    let mut practices: Vec<PracticeDoc> = practice_docs(&mut conn)
+        .await?
+        .into_values()
+        .map(|(_, d)| d)
+        .collect();
     practices.sort_by(|a, b| a.slug.cmp(&b.slug));
 
     let mut adoption_measures: HashMap<i64, Vec<Measure>> = HashMap::new();
@@ -247,5 +287,12 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
         })
     })
     .collect::<anyhow::Result<_>>()?;
-    Ok(Catalog { areas, districts, schools, teams, practices, adoptions })
+    Ok(Catalog {
+        areas,
+        districts,
+        schools,
+        teams,
+        practices,
+        adoptions,
+    })
 }

@@ -144,7 +144,14 @@ async fn upsert_practice(
                 && old.stage == doc.stage
                 && old.published_on == doc.published_on
                 && old.vetted_on == doc.vetted_on;
-            (*id, if status_same { Upsert::Unchanged } else { Upsert::StatusOnly })
+            (
+                *id,
+                if status_same {
+                    Upsert::Unchanged
+                } else {
+                    Upsert::StatusOnly
+                },
+            )
         }
         Some((id, _)) => {
             insert_revision(tx, *id, doc).await?;
@@ -249,13 +256,15 @@ pub(crate) async fn insert_revision(
         .await?;
     }
     for (position, r) in doc.resources.iter().enumerate() {
-        sqlx::query("insert into resources (revision_id, position, title, url) values (?, ?, ?, ?)")
-            .bind(revision_id)
-            .bind(position as i64)
-            .bind(&r.title)
-            .bind(&r.url)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "insert into resources (revision_id, position, title, url) values (?, ?, ?, ?)",
+        )
+        .bind(revision_id)
+        .bind(position as i64)
+        .bind(&r.title)
+        .bind(&r.url)
+        .execute(&mut **tx)
+        .await?;
     }
     insert_measures(tx, Owner::Revision(revision_id), &doc.measures).await?;
     sqlx::query("update practices set current_revision_id = ? where id = ?")

@@ -9,7 +9,9 @@ pub mod pages;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Sqlite, Transaction};
 
 pub use export::export_catalog;
@@ -88,7 +90,8 @@ pub(crate) async fn record_change(
 
 /// Encodes a list for a JSON text column.
 pub(crate) fn json_list<T: AsRef<str>>(items: &[T]) -> String {
-    serde_json::to_string(&items.iter().map(AsRef::as_ref).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+    serde_json::to_string(&items.iter().map(AsRef::as_ref).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
 }
 
 /// Decodes a JSON text column written by `json_list`.

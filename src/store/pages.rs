@@ -128,7 +128,11 @@ impl Db {
     }
 
     pub async fn area(&self, slug: &str) -> sqlx::Result<Option<AreaCount>> {
-        Ok(self.area_counts().await?.into_iter().find(|a| a.slug == slug))
+        Ok(self
+            .area_counts()
+            .await?
+            .into_iter()
+            .find(|a| a.slug == slug))
     }
 
     pub async fn recent_practices(&self, limit: i64) -> sqlx::Result<Vec<Card>> {
@@ -198,27 +202,30 @@ impl Db {
         .bind(practice.revision_id)
         .fetch_all(&self.read)
         .await?;
-        let measures = sqlx::query_as::<_, (String, String, String, String, f64, f64, i64, String)>(
-            r#"select name, ingredient, unit, instrument, baseline, result, n, period
+        let measures =
+            sqlx::query_as::<_, (String, String, String, String, f64, f64, i64, String)>(
+                r#"select name, ingredient, unit, instrument, baseline, result, n, period
                from measures where revision_id = ? order by position"#,
-        )
-        .bind(practice.revision_id)
-        .fetch_all(&self.read)
-        .await?
-        .into_iter()
-        .filter_map(|(name, ingredient, unit, instrument, baseline, result, n, period)| {
-            Some(Measure {
-                name,
-                ingredient: Vocabulary::parse(&ingredient).ok()?,
-                instrument,
-                unit: Vocabulary::parse(&unit).ok()?,
-                baseline,
-                result,
-                n,
-                period,
-            })
-        })
-        .collect();
+            )
+            .bind(practice.revision_id)
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .filter_map(
+                |(name, ingredient, unit, instrument, baseline, result, n, period)| {
+                    Some(Measure {
+                        name,
+                        ingredient: Vocabulary::parse(&ingredient).ok()?,
+                        instrument,
+                        unit: Vocabulary::parse(&unit).ok()?,
+                        baseline,
+                        result,
+                        n,
+                        period,
+                    })
+                },
+            )
+            .collect();
         let resources = sqlx::query_as::<_, (String, String)>(
             "select title, url from resources where revision_id = ? order by position",
         )
@@ -228,7 +235,12 @@ impl Db {
         .into_iter()
         .map(|(title, url)| Resource { title, url })
         .collect();
-        Ok(Some(PracticePage { practice, areas, measures, resources }))
+        Ok(Some(PracticePage {
+            practice,
+            areas,
+            measures,
+            resources,
+        }))
     }
 
     pub async fn team(&self, slug: &str) -> sqlx::Result<Option<TeamRow>> {

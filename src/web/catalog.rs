@@ -35,7 +35,12 @@ async fn home(State(state): State<AppState>) -> AppResult<Response> {
     let areas = state.db.area_counts().await?;
     let recent = views::cards(state.db.recent_practices(6).await?);
     let total = state.db.public_practice_count().await?;
-    page(Home { chrome: Chrome::new(&state), areas, recent, total })
+    page(Home {
+        chrome: Chrome::new(&state),
+        areas,
+        recent,
+        total,
+    })
 }
 
 #[derive(Template)]
@@ -80,7 +85,10 @@ async fn practice(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
         measures: found.measures.iter().map(MeasureView::from).collect(),
         chart: chart::measures_svg(&found.measures),
         resources: found.resources,
-        license: p.license.clone().unwrap_or_else(|| state.settings.default_license.clone()),
+        license: p
+            .license
+            .clone()
+            .unwrap_or_else(|| state.settings.default_license.clone()),
         published_on: views::opt_date(&p.published_on),
         vetted_on: views::opt_date(&p.vetted_on),
         p,
@@ -96,7 +104,10 @@ struct Challenges {
 
 async fn challenges(State(state): State<AppState>) -> AppResult<Response> {
     let areas = state.db.area_counts().await?;
-    page(Challenges { chrome: Chrome::new(&state), areas })
+    page(Challenges {
+        chrome: Chrome::new(&state),
+        areas,
+    })
 }
 
 #[derive(Template)]
@@ -110,5 +121,9 @@ struct Challenge {
 async fn challenge(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
     let area = state.db.area(&slug).await?.ok_or(AppError::NotFound)?;
     let practices = views::cards(state.db.practices_in_area(&slug).await?);
-    page(Challenge { chrome: Chrome::new(&state), area, practices })
+    page(Challenge {
+        chrome: Chrome::new(&state),
+        area,
+        practices,
+    })
 }

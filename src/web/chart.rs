@@ -28,7 +28,11 @@ pub fn measures_svg(measures: &[Measure]) -> String {
     );
     for (i, m) in measures.iter().enumerate() {
         let y = ROW * i as f64 + 16.0;
-        let max = if m.unit == Unit::Percent { 100.0 } else { m.baseline.max(m.result).max(1.0) * 1.1 };
+        let max = if m.unit == Unit::Percent {
+            100.0
+        } else {
+            m.baseline.max(m.result).max(1.0) * 1.1
+        };
         let scale = |v: f64| (v.max(0.0) / max * BAR_MAX).max(1.0);
         let _ = write!(
             svg,

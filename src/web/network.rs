@@ -30,7 +30,11 @@ struct TeamPage {
 async fn team(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
     let team = state.db.team(&slug).await?.ok_or(AppError::NotFound)?;
     let practices = views::cards(state.db.practices_of_team(&slug).await?);
-    page(TeamPage { chrome: Chrome::new(&state), team, practices })
+    page(TeamPage {
+        chrome: Chrome::new(&state),
+        team,
+        practices,
+    })
 }
 
 #[derive(Template)]
@@ -90,5 +94,10 @@ async fn district(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
         })
         .collect();
     let practices = views::cards(state.db.practices_of_district(&slug).await?);
-    page(DistrictPage { chrome: Chrome::new(&state), district, schools, practices })
+    page(DistrictPage {
+        chrome: Chrome::new(&state),
+        district,
+        schools,
+        practices,
+    })
 }

@@ -19,7 +19,11 @@ pub fn opt_date(iso: &Option<String>) -> String {
 
 /// Labels of a JSON list of vocabulary values (skipping any that are not).
 pub fn labels<V: Vocabulary>(json: &str) -> Vec<&'static str> {
-    parse_list(json).iter().filter_map(|s| V::parse(s).ok()).map(V::label).collect()
+    parse_list(json)
+        .iter()
+        .filter_map(|s| V::parse(s).ok())
+        .map(V::label)
+        .collect()
 }
 
 pub fn grade_labels(json: &str) -> String {
@@ -57,7 +61,9 @@ pub fn stage(value: &str) -> StageBadge {
         meaning: match stage {
             Stage::Promising => "seen in positive outliers during Discover; not yet tested",
             Stage::Confirmed => "tested by the team with measures during Confirm",
-            Stage::Replicated => "improved outcomes in at least two other schools that kept every essential aspect",
+            Stage::Replicated => {
+                "improved outcomes in at least two other schools that kept every essential aspect"
+            }
         },
     }
 }
@@ -123,8 +129,18 @@ pub struct MeasureView {
 impl From<&Measure> for MeasureView {
     fn from(m: &Measure) -> Self {
         let delta = m.result - m.baseline;
-        let sign = if delta > 0.0 { "+" } else if delta < 0.0 { "−" } else { "±" };
-        let unit = if m.unit == crate::domain::Unit::Percent { " points" } else { "" };
+        let sign = if delta > 0.0 {
+            "+"
+        } else if delta < 0.0 {
+            "−"
+        } else {
+            "±"
+        };
+        let unit = if m.unit == crate::domain::Unit::Percent {
+            " points"
+        } else {
+            ""
+        };
         MeasureView {
             name: m.name.clone(),
             ingredient: m.ingredient.label(),

@@ -1,0 +1,161 @@
+//! Pages are valid, accessible HTML: language, landmarks, one h1, headings in order, labelled
+//! controls, and a stylesheet whose colour pairs meet WCAG AA.
+
+use scraper::{Html, Selector};
+
+use crate::helpers::TestApp;
+
+const PAGES: &[&str] = &[
+    "/",
+    "/practices/number-talks-sentence-frames",
+    "/practices/sentence-stems-for-science-talk",
+    "/challenges",
+    "/challenges/academic-discourse",
+    "/teams/lincoln-es-step",
+    "/schools/lincoln-es",
+    "/districts/harbor-usd",
+    "/no-such-page",
+];
+
+fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
+    doc.select(&Selector::parse(css).unwrap()).collect()
+}
+
+fn check_page(path: &str, html: &str) {
+    let doc = Html::parse_document(html);
+    assert!(
+        doc.errors.is_empty() || doc.errors.iter().all(|e| !e.contains("Unexpected token")),
+        "{path}: {:?}",
+        doc.errors
+    );
+    assert_eq!(select(&doc, "html[lang=en]").len(), 1, "{path}: lang");
+    assert!(!select(&doc, "head > title").is_empty(), "{path}: title");
+    for landmark in ["header.site", "nav[aria-label]", "main#main", "footer.site"] {
+        assert_eq!(select(&doc, landmark).len(), 1, "{path}: {landmark}");
+    }
+    assert_eq!(
+        select(&doc, "a.skip[href='#main']").len(),
+        1,
+        "{path}: skip link"
+    );
+    assert_eq!(select(&doc, "h1").len(), 1, "{path}: exactly one h1");
+
+    let levels: Vec<u8> = select(&doc, "h1, h2, h3, h4, h5, h6")
+        .iter()
+        .map(|h| h.value().name()[1..].parse().unwrap())
+        .collect();
+    let mut previous = 1;
+    for (i, level) in levels.iter().enumerate() {
+        if i > 0 || path != "/" {
+            assert!(
+                *level <= previous + 1,
+                "{path}: heading h{level} after h{previous} ({levels:?})"
+            );
+        }
+        previous = *level;
+    }
+    // The first heading inside <main> is the h1 (the header has none).
+    assert_eq!(select(&doc, "main h1").len(), 1, "{path}: h1 in main");
+
+    for control in select(&doc, "input, select, textarea") {
+        if control.value().attr("type") == Some("hidden") {
+            continue;
+        }
+        let id = control
+            .value()
+            .attr("id")
+            .unwrap_or_else(|| panic!("{path}: control without id"));
+        let labelled = !select(&doc, &format!("label[for='{id}']")).is_empty()
+            || control.value().attr("aria-label").is_some();
+        assert!(labelled, "{path}: control #{id} has no label");
+    }
+    for img in select(&doc, "img") {
+        assert!(img.value().attr("alt").is_some(), "{path}: img without alt");
+    }
+    for svg in select(&doc, "svg") {
+        assert_eq!(svg.value().attr("role"), Some("img"), "{path}: svg role");
+        assert!(
+            svg.value().attr("aria-labelledby").is_some(),
+            "{path}: svg name"
+        );
+    }
+    for table in select(&doc, "table") {
+        assert!(
+            !select(&Html::parse_fragment(&table.html()), "th").is_empty(),
+            "{path}: table headers"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_page_is_accessible_html() {
+    let app = TestApp::seeded().await;
+    for path in PAGES {
+        let (_, html) = app.get(path).await;
+        check_page(path, &html);
+    }
+}
+
+// Contrast, from the stylesheet's own colour variables.
+
+fn css() -> &'static str {
+    include_str!("../../static/style.css")
+}
+
+fn var(name: &str) -> (f64, f64, f64) {
+    let css = css();
+    let start = css
+        .find(&format!("--{name}: #"))
+        .unwrap_or_else(|| panic!("--{name} missing"));
+    let hex = css[start..].split('#').nth(1).unwrap();
+    let hex = &hex[..6];
+    let c = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap() as f64 / 255.0;
+    (c(0), c(2), c(4))
+}
+
+fn luminance((r, g, b): (f64, f64, f64)) -> f64 {
+    let lin = |c: f64| {
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+}
+
+fn contrast(fg: &str, bg: &str) -> f64 {
+    let (a, b) = (luminance(var(fg)), luminance(var(bg)));
+    (a.max(b) + 0.05) / (a.min(b) + 0.05)
+}
+
+#[test]
+fn text_colours_meet_wcag_aa() {
+    for (fg, bg) in [
+        ("text", "bg"),
+        ("muted", "bg"),
+        ("text", "panel"),
+        ("muted", "panel"),
+        ("link", "bg"),
+        ("link", "panel"),
+        ("brand-text", "brand-bg"),
+        ("brand-text", "link"), // buttons
+        ("promising-text", "promising-bg"),
+        ("confirmed-text", "confirmed-bg"),
+        ("replicated-text", "replicated-bg"),
+        ("notice-text", "notice-bg"),
+    ] {
+        let ratio = contrast(fg, bg);
+        assert!(ratio >= 4.5, "--{fg} on --{bg}: {ratio:.2}:1");
+    }
+    // The focus ring is a non-text element: 3:1 against the page.
+    assert!(contrast("focus", "bg") >= 3.0);
+}
+
+#[test]
+fn focus_is_visible_and_print_drops_the_chrome() {
+    assert!(css().contains(":focus-visible { outline: 3px solid var(--focus)"));
+    let print = &css()[css().find("@media print").unwrap()..];
+    assert!(print.contains("header.site, footer.site"));
+    assert!(css().contains("@media (max-width: 40rem)"), "phone layout");
+}

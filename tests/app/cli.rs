@@ -1,0 +1,77 @@
+//! The binary itself: exit codes and messages of check/import/export.
+
+use std::process::Command;
+
+use crate::helpers::{seed_copy, seed_dir};
+
+fn brightspots(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_brightspots"))
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_import_export_from_the_command_line() {
+    let work = tempfile::tempdir().unwrap();
+    let seed = seed_dir();
+    let out = brightspots(work.path(), &["check", seed.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid — 17 practices"));
+
+    let out = brightspots(work.path(), &["import", seed.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        work.path().join("brightspots.db").exists(),
+        "default database in the working directory"
+    );
+
+    let out = brightspots(work.path(), &["export", "exported"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        work.path()
+            .join("exported/practices/number-talks-sentence-frames.md")
+            .exists()
+    );
+}
+
+#[test]
+fn a_broken_directory_imports_nothing_and_exits_non_zero() {
+    let work = tempfile::tempdir().unwrap();
+    let broken = seed_copy();
+    let path = broken
+        .path()
+        .join("practices/number-talks-sentence-frames.md");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replacen("n = 138", "n = 4", 1);
+    std::fs::write(&path, text).unwrap();
+    for cmd in ["check", "import"] {
+        let out = brightspots(work.path(), &[cmd, broken.path().to_str().unwrap()]);
+        assert!(!out.status.success(), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("number-talks-sentence-frames.md:22: measures[1].n: 4 is below the minimum cell size of 10"), "{err}");
+        assert!(err.contains("nothing was imported"), "{err}");
+    }
+    assert!(
+        !work.path().join("brightspots.db").exists(),
+        "import opened no database"
+    );
+}
+
+#[test]
+fn settings_errors_are_clear() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("brightspots.toml"),
+        "min_cell_size = \"ten\"\n",
+    )
+    .unwrap();
+    let out = brightspots(work.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("brightspots.toml:1"), "{err}");
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real router over a real temp database, one binary.
+
+mod accessibility;
+mod cli;
+mod content_rules;
+mod helpers;
+mod pages;
+mod round_trip;
+mod store;
+mod xss;
