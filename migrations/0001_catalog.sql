@@ -129,10 +129,23 @@ create index measures_revision on measures (revision_id);
 create index measures_adoption on measures (adoption_id);
 
 -- Every practice write appends here in the same transaction; the search indexer applies rows
--- in seq order and records the last one it committed.
+-- in seq order and records the last one it committed. A row without a practice and with
+-- kind 'reindex' asks the running indexer to rebuild the whole index.
 create table changes (
     seq integer primary key autoincrement,
-    practice_id integer not null references practices (id),
+    practice_id integer references practices (id),
     kind text not null,
     at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+
+-- What the network searches for, with no user identity: the coaches' signal of what the
+-- network still needs (searches that found nothing).
+create table search_log (
+    id integer primary key,
+    query text not null,            -- normalised: lowercased, whitespace collapsed
+    filters text not null,          -- JSON object of the facet filters
+    results integer not null,
+    took_ms real not null,
+    at text not null default (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+create index search_log_at on search_log (at);

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tracing::{error, info, warn};
@@ -35,6 +34,10 @@ pub enum Command {
     Import { dir: Option<PathBuf> },
     /// Write the whole catalog to DIR in the content format.
     Export { dir: PathBuf },
+    /// Rebuild the search index from the database. With the hub stopped this rebuilds it here,
+    /// with a progress bar; while a hub runs, it asks that hub to rebuild (admins only: it
+    /// needs access to the database).
+    Reindex,
 }
 
 pub fn main() -> ExitCode {
@@ -134,6 +137,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve => serve(settings).await,
+        Command::Reindex => reindex(settings).await,
     }
 }
 
@@ -147,11 +151,9 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
     let addr = listener.local_addr()?;
     println!("Bright Spots is serving on http://{addr}/");
-    let state = AppState {
-        db: db.clone(),
-        settings: Arc::new(settings),
-    };
-    crate::serve(listener, state, shutdown_signal()).await?;
+    let state = AppState::start(db.clone(), settings)?;
+    crate::serve(listener, state.clone(), shutdown_signal()).await?;
+    state.shutdown().await;
     db.close().await;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -200,4 +202,39 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+async fn reindex(settings: Settings) -> anyhow::Result<ExitCode> {
+    let db = Db::connect(&settings.database_url).await?;
+    let dir = settings.index_dir.clone();
+    let rebuild_db = db.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} practices ({elapsed})")
+                .expect("progress template")
+                .progress_chars("=> "),
+        );
+        bar.set_message("indexing");
+        let n = crate::search::rebuild_offline(&dir, rebuild_db, |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        });
+        bar.finish();
+        n
+    })
+    .await?;
+    let code = match result {
+        Ok(n) => {
+            println!("rebuilt the search index in {}: {n} practices", settings.index_dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(crate::search::RebuildError::InUse) => {
+            db.request_reindex().await?;
+            println!("a running hub holds {}; it has been asked to rebuild the index and will do so now", settings.index_dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(crate::search::RebuildError::Other(e)) => return Err(e),
+    };
+    db.close().await;
+    Ok(code)
 }

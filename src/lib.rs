@@ -5,6 +5,7 @@ pub mod config;
 pub mod content;
 pub mod domain;
 pub mod error;
+pub mod search;
 pub mod store;
 pub mod web;
 
@@ -13,15 +14,53 @@ use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
 use config::Settings;
-use store::Db;
+use search::Search;
+use store::{Db, SearchLogEntry};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub search: Arc<Search>,
+    /// Searches to record for the network; written in batches off the request path.
+    pub search_log: mpsc::Sender<SearchLogEntry>,
+}
+
+impl AppState {
+    /// Opens the search index (catching up with the database) and starts the background
+    /// tasks. Must be called inside a tokio runtime.
+    pub fn start(db: Db, settings: Settings) -> anyhow::Result<AppState> {
+        let search = Arc::new(Search::start(&settings.index_dir, db.clone())?);
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(write_search_log(db.clone(), rx));
+        Ok(AppState { db, settings: Arc::new(settings), search, search_log: tx })
+    }
+
+    /// Stops the indexer after it has committed what is pending.
+    pub async fn shutdown(&self) {
+        let search = self.search.clone();
+        let _ = tokio::task::spawn_blocking(move || search.shutdown()).await;
+    }
+}
+
+/// Writes logged searches in batches: whatever has queued up goes in one transaction.
+async fn write_search_log(db: Db, mut rx: mpsc::Receiver<SearchLogEntry>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+            if batch.len() >= 1000 {
+                break;
+            }
+        }
+        if let Err(e) = db.log_searches(&batch).await {
+            tracing::warn!(error = %e, n = batch.len(), "search log not written");
+        }
+    }
 }
 
 /// The whole application as a router, without a port: tests drive it in-process.
@@ -35,7 +74,5 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }

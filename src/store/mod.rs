@@ -5,6 +5,7 @@
 mod export;
 mod import;
 pub mod pages;
+mod search_docs;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use sqlx::{Sqlite, Transaction};
 
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog};
+pub use search_docs::{IndexDoc, SearchLogEntry};
 
 /// Handles to the database: a pool of readers and a single writer.
 #[derive(Clone, Debug)]

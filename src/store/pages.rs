@@ -303,3 +303,66 @@ impl Db {
         .await
     }
 }
+
+/// A search hit as the results page and the API show it.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct HitRow {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub stage: String,
+    #[serde(skip)]
+    pub grade_bands: String,
+    #[serde(skip)]
+    pub subjects: String,
+    #[serde(skip)]
+    pub areas: String,
+    pub team_slug: String,
+    pub team: String,
+    pub school_slug: String,
+    pub school: String,
+    pub district_slug: String,
+    pub district: String,
+    pub published_on: Option<String>,
+    pub vetted_on: Option<String>,
+    pub adoption_count: i64,
+}
+
+impl Db {
+    /// The public practices among `slugs`, keyed by slug (the index may lag a moment behind
+    /// an un-vetting; the database has the last word on what is public).
+    pub async fn search_hits(&self, slugs: &[String]) -> sqlx::Result<std::collections::HashMap<String, HitRow>> {
+        let rows: Vec<HitRow> = sqlx::query_as(
+            r#"select p.slug, r.title, r.summary,
+                      case when p.stage = 'replicated' then p.stage else r.stage end as stage,
+                      r.grade_bands, r.subjects,
+                      (select json_group_array(a.slug) from (select a.slug from revision_challenge_areas rca
+                          join challenge_areas a on a.id = rca.challenge_area_id
+                          where rca.revision_id = r.id order by rca.position) a) as areas,
+                      t.slug as team_slug, t.name as team, s.slug as school_slug, s.name as school,
+                      d.slug as district_slug, d.name as district, p.published_on, p.vetted_on,
+                      (select count(*) from adoptions ad where ad.practice_id = p.id
+                         and ad.status in ('adopted', 'adapted')) as adoption_count
+               from practices p
+               join practice_revisions r on r.id = p.public_revision_id
+               join teams t on t.id = p.team_id
+               join schools s on s.id = t.school_id
+               join districts d on d.id = s.district_id
+               where p.status <> 'archived' and p.slug in (select value from json_each(?))"#,
+        )
+        .bind(serde_json::to_string(slugs).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.slug.clone(), r)).collect())
+    }
+
+    /// Slug → name of every challenge area, in taxonomy order.
+    pub async fn area_names(&self) -> sqlx::Result<Vec<(String, String)>> {
+        sqlx::query_as("select slug, name from challenge_areas order by position, slug").fetch_all(&self.read).await
+    }
+
+    /// Slug → name of every district.
+    pub async fn district_names(&self) -> sqlx::Result<Vec<(String, String)>> {
+        sqlx::query_as("select slug, name from districts order by name").fetch_all(&self.read).await
+    }
+}

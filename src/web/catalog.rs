@@ -63,6 +63,7 @@ struct PracticeTemplate {
     license: String,
     published_on: String,
     vetted_on: String,
+    related: Vec<crate::store::pages::HitRow>,
 }
 
 async fn practice(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
@@ -70,6 +71,7 @@ async fn practice(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
         return Err(AppError::NotFound);
     };
     let p = found.practice;
+    let related = related(&state, &slug).await;
     let status = Status::parse(&p.status).unwrap_or(Status::Vetted);
     page(PracticeTemplate {
         chrome: Chrome::new(&state),
@@ -91,8 +93,26 @@ async fn practice(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
             .unwrap_or_else(|| state.settings.default_license.clone()),
         published_on: views::opt_date(&p.published_on),
         vetted_on: views::opt_date(&p.vetted_on),
+        related,
         p,
     })
+}
+
+/// Up to five practices like this one, from the search index. A page without them is still
+/// a good page, so a search failure is logged, not shown.
+async fn related(state: &AppState, slug: &str) -> Vec<crate::store::pages::HitRow> {
+    let search = state.search.clone();
+    let me = slug.to_string();
+    let slugs = match tokio::task::spawn_blocking(move || search.related(&me, 5)).await {
+        Ok(Ok(slugs)) => slugs,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "related practices");
+            return Vec::new();
+        }
+        Err(_) => return Vec::new(),
+    };
+    let mut rows = state.db.search_hits(&slugs).await.unwrap_or_default();
+    slugs.iter().filter_map(|s| rows.remove(s)).collect()
 }
 
 #[derive(Template)]

@@ -5,6 +5,7 @@ mod catalog;
 mod chart;
 mod health;
 mod network;
+mod search;
 mod views;
 
 use askama::Template;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(catalog::router())
         .merge(network::router())
+        .merge(search::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })

@@ -1,5 +1,4 @@
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -31,21 +30,28 @@ impl TestApp {
             ..Settings::default()
         };
         let db = Db::connect(&settings.database_url).await.unwrap();
-        TestApp {
-            _dir: dir,
-            state: AppState {
-                db,
-                settings: Arc::new(settings),
-            },
-        }
+        let state = AppState::start(db, settings).unwrap();
+        TestApp { _dir: dir, state }
     }
 
-    /// With the seed catalog imported.
+    /// With the seed catalog imported and indexed.
     pub async fn seeded() -> TestApp {
         let t = TestApp::empty().await;
         let catalog = content::load_dir(&seed_dir(), t.state.settings.min_cell()).unwrap();
         import_catalog(&t.state.db, &catalog).await.unwrap();
+        t.indexed().await;
         t
+    }
+
+    /// Waits until the search index has applied every change in the database.
+    pub async fn indexed(&self) {
+        let target = self.state.db.last_change().await.unwrap();
+        self.state.search.wake();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.state.search.indexed_seq() < target {
+            assert!(std::time::Instant::now() < deadline, "the index did not catch up with seq {target}");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     pub fn db_url(&self) -> String {

@@ -1,0 +1,498 @@
+//! Runs a search: builds the tantivy query from what the teacher typed, collects the page of
+//! hits, the count, the facet counts and the snippets in one pass, and suggests corrections.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, MoreLikeThisQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::schema::{Facet as TantivyFacet, Field, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+
+use super::Search;
+use super::query::{UserQuery, is_stop_word};
+use super::schema::{Fields, weighted};
+
+/// The facets a teacher can filter by, with their URL parameter names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Facet {
+    Challenge,
+    Grade,
+    Subject,
+    Stage,
+    District,
+    Level,
+    Locale,
+}
+
+impl Facet {
+    pub const ALL: [Facet; 7] = [
+        Facet::Challenge,
+        Facet::Grade,
+        Facet::Subject,
+        Facet::Stage,
+        Facet::District,
+        Facet::Level,
+        Facet::Locale,
+    ];
+
+    pub fn param(self) -> &'static str {
+        match self {
+            Facet::Challenge => "challenge",
+            Facet::Grade => "grade",
+            Facet::Subject => "subject",
+            Facet::Stage => "stage",
+            Facet::District => "district",
+            Facet::Level => "level",
+            Facet::Locale => "locale",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Facet::Challenge => "Challenge area",
+            Facet::Grade => "Grade band",
+            Facet::Subject => "Subject",
+            Facet::Stage => "Evidence",
+            Facet::District => "District",
+            Facet::Level => "School level",
+            Facet::Locale => "School locale",
+        }
+    }
+
+    pub fn from_param(p: &str) -> Option<Facet> {
+        Facet::ALL.into_iter().find(|f| f.param() == p)
+    }
+
+    fn field(self, f: &Fields) -> Field {
+        match self {
+            Facet::Challenge => f.challenge,
+            Facet::Grade => f.grade,
+            Facet::Subject => f.subject,
+            Facet::Stage => f.stage,
+            Facet::District => f.district,
+            Facet::Level => f.level,
+            Facet::Locale => f.locale,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    Newest,
+    MostAdopted,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 3] = [Sort::Relevance, Sort::Newest, Sort::MostAdopted];
+
+    pub fn param(self) -> &'static str {
+        match self {
+            Sort::Relevance => "relevance",
+            Sort::Newest => "newest",
+            Sort::MostAdopted => "adopted",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sort::Relevance => "Best match",
+            Sort::Newest => "Newest vetted",
+            Sort::MostAdopted => "Most adopted",
+        }
+    }
+
+    pub fn from_param(p: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|s| s.param() == p)
+    }
+}
+
+/// A validated search: the query text, facet filters (OR within a facet, AND across),
+/// order and page (1-based).
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: UserQuery,
+    pub filters: BTreeMap<Facet, BTreeSet<String>>,
+    pub sort: Sort,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub slug: String,
+    /// HTML: escaped text with `<mark>` around the matched words.
+    pub snippet: String,
+    pub score: Option<f32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchResults {
+    pub total: u64,
+    pub hits: Vec<Hit>,
+    /// For each facet, every value with its count for the current query (the facet's own
+    /// selection left out, so choosing several values in one facet stays possible).
+    pub facets: BTreeMap<Facet, Vec<(String, u64)>>,
+    /// The query with misspelled words replaced by words the catalog has.
+    pub suggestion: Option<String>,
+    /// When nothing matched with filters: how many match without them.
+    pub without_filters: Option<u64>,
+}
+
+const SNIPPET_CHARS: usize = 220;
+
+impl Search {
+    /// Searches the public catalog. Only vetted practices are in the index, so nothing else
+    /// can reach results, counts, snippets or suggestions.
+    pub fn search(&self, req: &SearchRequest) -> tantivy::Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let f = &self.fields;
+        let built = self.text_query(&searcher, &req.query)?;
+        let filter_clauses: BTreeMap<Facet, Box<dyn Query>> = req
+            .filters
+            .iter()
+            .filter(|(_, values)| !values.is_empty())
+            .map(|(facet, values)| (*facet, facet_filter(facet.field(f), values)))
+            .collect();
+        let query = combine(built.query.box_clone(), filter_clauses.values().map(|q| q.box_clone()).collect());
+
+        let offset = (req.page.max(1) - 1) * req.per_page;
+        let limit = req.per_page.max(1);
+        let mut multi = MultiCollector::new();
+        let count = multi.add_collector(Count);
+        let top = match req.sort {
+            Sort::Relevance => Top::Score(multi.add_collector(TopDocs::with_limit(limit).and_offset(offset).order_by_score())),
+            Sort::Newest => Top::Newest(multi.add_collector(
+                TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<i64>("vetted", Order::Desc),
+            )),
+            Sort::MostAdopted => Top::Adopted(multi.add_collector(
+                TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<u64>("popularity", Order::Desc),
+            )),
+        };
+        // Facets without a selection are counted in the main pass.
+        let mut facet_handles = Vec::new();
+        for facet in Facet::ALL {
+            if !filter_clauses.contains_key(&facet) {
+                facet_handles.push((facet, multi.add_collector(facet_collector(facet, f))));
+            }
+        }
+        let mut fruits = searcher.search(&query, &multi)?;
+        let total = count.extract(&mut fruits) as u64;
+        let docs: Vec<(Option<f32>, DocAddress)> = match top {
+            Top::Score(h) => h.extract(&mut fruits).into_iter().map(|(s, a)| (Some(s), a)).collect(),
+            Top::Newest(h) => h.extract(&mut fruits).into_iter().map(|(_, a)| (None, a)).collect(),
+            Top::Adopted(h) => h.extract(&mut fruits).into_iter().map(|(_, a)| (None, a)).collect(),
+        };
+        let mut facets = BTreeMap::new();
+        for (facet, handle) in facet_handles {
+            facets.insert(facet, facet_values(&handle.extract(&mut fruits)));
+        }
+        // A facet with a selection is counted under every other filter but its own.
+        for facet in filter_clauses.keys() {
+            let others = filter_clauses
+                .iter()
+                .filter(|(k, _)| *k != facet)
+                .map(|(_, q)| q.box_clone())
+                .collect();
+            let q = combine(built.query.box_clone(), others);
+            let counts = searcher.search(&q, &facet_collector(*facet, f))?;
+            facets.insert(*facet, facet_values(&counts));
+        }
+
+        let hits = self.hits(&searcher, &built.query, &docs)?;
+        let without_filters = if total == 0 && !filter_clauses.is_empty() {
+            Some(searcher.search(&built.query, &Count)? as u64)
+        } else {
+            None
+        };
+        Ok(SearchResults { total, hits, facets, suggestion: built.suggestion, without_filters })
+    }
+
+    fn hits(&self, searcher: &Searcher, query: &dyn Query, docs: &[(Option<f32>, DocAddress)]) -> tantivy::Result<Vec<Hit>> {
+        let f = &self.fields;
+        let mut generators = Vec::new();
+        for field in [f.aspects, f.body, f.summary] {
+            let mut g = SnippetGenerator::create(searcher, query, field)?;
+            g.set_max_num_chars(SNIPPET_CHARS);
+            generators.push((field, g));
+        }
+        let mut hits = Vec::with_capacity(docs.len());
+        for (score, address) in docs {
+            let doc: TantivyDocument = searcher.doc(*address)?;
+            let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let snippet = generators
+                .iter()
+                .map(|(_, g)| g.snippet_from_doc(&doc))
+                .find(|s| !s.highlighted().is_empty())
+                .map(|mut s| {
+                    s.set_snippet_prefix_postfix("<mark>", "</mark>");
+                    s.to_html()
+                })
+                .unwrap_or_else(|| escape(&truncate(&text(f.summary), SNIPPET_CHARS)));
+            hits.push(Hit { slug: text(f.slug), snippet, score: *score });
+        }
+        Ok(hits)
+    }
+
+    /// Up to `n` practices like `slug` (more-like-this over the same index), never itself.
+    pub fn related(&self, slug: &str, n: usize) -> tantivy::Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let f = &self.fields;
+        let me = TermQuery::new(Term::from_field_text(f.slug, slug), IndexRecordOption::Basic);
+        let Some((_, address)) = searcher.search(&me, &TopDocs::with_limit(1).order_by_score())?.into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let query = MoreLikeThisQuery::builder()
+            .with_min_doc_frequency(1)
+            .with_max_doc_frequency((searcher.num_docs() / 2).max(2))
+            .with_min_term_frequency(1)
+            .with_min_word_length(3)
+            .with_max_query_terms(30)
+            .with_document(address);
+        let mut out = Vec::new();
+        for (_, a) in searcher.search(&query, &TopDocs::with_limit(n + 1).order_by_score())? {
+            let doc: TantivyDocument = searcher.doc(a)?;
+            let other = doc.get_first(f.slug).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            if other != slug && out.len() < n {
+                out.push(other);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The text part of the query, and a suggestion when a word was corrected.
+    fn text_query(&self, searcher: &Searcher, q: &UserQuery) -> tantivy::Result<Built> {
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut corrected = Vec::new();
+        for concept in self.synonyms.concepts(&q.words) {
+            // A lone stop word ("in", "don't") adds nothing but noise.
+            if concept.len() == 1 && concept[0].len() == 1 && is_stop_word(&concept[0][0]) {
+                continue;
+            }
+            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            let mut found = false;
+            for (i, words) in concept.iter().enumerate() {
+                let terms = self.analyze(&words.join(" "));
+                if terms.is_empty() {
+                    continue;
+                }
+                found |= self.any_doc_has(searcher, &terms)?;
+                // The words as typed rank above their synonyms.
+                let boost = if i == 0 { 1.0 } else { 0.6 };
+                alternatives.push((Occur::Should, fields_query(f, &terms, boost)));
+            }
+            if concept.len() == 1 && concept[0].len() == 1 && !self.spelled_in_catalog(searcher, &concept[0][0])? {
+                let word = &concept[0][0];
+                let fixes = self.corrections(searcher, word)?;
+                // Suggest only when the word finds nothing as it is (not for "absences" when
+                // the catalog says "absence": stemming already found those).
+                if !found && let Some(best) = fixes.first() {
+                    corrected.push((word.clone(), best.clone()));
+                }
+                // Typo tolerance for words of five letters or more, with the corrected word's
+                // synonyms too; exact matches rank higher.
+                if word.chars().count() >= 5 {
+                    for fix in fixes.iter().take(2) {
+                        let forms = self.synonyms.concepts(std::slice::from_ref(fix)).concat();
+                        for (i, words) in forms.iter().enumerate() {
+                            let terms = self.analyze(&words.join(" "));
+                            if !terms.is_empty() {
+                                let boost = if i == 0 { 0.5 } else { 0.3 };
+                                alternatives.push((Occur::Should, fields_query(f, &terms, boost)));
+                            }
+                        }
+                    }
+                }
+            }
+            if !alternatives.is_empty() {
+                clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
+            }
+        }
+        for phrase in &q.phrases {
+            let terms = self.analyze(phrase);
+            if !terms.is_empty() {
+                clauses.push((Occur::Must, fields_query(f, &terms, 1.0)));
+            }
+        }
+        let has_positive = !clauses.is_empty();
+        for word in &q.excluded {
+            let terms = self.analyze(word);
+            if !terms.is_empty() {
+                clauses.push((Occur::MustNot, fields_query(f, &terms, 1.0)));
+            }
+        }
+        if !has_positive {
+            // Browsing, or only exclusions: start from every practice.
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let suggestion = (!corrected.is_empty()).then(|| {
+            q.normalized
+                .split(' ')
+                .map(|token| {
+                    let lower = token.to_lowercase();
+                    corrected.iter().find(|(w, _)| *w == lower).map_or(token.to_string(), |(_, fix)| fix.clone())
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        Ok(Built { query: Box::new(BooleanQuery::new(clauses)), suggestion })
+    }
+
+    /// The English-analysed terms of `text` (stemmed, folded).
+    fn analyze(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.title).expect("title has an analyzer");
+        let mut stream = analyzer.token_stream(text);
+        let mut terms = Vec::new();
+        while stream.advance() {
+            terms.push(stream.token().text.clone());
+        }
+        terms
+    }
+
+    /// Whether the catalog has `word` exactly as typed (folded, not stemmed).
+    fn spelled_in_catalog(&self, searcher: &Searcher, word: &str) -> tantivy::Result<bool> {
+        let mut spell = self.index.tokenizer_for_field(self.fields.spell)?;
+        let mut stream = spell.token_stream(word);
+        let mut all = true;
+        while let Some(token) = stream.next() {
+            all &= searcher.doc_freq(&Term::from_field_text(self.fields.spell, &token.text))? > 0;
+        }
+        Ok(all)
+    }
+
+    fn any_doc_has(&self, searcher: &Searcher, terms: &[String]) -> tantivy::Result<bool> {
+        for (field, _) in weighted(&self.fields) {
+            let mut all = true;
+            for t in terms {
+                all &= searcher.doc_freq(&Term::from_field_text(field, t))? > 0;
+            }
+            if all {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Words of the catalog close to `word` (one edit for short words, two for long ones),
+    /// closest and most frequent first.
+    fn corrections(&self, searcher: &Searcher, word: &str) -> tantivy::Result<Vec<String>> {
+        let len = word.chars().count();
+        if len < 3 || !word.chars().all(char::is_alphabetic) {
+            return Ok(Vec::new());
+        }
+        let mut spell = self.index.tokenizer_for_field(self.fields.spell)?;
+        let mut stream = spell.token_stream(word);
+        let Some(folded) = stream.next().map(|t| t.text.clone()) else { return Ok(Vec::new()) };
+        let distance = if len >= 8 { 2 } else { 1 };
+        let fuzzy = tantivy::query::FuzzyTermQuery::new(Term::from_field_text(self.fields.spell, &folded), distance, true);
+        let mut candidates: BTreeMap<String, u64> = BTreeMap::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.spell)?;
+            let mut terms = inverted.terms().search(fuzzy.automaton()?).into_stream()?;
+            while terms.advance() {
+                let Ok(term) = std::str::from_utf8(terms.key()) else { continue };
+                if term != folded {
+                    *candidates.entry(term.to_string()).or_default() += u64::from(terms.value().doc_freq);
+                }
+            }
+        }
+        let mut ranked: Vec<(usize, u64, String)> =
+            candidates.into_iter().map(|(t, n)| (edit_distance(&folded, &t), n, t)).collect();
+        ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        Ok(ranked.into_iter().map(|(_, _, t)| t).collect())
+    }
+}
+
+struct Built {
+    query: Box<dyn Query>,
+    suggestion: Option<String>,
+}
+
+enum Top {
+    Score(tantivy::collector::FruitHandle<Vec<(f32, DocAddress)>>),
+    Newest(tantivy::collector::FruitHandle<Vec<(Option<i64>, DocAddress)>>),
+    Adopted(tantivy::collector::FruitHandle<Vec<(Option<u64>, DocAddress)>>),
+}
+
+/// The terms (or the phrase, for several terms) in every weighted field.
+fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
+    let per_field: Vec<(Occur, Box<dyn Query>)> = weighted(f)
+        .into_iter()
+        .map(|(field, weight)| {
+            let q: Box<dyn Query> = if terms.len() == 1 {
+                Box::new(TermQuery::new(Term::from_field_text(field, &terms[0]), IndexRecordOption::WithFreqs))
+            } else {
+                Box::new(PhraseQuery::new(terms.iter().map(|t| Term::from_field_text(field, t)).collect()))
+            };
+            (Occur::Should, Box::new(BoostQuery::new(q, weight * boost)) as Box<dyn Query>)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(per_field))
+}
+
+fn facet_filter(field: Field, values: &BTreeSet<String>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        values
+            .iter()
+            .map(|v| {
+                let term = Term::from_facet(field, &TantivyFacet::from_path([v.as_str()]));
+                (Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>)
+            })
+            .collect(),
+    ))
+}
+
+fn combine(text: Box<dyn Query>, filters: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if filters.is_empty() {
+        return text;
+    }
+    let mut clauses = vec![(Occur::Must, text)];
+    clauses.extend(filters.into_iter().map(|q| (Occur::Must, q)));
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn facet_collector(facet: Facet, f: &Fields) -> FacetCollector {
+    let _ = f;
+    // Each facet's field is named after its URL parameter (see `schema`).
+    let mut c = FacetCollector::for_field(facet.param());
+    c.add_facet(TantivyFacet::root());
+    c
+}
+
+fn facet_values(counts: &FacetCounts) -> Vec<(String, u64)> {
+    counts
+        .get(TantivyFacet::root())
+        .map(|(facet, n)| (facet.to_path().last().map(|s| s.to_string()).unwrap_or_default(), n))
+        .collect()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    format!("{}…", cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a))
+}
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Levenshtein distance, for ranking spelling candidates (short words only).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (row[j + 1] + 1).min(row[j] + 1).min(prev + usize::from(ca != *cb));
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,198 @@
+//! Search: a tantivy index derived from the database. One indexer thread owns the only
+//! `IndexWriter` and tails the `changes` table; every request takes its own searcher.
+
+mod engine;
+mod indexer;
+mod query;
+mod schema;
+mod synonyms;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc::{Sender, channel};
+use std::thread::JoinHandle;
+
+use tantivy::{Index, IndexReader, ReloadPolicy};
+use tracing::{info, warn};
+
+pub use engine::{Facet, Hit, SearchRequest, SearchResults, Sort, escape};
+pub use indexer::Payload;
+pub use query::{MAX_QUERY_CHARS, UserQuery};
+pub use schema::{SCHEMA_VERSION, markdown_text};
+
+use crate::store::Db;
+use indexer::{Indexer, Msg};
+use schema::Fields;
+use synonyms::Synonyms;
+
+/// Memory the writer may use for buffering documents before it flushes a segment.
+const WRITER_MEMORY: usize = 128 * 1024 * 1024;
+
+pub struct Search {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    synonyms: Synonyms,
+    inbox: Mutex<Option<Sender<Msg>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// An index directory opened (or created) with the current schema.
+struct Opened {
+    index: Index,
+    fields: Fields,
+    needs_rebuild: bool,
+}
+
+fn open_index(dir: &Path) -> anyhow::Result<Opened> {
+    std::fs::create_dir_all(dir)?;
+    let (schema, fields) = schema::schema();
+    let existing = if dir.join("meta.json").exists() {
+        match Index::open_in_dir(dir) {
+            Ok(index) => {
+                let payload = Payload::read(&index);
+                let current = index.schema() == schema && payload.as_ref().is_some_and(|p| p.schema == SCHEMA_VERSION);
+                if current {
+                    Some(index)
+                } else {
+                    info!(dir = %dir.display(), "search index schema changed; rebuilding from the database");
+                    None
+                }
+            }
+            Err(e) => {
+                warn!(dir = %dir.display(), error = %e, "search index unreadable; rebuilding from the database");
+                None
+            }
+        }
+    } else {
+        info!(dir = %dir.display(), "no search index yet; building it from the database");
+        None
+    };
+    let (index, needs_rebuild) = match existing {
+        Some(index) => (index, false),
+        None => {
+            clear_dir(dir)?;
+            (Index::create_in_dir(dir, schema)?, true)
+        }
+    };
+    schema::register_analyzers(&index);
+    Ok(Opened { index, fields, needs_rebuild })
+}
+
+/// Removes an old index, keeping anything that is not tantivy's (the directory's README).
+fn clear_dir(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        // meta.json, .managed.json, .tantivy-*.lock, and segment files named `<32 hex>.<ext>`.
+        let segment = name.len() > 33 && name.as_bytes()[32] == b'.' && name[..32].bytes().all(|b| b.is_ascii_hexdigit());
+        let tantivy_file = segment || name == "meta.json" || name.starts_with(".tantivy") || name.starts_with(".managed");
+        if tantivy_file && path.is_file() {
+            std::fs::remove_file(path)?;
+        }
+    }
+    Ok(())
+}
+
+impl Search {
+    /// Opens the index in `dir` and starts its indexer thread, which first catches up with the
+    /// database (or rebuilds the index when it is missing or from another schema version).
+    /// Must be called inside a tokio runtime.
+    pub fn start(dir: &Path, db: Db) -> anyhow::Result<Search> {
+        let Opened { index, fields, needs_rebuild } = open_index(dir)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let writer = index.writer(WRITER_MEMORY).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
+                "the search index in {} is in use by another running hub; give each hub its own --index-dir",
+                dir.display()
+            ),
+            other => other.into(),
+        })?;
+        let last_seq = if needs_rebuild { 0 } else { Payload::read(&index).map_or(0, |p| p.seq) };
+        let indexer = Indexer {
+            db,
+            // Shared: the indexer's reload after each commit is what requests see.
+            reader: reader.clone(),
+            fields,
+            writer,
+            last_seq,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let (tx, rx) = channel();
+        let thread = std::thread::Builder::new()
+            .name("search-indexer".into())
+            .spawn(move || indexer.run(rx, needs_rebuild))?;
+        Ok(Search {
+            index,
+            reader,
+            fields,
+            synonyms: Synonyms::default(),
+            inbox: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Something was written: index it now rather than at the next poll.
+    pub fn wake(&self) {
+        if let Some(tx) = self.inbox.lock().expect("inbox").as_ref() {
+            let _ = tx.send(Msg::Wake);
+        }
+    }
+
+    /// The `seq` of the last change this index has committed.
+    pub fn indexed_seq(&self) -> i64 {
+        Payload::read(&self.index).map_or(0, |p| p.seq)
+    }
+
+    /// How many practices a search can find.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Commits what is pending, waits for merges and stops the indexer. Blocks: call from a
+    /// blocking context.
+    pub fn shutdown(&self) {
+        if let Some(tx) = self.inbox.lock().expect("inbox").take() {
+            let _ = tx.send(Msg::Shutdown);
+        }
+        if let Some(thread) = self.thread.lock().expect("thread").take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Rebuilds the index in `dir` from the database without a server (`brightspots reindex`).
+/// Fails with `LockFailure` when a running hub holds the index. Call from a blocking context
+/// inside a tokio runtime.
+pub fn rebuild_offline(dir: &Path, db: Db, progress: impl FnMut(usize, usize)) -> Result<usize, RebuildError> {
+    let Opened { index, fields, .. } = open_index(dir).map_err(RebuildError::Other)?;
+    let writer = match index.writer(WRITER_MEMORY) {
+        Ok(w) => w,
+        Err(tantivy::TantivyError::LockFailure(..)) => return Err(RebuildError::InUse),
+        Err(e) => return Err(RebuildError::Other(e.into())),
+    };
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e: tantivy::TantivyError| RebuildError::Other(e.into()))?;
+    let mut indexer = Indexer {
+        db,
+        reader,
+        fields,
+        writer,
+        last_seq: 0,
+        runtime: tokio::runtime::Handle::current(),
+    };
+    let n = indexer.rebuild(progress).map_err(RebuildError::Other)?;
+    indexer.writer.wait_merging_threads().map_err(|e| RebuildError::Other(e.into()))?;
+    Ok(n)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error("a running hub holds the search index")]
+    InUse,
+    #[error(transparent)]
+    Other(anyhow::Error),
+}

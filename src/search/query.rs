@@ -1,0 +1,118 @@
+//! Reads what a teacher typed: words, "quoted phrases", -excluded words. Never fails: any
+//! text is a query, and what cannot be a query is dropped.
+
+/// Longer queries are cut here (with a notice to the person).
+pub const MAX_QUERY_CHARS: usize = 200;
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct UserQuery {
+    /// Plain words, lowercased, in order.
+    pub words: Vec<String>,
+    /// Quoted phrases, lowercased.
+    pub phrases: Vec<String>,
+    /// Words after a `-`, lowercased.
+    pub excluded: Vec<String>,
+    /// The query cut to `MAX_QUERY_CHARS`, with controls removed and spaces collapsed: what
+    /// the search box shows back and what the search log keeps.
+    pub normalized: String,
+    pub truncated: bool,
+}
+
+impl UserQuery {
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.phrases.is_empty() && self.excluded.is_empty()
+    }
+
+    pub fn parse(input: &str) -> UserQuery {
+        let cleaned: String = input
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+        let truncated = collapsed.chars().count() > MAX_QUERY_CHARS;
+        let normalized: String = if truncated {
+            collapsed.chars().take(MAX_QUERY_CHARS).collect::<String>().trim_end().to_string()
+        } else {
+            collapsed
+        };
+
+        let mut q = UserQuery { truncated, ..Default::default() };
+        let mut rest = normalized.as_str();
+        while let Some(c) = rest.chars().next() {
+            if c == ' ' {
+                rest = &rest[1..];
+            } else if c == '"' {
+                match rest[1..].find('"') {
+                    Some(end) => {
+                        let phrase = rest[1..1 + end].trim().to_lowercase();
+                        if !phrase.is_empty() {
+                            q.phrases.push(phrase);
+                        }
+                        rest = &rest[end + 2..];
+                    }
+                    // An unbalanced quote is just a character.
+                    None => rest = &rest[1..],
+                }
+            } else {
+                let end = rest.find([' ', '"']).unwrap_or(rest.len());
+                let token = &rest[..end];
+                rest = &rest[end..];
+                match token {
+                    "AND" | "OR" | "NOT" | "&&" | "||" => {}
+                    t if t.starts_with('-') => {
+                        let word = t.trim_start_matches('-').to_lowercase();
+                        if word.chars().any(char::is_alphanumeric) {
+                            q.excluded.push(word);
+                        }
+                    }
+                    t => {
+                        let word = t.trim_start_matches('+').to_lowercase();
+                        if word.chars().any(char::is_alphanumeric) {
+                            q.words.push(word);
+                        }
+                    }
+                }
+            }
+        }
+        q.normalized = normalized;
+        q
+    }
+}
+
+/// Words that carry no meaning in a teacher's query.
+pub fn is_stop_word(word: &str) -> bool {
+    const STOP: &[&str] = &[
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "don't", "dont",
+        "for", "from", "how", "i", "in", "into", "is", "it", "my", "no", "not", "of", "on", "or",
+        "our", "so", "that", "the", "their", "them", "they", "this", "to", "too", "very", "we",
+        "what", "when", "where", "who", "why", "will", "with", "won't", "you", "your",
+    ];
+    STOP.contains(&word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_phrases_and_exclusions() {
+        let q = UserQuery::parse(r#"Chronic  "exit slips" -homework math"#);
+        assert_eq!(q.words, vec!["chronic", "math"]);
+        assert_eq!(q.phrases, vec!["exit slips"]);
+        assert_eq!(q.excluded, vec!["homework"]);
+        assert_eq!(q.normalized, r#"Chronic "exit slips" -homework math"#);
+    }
+
+    #[test]
+    fn hostile_input_never_fails() {
+        for input in ["\"unbalanced", "-", "- -- ---", "AND OR NOT", "\u{0}\u{7}bell", "🎉 emoji", "' OR 1=1; --", "<script>"] {
+            let _ = UserQuery::parse(input);
+        }
+        let q = UserQuery::parse("\"unbalanced quote");
+        assert_eq!(q.words, vec!["unbalanced", "quote"]);
+        assert!(UserQuery::parse("AND OR NOT -").is_empty());
+        let long = "word ".repeat(5000);
+        let q = UserQuery::parse(&long);
+        assert!(q.truncated && q.normalized.chars().count() <= MAX_QUERY_CHARS);
+    }
+}

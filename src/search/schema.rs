@@ -1,0 +1,170 @@
+//! The one schema of the index, its analyzers, and how a practice becomes a document.
+
+use tantivy::schema::{
+    FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+use tantivy::{Index, TantivyDocument, Term};
+
+use crate::store::IndexDoc;
+
+/// Bump when the schema or an analyzer changes: a mismatch rebuilds the index at start-up.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// English: words, lowercased, accents folded, stemmed.
+pub const EN: &str = "bs_en";
+/// Spelling: words, lowercased and folded but not stemmed — real words for "did you mean".
+pub const SPELL: &str = "bs_spell";
+
+/// The fields, resolved once.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields {
+    pub id: Field,
+    pub slug: Field,
+    pub title: Field,
+    pub summary: Field,
+    pub aspects: Field,
+    pub body: Field,
+    pub spell: Field,
+    pub challenge: Field,
+    pub grade: Field,
+    pub subject: Field,
+    pub stage: Field,
+    pub district: Field,
+    pub level: Field,
+    pub locale: Field,
+    pub vetted: Field,
+    pub adoptions: Field,
+    pub popularity: Field,
+}
+
+/// The text fields a query searches, with their relevance weights: title over summary over
+/// aspects and conditions over the rest.
+pub fn weighted(f: &Fields) -> [(Field, f32); 4] {
+    [(f.title, 4.0), (f.summary, 2.0), (f.aspects, 1.5), (f.body, 1.0)]
+}
+
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |analyzer: &str, stored: bool| {
+        let o = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored { o.set_stored() } else { o }
+    };
+    let fields = Fields {
+        id: b.add_u64_field("id", INDEXED | FAST | STORED),
+        slug: b.add_text_field("slug", STRING | STORED),
+        title: b.add_text_field("title", text(EN, true)),
+        summary: b.add_text_field("summary", text(EN, true)),
+        aspects: b.add_text_field("aspects", text(EN, true)),
+        body: b.add_text_field("body", text(EN, true)),
+        spell: b.add_text_field(
+            "spell",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default().set_tokenizer(SPELL).set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
+        challenge: b.add_facet_field("challenge", FacetOptions::default()),
+        grade: b.add_facet_field("grade", FacetOptions::default()),
+        subject: b.add_facet_field("subject", FacetOptions::default()),
+        stage: b.add_facet_field("stage", FacetOptions::default()),
+        district: b.add_facet_field("district", FacetOptions::default()),
+        level: b.add_facet_field("level", FacetOptions::default()),
+        locale: b.add_facet_field("locale", FacetOptions::default()),
+        vetted: b.add_i64_field("vetted", FAST | STORED),
+        adoptions: b.add_u64_field("adoptions", FAST | STORED),
+        popularity: b.add_u64_field("popularity", FAST),
+    };
+    (b.build(), fields)
+}
+
+pub fn register_analyzers(index: &Index) {
+    index.tokenizers().register(
+        EN,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(40))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .filter(Stemmer::new(Language::English))
+            .build(),
+    );
+    index.tokenizers().register(
+        SPELL,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(40))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .build(),
+    );
+}
+
+/// Days since 1970-01-01 of an ISO date, for sorting by newest.
+pub fn day_number(iso: Option<&str>) -> i64 {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    iso.and_then(|s| time::Date::parse(s, format).ok())
+        .map(|d| i64::from(d.to_julian_day()) - 2_440_588)
+        .unwrap_or(0)
+}
+
+pub fn id_term(f: &Fields, id: i64) -> Term {
+    Term::from_field_u64(f.id, id as u64)
+}
+
+pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_u64(f.id, d.id as u64);
+    doc.add_text(f.slug, &d.slug);
+    doc.add_text(f.title, &d.title);
+    doc.add_text(f.summary, &d.summary);
+    doc.add_text(f.aspects, markdown_text(&d.aspects));
+    doc.add_text(f.body, format!("{}\n{}", markdown_text(&d.sections), d.extra));
+    for text in [&d.title, &d.summary, &d.aspects, &d.sections, &d.extra] {
+        doc.add_text(f.spell, text);
+    }
+    let facet = |doc: &mut TantivyDocument, field: Field, value: &str| {
+        doc.add_facet(field, tantivy::schema::Facet::from_path([value]));
+    };
+    for a in &d.challenge_areas {
+        facet(&mut doc, f.challenge, a);
+    }
+    for g in &d.grade_bands {
+        facet(&mut doc, f.grade, g);
+    }
+    for s in &d.subjects {
+        facet(&mut doc, f.subject, s);
+    }
+    facet(&mut doc, f.stage, &d.stage);
+    facet(&mut doc, f.district, &d.district);
+    facet(&mut doc, f.level, &d.level);
+    facet(&mut doc, f.locale, &d.locale);
+    let day = day_number(d.vetted_on.as_deref());
+    doc.add_i64(f.vetted, day);
+    doc.add_u64(f.adoptions, d.adoption_count.max(0) as u64);
+    // Most adopted first, newest among equals: one sortable key.
+    doc.add_u64(f.popularity, ((d.adoption_count.max(0) as u64) << 32) | day.max(0) as u64);
+    doc
+}
+
+/// The readable text of Markdown: what a snippet shows and what gets indexed.
+pub fn markdown_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    for event in Parser::new_ext(markdown, crate::content::markdown::options()) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_) | TagEnd::TableRow) => {
+                out.push('\n')
+            }
+            Event::End(TagEnd::TableCell) => out.push_str(" · "),
+            _ => {}
+        }
+    }
+    out
+}

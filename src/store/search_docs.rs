@@ -1,0 +1,242 @@
+//! What the search index needs of each practice, read in bulk from the database.
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use super::{Db, parse_list};
+
+/// Everything indexed for one public practice.
+#[derive(Debug, Clone)]
+pub struct IndexDoc {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    /// Markdown of the essential aspects and necessary conditions.
+    pub aspects: String,
+    /// Markdown of every other section.
+    pub sections: String,
+    /// Measure names and instruments, tags, team/school/district names.
+    pub extra: String,
+    pub challenge_areas: Vec<String>,
+    pub grade_bands: Vec<String>,
+    pub subjects: Vec<String>,
+    pub stage: String,
+    pub district: String,
+    pub level: String,
+    pub locale: String,
+    pub team_name: String,
+    pub school_name: String,
+    pub district_name: String,
+    pub vetted_on: Option<String>,
+    pub adoption_count: i64,
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    revision_id: i64,
+    slug: String,
+    title: String,
+    summary: String,
+    grade_bands: String,
+    subjects: String,
+    tags: String,
+    stage: String,
+    vetted_on: Option<String>,
+    team_name: String,
+    school_name: String,
+    level: String,
+    locale: String,
+    district: String,
+    district_name: String,
+    adoption_count: i64,
+}
+
+/// Only practices the public can read are indexed: a public revision, not archived.
+const PUBLIC: &str = "p.public_revision_id is not null and p.status <> 'archived'";
+
+impl Db {
+    /// The index documents of the given practices (or of every public practice), in id order.
+    /// Practices that are not public are absent from the result.
+    pub async fn index_docs(&self, ids: Option<&[i64]>) -> sqlx::Result<Vec<IndexDoc>> {
+        let filter = match ids {
+            Some(_) => "and p.id in (select value from json_each(?))",
+            None => "and ? is null",
+        };
+        let ids_json = ids.map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()));
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            r#"select p.id, r.id as revision_id, p.slug, r.title, r.summary, r.grade_bands, r.subjects, r.tags,
+                      case when p.stage = 'replicated' then p.stage else r.stage end as stage, p.vetted_on,
+                      t.name as team_name, s.name as school_name, s.level, s.locale,
+                      d.slug as district, d.name as district_name,
+                      (select count(*) from adoptions a where a.practice_id = p.id
+                         and a.status in ('adopted', 'adapted')) as adoption_count
+               from practices p
+               join practice_revisions r on r.id = p.public_revision_id
+               join teams t on t.id = p.team_id
+               join schools s on s.id = t.school_id
+               join districts d on d.id = s.district_id
+               where {PUBLIC} {filter}
+               order by p.id"#
+        ))
+        .bind(&ids_json)
+        .fetch_all(&self.read)
+        .await?;
+
+        let revision_filter = format!(
+            "(select p.public_revision_id from practices p where {PUBLIC} {filter})"
+        );
+        let mut sections: HashMap<i64, (String, String)> = HashMap::new();
+        for (rev, kind, md) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+            "select revision_id, kind, markdown from revision_sections where revision_id in {revision_filter} order by revision_id, position"
+        ))
+        .bind(&ids_json)
+        .fetch_all(&self.read)
+        .await?
+        {
+            let entry = sections.entry(rev).or_default();
+            let target = if kind == "essential-aspects" || kind == "necessary-conditions" { &mut entry.0 } else { &mut entry.1 };
+            target.push_str(&md);
+            target.push_str("\n\n");
+        }
+        let mut areas: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut area_names: HashMap<i64, String> = HashMap::new();
+        for (rev, slug, name) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+            r#"select rca.revision_id, a.slug, a.name from revision_challenge_areas rca
+               join challenge_areas a on a.id = rca.challenge_area_id
+               where rca.revision_id in {revision_filter} order by rca.revision_id, rca.position"#
+        ))
+        .bind(&ids_json)
+        .fetch_all(&self.read)
+        .await?
+        {
+            areas.entry(rev).or_default().push(slug);
+            let names = area_names.entry(rev).or_default();
+            names.push_str(&name);
+            names.push_str(". ");
+        }
+        let mut measures: HashMap<i64, String> = HashMap::new();
+        for (rev, name, instrument) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+            "select revision_id, name, instrument from measures where revision_id in {revision_filter} order by revision_id, position"
+        ))
+        .bind(&ids_json)
+        .fetch_all(&self.read)
+        .await?
+        {
+            let text = measures.entry(rev).or_default();
+            text.push_str(&name);
+            text.push_str(". ");
+            text.push_str(&instrument);
+            text.push_str(". ");
+        }
+
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let (aspects, other) = sections.remove(&r.revision_id).unwrap_or_default();
+                let extra = format!(
+                    "{} {} {} {} {} {}",
+                    area_names.remove(&r.revision_id).unwrap_or_default(),
+                    measures.remove(&r.revision_id).unwrap_or_default(),
+                    parse_list(&r.tags).join(". "),
+                    r.team_name,
+                    r.school_name,
+                    r.district_name
+                );
+                IndexDoc {
+                    id: r.id,
+                    slug: r.slug,
+                    title: r.title,
+                    summary: r.summary,
+                    aspects,
+                    sections: other,
+                    extra,
+                    challenge_areas: areas.remove(&r.revision_id).unwrap_or_default(),
+                    grade_bands: parse_list(&r.grade_bands),
+                    subjects: parse_list(&r.subjects),
+                    stage: r.stage,
+                    district: r.district,
+                    level: r.level,
+                    locale: r.locale,
+                    team_name: r.team_name,
+                    school_name: r.school_name,
+                    district_name: r.district_name,
+                    vetted_on: r.vetted_on,
+                    adoption_count: r.adoption_count,
+                }
+            })
+            .collect())
+    }
+
+    /// Changes after `seq`, oldest first, at most `limit`: `(seq, practice_id, kind)`.
+    pub async fn changes_after(&self, seq: i64, limit: i64) -> sqlx::Result<Vec<(i64, Option<i64>, String)>> {
+        sqlx::query_as("select seq, practice_id, kind from changes where seq > ? order by seq limit ?")
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await
+    }
+
+    /// The newest change, 0 when there is none.
+    pub async fn last_change(&self) -> sqlx::Result<i64> {
+        sqlx::query_scalar("select coalesce(max(seq), 0) from changes").fetch_one(&self.read).await
+    }
+
+    /// Asks the running indexer to rebuild the whole index (what `reindex --online` does).
+    pub async fn request_reindex(&self) -> sqlx::Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let seq: i64 = sqlx::query_scalar("insert into changes (practice_id, kind) values (null, 'reindex') returning seq")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Records searches (no user identity), in one transaction per batch.
+    pub async fn log_searches(&self, entries: &[SearchLogEntry]) -> sqlx::Result<()> {
+        let mut tx = self.begin_write().await?;
+        for e in entries {
+            sqlx::query("insert into search_log (query, filters, results, took_ms) values (?, ?, ?, ?)")
+                .bind(&e.query)
+                .bind(&e.filters)
+                .bind(e.results as i64)
+                .bind(e.took_ms)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// The most frequent normalised queries since `since` (ISO timestamp) that found nothing.
+    pub async fn zero_result_searches(&self, since: &str, limit: i64) -> sqlx::Result<Vec<(String, i64)>> {
+        sqlx::query_as(
+            r#"select query, count(*) as n from search_log
+               where results = 0 and query <> '' and at >= ?
+               group by query order by n desc, query limit ?"#,
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+}
+
+/// One search, as the network's log keeps it.
+#[derive(Debug, Clone)]
+pub struct SearchLogEntry {
+    pub query: String,
+    pub filters: String,
+    pub results: u64,
+    pub took_ms: f64,
+}
+
+impl Db {
+    /// Ids of every practice the public can read, ascending.
+    pub async fn public_practice_ids(&self) -> sqlx::Result<Vec<i64>> {
+        sqlx::query_scalar(&format!("select p.id from practices p where {PUBLIC} order by p.id"))
+            .fetch_all(&self.read)
+            .await
+    }
+}

@@ -1,0 +1,369 @@
+//! `/search` (the results page) and `/api/v1/search` (the same as JSON).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::views::{self, StageBadge};
+use super::{Chrome, page};
+use crate::AppState;
+use crate::domain::{GradeBand, Level, Locale, Stage, Subject, Vocabulary};
+use crate::error::{AppError, AppResult};
+use crate::search::{Facet, MAX_QUERY_CHARS, SearchRequest, SearchResults, Sort, UserQuery};
+use crate::store::SearchLogEntry;
+use crate::store::pages::HitRow;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/search", get(search_page)).route("/api/v1/search", get(search_api))
+}
+
+pub const DEFAULT_PER_PAGE: usize = 20;
+pub const MAX_PER_PAGE: usize = 100;
+
+/// A parameter that could not be used, named for the person or the API client.
+#[derive(Debug, Clone)]
+struct Problem {
+    parameter: String,
+    message: String,
+}
+
+/// Labels of the values each facet can take: from the vocabularies, and from the database
+/// for challenge areas and districts.
+struct Labels(HashMap<Facet, Vec<(String, String)>>);
+
+impl Labels {
+    async fn load(state: &AppState) -> AppResult<Labels> {
+        fn vocab<V: Vocabulary>() -> Vec<(String, String)> {
+            V::ALL.iter().map(|v| (v.as_str().to_string(), v.label().to_string())).collect()
+        }
+        let mut m = HashMap::new();
+        m.insert(Facet::Challenge, state.db.area_names().await?);
+        m.insert(Facet::District, state.db.district_names().await?);
+        m.insert(Facet::Grade, vocab::<GradeBand>());
+        m.insert(Facet::Subject, vocab::<Subject>());
+        m.insert(Facet::Stage, vocab::<Stage>());
+        m.insert(Facet::Level, vocab::<Level>());
+        m.insert(Facet::Locale, vocab::<Locale>());
+        Ok(Labels(m))
+    }
+
+    fn label(&self, facet: Facet, value: &str) -> Option<&str> {
+        self.0.get(&facet)?.iter().find(|(v, _)| v == value).map(|(_, l)| l.as_str())
+    }
+}
+
+/// Reads the query string. Repeated facet parameters select several values (OR).
+fn parse(raw: Option<&str>, labels: &Labels) -> (SearchRequest, Vec<Problem>) {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    let mut req = SearchRequest { page: 1, per_page: DEFAULT_PER_PAGE, ..Default::default() };
+    let mut problems = Vec::new();
+    let mut problem = |parameter: &str, message: String| problems.push(Problem { parameter: parameter.into(), message });
+    let mut q = String::new();
+    for (key, value) in pairs {
+        if let Some(facet) = Facet::from_param(&key) {
+            if value.is_empty() {
+                continue;
+            }
+            if labels.label(facet, &value).is_some() {
+                req.filters.entry(facet).or_insert_with(BTreeSet::new).insert(value);
+            } else {
+                let valid: Vec<String> = labels.0[&facet].iter().map(|(v, _)| v.clone()).collect();
+                problem(
+                    facet.param(),
+                    format!("\"{}\" is not a {}; valid values are {}", truncate(&value), facet.label().to_lowercase(), valid.join(", ")),
+                );
+            }
+            continue;
+        }
+        match key.as_str() {
+            "q" => q = value,
+            "sort" if !value.is_empty() => match Sort::from_param(&value) {
+                Some(s) => req.sort = s,
+                None => problem("sort", format!("\"{}\" is not a sort order; use relevance, newest or adopted", truncate(&value))),
+            },
+            "page" if !value.is_empty() => match value.parse::<usize>() {
+                Ok(p) if p >= 1 && p <= 10_000 => req.page = p,
+                _ => problem("page", format!("\"{}\" is not a page number; pages count from 1", truncate(&value))),
+            },
+            "per_page" if !value.is_empty() => match value.parse::<usize>() {
+                Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => req.per_page = n,
+                _ => problem("per_page", format!("\"{}\" is not between 1 and {MAX_PER_PAGE}", truncate(&value))),
+            },
+            _ => {}
+        }
+    }
+    req.query = UserQuery::parse(&q);
+    (req, problems)
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(60).collect()
+}
+
+/// A search run: the request, the results with their database rows, and any notices.
+struct Outcome {
+    req: SearchRequest,
+    results: SearchResults,
+    rows: HashMap<String, HitRow>,
+    last_page: usize,
+}
+
+async fn run(state: &AppState, req: SearchRequest) -> AppResult<Outcome> {
+    let started = Instant::now();
+    let search = state.search.clone();
+    let job = req.clone();
+    let results = tokio::task::spawn_blocking(move || search.search(&job))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let slugs: Vec<String> = results.hits.iter().map(|h| h.slug.clone()).collect();
+    let rows = state.db.search_hits(&slugs).await?;
+    let filters: BTreeMap<&str, &BTreeSet<String>> = req.filters.iter().map(|(f, v)| (f.param(), v)).collect();
+    // No identity: the normalised query, the filters, the count and the time.
+    let _ = state.search_log.try_send(SearchLogEntry {
+        query: req.query.normalized.to_lowercase(),
+        filters: serde_json::to_string(&filters).unwrap_or_default(),
+        results: results.total,
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+    });
+    let last_page = (results.total as usize).div_ceil(req.per_page).max(1);
+    Ok(Outcome { req, results, rows, last_page })
+}
+
+async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+    let labels = Labels::load(&state).await?;
+    let (req, problems) = parse(raw.as_deref(), &labels);
+    if let Some(p) = problems.first() {
+        return Ok(api_error(&p.parameter, &p.message));
+    }
+    let o = run(&state, req).await?;
+    if o.req.page > o.last_page {
+        return Ok(api_error("page", &format!("page {} is past the last page ({})", o.req.page, o.last_page)));
+    }
+    let hits: Vec<serde_json::Value> = o
+        .results
+        .hits
+        .iter()
+        .filter_map(|h| {
+            let r = o.rows.get(&h.slug)?;
+            Some(json!({
+                "slug": r.slug,
+                "title": r.title,
+                "summary": r.summary,
+                "snippet": h.snippet,
+                "challenge_areas": crate::store::parse_list(&r.areas),
+                "grade_bands": crate::store::parse_list(&r.grade_bands),
+                "subjects": crate::store::parse_list(&r.subjects),
+                "stage": r.stage,
+                "team": {"slug": r.team_slug, "name": r.team},
+                "school": {"slug": r.school_slug, "name": r.school},
+                "district": {"slug": r.district_slug, "name": r.district},
+                "published_on": r.published_on,
+                "vetted_on": r.vetted_on,
+                "adoption_count": r.adoption_count,
+                "score": h.score,
+            }))
+        })
+        .collect();
+    let facets: serde_json::Map<String, serde_json::Value> = o
+        .results
+        .facets
+        .iter()
+        .map(|(facet, values)| {
+            let values: Vec<serde_json::Value> = values
+                .iter()
+                .map(|(v, n)| json!({"value": v, "label": labels.label(*facet, v).unwrap_or(v), "count": n}))
+                .collect();
+            (facet.param().to_string(), serde_json::Value::Array(values))
+        })
+        .collect();
+    let mut body = json!({
+        "query": o.req.query.normalized,
+        "total": o.results.total,
+        "page": o.req.page,
+        "per_page": o.req.per_page,
+        "hits": hits,
+        "facets": facets,
+        "suggestion": o.results.suggestion,
+    });
+    if o.req.query.truncated {
+        body["notice"] = json!(format!("the query was cut to its first {MAX_QUERY_CHARS} characters"));
+    }
+    Ok(Json(body).into_response())
+}
+
+fn api_error(parameter: &str, message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": message, "parameter": parameter}))).into_response()
+}
+
+/// One checkbox of the facet panel.
+struct FacetOption {
+    value: String,
+    label: String,
+    count: u64,
+    checked: bool,
+}
+
+struct FacetGroup {
+    param: &'static str,
+    label: &'static str,
+    options: Vec<FacetOption>,
+}
+
+struct HitView {
+    slug: String,
+    title: String,
+    summary: String,
+    snippet: String,
+    stage: StageBadge,
+    grades: String,
+    team_slug: String,
+    team: String,
+    school: String,
+    district: String,
+}
+
+/// A link to another page of the same search.
+struct PageLink {
+    number: usize,
+    href: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    chrome: Chrome,
+    q: String,
+    notices: Vec<String>,
+    total: u64,
+    hits: Vec<HitView>,
+    groups: Vec<FacetGroup>,
+    sorts: Vec<(&'static str, &'static str, bool)>,
+    per_page: usize,
+    pages: Vec<PageLink>,
+    prev: Option<String>,
+    next: Option<String>,
+    suggestion: Option<(String, String)>,
+    without_filters: Option<(u64, String)>,
+    areas: Vec<(String, String)>,
+    first: usize,
+    last: usize,
+}
+
+async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+    let labels = Labels::load(&state).await?;
+    let (req, problems) = parse(raw.as_deref(), &labels);
+    let mut notices: Vec<String> = problems.iter().map(|p| format!("{}: {} — ignored.", p.parameter, p.message)).collect();
+    if req.query.truncated {
+        notices.push(format!("Your search was long, so only its first {MAX_QUERY_CHARS} characters were used."));
+    }
+    let mut o = run(&state, req).await?;
+    if o.req.page > o.last_page {
+        notices.push(format!(
+            "Page {} is past the end of these results; showing the last page ({}).",
+            o.req.page, o.last_page
+        ));
+        o.req.page = o.last_page;
+        o = run(&state, o.req).await?;
+    }
+    let req = &o.req;
+    let url = |page: usize, without_filters: bool, q: &str| -> String {
+        let mut pairs: Vec<(&str, String)> = vec![("q", q.to_string())];
+        if !without_filters {
+            for (facet, values) in &req.filters {
+                for v in values {
+                    pairs.push((facet.param(), v.clone()));
+                }
+            }
+        }
+        if req.sort != Sort::Relevance {
+            pairs.push(("sort", req.sort.param().to_string()));
+        }
+        if req.per_page != DEFAULT_PER_PAGE {
+            pairs.push(("per_page", req.per_page.to_string()));
+        }
+        if page > 1 {
+            pairs.push(("page", page.to_string()));
+        }
+        format!("/search?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    };
+    let q = req.query.normalized.clone();
+    let groups = Facet::ALL
+        .into_iter()
+        .map(|facet| {
+            let counts: HashMap<&str, u64> = o
+                .results
+                .facets
+                .get(&facet)
+                .map(|v| v.iter().map(|(k, n)| (k.as_str(), *n)).collect())
+                .unwrap_or_default();
+            let selected = req.filters.get(&facet);
+            let options = labels.0[&facet]
+                .iter()
+                .filter_map(|(value, label)| {
+                    let count = counts.get(value.as_str()).copied().unwrap_or(0);
+                    let checked = selected.is_some_and(|s| s.contains(value));
+                    (count > 0 || checked).then(|| FacetOption { value: value.clone(), label: label.clone(), count, checked })
+                })
+                .collect();
+            FacetGroup { param: facet.param(), label: facet.label(), options }
+        })
+        .filter(|g| !g.options.is_empty())
+        .collect();
+    let hits = o
+        .results
+        .hits
+        .iter()
+        .filter_map(|h| {
+            let r = o.rows.get(&h.slug)?;
+            Some(HitView {
+                slug: r.slug.clone(),
+                title: r.title.clone(),
+                summary: r.summary.clone(),
+                snippet: h.snippet.clone(),
+                stage: views::stage(&r.stage),
+                grades: views::grade_labels(&r.grade_bands),
+                team_slug: r.team_slug.clone(),
+                team: r.team.clone(),
+                school: r.school.clone(),
+                district: r.district.clone(),
+            })
+        })
+        .collect();
+    let window = req.page.saturating_sub(3).max(1)..=(req.page + 3).min(o.last_page);
+    let pages = if o.last_page > 1 {
+        window.map(|n| PageLink { number: n, href: url(n, false, &q), current: n == req.page }).collect()
+    } else {
+        Vec::new()
+    };
+    let first = (req.page - 1) * req.per_page + 1;
+    page(SearchPage {
+        chrome: Chrome::new(&state),
+        notices,
+        total: o.results.total,
+        groups,
+        sorts: Sort::ALL.iter().map(|s| (s.param(), s.label(), *s == req.sort)).collect(),
+        per_page: req.per_page,
+        prev: (req.page > 1).then(|| url(req.page - 1, false, &q)),
+        next: (req.page < o.last_page).then(|| url(req.page + 1, false, &q)),
+        pages,
+        suggestion: o.results.suggestion.clone().map(|s| {
+            let href = url(1, false, &s);
+            (s, href)
+        }),
+        without_filters: o.results.without_filters.map(|n| (n, url(1, true, &q))),
+        areas: if o.results.total == 0 { labels.0[&Facet::Challenge].clone() } else { Vec::new() },
+        first,
+        last: (first + o.results.hits.len()).saturating_sub(1),
+        hits,
+        q,
+    })
+}
