@@ -207,30 +207,34 @@ async fn shutdown_signal() {
 async fn reindex(settings: Settings) -> anyhow::Result<ExitCode> {
     let db = Db::connect(&settings.database_url).await?;
     let dir = settings.index_dir.clone();
-    let rebuild_db = db.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let bar = indicatif::ProgressBar::new(0).with_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} practices ({elapsed})")
-                .expect("progress template")
-                .progress_chars("=> "),
-        );
-        bar.set_message("indexing");
-        let n = crate::search::rebuild_offline(&dir, rebuild_db, |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        });
-        bar.finish();
-        n
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} practices ({elapsed})",
+        )
+        .expect("progress template")
+        .progress_chars("=> "),
+    );
+    bar.set_message("indexing");
+    let result = crate::search::rebuild_offline(&dir, db.clone(), |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
     })
-    .await?;
+    .await;
+    bar.finish();
     let code = match result {
         Ok(n) => {
-            println!("rebuilt the search index in {}: {n} practices", settings.index_dir.display());
+            println!(
+                "rebuilt the search index in {}: {n} practices",
+                settings.index_dir.display()
+            );
             ExitCode::SUCCESS
         }
         Err(crate::search::RebuildError::InUse) => {
             db.request_reindex().await?;
-            println!("a running hub holds {}; it has been asked to rebuild the index and will do so now", settings.index_dir.display());
+            println!(
+                "a running hub holds {}; it has been asked to rebuild the index and will do so now",
+                settings.index_dir.display()
+            );
             ExitCode::SUCCESS
         }
         Err(crate::search::RebuildError::Other(e)) => return Err(e),

@@ -37,13 +37,17 @@ impl AppState {
         let search = Arc::new(Search::start(&settings.index_dir, db.clone())?);
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(write_search_log(db.clone(), rx));
-        Ok(AppState { db, settings: Arc::new(settings), search, search_log: tx })
+        Ok(AppState {
+            db,
+            settings: Arc::new(settings),
+            search,
+            search_log: tx,
+        })
     }
 
     /// Stops the indexer after it has committed what is pending.
     pub async fn shutdown(&self) {
-        let search = self.search.clone();
-        let _ = tokio::task::spawn_blocking(move || search.shutdown()).await;
+        self.search.shutdown().await;
     }
 }
 
@@ -74,5 +78,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, MoreLikeThisQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, MoreLikeThisQuery, Occur, PhraseQuery, Query, TermQuery,
+};
 use tantivy::schema::{Facet as TantivyFacet, Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
@@ -156,20 +158,37 @@ impl Search {
             .filter(|(_, values)| !values.is_empty())
             .map(|(facet, values)| (*facet, facet_filter(facet.field(f), values)))
             .collect();
-        let query = combine(built.query.box_clone(), filter_clauses.values().map(|q| q.box_clone()).collect());
+        let query = combine(
+            built.query.box_clone(),
+            filter_clauses.values().map(|q| q.box_clone()).collect(),
+        );
 
         let offset = (req.page.max(1) - 1) * req.per_page;
         let limit = req.per_page.max(1);
         let mut multi = MultiCollector::new();
         let count = multi.add_collector(Count);
         let top = match req.sort {
-            Sort::Relevance => Top::Score(multi.add_collector(TopDocs::with_limit(limit).and_offset(offset).order_by_score())),
-            Sort::Newest => Top::Newest(multi.add_collector(
-                TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<i64>("vetted", Order::Desc),
-            )),
-            Sort::MostAdopted => Top::Adopted(multi.add_collector(
-                TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<u64>("popularity", Order::Desc),
-            )),
+            Sort::Relevance => Top::Score(
+                multi.add_collector(
+                    TopDocs::with_limit(limit)
+                        .and_offset(offset)
+                        .order_by_score(),
+                ),
+            ),
+            Sort::Newest => Top::Newest(
+                multi.add_collector(
+                    TopDocs::with_limit(limit)
+                        .and_offset(offset)
+                        .order_by_fast_field::<i64>("vetted", Order::Desc),
+                ),
+            ),
+            Sort::MostAdopted => Top::Adopted(
+                multi.add_collector(
+                    TopDocs::with_limit(limit)
+                        .and_offset(offset)
+                        .order_by_fast_field::<u64>("popularity", Order::Desc),
+                ),
+            ),
         };
         // Facets without a selection are counted in the main pass.
         let mut facet_handles = Vec::new();
@@ -181,9 +200,21 @@ impl Search {
         let mut fruits = searcher.search(&query, &multi)?;
         let total = count.extract(&mut fruits) as u64;
         let docs: Vec<(Option<f32>, DocAddress)> = match top {
-            Top::Score(h) => h.extract(&mut fruits).into_iter().map(|(s, a)| (Some(s), a)).collect(),
-            Top::Newest(h) => h.extract(&mut fruits).into_iter().map(|(_, a)| (None, a)).collect(),
-            Top::Adopted(h) => h.extract(&mut fruits).into_iter().map(|(_, a)| (None, a)).collect(),
+            Top::Score(h) => h
+                .extract(&mut fruits)
+                .into_iter()
+                .map(|(s, a)| (Some(s), a))
+                .collect(),
+            Top::Newest(h) => h
+                .extract(&mut fruits)
+                .into_iter()
+                .map(|(_, a)| (None, a))
+                .collect(),
+            Top::Adopted(h) => h
+                .extract(&mut fruits)
+                .into_iter()
+                .map(|(_, a)| (None, a))
+                .collect(),
         };
         let mut facets = BTreeMap::new();
         for (facet, handle) in facet_handles {
@@ -207,10 +238,21 @@ impl Search {
         } else {
             None
         };
-        Ok(SearchResults { total, hits, facets, suggestion: built.suggestion, without_filters })
+        Ok(SearchResults {
+            total,
+            hits,
+            facets,
+            suggestion: built.suggestion,
+            without_filters,
+        })
     }
 
-    fn hits(&self, searcher: &Searcher, query: &dyn Query, docs: &[(Option<f32>, DocAddress)]) -> tantivy::Result<Vec<Hit>> {
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        docs: &[(Option<f32>, DocAddress)],
+    ) -> tantivy::Result<Vec<Hit>> {
         let f = &self.fields;
         let mut generators = Vec::new();
         for field in [f.aspects, f.body, f.summary] {
@@ -221,7 +263,12 @@ impl Search {
         let mut hits = Vec::with_capacity(docs.len());
         for (score, address) in docs {
             let doc: TantivyDocument = searcher.doc(*address)?;
-            let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let text = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
             let snippet = generators
                 .iter()
                 .map(|(_, g)| g.snippet_from_doc(&doc))
@@ -231,7 +278,11 @@ impl Search {
                     s.to_html()
                 })
                 .unwrap_or_else(|| escape(&truncate(&text(f.summary), SNIPPET_CHARS)));
-            hits.push(Hit { slug: text(f.slug), snippet, score: *score });
+            hits.push(Hit {
+                slug: text(f.slug),
+                snippet,
+                score: *score,
+            });
         }
         Ok(hits)
     }
@@ -240,8 +291,15 @@ impl Search {
     pub fn related(&self, slug: &str, n: usize) -> tantivy::Result<Vec<String>> {
         let searcher = self.reader.searcher();
         let f = &self.fields;
-        let me = TermQuery::new(Term::from_field_text(f.slug, slug), IndexRecordOption::Basic);
-        let Some((_, address)) = searcher.search(&me, &TopDocs::with_limit(1).order_by_score())?.into_iter().next() else {
+        let me = TermQuery::new(
+            Term::from_field_text(f.slug, slug),
+            IndexRecordOption::Basic,
+        );
+        let Some((_, address)) = searcher
+            .search(&me, &TopDocs::with_limit(1).order_by_score())?
+            .into_iter()
+            .next()
+        else {
             return Ok(Vec::new());
         };
         let query = MoreLikeThisQuery::builder()
@@ -254,7 +312,11 @@ impl Search {
         let mut out = Vec::new();
         for (_, a) in searcher.search(&query, &TopDocs::with_limit(n + 1).order_by_score())? {
             let doc: TantivyDocument = searcher.doc(a)?;
-            let other = doc.get_first(f.slug).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let other = doc
+                .get_first(f.slug)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
             if other != slug && out.len() < n {
                 out.push(other);
             }
@@ -284,7 +346,10 @@ impl Search {
                 let boost = if i == 0 { 1.0 } else { 0.6 };
                 alternatives.push((Occur::Should, fields_query(f, &terms, boost)));
             }
-            if concept.len() == 1 && concept[0].len() == 1 && !self.spelled_in_catalog(searcher, &concept[0][0])? {
+            if concept.len() == 1
+                && concept[0].len() == 1
+                && !self.spelled_in_catalog(searcher, &concept[0][0])?
+            {
                 let word = &concept[0][0];
                 let fixes = self.corrections(searcher, word)?;
                 // Suggest only when the word finds nothing as it is (not for "absences" when
@@ -333,17 +398,26 @@ impl Search {
                 .split(' ')
                 .map(|token| {
                     let lower = token.to_lowercase();
-                    corrected.iter().find(|(w, _)| *w == lower).map_or(token.to_string(), |(_, fix)| fix.clone())
+                    corrected
+                        .iter()
+                        .find(|(w, _)| *w == lower)
+                        .map_or(token.to_string(), |(_, fix)| fix.clone())
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
         });
-        Ok(Built { query: Box::new(BooleanQuery::new(clauses)), suggestion })
+        Ok(Built {
+            query: Box::new(BooleanQuery::new(clauses)),
+            suggestion,
+        })
     }
 
     /// The English-analysed terms of `text` (stemmed, folded).
     fn analyze(&self, text: &str) -> Vec<String> {
-        let mut analyzer = self.index.tokenizer_for_field(self.fields.title).expect("title has an analyzer");
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(self.fields.title)
+            .expect("title has an analyzer");
         let mut stream = analyzer.token_stream(text);
         let mut terms = Vec::new();
         while stream.advance() {
@@ -385,22 +459,33 @@ impl Search {
         }
         let mut spell = self.index.tokenizer_for_field(self.fields.spell)?;
         let mut stream = spell.token_stream(word);
-        let Some(folded) = stream.next().map(|t| t.text.clone()) else { return Ok(Vec::new()) };
+        let Some(folded) = stream.next().map(|t| t.text.clone()) else {
+            return Ok(Vec::new());
+        };
         let distance = if len >= 8 { 2 } else { 1 };
-        let fuzzy = tantivy::query::FuzzyTermQuery::new(Term::from_field_text(self.fields.spell, &folded), distance, true);
+        let fuzzy = tantivy::query::FuzzyTermQuery::new(
+            Term::from_field_text(self.fields.spell, &folded),
+            distance,
+            true,
+        );
         let mut candidates: BTreeMap<String, u64> = BTreeMap::new();
         for segment in searcher.segment_readers() {
             let inverted = segment.inverted_index(self.fields.spell)?;
             let mut terms = inverted.terms().search(fuzzy.automaton()?).into_stream()?;
             while terms.advance() {
-                let Ok(term) = std::str::from_utf8(terms.key()) else { continue };
+                let Ok(term) = std::str::from_utf8(terms.key()) else {
+                    continue;
+                };
                 if term != folded {
-                    *candidates.entry(term.to_string()).or_default() += u64::from(terms.value().doc_freq);
+                    *candidates.entry(term.to_string()).or_default() +=
+                        u64::from(terms.value().doc_freq);
                 }
             }
         }
-        let mut ranked: Vec<(usize, u64, String)> =
-            candidates.into_iter().map(|(t, n)| (edit_distance(&folded, &t), n, t)).collect();
+        let mut ranked: Vec<(usize, u64, String)> = candidates
+            .into_iter()
+            .map(|(t, n)| (edit_distance(&folded, &t), n, t))
+            .collect();
         ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         Ok(ranked.into_iter().map(|(_, _, t)| t).collect())
     }
@@ -423,11 +508,22 @@ fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
         .into_iter()
         .map(|(field, weight)| {
             let q: Box<dyn Query> = if terms.len() == 1 {
-                Box::new(TermQuery::new(Term::from_field_text(field, &terms[0]), IndexRecordOption::WithFreqs))
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, &terms[0]),
+                    IndexRecordOption::WithFreqs,
+                ))
             } else {
-                Box::new(PhraseQuery::new(terms.iter().map(|t| Term::from_field_text(field, t)).collect()))
+                Box::new(PhraseQuery::new(
+                    terms
+                        .iter()
+                        .map(|t| Term::from_field_text(field, t))
+                        .collect(),
+                ))
             };
-            (Occur::Should, Box::new(BoostQuery::new(q, weight * boost)) as Box<dyn Query>)
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(q, weight * boost)) as Box<dyn Query>,
+            )
         })
         .collect();
     Box::new(BooleanQuery::new(per_field))
@@ -439,7 +535,10 @@ fn facet_filter(field: Field, values: &BTreeSet<String>) -> Box<dyn Query> {
             .iter()
             .map(|v| {
                 let term = Term::from_facet(field, &TantivyFacet::from_path([v.as_str()]));
-                (Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>)
+                (
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                )
             })
             .collect(),
     ))
@@ -465,7 +564,16 @@ fn facet_collector(facet: Facet, f: &Fields) -> FacetCollector {
 fn facet_values(counts: &FacetCounts) -> Vec<(String, u64)> {
     counts
         .get(TantivyFacet::root())
-        .map(|(facet, n)| (facet.to_path().last().map(|s| s.to_string()).unwrap_or_default(), n))
+        .map(|(facet, n)| {
+            (
+                facet
+                    .to_path()
+                    .last()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                n,
+            )
+        })
         .collect()
 }
 
@@ -478,7 +586,10 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Levenshtein distance, for ranking spelling candidates (short words only).
@@ -490,7 +601,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = (row[j + 1] + 1).min(row[j] + 1).min(prev + usize::from(ca != *cb));
+            row[j + 1] = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(prev + usize::from(ca != *cb));
             prev = cur;
         }
     }

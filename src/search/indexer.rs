@@ -1,17 +1,19 @@
-//! The only `IndexWriter` of the process, owned by one thread. It tails the `changes` table:
+//! The only `IndexWriter` of the process, owned by one task. It tails the `changes` table:
 //! applies rows in `seq` order, commits in batches with the last applied `seq` as the commit
-//! payload, and catches up from that payload after a restart or a crash.
+//! payload, and catches up from that payload after a restart or a crash. Tantivy work runs
+//! in `spawn_blocking`, off the async executor.
 
 use std::collections::BTreeSet;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument};
+use tokio::sync::mpsc::Receiver;
 use tracing::{error, info, warn};
 
 use super::schema::{Fields, SCHEMA_VERSION, id_term, to_document};
-use crate::store::Db;
+use crate::store::{Db, IndexDoc};
 
 /// What each commit records, so that the next start knows where it stands.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,58 +47,84 @@ pub struct Indexer {
     pub db: Db,
     pub reader: IndexReader,
     pub fields: Fields,
-    pub writer: IndexWriter<TantivyDocument>,
+    /// Only ever locked inside this indexer's blocking sections, one at a time.
+    pub writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
     pub last_seq: i64,
-    pub runtime: tokio::runtime::Handle,
+}
+
+/// One unit of tantivy work for the writer.
+enum Work {
+    Replace { ids: Vec<i64>, docs: Vec<IndexDoc> },
+    Clear,
+    Add(Vec<IndexDoc>),
+    Commit(i64),
 }
 
 impl Indexer {
     /// The indexer's loop; returns when told to shut down or when its channel closes.
-    pub fn run(mut self, inbox: Receiver<Msg>, mut needs_rebuild: bool) {
+    pub async fn run(mut self, mut inbox: Receiver<Msg>, mut needs_rebuild: bool) {
         loop {
             if needs_rebuild {
-                match self.rebuild(|done, total| {
-                    if done == total || done % 10_000 == 0 {
-                        info!(done, total, "rebuilding the search index");
-                    }
-                }) {
+                match self
+                    .rebuild(|done, total| {
+                        if done == total || done % 10_000 == 0 {
+                            info!(done, total, "rebuilding the search index");
+                        }
+                    })
+                    .await
+                {
                     Ok(n) => info!(practices = n, "search index rebuilt"),
                     Err(e) => error!(error = %e, "search index rebuild failed"),
                 }
-                needs_rebuild = false;
             }
-            match self.apply_pending() {
-                Ok(rebuild) => needs_rebuild = rebuild,
-                Err(e) => error!(error = %e, "applying changes to the search index failed; will retry"),
-            }
-            match inbox.recv_timeout(POLL) {
-                Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => {}
-                Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+            needs_rebuild = match self.apply_pending().await {
+                Ok(rebuild) => rebuild,
+                Err(e) => {
+                    error!(error = %e, "applying changes to the search index failed; will retry");
+                    false
+                }
+            };
+            match tokio::time::timeout(POLL, inbox.recv()).await {
+                Ok(Some(Msg::Wake)) | Err(_) => {}
+                Ok(Some(Msg::Shutdown)) | Ok(None) => break,
             }
         }
-        if let Err(e) = self.apply_pending() {
+        if let Err(e) = self.apply_pending().await {
             warn!(error = %e, "last changes before shutdown were not indexed; the next start catches up");
         }
-        if let Err(e) = self.writer.wait_merging_threads() {
+        let writer = self.writer.clone();
+        let merged = tokio::task::spawn_blocking(move || {
+            // The writer is ours alone now; waiting for merges consumes it.
+            let writer = Arc::try_unwrap(writer).ok()?.into_inner().ok()?;
+            Some(writer.wait_merging_threads())
+        })
+        .await;
+        if let Ok(Some(Err(e))) = merged {
             warn!(error = %e, "waiting for index merges");
         }
         info!("search indexer stopped");
     }
 
     /// Applies every change after `last_seq`; true when a full rebuild was requested instead.
-    pub fn apply_pending(&mut self) -> anyhow::Result<bool> {
+    pub async fn apply_pending(&mut self) -> anyhow::Result<bool> {
         loop {
-            let db = self.db.clone();
-            let after = self.last_seq;
-            let changes = self.runtime.block_on(async move { db.changes_after(after, BATCH).await })?;
-            let Some(&(last, _, _)) = changes.last() else { break };
+            let changes = self.db.changes_after(self.last_seq, BATCH).await?;
+            let Some(&(last, _, _)) = changes.last() else {
+                break;
+            };
             if changes.iter().any(|(_, _, kind)| kind == "reindex") {
                 info!("a reindex was requested");
                 return Ok(true);
             }
-            let ids: BTreeSet<i64> = changes.iter().filter_map(|(_, id, _)| *id).collect();
-            self.update(&ids.into_iter().collect::<Vec<_>>())?;
-            self.commit(last)?;
+            let ids: Vec<i64> = changes
+                .iter()
+                .filter_map(|(_, id, _)| *id)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let docs = self.db.index_docs(Some(&ids)).await?;
+            self.work(Work::Replace { ids, docs }).await?;
+            self.work(Work::Commit(last)).await?;
             if (changes.len() as i64) < BATCH {
                 break;
             }
@@ -104,54 +132,75 @@ impl Indexer {
         Ok(false)
     }
 
-    /// Replaces the documents of `ids` with their current state (removing the non-public).
-    fn update(&mut self, ids: &[i64]) -> anyhow::Result<()> {
-        let db = self.db.clone();
-        let owned = ids.to_vec();
-        let docs = self.runtime.block_on(async move { db.index_docs(Some(&owned)).await })?;
-        for id in ids {
-            self.writer.delete_term(id_term(&self.fields, *id));
-        }
-        for d in &docs {
-            self.writer.add_document(to_document(&self.fields, d))?;
-        }
-        Ok(())
-    }
-
-    fn commit(&mut self, seq: i64) -> anyhow::Result<()> {
-        let started = Instant::now();
-        let payload = serde_json::to_string(&Payload { schema: SCHEMA_VERSION, seq })?;
-        let mut prepared = self.writer.prepare_commit()?;
-        prepared.set_payload(&payload);
-        prepared.commit()?;
-        self.reader.reload()?;
-        self.last_seq = seq;
-        tracing::debug!(seq, ms = started.elapsed().as_secs_f64() * 1000.0, "search index committed");
-        Ok(())
-    }
-
     /// Rebuilds the whole index from the database, reporting `(done, total)` as it goes.
     /// Returns how many practices it indexed.
-    pub fn rebuild(&mut self, mut progress: impl FnMut(usize, usize)) -> anyhow::Result<usize> {
-        let db = self.db.clone();
+    pub async fn rebuild(
+        &mut self,
+        mut progress: impl FnMut(usize, usize),
+    ) -> anyhow::Result<usize> {
         // Changes written while we read are applied again afterwards: replacing is idempotent.
-        let (seq, ids) = self.runtime.block_on(async move {
-            let seq = db.last_change().await?;
-            let ids = db.public_practice_ids().await?;
-            anyhow::Ok((seq, ids))
-        })?;
-        self.writer.delete_all_documents()?;
+        let seq = self.db.last_change().await?;
+        let ids = self.db.public_practice_ids().await?;
+        self.work(Work::Clear).await?;
         progress(0, ids.len());
         for (i, chunk) in ids.chunks(REBUILD_CHUNK).enumerate() {
-            let db = self.db.clone();
-            let chunk = chunk.to_vec();
-            let docs = self.runtime.block_on(async move { db.index_docs(Some(&chunk)).await })?;
-            for d in &docs {
-                self.writer.add_document(to_document(&self.fields, d))?;
-            }
+            let docs = self.db.index_docs(Some(chunk)).await?;
+            self.work(Work::Add(docs)).await?;
             progress(((i + 1) * REBUILD_CHUNK).min(ids.len()), ids.len());
         }
-        self.commit(seq)?;
+        self.work(Work::Commit(seq)).await?;
         Ok(ids.len())
+    }
+
+    async fn work(&mut self, work: Work) -> anyhow::Result<()> {
+        let writer = self.writer.clone();
+        let reader = self.reader.clone();
+        let fields = self.fields;
+        let committed = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<i64>> {
+            let mut writer = writer
+                .lock()
+                .map_err(|_| anyhow::anyhow!("index writer poisoned"))?;
+            match work {
+                Work::Replace { ids, docs } => {
+                    for id in ids {
+                        writer.delete_term(id_term(&fields, id));
+                    }
+                    for d in &docs {
+                        writer.add_document(to_document(&fields, d))?;
+                    }
+                }
+                Work::Clear => {
+                    writer.delete_all_documents()?;
+                }
+                Work::Add(docs) => {
+                    for d in &docs {
+                        writer.add_document(to_document(&fields, d))?;
+                    }
+                }
+                Work::Commit(seq) => {
+                    let started = Instant::now();
+                    let payload = serde_json::to_string(&Payload {
+                        schema: SCHEMA_VERSION,
+                        seq,
+                    })?;
+                    let mut prepared = writer.prepare_commit()?;
+                    prepared.set_payload(&payload);
+                    prepared.commit()?;
+                    reader.reload()?;
+                    tracing::debug!(
+                        seq,
+                        ms = started.elapsed().as_secs_f64() * 1000.0,
+                        "search index committed"
+                    );
+                    return Ok(Some(seq));
+                }
+            }
+            Ok(None)
+        })
+        .await??;
+        if let Some(seq) = committed {
+            self.last_seq = seq;
+        }
+        Ok(())
     }
 }

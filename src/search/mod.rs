@@ -8,9 +8,10 @@ mod schema;
 mod synonyms;
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::mpsc::{Sender, channel};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc::{Sender, channel};
+use tokio::task::JoinHandle;
 
 use tantivy::{Index, IndexReader, ReloadPolicy};
 use tracing::{info, warn};
@@ -34,7 +35,7 @@ pub struct Search {
     fields: Fields,
     synonyms: Synonyms,
     inbox: Mutex<Option<Sender<Msg>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// An index directory opened (or created) with the current schema.
@@ -51,7 +52,8 @@ fn open_index(dir: &Path) -> anyhow::Result<Opened> {
         match Index::open_in_dir(dir) {
             Ok(index) => {
                 let payload = Payload::read(&index);
-                let current = index.schema() == schema && payload.as_ref().is_some_and(|p| p.schema == SCHEMA_VERSION);
+                let current = index.schema() == schema
+                    && payload.as_ref().is_some_and(|p| p.schema == SCHEMA_VERSION);
                 if current {
                     Some(index)
                 } else {
@@ -76,17 +78,30 @@ fn open_index(dir: &Path) -> anyhow::Result<Opened> {
         }
     };
     schema::register_analyzers(&index);
-    Ok(Opened { index, fields, needs_rebuild })
+    Ok(Opened {
+        index,
+        fields,
+        needs_rebuild,
+    })
 }
 
 /// Removes an old index, keeping anything that is not tantivy's (the directory's README).
 fn clear_dir(dir: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         // meta.json, .managed.json, .tantivy-*.lock, and segment files named `<32 hex>.<ext>`.
-        let segment = name.len() > 33 && name.as_bytes()[32] == b'.' && name[..32].bytes().all(|b| b.is_ascii_hexdigit());
-        let tantivy_file = segment || name == "meta.json" || name.starts_with(".tantivy") || name.starts_with(".managed");
+        let segment = name.len() > 33
+            && name.as_bytes()[32] == b'.'
+            && name[..32].bytes().all(|b| b.is_ascii_hexdigit());
+        let tantivy_file = segment
+            || name == "meta.json"
+            || name.starts_with(".tantivy")
+            || name.starts_with(".managed");
         if tantivy_file && path.is_file() {
             std::fs::remove_file(path)?;
         }
@@ -99,8 +114,15 @@ impl Search {
     /// database (or rebuilds the index when it is missing or from another schema version).
     /// Must be called inside a tokio runtime.
     pub fn start(dir: &Path, db: Db) -> anyhow::Result<Search> {
-        let Opened { index, fields, needs_rebuild } = open_index(dir)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let Opened {
+            index,
+            fields,
+            needs_rebuild,
+        } = open_index(dir)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
         let writer = index.writer(WRITER_MEMORY).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
                 "the search index in {} is in use by another running hub; give each hub its own --index-dir",
@@ -108,34 +130,36 @@ impl Search {
             ),
             other => other.into(),
         })?;
-        let last_seq = if needs_rebuild { 0 } else { Payload::read(&index).map_or(0, |p| p.seq) };
+        let last_seq = if needs_rebuild {
+            0
+        } else {
+            Payload::read(&index).map_or(0, |p| p.seq)
+        };
         let indexer = Indexer {
             db,
             // Shared: the indexer's reload after each commit is what requests see.
             reader: reader.clone(),
             fields,
-            writer,
+            writer: Arc::new(Mutex::new(writer)),
             last_seq,
-            runtime: tokio::runtime::Handle::current(),
         };
-        let (tx, rx) = channel();
-        let thread = std::thread::Builder::new()
-            .name("search-indexer".into())
-            .spawn(move || indexer.run(rx, needs_rebuild))?;
+        let (tx, rx) = channel(64);
+        let task = tokio::spawn(indexer.run(rx, needs_rebuild));
         Ok(Search {
             index,
             reader,
             fields,
             synonyms: Synonyms::default(),
             inbox: Mutex::new(Some(tx)),
-            thread: Mutex::new(Some(thread)),
+            task: Mutex::new(Some(task)),
         })
     }
 
     /// Something was written: index it now rather than at the next poll.
     pub fn wake(&self) {
         if let Some(tx) = self.inbox.lock().expect("inbox").as_ref() {
-            let _ = tx.send(Msg::Wake);
+            // A full inbox already holds a wake-up.
+            let _ = tx.try_send(Msg::Wake);
         }
     }
 
@@ -149,22 +173,26 @@ impl Search {
         self.reader.searcher().num_docs()
     }
 
-    /// Commits what is pending, waits for merges and stops the indexer. Blocks: call from a
-    /// blocking context.
-    pub fn shutdown(&self) {
-        if let Some(tx) = self.inbox.lock().expect("inbox").take() {
-            let _ = tx.send(Msg::Shutdown);
+    /// Commits what is pending, waits for merges and stops the indexer.
+    pub async fn shutdown(&self) {
+        let tx = self.inbox.lock().expect("inbox").take();
+        if let Some(tx) = tx {
+            let _ = tx.send(Msg::Shutdown).await;
         }
-        if let Some(thread) = self.thread.lock().expect("thread").take() {
-            let _ = thread.join();
+        let task = self.task.lock().expect("task").take();
+        if let Some(task) = task {
+            let _ = task.await;
         }
     }
 }
 
 /// Rebuilds the index in `dir` from the database without a server (`brightspots reindex`).
-/// Fails with `LockFailure` when a running hub holds the index. Call from a blocking context
-/// inside a tokio runtime.
-pub fn rebuild_offline(dir: &Path, db: Db, progress: impl FnMut(usize, usize)) -> Result<usize, RebuildError> {
+/// Fails with `InUse` when a running hub holds the index.
+pub async fn rebuild_offline(
+    dir: &Path,
+    db: Db,
+    progress: impl FnMut(usize, usize),
+) -> Result<usize, RebuildError> {
     let Opened { index, fields, .. } = open_index(dir).map_err(RebuildError::Other)?;
     let writer = match index.writer(WRITER_MEMORY) {
         Ok(w) => w,
@@ -176,16 +204,29 @@ pub fn rebuild_offline(dir: &Path, db: Db, progress: impl FnMut(usize, usize)) -
         .reload_policy(ReloadPolicy::Manual)
         .try_into()
         .map_err(|e: tantivy::TantivyError| RebuildError::Other(e.into()))?;
+    let writer = Arc::new(Mutex::new(writer));
     let mut indexer = Indexer {
         db,
         reader,
         fields,
-        writer,
+        writer: writer.clone(),
         last_seq: 0,
-        runtime: tokio::runtime::Handle::current(),
     };
-    let n = indexer.rebuild(progress).map_err(RebuildError::Other)?;
-    indexer.writer.wait_merging_threads().map_err(|e| RebuildError::Other(e.into()))?;
+    let n = indexer
+        .rebuild(progress)
+        .await
+        .map_err(RebuildError::Other)?;
+    drop(indexer);
+    tokio::task::spawn_blocking(move || {
+        let writer = Arc::try_unwrap(writer)
+            .ok()
+            .and_then(|m| m.into_inner().ok());
+        writer.map(|w| w.wait_merging_threads())
+    })
+    .await
+    .map_err(|e| RebuildError::Other(e.into()))?
+    .transpose()
+    .map_err(|e| RebuildError::Other(e.into()))?;
     Ok(n)
 }
 

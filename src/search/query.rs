@@ -31,12 +31,20 @@ impl UserQuery {
         let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
         let truncated = collapsed.chars().count() > MAX_QUERY_CHARS;
         let normalized: String = if truncated {
-            collapsed.chars().take(MAX_QUERY_CHARS).collect::<String>().trim_end().to_string()
+            collapsed
+                .chars()
+                .take(MAX_QUERY_CHARS)
+                .collect::<String>()
+                .trim_end()
+                .to_string()
         } else {
             collapsed
         };
 
-        let mut q = UserQuery { truncated, ..Default::default() };
+        let mut q = UserQuery {
+            truncated,
+            ..Default::default()
+        };
         let mut rest = normalized.as_str();
         while let Some(c) = rest.chars().next() {
             if c == ' ' {
@@ -82,10 +90,10 @@ impl UserQuery {
 /// Words that carry no meaning in a teacher's query.
 pub fn is_stop_word(word: &str) -> bool {
     const STOP: &[&str] = &[
-        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "don't", "dont",
-        "for", "from", "how", "i", "in", "into", "is", "it", "my", "no", "not", "of", "on", "or",
-        "our", "so", "that", "the", "their", "them", "they", "this", "to", "too", "very", "we",
-        "what", "when", "where", "who", "why", "will", "with", "won't", "you", "your",
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "don't",
+        "dont", "for", "from", "how", "i", "in", "into", "is", "it", "my", "no", "not", "of", "on",
+        "or", "our", "so", "that", "the", "their", "them", "they", "this", "to", "too", "very",
+        "we", "what", "when", "where", "who", "why", "will", "with", "won't", "you", "your",
     ];
     STOP.contains(&word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
 }
@@ -105,7 +113,16 @@ mod tests {
 
     #[test]
     fn hostile_input_never_fails() {
-        for input in ["\"unbalanced", "-", "- -- ---", "AND OR NOT", "\u{0}\u{7}bell", "🎉 emoji", "' OR 1=1; --", "<script>"] {
+        for input in [
+            "\"unbalanced",
+            "-",
+            "- -- ---",
+            "AND OR NOT",
+            "\u{0}\u{7}bell",
+            "🎉 emoji",
+            "' OR 1=1; --",
+            "<script>",
+        ] {
             let _ = UserQuery::parse(input);
         }
         let q = UserQuery::parse("\"unbalanced quote");

@@ -1,11 +1,12 @@
 //! The one schema of the index, its analyzers, and how a practice becomes a document.
 
 use tantivy::schema::{
-    FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions,
+    FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
 };
 use tantivy::{Index, TantivyDocument, Term};
 
@@ -44,7 +45,12 @@ pub struct Fields {
 /// The text fields a query searches, with their relevance weights: title over summary over
 /// aspects and conditions over the rest.
 pub fn weighted(f: &Fields) -> [(Field, f32); 4] {
-    [(f.title, 4.0), (f.summary, 2.0), (f.aspects, 1.5), (f.body, 1.0)]
+    [
+        (f.title, 4.0),
+        (f.summary, 2.0),
+        (f.aspects, 1.5),
+        (f.body, 1.0),
+    ]
 }
 
 pub fn schema() -> (Schema, Fields) {
@@ -67,7 +73,9 @@ pub fn schema() -> (Schema, Fields) {
         spell: b.add_text_field(
             "spell",
             TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default().set_tokenizer(SPELL).set_index_option(IndexRecordOption::Basic),
+                TextFieldIndexing::default()
+                    .set_tokenizer(SPELL)
+                    .set_index_option(IndexRecordOption::Basic),
             ),
         ),
         challenge: b.add_facet_field("challenge", FacetOptions::default()),
@@ -123,7 +131,10 @@ pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     doc.add_text(f.title, &d.title);
     doc.add_text(f.summary, &d.summary);
     doc.add_text(f.aspects, markdown_text(&d.aspects));
-    doc.add_text(f.body, format!("{}\n{}", markdown_text(&d.sections), d.extra));
+    doc.add_text(
+        f.body,
+        format!("{}\n{}", markdown_text(&d.sections), d.extra),
+    );
     for text in [&d.title, &d.summary, &d.aspects, &d.sections, &d.extra] {
         doc.add_text(f.spell, text);
     }
@@ -147,7 +158,10 @@ pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     doc.add_i64(f.vetted, day);
     doc.add_u64(f.adoptions, d.adoption_count.max(0) as u64);
     // Most adopted first, newest among equals: one sortable key.
-    doc.add_u64(f.popularity, ((d.adoption_count.max(0) as u64) << 32) | day.max(0) as u64);
+    doc.add_u64(
+        f.popularity,
+        ((d.adoption_count.max(0) as u64) << 32) | day.max(0) as u64,
+    );
     doc
 }
 
@@ -159,9 +173,9 @@ pub fn markdown_text(markdown: &str) -> String {
         match event {
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
             Event::SoftBreak | Event::HardBreak => out.push(' '),
-            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_) | TagEnd::TableRow) => {
-                out.push('\n')
-            }
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_) | TagEnd::TableRow,
+            ) => out.push('\n'),
             Event::End(TagEnd::TableCell) => out.push_str(" · "),
             _ => {}
         }

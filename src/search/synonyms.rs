@@ -29,7 +29,11 @@ impl Synonyms {
             }
             let members: Vec<Vec<String>> = line
                 .split(',')
-                .map(|m| m.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>())
+                .map(|m| {
+                    m.split_whitespace()
+                        .map(str::to_lowercase)
+                        .collect::<Vec<_>>()
+                })
                 .filter(|m: &Vec<String>| !m.is_empty())
                 .collect();
             let g = groups.len();
@@ -38,7 +42,10 @@ impl Synonyms {
             }
             groups.push(members);
         }
-        Synonyms { groups, by_first_word }
+        Synonyms {
+            groups,
+            by_first_word,
+        }
     }
 
     /// Splits lowercased `words` into concepts: a run of words that is a member of a group
@@ -91,7 +98,10 @@ mod tests {
         assert_eq!(c[0], vec![words("support")]);
         assert_eq!(c[1][0], words("english learners"));
         assert!(c[1].contains(&words("ell")) && c[1].contains(&words("eld")));
-        assert_eq!(s.concepts(&words("sel"))[0][1], words("social-emotional learning"));
+        assert_eq!(
+            s.concepts(&words("sel"))[0][1],
+            words("social-emotional learning")
+        );
     }
 
     #[test]

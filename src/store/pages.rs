@@ -331,7 +331,10 @@ pub struct HitRow {
 impl Db {
     /// The public practices among `slugs`, keyed by slug (the index may lag a moment behind
     /// an un-vetting; the database has the last word on what is public).
-    pub async fn search_hits(&self, slugs: &[String]) -> sqlx::Result<std::collections::HashMap<String, HitRow>> {
+    pub async fn search_hits(
+        &self,
+        slugs: &[String],
+    ) -> sqlx::Result<std::collections::HashMap<String, HitRow>> {
         let rows: Vec<HitRow> = sqlx::query_as(
             r#"select p.slug, r.title, r.summary,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
@@ -358,11 +361,15 @@ impl Db {
 
     /// Slug → name of every challenge area, in taxonomy order.
     pub async fn area_names(&self) -> sqlx::Result<Vec<(String, String)>> {
-        sqlx::query_as("select slug, name from challenge_areas order by position, slug").fetch_all(&self.read).await
+        sqlx::query_as("select slug, name from challenge_areas order by position, slug")
+            .fetch_all(&self.read)
+            .await
     }
 
     /// Slug → name of every district.
     pub async fn district_names(&self) -> sqlx::Result<Vec<(String, String)>> {
-        sqlx::query_as("select slug, name from districts order by name").fetch_all(&self.read).await
+        sqlx::query_as("select slug, name from districts order by name")
+            .fetch_all(&self.read)
+            .await
     }
 }

@@ -85,9 +85,8 @@ impl Db {
         .fetch_all(&self.read)
         .await?;
 
-        let revision_filter = format!(
-            "(select p.public_revision_id from practices p where {PUBLIC} {filter})"
-        );
+        let revision_filter =
+            format!("(select p.public_revision_id from practices p where {PUBLIC} {filter})");
         let mut sections: HashMap<i64, (String, String)> = HashMap::new();
         for (rev, kind, md) in sqlx::query_as::<_, (i64, String, String)>(&format!(
             "select revision_id, kind, markdown from revision_sections where revision_id in {revision_filter} order by revision_id, position"
@@ -171,25 +170,35 @@ impl Db {
     }
 
     /// Changes after `seq`, oldest first, at most `limit`: `(seq, practice_id, kind)`.
-    pub async fn changes_after(&self, seq: i64, limit: i64) -> sqlx::Result<Vec<(i64, Option<i64>, String)>> {
-        sqlx::query_as("select seq, practice_id, kind from changes where seq > ? order by seq limit ?")
-            .bind(seq)
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await
+    pub async fn changes_after(
+        &self,
+        seq: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<(i64, Option<i64>, String)>> {
+        sqlx::query_as(
+            "select seq, practice_id, kind from changes where seq > ? order by seq limit ?",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
     }
 
     /// The newest change, 0 when there is none.
     pub async fn last_change(&self) -> sqlx::Result<i64> {
-        sqlx::query_scalar("select coalesce(max(seq), 0) from changes").fetch_one(&self.read).await
+        sqlx::query_scalar("select coalesce(max(seq), 0) from changes")
+            .fetch_one(&self.read)
+            .await
     }
 
     /// Asks the running indexer to rebuild the whole index (what `reindex --online` does).
     pub async fn request_reindex(&self) -> sqlx::Result<i64> {
         let mut tx = self.begin_write().await?;
-        let seq: i64 = sqlx::query_scalar("insert into changes (practice_id, kind) values (null, 'reindex') returning seq")
-            .fetch_one(&mut *tx)
-            .await?;
+        let seq: i64 = sqlx::query_scalar(
+            "insert into changes (practice_id, kind) values (null, 'reindex') returning seq",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -198,19 +207,25 @@ impl Db {
     pub async fn log_searches(&self, entries: &[SearchLogEntry]) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
         for e in entries {
-            sqlx::query("insert into search_log (query, filters, results, took_ms) values (?, ?, ?, ?)")
-                .bind(&e.query)
-                .bind(&e.filters)
-                .bind(e.results as i64)
-                .bind(e.took_ms)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "insert into search_log (query, filters, results, took_ms) values (?, ?, ?, ?)",
+            )
+            .bind(&e.query)
+            .bind(&e.filters)
+            .bind(e.results as i64)
+            .bind(e.took_ms)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await
     }
 
     /// The most frequent normalised queries since `since` (ISO timestamp) that found nothing.
-    pub async fn zero_result_searches(&self, since: &str, limit: i64) -> sqlx::Result<Vec<(String, i64)>> {
+    pub async fn zero_result_searches(
+        &self,
+        since: &str,
+        limit: i64,
+    ) -> sqlx::Result<Vec<(String, i64)>> {
         sqlx::query_as(
             r#"select query, count(*) as n from search_log
                where results = 0 and query <> '' and at >= ?
@@ -235,8 +250,10 @@ pub struct SearchLogEntry {
 impl Db {
     /// Ids of every practice the public can read, ascending.
     pub async fn public_practice_ids(&self) -> sqlx::Result<Vec<i64>> {
-        sqlx::query_scalar(&format!("select p.id from practices p where {PUBLIC} order by p.id"))
-            .fetch_all(&self.read)
-            .await
+        sqlx::query_scalar(&format!(
+            "select p.id from practices p where {PUBLIC} order by p.id"
+        ))
+        .fetch_all(&self.read)
+        .await
     }
 }

@@ -21,7 +21,9 @@ use crate::store::SearchLogEntry;
 use crate::store::pages::HitRow;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/search", get(search_page)).route("/api/v1/search", get(search_api))
+    Router::new()
+        .route("/search", get(search_page))
+        .route("/api/v1/search", get(search_api))
 }
 
 pub const DEFAULT_PER_PAGE: usize = 20;
@@ -41,7 +43,10 @@ struct Labels(HashMap<Facet, Vec<(String, String)>>);
 impl Labels {
     async fn load(state: &AppState) -> AppResult<Labels> {
         fn vocab<V: Vocabulary>() -> Vec<(String, String)> {
-            V::ALL.iter().map(|v| (v.as_str().to_string(), v.label().to_string())).collect()
+            V::ALL
+                .iter()
+                .map(|v| (v.as_str().to_string(), v.label().to_string()))
+                .collect()
         }
         let mut m = HashMap::new();
         m.insert(Facet::Challenge, state.db.area_names().await?);
@@ -55,16 +60,30 @@ impl Labels {
     }
 
     fn label(&self, facet: Facet, value: &str) -> Option<&str> {
-        self.0.get(&facet)?.iter().find(|(v, _)| v == value).map(|(_, l)| l.as_str())
+        self.0
+            .get(&facet)?
+            .iter()
+            .find(|(v, _)| v == value)
+            .map(|(_, l)| l.as_str())
     }
 }
 
 /// Reads the query string. Repeated facet parameters select several values (OR).
 fn parse(raw: Option<&str>, labels: &Labels) -> (SearchRequest, Vec<Problem>) {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
-    let mut req = SearchRequest { page: 1, per_page: DEFAULT_PER_PAGE, ..Default::default() };
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    let mut req = SearchRequest {
+        page: 1,
+        per_page: DEFAULT_PER_PAGE,
+        ..Default::default()
+    };
     let mut problems = Vec::new();
-    let mut problem = |parameter: &str, message: String| problems.push(Problem { parameter: parameter.into(), message });
+    let mut problem = |parameter: &str, message: String| {
+        problems.push(Problem {
+            parameter: parameter.into(),
+            message,
+        })
+    };
     let mut q = String::new();
     for (key, value) in pairs {
         if let Some(facet) = Facet::from_param(&key) {
@@ -72,12 +91,20 @@ fn parse(raw: Option<&str>, labels: &Labels) -> (SearchRequest, Vec<Problem>) {
                 continue;
             }
             if labels.label(facet, &value).is_some() {
-                req.filters.entry(facet).or_insert_with(BTreeSet::new).insert(value);
+                req.filters
+                    .entry(facet)
+                    .or_default()
+                    .insert(value);
             } else {
                 let valid: Vec<String> = labels.0[&facet].iter().map(|(v, _)| v.clone()).collect();
                 problem(
                     facet.param(),
-                    format!("\"{}\" is not a {}; valid values are {}", truncate(&value), facet.label().to_lowercase(), valid.join(", ")),
+                    format!(
+                        "\"{}\" is not a {}; valid values are {}",
+                        truncate(&value),
+                        facet.label().to_lowercase(),
+                        valid.join(", ")
+                    ),
                 );
             }
             continue;
@@ -86,15 +113,33 @@ fn parse(raw: Option<&str>, labels: &Labels) -> (SearchRequest, Vec<Problem>) {
             "q" => q = value,
             "sort" if !value.is_empty() => match Sort::from_param(&value) {
                 Some(s) => req.sort = s,
-                None => problem("sort", format!("\"{}\" is not a sort order; use relevance, newest or adopted", truncate(&value))),
+                None => problem(
+                    "sort",
+                    format!(
+                        "\"{}\" is not a sort order; use relevance, newest or adopted",
+                        truncate(&value)
+                    ),
+                ),
             },
             "page" if !value.is_empty() => match value.parse::<usize>() {
-                Ok(p) if p >= 1 && p <= 10_000 => req.page = p,
-                _ => problem("page", format!("\"{}\" is not a page number; pages count from 1", truncate(&value))),
+                Ok(p) if (1..=10_000).contains(&p) => req.page = p,
+                _ => problem(
+                    "page",
+                    format!(
+                        "\"{}\" is not a page number; pages count from 1",
+                        truncate(&value)
+                    ),
+                ),
             },
             "per_page" if !value.is_empty() => match value.parse::<usize>() {
                 Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => req.per_page = n,
-                _ => problem("per_page", format!("\"{}\" is not between 1 and {MAX_PER_PAGE}", truncate(&value))),
+                _ => problem(
+                    "per_page",
+                    format!(
+                        "\"{}\" is not between 1 and {MAX_PER_PAGE}",
+                        truncate(&value)
+                    ),
+                ),
             },
             _ => {}
         }
@@ -125,7 +170,8 @@ async fn run(state: &AppState, req: SearchRequest) -> AppResult<Outcome> {
         .map_err(|e| AppError::Internal(e.into()))?;
     let slugs: Vec<String> = results.hits.iter().map(|h| h.slug.clone()).collect();
     let rows = state.db.search_hits(&slugs).await?;
-    let filters: BTreeMap<&str, &BTreeSet<String>> = req.filters.iter().map(|(f, v)| (f.param(), v)).collect();
+    let filters: BTreeMap<&str, &BTreeSet<String>> =
+        req.filters.iter().map(|(f, v)| (f.param(), v)).collect();
     // No identity: the normalised query, the filters, the count and the time.
     let _ = state.search_log.try_send(SearchLogEntry {
         query: req.query.normalized.to_lowercase(),
@@ -134,7 +180,12 @@ async fn run(state: &AppState, req: SearchRequest) -> AppResult<Outcome> {
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
     });
     let last_page = (results.total as usize).div_ceil(req.per_page).max(1);
-    Ok(Outcome { req, results, rows, last_page })
+    Ok(Outcome {
+        req,
+        results,
+        rows,
+        last_page,
+    })
 }
 
 async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> AppResult<Response> {
@@ -145,7 +196,13 @@ async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> A
     }
     let o = run(&state, req).await?;
     if o.req.page > o.last_page {
-        return Ok(api_error("page", &format!("page {} is past the last page ({})", o.req.page, o.last_page)));
+        return Ok(api_error(
+            "page",
+            &format!(
+                "page {} is past the last page ({})",
+                o.req.page, o.last_page
+            ),
+        ));
     }
     let hits: Vec<serde_json::Value> = o
         .results
@@ -194,13 +251,19 @@ async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> A
         "suggestion": o.results.suggestion,
     });
     if o.req.query.truncated {
-        body["notice"] = json!(format!("the query was cut to its first {MAX_QUERY_CHARS} characters"));
+        body["notice"] = json!(format!(
+            "the query was cut to its first {MAX_QUERY_CHARS} characters"
+        ));
     }
     Ok(Json(body).into_response())
 }
 
 fn api_error(parameter: &str, message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": message, "parameter": parameter}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": message, "parameter": parameter})),
+    )
+        .into_response()
 }
 
 /// One checkbox of the facet panel.
@@ -258,12 +321,20 @@ struct SearchPage {
     last: usize,
 }
 
-async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+async fn search_page(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
     let labels = Labels::load(&state).await?;
     let (req, problems) = parse(raw.as_deref(), &labels);
-    let mut notices: Vec<String> = problems.iter().map(|p| format!("{}: {} — ignored.", p.parameter, p.message)).collect();
+    let mut notices: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {} — ignored.", p.parameter, p.message))
+        .collect();
     if req.query.truncated {
-        notices.push(format!("Your search was long, so only its first {MAX_QUERY_CHARS} characters were used."));
+        notices.push(format!(
+            "Your search was long, so only its first {MAX_QUERY_CHARS} characters were used."
+        ));
     }
     let mut o = run(&state, req).await?;
     if o.req.page > o.last_page {
@@ -293,7 +364,10 @@ async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
         if page > 1 {
             pairs.push(("page", page.to_string()));
         }
-        format!("/search?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+        format!(
+            "/search?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
     };
     let q = req.query.normalized.clone();
     let groups = Facet::ALL
@@ -311,10 +385,19 @@ async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
                 .filter_map(|(value, label)| {
                     let count = counts.get(value.as_str()).copied().unwrap_or(0);
                     let checked = selected.is_some_and(|s| s.contains(value));
-                    (count > 0 || checked).then(|| FacetOption { value: value.clone(), label: label.clone(), count, checked })
+                    (count > 0 || checked).then(|| FacetOption {
+                        value: value.clone(),
+                        label: label.clone(),
+                        count,
+                        checked,
+                    })
                 })
                 .collect();
-            FacetGroup { param: facet.param(), label: facet.label(), options }
+            FacetGroup {
+                param: facet.param(),
+                label: facet.label(),
+                options,
+            }
         })
         .filter(|g| !g.options.is_empty())
         .collect();
@@ -340,7 +423,13 @@ async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
         .collect();
     let window = req.page.saturating_sub(3).max(1)..=(req.page + 3).min(o.last_page);
     let pages = if o.last_page > 1 {
-        window.map(|n| PageLink { number: n, href: url(n, false, &q), current: n == req.page }).collect()
+        window
+            .map(|n| PageLink {
+                number: n,
+                href: url(n, false, &q),
+                current: n == req.page,
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -350,7 +439,10 @@ async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
         notices,
         total: o.results.total,
         groups,
-        sorts: Sort::ALL.iter().map(|s| (s.param(), s.label(), *s == req.sort)).collect(),
+        sorts: Sort::ALL
+            .iter()
+            .map(|s| (s.param(), s.label(), *s == req.sort))
+            .collect(),
         per_page: req.per_page,
         prev: (req.page > 1).then(|| url(req.page - 1, false, &q)),
         next: (req.page < o.last_page).then(|| url(req.page + 1, false, &q)),
@@ -360,7 +452,11 @@ async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
             (s, href)
         }),
         without_filters: o.results.without_filters.map(|n| (n, url(1, true, &q))),
-        areas: if o.results.total == 0 { labels.0[&Facet::Challenge].clone() } else { Vec::new() },
+        areas: if o.results.total == 0 {
+            labels.0[&Facet::Challenge].clone()
+        } else {
+            Vec::new()
+        },
         first,
         last: (first + o.results.hits.len()).saturating_sub(1),
         hits,

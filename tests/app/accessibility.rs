@@ -14,6 +14,8 @@ const PAGES: &[&str] = &[
     "/teams/lincoln-es-step",
     "/schools/lincoln-es",
     "/districts/harbor-usd",
+    "/search?q=attendance&grade=9-12",
+    "/search?q=zzzz",
     "/no-such-page",
 ];
 

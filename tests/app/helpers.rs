@@ -43,13 +43,24 @@ impl TestApp {
         t
     }
 
+    /// Stops the app (the indexer commits and lets go of the index) and starts it again on
+    /// the same database and index, as a restart of the server would.
+    pub async fn restart(&mut self) {
+        self.state.shutdown().await;
+        let settings = (*self.state.settings).clone();
+        self.state = AppState::start(self.state.db.clone(), settings).unwrap();
+    }
+
     /// Waits until the search index has applied every change in the database.
     pub async fn indexed(&self) {
         let target = self.state.db.last_change().await.unwrap();
         self.state.search.wake();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while self.state.search.indexed_seq() < target {
-            assert!(std::time::Instant::now() < deadline, "the index did not catch up with seq {target}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the index did not catch up with seq {target}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }

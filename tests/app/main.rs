@@ -6,5 +6,7 @@ mod content_rules;
 mod helpers;
 mod pages;
 mod round_trip;
+mod search;
+mod search_index;
 mod store;
 mod xss;
