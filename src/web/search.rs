@@ -91,10 +91,7 @@ fn parse(raw: Option<&str>, labels: &Labels) -> (SearchRequest, Vec<Problem>) {
                 continue;
             }
             if labels.label(facet, &value).is_some() {
-                req.filters
-                    .entry(facet)
-                    .or_default()
-                    .insert(value);
+                req.filters.entry(facet).or_default().insert(value);
             } else {
                 let valid: Vec<String> = labels.0[&facet].iter().map(|(v, _)| v.clone()).collect();
                 problem(
