@@ -38,6 +38,15 @@ pub enum Command {
     /// with a progress bar; while a hub runs, it asks that hub to rebuild (admins only: it
     /// needs access to the database).
     Reindex,
+    /// Write a generated catalog of N practices to DIR (for benchmarks; deterministic for a seed).
+    Generate {
+        #[arg(long)]
+        practices: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -138,6 +147,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Serve => serve(settings).await,
         Command::Reindex => reindex(settings).await,
+        Command::Generate { practices, seed, out } => {
+            let catalog = crate::generate::catalog(practices, seed);
+            content::write_dir(&out, &catalog)?;
+            println!("wrote {practices} generated practices to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

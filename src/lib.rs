@@ -5,6 +5,7 @@ pub mod config;
 pub mod content;
 pub mod domain;
 pub mod error;
+pub mod generate;
 pub mod search;
 pub mod store;
 pub mod web;

@@ -1,0 +1,148 @@
+//! Search at scale: `cargo bench --bench search` (sizes: `-- 10000 100000`, the default).
+//!
+//! For each size it generates a catalog (deterministic), imports it into a temp SQLite
+//! database, rebuilds the index from the database (timed), then times the search function
+//! itself — query, facet counts and snippets, as `/api/v1/search` runs it — by query type.
+
+use std::time::{Duration, Instant};
+
+use brightspots::generate::{self, Rng, Words};
+use brightspots::search::{Facet, Search, SearchRequest, Sort, UserQuery};
+use brightspots::store::{Db, import_catalog};
+
+const RUNS: usize = 400;
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.replace('_', "").parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![10_000, 100_000] } else { sizes };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    println!("| practices | query type | p50 ms | p99 ms | mean hits |");
+    println!("|---:|---|---:|---:|---:|");
+    let mut setup = Vec::new();
+    for n in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("bench.db").display());
+        let index_dir = dir.path().join("index");
+        let (import, rebuild, search) = rt.block_on(async {
+            let db = Db::connect(&url).await.unwrap();
+            let catalog = generate::catalog(n, 42);
+            let started = Instant::now();
+            import_catalog(&db, &catalog).await.unwrap();
+            let import = started.elapsed();
+            drop(catalog);
+            let started = Instant::now();
+            brightspots::search::rebuild_offline(&index_dir, db.clone(), |_, _| {}).await.unwrap();
+            let rebuild = started.elapsed();
+            (import, rebuild, Search::start(&index_dir, db).unwrap())
+        });
+        let size = dir_size(&index_dir);
+        setup.push(format!(
+            "| {n} | {:.1} s ({:.0} practices/s) | {:.1} s | {:.0} MB |",
+            import.as_secs_f64(),
+            n as f64 / import.as_secs_f64(),
+            rebuild.as_secs_f64(),
+            size as f64 / 1e6
+        ));
+        for (name, requests) in query_types() {
+            let mut times = Vec::with_capacity(RUNS);
+            let mut hits = 0;
+            for i in 0..RUNS {
+                let req = &requests[i % requests.len()];
+                let started = Instant::now();
+                let r = search.search(req).unwrap();
+                times.push(started.elapsed());
+                hits += r.total;
+            }
+            times.sort();
+            println!(
+                "| {n} | {name} | {:.2} | {:.2} | {} |",
+                percentile(&times, 0.5),
+                percentile(&times, 0.99),
+                hits / RUNS as u64
+            );
+        }
+        rt.block_on(search.shutdown());
+    }
+    println!("\n| practices | import | full rebuild | index size |\n|---:|---:|---:|---:|");
+    for line in setup {
+        println!("{line}");
+    }
+}
+
+fn request(q: &str) -> SearchRequest {
+    SearchRequest { query: UserQuery::parse(q), page: 1, per_page: 20, ..Default::default() }
+}
+
+/// Each query type with a deterministic set of realistic queries.
+fn query_types() -> Vec<(&'static str, Vec<SearchRequest>)> {
+    let words = Words::default();
+    let mut rng = Rng::new(7);
+    // Content words: skip the most frequent (stop words), keep the useful middle.
+    let mut pick = |min_len: usize| loop {
+        let w = words.word(&mut rng);
+        if w.len() >= min_len && !["the", "and", "with", "that", "from", "what", "about", "they", "their"].contains(&w) {
+            return w.to_string();
+        }
+    };
+    let one: Vec<String> = (0..50).map(|_| pick(5)).collect();
+    let several: Vec<String> = (0..50).map(|_| format!("{} {} {}", pick(4), pick(4), pick(5))).collect();
+    let phrase: Vec<String> = (0..50).map(|_| format!("\"{} {}\"", pick(3), pick(3))).collect();
+    let typo: Vec<String> = (0..50)
+        .map(|_| {
+            let w = pick(7);
+            let mut c: Vec<char> = w.chars().collect();
+            c.swap(2, 3);
+            c.into_iter().collect()
+        })
+        .collect();
+    let synonyms: Vec<String> = ["ELL", "absenteeism", "SEL", "MTSS", "ninth grade", "families", "discourse", "PBIS"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let with_facets: Vec<SearchRequest> = one
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let mut r = request(q);
+            r.filters.entry(Facet::Grade).or_default().insert(["K-2", "3-5", "6-8", "9-12"][i % 4].to_string());
+            r.filters.entry(Facet::Grade).or_default().insert("PK".to_string());
+            r.filters.entry(Facet::Subject).or_default().insert(["math", "ela", "science"][i % 3].to_string());
+            r
+        })
+        .collect();
+    let browse: Vec<SearchRequest> = (0..4)
+        .map(|i| {
+            let mut r = request("");
+            r.sort = Sort::Newest;
+            r.filters.entry(Facet::Challenge).or_default().insert(["writing", "academic-discourse", "english-learners", "chronic-absenteeism"][i].to_string());
+            r
+        })
+        .collect();
+    let deep: Vec<SearchRequest> = several
+        .iter()
+        .map(|q| {
+            let mut r = request(q);
+            r.page = 50;
+            r
+        })
+        .collect();
+    vec![
+        ("one word", one.iter().map(|q| request(q)).collect()),
+        ("several words", several.iter().map(|q| request(q)).collect()),
+        ("phrase", phrase.iter().map(|q| request(q)).collect()),
+        ("typo", typo.iter().map(|q| request(q)).collect()),
+        ("synonym", synonyms.iter().map(|q| request(q)).collect()),
+        ("one word + 2 facets", with_facets),
+        ("browse a facet, newest", browse),
+        ("several words, page 50", deep),
+    ]
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |rd| rd.filter_map(Result::ok).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+}
