@@ -18,33 +18,72 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.replace('_', "").parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![10_000, 100_000] } else { sizes };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.replace('_', "").parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10_000, 100_000]
+    } else {
+        sizes
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!("| practices | query type | p50 ms | p99 ms | mean hits |");
     println!("|---:|---|---:|---:|---:|");
     let mut setup = Vec::new();
+    let mut writes = Vec::new();
     for n in sizes {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("bench.db").display());
-        let index_dir = dir.path().join("index");
+        // BENCH_KEEP=DIR keeps the generated database in DIR/<n> and reuses it next time
+        // (the import is the slow part of a run); the index is always rebuilt.
+        let temp = tempfile::tempdir().unwrap();
+        let dir = std::env::var_os("BENCH_KEEP").map_or(temp.path().to_path_buf(), |d| {
+            std::path::PathBuf::from(d).join(n.to_string())
+        });
+        std::fs::create_dir_all(&dir).unwrap();
+        let db_path = dir.join("bench.db");
+        let reuse = db_path.exists();
+        let url = format!("sqlite:{}", db_path.display());
+        let index_dir = dir.join("index");
+        // BENCH_KEEP_INDEX=1 reuses a kept index too (for profiling the queries alone).
+        let keep_index = reuse
+            && std::env::var_os("BENCH_KEEP_INDEX").is_some()
+            && index_dir.join("meta.json").exists();
+        if !keep_index {
+            let _ = std::fs::remove_dir_all(&index_dir);
+        }
         let (import, rebuild, search) = rt.block_on(async {
             let db = Db::connect(&url).await.unwrap();
-            let catalog = generate::catalog(n, 42);
             let started = Instant::now();
-            import_catalog(&db, &catalog).await.unwrap();
+            if !reuse {
+                import_catalog(&db, &generate::catalog(n, 42))
+                    .await
+                    .unwrap();
+            }
             let import = started.elapsed();
-            drop(catalog);
             let started = Instant::now();
-            brightspots::search::rebuild_offline(&index_dir, db.clone(), |_, _| {}).await.unwrap();
+            if !keep_index {
+                brightspots::search::rebuild_offline(&index_dir, db.clone(), |_, _| {})
+                    .await
+                    .unwrap();
+            }
             let rebuild = started.elapsed();
             (import, rebuild, Search::start(&index_dir, db).unwrap())
         });
         let size = dir_size(&index_dir);
+        let import = if reuse {
+            "(reused)".to_string()
+        } else {
+            format!(
+                "{:.1} s ({:.0} practices/s)",
+                import.as_secs_f64(),
+                n as f64 / import.as_secs_f64()
+            )
+        };
         setup.push(format!(
-            "| {n} | {:.1} s ({:.0} practices/s) | {:.1} s | {:.0} MB |",
-            import.as_secs_f64(),
-            n as f64 / import.as_secs_f64(),
+            "| {n} | {import} | {:.1} s | {:.0} MB |",
             rebuild.as_secs_f64(),
             size as f64 / 1e6
         ));
@@ -66,16 +105,65 @@ fn main() {
                 hits / RUNS as u64
             );
         }
+        // Write-to-visible: a newly vetted practice, from the write's commit to the first
+        // search that finds it (the writer wakes the indexer, as the web handlers will).
+        let mut visible = rt.block_on(async {
+            let db = Db::connect(&url).await.unwrap();
+            let mut times = Vec::new();
+            // A nonce keeps the practices new when a kept database is reused.
+            let run = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            for k in 0..40 {
+                let mut one = generate::catalog(1, 1000 + k);
+                let p = &mut one.practices[0];
+                p.slug = brightspots::domain::Slug::parse(&format!("visible-{run}-{k}")).unwrap();
+                p.title = format!("Zqxvisible{run}x{k} routine");
+                p.status = brightspots::domain::Status::Vetted;
+                p.published_on = time::Date::from_calendar_date(2026, time::Month::May, 4).ok();
+                p.vetted_on = p.published_on;
+                let only = brightspots::content::Catalog {
+                    practices: one.practices,
+                    ..Default::default()
+                };
+                import_catalog(&db, &only).await.unwrap();
+                let written = Instant::now();
+                search.wake();
+                let req = request(&format!("zqxvisible{run}x{k}"));
+                while search.search(&req).unwrap().total == 0 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                times.push(written.elapsed());
+            }
+            times
+        });
+        visible.sort();
+        writes.push(format!(
+            "| {n} | {:.0} ms | {:.0} ms | {:.0} ms |",
+            percentile(&visible, 0.5),
+            percentile(&visible, 0.95),
+            percentile(&visible, 0.99)
+        ));
         rt.block_on(search.shutdown());
     }
     println!("\n| practices | import | full rebuild | index size |\n|---:|---:|---:|---:|");
     for line in setup {
         println!("{line}");
     }
+    println!("\n| practices | write-to-visible p50 | p95 | p99 |\n|---:|---:|---:|---:|");
+    for line in writes {
+        println!("{line}");
+    }
 }
 
 fn request(q: &str) -> SearchRequest {
-    SearchRequest { query: UserQuery::parse(q), page: 1, per_page: 20, ..Default::default() }
+    SearchRequest {
+        query: UserQuery::parse(q),
+        page: 1,
+        per_page: 20,
+        ..Default::default()
+    }
 }
 
 /// Each query type with a deterministic set of realistic queries.
@@ -85,13 +173,22 @@ fn query_types() -> Vec<(&'static str, Vec<SearchRequest>)> {
     // Content words: skip the most frequent (stop words), keep the useful middle.
     let mut pick = |min_len: usize| loop {
         let w = words.word(&mut rng);
-        if w.len() >= min_len && !["the", "and", "with", "that", "from", "what", "about", "they", "their"].contains(&w) {
+        if w.len() >= min_len
+            && ![
+                "the", "and", "with", "that", "from", "what", "about", "they", "their",
+            ]
+            .contains(&w)
+        {
             return w.to_string();
         }
     };
     let one: Vec<String> = (0..50).map(|_| pick(5)).collect();
-    let several: Vec<String> = (0..50).map(|_| format!("{} {} {}", pick(4), pick(4), pick(5))).collect();
-    let phrase: Vec<String> = (0..50).map(|_| format!("\"{} {}\"", pick(3), pick(3))).collect();
+    let several: Vec<String> = (0..50)
+        .map(|_| format!("{} {} {}", pick(4), pick(4), pick(5)))
+        .collect();
+    let phrase: Vec<String> = (0..50)
+        .map(|_| format!("\"{} {}\"", pick(3), pick(3)))
+        .collect();
     let typo: Vec<String> = (0..50)
         .map(|_| {
             let w = pick(7);
@@ -100,18 +197,36 @@ fn query_types() -> Vec<(&'static str, Vec<SearchRequest>)> {
             c.into_iter().collect()
         })
         .collect();
-    let synonyms: Vec<String> = ["ELL", "absenteeism", "SEL", "MTSS", "ninth grade", "families", "discourse", "PBIS"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let synonyms: Vec<String> = [
+        "ELL",
+        "absenteeism",
+        "SEL",
+        "MTSS",
+        "ninth grade",
+        "families",
+        "discourse",
+        "PBIS",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let with_facets: Vec<SearchRequest> = one
         .iter()
         .enumerate()
         .map(|(i, q)| {
             let mut r = request(q);
-            r.filters.entry(Facet::Grade).or_default().insert(["K-2", "3-5", "6-8", "9-12"][i % 4].to_string());
-            r.filters.entry(Facet::Grade).or_default().insert("PK".to_string());
-            r.filters.entry(Facet::Subject).or_default().insert(["math", "ela", "science"][i % 3].to_string());
+            r.filters
+                .entry(Facet::Grade)
+                .or_default()
+                .insert(["K-2", "3-5", "6-8", "9-12"][i % 4].to_string());
+            r.filters
+                .entry(Facet::Grade)
+                .or_default()
+                .insert("PK".to_string());
+            r.filters
+                .entry(Facet::Subject)
+                .or_default()
+                .insert(["math", "ela", "science"][i % 3].to_string());
             r
         })
         .collect();
@@ -119,7 +234,15 @@ fn query_types() -> Vec<(&'static str, Vec<SearchRequest>)> {
         .map(|i| {
             let mut r = request("");
             r.sort = Sort::Newest;
-            r.filters.entry(Facet::Challenge).or_default().insert(["writing", "academic-discourse", "english-learners", "chronic-absenteeism"][i].to_string());
+            r.filters.entry(Facet::Challenge).or_default().insert(
+                [
+                    "writing",
+                    "academic-discourse",
+                    "english-learners",
+                    "chronic-absenteeism",
+                ][i]
+                    .to_string(),
+            );
             r
         })
         .collect();
@@ -133,7 +256,10 @@ fn query_types() -> Vec<(&'static str, Vec<SearchRequest>)> {
         .collect();
     vec![
         ("one word", one.iter().map(|q| request(q)).collect()),
-        ("several words", several.iter().map(|q| request(q)).collect()),
+        (
+            "several words",
+            several.iter().map(|q| request(q)).collect(),
+        ),
         ("phrase", phrase.iter().map(|q| request(q)).collect()),
         ("typo", typo.iter().map(|q| request(q)).collect()),
         ("synonym", synonyms.iter().map(|q| request(q)).collect()),
@@ -144,5 +270,10 @@ fn query_types() -> Vec<(&'static str, Vec<SearchRequest>)> {
 }
 
 fn dir_size(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir).map_or(0, |rd| rd.filter_map(Result::ok).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+    std::fs::read_dir(dir).map_or(0, |rd| {
+        rd.filter_map(Result::ok)
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    })
 }

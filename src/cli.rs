@@ -147,7 +147,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Serve => serve(settings).await,
         Command::Reindex => reindex(settings).await,
-        Command::Generate { practices, seed, out } => {
+        Command::Generate {
+            practices,
+            seed,
+            out,
+        } => {
             let catalog = crate::generate::catalog(practices, seed);
             content::write_dir(&out, &catalog)?;
             println!("wrote {practices} generated practices to {}", out.display());

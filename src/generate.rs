@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::content::{AdoptionDoc, AreaDoc, Catalog, DistrictDoc, SchoolDoc, TeamDoc};
 use crate::domain::{
-    AdoptionStatus, GradeBand, Ingredient, Level, Locale, Measure, Outcome, PracticeDoc, Resource, SectionKind, Slug,
-    Stage, Status, Subject, Unit, Vocabulary,
+    AdoptionStatus, GradeBand, Ingredient, Level, Locale, Measure, Outcome, PracticeDoc, Resource,
+    SectionKind, Slug, Stage, Status, Subject, Unit, Vocabulary,
 };
 
 const VOCABULARY: &str = include_str!("../data/vocabulary.txt");
@@ -20,7 +20,10 @@ const AREAS: [(&str, &str); 11] = [
     ("english-learners", "English learners' language development"),
     ("chronic-absenteeism", "Chronic absenteeism"),
     ("ninth-grade-transition", "Ninth-grade transition"),
-    ("belonging-and-sel", "Belonging and social-emotional learning"),
+    (
+        "belonging-and-sel",
+        "Belonging and social-emotional learning",
+    ),
     ("family-engagement", "Family engagement"),
     ("science-inquiry", "Science inquiry"),
     ("teacher-collaboration", "Teacher collaboration"),
@@ -34,7 +37,7 @@ impl Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -44,7 +47,7 @@ impl Rng {
 
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next() % (hi - lo + 1) as u64) as usize
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -52,7 +55,7 @@ impl Rng {
     }
 
     fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+        self.next_u64() % 100 < percent
     }
 }
 
@@ -64,7 +67,10 @@ pub struct Words {
 
 impl Default for Words {
     fn default() -> Self {
-        let words: Vec<&str> = VOCABULARY.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+        let words: Vec<&str> = VOCABULARY
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect();
         let mut total = 0.0;
         let cumulative = (1..=words.len())
             .map(|r| {
@@ -79,8 +85,11 @@ impl Default for Words {
 impl Words {
     pub fn word(&self, rng: &mut Rng) -> &'static str {
         let total = *self.cumulative.last().unwrap_or(&1.0);
-        let x = (rng.next() as f64 / u64::MAX as f64) * total;
-        let i = self.cumulative.partition_point(|c| *c < x).min(self.words.len() - 1);
+        let x = (rng.next_u64() as f64 / u64::MAX as f64) * total;
+        let i = self
+            .cumulative
+            .partition_point(|c| *c < x)
+            .min(self.words.len() - 1);
         self.words[i]
     }
 
@@ -133,12 +142,19 @@ pub fn catalog(practices: usize, seed: u64) -> Catalog {
     let mut c = Catalog {
         areas: AREAS
             .iter()
-            .map(|(s, n)| AreaDoc { slug: slug(s), name: n.to_string(), description: format!("{n}, across the network.") })
+            .map(|(s, n)| AreaDoc {
+                slug: slug(s),
+                name: n.to_string(),
+                description: format!("{n}, across the network."),
+            })
             .collect(),
         ..Default::default()
     };
     for d in 0..districts {
-        c.districts.push(DistrictDoc { slug: slug(&format!("district-{d}")), name: format!("District {d} Unified") });
+        c.districts.push(DistrictDoc {
+            slug: slug(&format!("district-{d}")),
+            name: format!("District {d} Unified"),
+        });
         for s in 0..4 {
             let school = format!("school-{d}-{s}");
             c.schools.push(SchoolDoc {
@@ -175,7 +191,11 @@ pub fn catalog(practices: usize, seed: u64) -> Catalog {
             }
         }
         for team in adopters.into_keys() {
-            let status = *rng.pick(&[AdoptionStatus::Testing, AdoptionStatus::Adopted, AdoptionStatus::Adapted]);
+            let status = *rng.pick(&[
+                AdoptionStatus::Testing,
+                AdoptionStatus::Adopted,
+                AdoptionStatus::Adapted,
+            ]);
             let done = status != AdoptionStatus::Testing;
             c.adoptions.push(AdoptionDoc {
                 practice: p.slug.clone(),
@@ -185,7 +205,11 @@ pub fn catalog(practices: usize, seed: u64) -> Catalog {
                 aspects_kept: (1..=aspects).filter(|_| rng.chance(90)).collect(),
                 adaptations: done.then(|| words.sentence(&mut rng, 8, 16)),
                 outcome: done.then(|| *rng.pick(Outcome::ALL)),
-                measures: if done { vec![measure(&mut rng, &words, Ingredient::StudentOutcome)] } else { Vec::new() },
+                measures: if done {
+                    vec![measure(&mut rng, &words, Ingredient::StudentOutcome)]
+                } else {
+                    Vec::new()
+                },
             });
         }
     }
@@ -217,8 +241,13 @@ fn measure(rng: &mut Rng, words: &Words, ingredient: Ingredient) -> Measure {
 fn practice(rng: &mut Rng, words: &Words, i: usize, teams: &[TeamDoc]) -> PracticeDoc {
     let title_words: Vec<&str> = (0..rng.range(3, 6)).map(|_| words.word(rng)).collect();
     let title = capitalize(&title_words.join(" "));
-    let key: String = title_words.iter().take(3).map(|w| w.replace(|c: char| !c.is_ascii_alphanumeric(), "")).collect::<Vec<_>>().join("-");
-    let slug = slug(&format!("p{i}-{}", key.trim_matches('-').replace("--", "-")).to_ascii_lowercase().trim_end_matches('-').to_string());
+    let key: String = title_words
+        .iter()
+        .take(3)
+        .map(|w| w.replace(|c: char| !c.is_ascii_alphanumeric(), ""))
+        .collect::<Vec<_>>()
+        .join("-");
+    let slug = slug(&format!("p{i}-{key}").to_ascii_lowercase());
     let mut areas: Vec<Slug> = Vec::new();
     for _ in 0..rng.range(1, 3) {
         let a = Slug::parse(rng.pick(&AREAS).0).expect("area slug");
@@ -232,9 +261,14 @@ fn practice(rng: &mut Rng, words: &Words, i: usize, teams: &[TeamDoc]) -> Practi
         grade_bands.push(g2);
     }
     let subjects = vec![*rng.pick(Subject::ALL)];
-    let status = if rng.chance(90) { Status::Vetted } else { *rng.pick(&[Status::Draft, Status::Submitted]) };
+    let status = if rng.chance(90) {
+        Status::Vetted
+    } else {
+        *rng.pick(&[Status::Draft, Status::Submitted])
+    };
     let day = rng.range(0, 600) as i64;
-    let published = time::Date::from_calendar_date(2025, time::Month::January, 6).expect("date") + time::Duration::days(day);
+    let published = time::Date::from_calendar_date(2025, time::Month::January, 6).expect("date")
+        + time::Duration::days(day);
     let vetted = published + time::Duration::days(rng.range(3, 30) as i64);
     let mut sections = BTreeMap::new();
     sections.insert(SectionKind::WhatItIs, words.prose(rng, 120, 250));
@@ -248,7 +282,10 @@ fn practice(rng: &mut Rng, words: &Words, i: usize, teams: &[TeamDoc]) -> Practi
     }
     let mut measures = vec![measure(rng, words, Ingredient::StudentOutcome)];
     for _ in 0..rng.range(0, 2) {
-        let ingredient = *rng.pick(&[Ingredient::TeachingPractice, Ingredient::ProfessionalCondition]);
+        let ingredient = *rng.pick(&[
+            Ingredient::TeachingPractice,
+            Ingredient::ProfessionalCondition,
+        ]);
         measures.push(measure(rng, words, ingredient));
     }
     PracticeDoc {
@@ -259,14 +296,23 @@ fn practice(rng: &mut Rng, words: &Words, i: usize, teams: &[TeamDoc]) -> Practi
         grade_bands,
         subjects,
         team: rng.pick(teams).slug.clone(),
-        stage: if rng.chance(85) { Stage::Confirmed } else { Stage::Promising },
+        stage: if rng.chance(85) {
+            Stage::Confirmed
+        } else {
+            Stage::Promising
+        },
         status,
         published_on: (status == Status::Vetted).then_some(published),
         vetted_on: (status == Status::Vetted).then_some(vetted),
-        tags: (0..rng.range(1, 3)).map(|_| words.word(rng).to_string()).collect(),
+        tags: (0..rng.range(1, 3))
+            .map(|_| words.word(rng).to_string())
+            .collect(),
         license: None,
         measures,
-        resources: vec![Resource { title: words.sentence(rng, 3, 6), url: format!("https://example.org/resources/{i}") }],
+        resources: vec![Resource {
+            title: words.sentence(rng, 3, 6),
+            url: format!("https://example.org/resources/{i}"),
+        }],
         sections,
     }
 }
@@ -283,9 +329,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::content::write_dir(dir.path(), &a).unwrap();
         let back = crate::content::load_dir(dir.path(), crate::domain::CellSize::DEFAULT)
-            .unwrap_or_else(|e| panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}",
+                    e.iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            });
         assert_eq!(back.practices.len(), 60);
-        let words: usize = a.practices[0].sections.values().map(|s| s.split_whitespace().count()).sum();
+        let words: usize = a.practices[0]
+            .sections
+            .values()
+            .map(|s| s.split_whitespace().count())
+            .sum();
         assert!((500..=1600).contains(&words), "{words} words");
     }
 }

@@ -66,16 +66,12 @@ impl Facet {
         Facet::ALL.into_iter().find(|f| f.param() == p)
     }
 
-    fn field(self, f: &Fields) -> Field {
-        match self {
-            Facet::Challenge => f.challenge,
-            Facet::Grade => f.grade,
-            Facet::Subject => f.subject,
-            Facet::Stage => f.stage,
-            Facet::District => f.district,
-            Facet::Level => f.level,
-            Facet::Locale => f.locale,
-        }
+    fn root(self) -> String {
+        format!("/{}", self.param())
+    }
+
+    fn index(self) -> usize {
+        Facet::ALL.iter().position(|f| *f == self).expect("listed")
     }
 }
 
@@ -156,7 +152,7 @@ impl Search {
             .filters
             .iter()
             .filter(|(_, values)| !values.is_empty())
-            .map(|(facet, values)| (*facet, facet_filter(facet.field(f), values)))
+            .map(|(facet, values)| (*facet, facet_filter(f.facet_fields[facet.index()], values)))
             .collect();
         let query = combine(
             built.query.box_clone(),
@@ -191,12 +187,11 @@ impl Search {
             ),
         };
         // Facets without a selection are counted in the main pass.
-        let mut facet_handles = Vec::new();
-        for facet in Facet::ALL {
-            if !filter_clauses.contains_key(&facet) {
-                facet_handles.push((facet, multi.add_collector(facet_collector(facet, f))));
-            }
-        }
+        let unselected: Vec<Facet> = Facet::ALL
+            .into_iter()
+            .filter(|x| !filter_clauses.contains_key(x))
+            .collect();
+        let facet_handle = multi.add_collector(facet_collector(&unselected));
         let mut fruits = searcher.search(&query, &multi)?;
         let total = count.extract(&mut fruits) as u64;
         let docs: Vec<(Option<f32>, DocAddress)> = match top {
@@ -216,9 +211,10 @@ impl Search {
                 .map(|(_, a)| (None, a))
                 .collect(),
         };
+        let counts = facet_handle.extract(&mut fruits);
         let mut facets = BTreeMap::new();
-        for (facet, handle) in facet_handles {
-            facets.insert(facet, facet_values(&handle.extract(&mut fruits)));
+        for facet in unselected {
+            facets.insert(facet, facet_values(&counts, facet));
         }
         // A facet with a selection is counted under every other filter but its own.
         for facet in filter_clauses.keys() {
@@ -228,8 +224,22 @@ impl Search {
                 .map(|(_, q)| q.box_clone())
                 .collect();
             let q = combine(built.query.box_clone(), others);
-            let counts = searcher.search(&q, &facet_collector(*facet, f))?;
-            facets.insert(*facet, facet_values(&counts));
+            let mut one = FacetCollector::for_field(super::schema::FACET_NAMES[facet.index()]);
+            one.add_facet(TantivyFacet::root());
+            let counts = searcher.search(&q, &one)?;
+            let values = counts
+                .get(TantivyFacet::root())
+                .map(|(path, n)| {
+                    (
+                        path.to_path()
+                            .last()
+                            .map(|s| s.to_string())
+                            .unwrap_or_default(),
+                        n,
+                    )
+                })
+                .collect();
+            facets.insert(*facet, values);
         }
 
         let hits = self.hits(&searcher, &built.query, &docs)?;
@@ -553,21 +563,20 @@ fn combine(text: Box<dyn Query>, filters: Vec<Box<dyn Query>>) -> Box<dyn Query>
     Box::new(BooleanQuery::new(clauses))
 }
 
-fn facet_collector(facet: Facet, f: &Fields) -> FacetCollector {
-    let _ = f;
-    // Each facet's field is named after its URL parameter (see `schema`).
-    let mut c = FacetCollector::for_field(facet.param());
-    c.add_facet(TantivyFacet::root());
+fn facet_collector(facets: &[Facet]) -> FacetCollector {
+    let mut c = FacetCollector::for_field(super::schema::FACETS);
+    for facet in facets {
+        c.add_facet(facet.root().as_str());
+    }
     c
 }
 
-fn facet_values(counts: &FacetCounts) -> Vec<(String, u64)> {
+fn facet_values(counts: &FacetCounts, facet: Facet) -> Vec<(String, u64)> {
     counts
-        .get(TantivyFacet::root())
-        .map(|(facet, n)| {
+        .get(facet.root().as_str())
+        .map(|(path, n)| {
             (
-                facet
-                    .to_path()
+                path.to_path()
                     .last()
                     .map(|s| s.to_string())
                     .unwrap_or_default(),

@@ -70,25 +70,40 @@ impl MeasureRow {
     }
 }
 
-/// Every practice's newest revision as a doc, by slug, with the practice id.
+/// The newest revision of each practice (of those in `slugs`, or of all) as a doc, by slug,
+/// with the practice id.
 pub(crate) async fn practice_docs(
     conn: &mut SqliteConnection,
+    slugs: Option<&[&str]>,
 ) -> anyhow::Result<HashMap<Slug, (i64, PracticeDoc)>> {
-    let rows: Vec<PracticeRow> = sqlx::query_as(
+    let only = slugs.map(|s| serde_json::to_string(s).unwrap_or_else(|_| "[]".into()));
+    // Restricts each query over `p` (practices) to the slugs bound as a JSON array; with no
+    // slugs the bind is null and the condition always true. Two spellings, so that the
+    // slug index serves the first.
+    let only_filter = if slugs.is_some() {
+        "p.slug in (select value from json_each(?))"
+    } else {
+        "? is null"
+    };
+    let rows: Vec<PracticeRow> = sqlx::query_as(&format!(
         r#"select p.id, r.id as revision_id, p.slug, t.slug as team, p.status, p.published_on, p.vetted_on,
                   r.title, r.summary, r.grade_bands, r.subjects, r.tags, r.license, r.stage
            from practices p
            join practice_revisions r on r.id = p.current_revision_id
-           join teams t on t.id = p.team_id"#,
-    )
+           join teams t on t.id = p.team_id
+           where {only_filter}"#
+    ))
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await?;
 
     let mut sections: HashMap<i64, BTreeMap<SectionKind, String>> = HashMap::new();
-    for (rev, kind, md) in sqlx::query_as::<_, (i64, String, String)>(
+    for (rev, kind, md) in sqlx::query_as::<_, (i64, String, String)>(&format!(
         r#"select s.revision_id, s.kind, s.markdown from revision_sections s
-           join practices p on p.current_revision_id = s.revision_id"#,
-    )
+           join practices p on p.current_revision_id = s.revision_id
+           where {only_filter}"#
+    ))
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await?
     {
@@ -97,23 +112,27 @@ pub(crate) async fn practice_docs(
         sections.entry(rev).or_default().insert(kind, md);
     }
     let mut areas: HashMap<i64, Vec<Slug>> = HashMap::new();
-    for (rev, area) in sqlx::query_as::<_, (i64, String)>(
+    for (rev, area) in sqlx::query_as::<_, (i64, String)>(&format!(
         r#"select rca.revision_id, a.slug from revision_challenge_areas rca
            join practices p on p.current_revision_id = rca.revision_id
            join challenge_areas a on a.id = rca.challenge_area_id
-           order by rca.revision_id, rca.position"#,
-    )
+           where {only_filter}
+           order by rca.revision_id, rca.position"#
+    ))
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await?
     {
         areas.entry(rev).or_default().push(slug(&area)?);
     }
     let mut resources: HashMap<i64, Vec<Resource>> = HashMap::new();
-    for (rev, title, url) in sqlx::query_as::<_, (i64, String, String)>(
+    for (rev, title, url) in sqlx::query_as::<_, (i64, String, String)>(&format!(
         r#"select r.revision_id, r.title, r.url from resources r
            join practices p on p.current_revision_id = r.revision_id
-           order by r.revision_id, r.position"#,
-    )
+           where {only_filter}
+           order by r.revision_id, r.position"#
+    ))
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await?
     {
@@ -123,12 +142,14 @@ pub(crate) async fn practice_docs(
             .push(Resource { title, url });
     }
     let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
-    for row in sqlx::query_as::<_, MeasureRow>(
+    for row in sqlx::query_as::<_, MeasureRow>(&format!(
         r#"select m.revision_id as owner, m.name, m.ingredient, m.unit, m.instrument, m.baseline,
                   m.result, m.n, m.period
            from measures m join practices p on p.current_revision_id = m.revision_id
-           order by m.revision_id, m.position"#,
-    )
+           where {only_filter}
+           order by m.revision_id, m.position"#
+    ))
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await?
     {
@@ -248,7 +269,7 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     })
     .collect::<anyhow::Result<_>>()?;
 
-    let mut practices: Vec<PracticeDoc> = practice_docs(&mut conn)
+    let mut practices: Vec<PracticeDoc> = practice_docs(&mut conn, None)
         .await?
         .into_values()
         .map(|(_, d)| d)

@@ -79,7 +79,8 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         .await?;
     }
 
-    let existing = super::export::practice_docs(&mut tx).await?;
+    let slugs: Vec<&str> = catalog.practices.iter().map(|p| p.slug.as_str()).collect();
+    let existing = super::export::practice_docs(&mut tx, Some(&slugs)).await?;
     let mut ids: HashMap<Slug, i64> = HashMap::new();
     for doc in &catalog.practices {
         let (id, outcome) = upsert_practice(&mut tx, doc, existing.get(&doc.slug)).await?;

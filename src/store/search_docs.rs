@@ -30,6 +30,7 @@ pub struct IndexDoc {
     pub school_name: String,
     pub district_name: String,
     pub vetted_on: Option<String>,
+    pub published_on: Option<String>,
     pub adoption_count: i64,
 }
 
@@ -45,6 +46,7 @@ struct Row {
     tags: String,
     stage: String,
     vetted_on: Option<String>,
+    published_on: Option<String>,
     team_name: String,
     school_name: String,
     level: String,
@@ -68,7 +70,7 @@ impl Db {
         let ids_json = ids.map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()));
         let rows: Vec<Row> = sqlx::query_as(&format!(
             r#"select p.id, r.id as revision_id, p.slug, r.title, r.summary, r.grade_bands, r.subjects, r.tags,
-                      case when p.stage = 'replicated' then p.stage else r.stage end as stage, p.vetted_on,
+                      case when p.stage = 'replicated' then p.stage else r.stage end as stage, p.vetted_on, p.published_on,
                       t.name as team_name, s.name as school_name, s.level, s.locale,
                       d.slug as district, d.name as district_name,
                       (select count(*) from adoptions a where a.practice_id = p.id
@@ -163,6 +165,7 @@ impl Db {
                     school_name: r.school_name,
                     district_name: r.district_name,
                     vetted_on: r.vetted_on,
+                    published_on: r.published_on,
                     adoption_count: r.adoption_count,
                 }
             })
