@@ -407,10 +407,10 @@ impl Search {
             q.normalized
                 .split(' ')
                 .map(|token| {
-                    let lower = token.to_lowercase();
+                    let word = super::query::bare(token);
                     corrected
                         .iter()
-                        .find(|(w, _)| *w == lower)
+                        .find(|(w, _)| *w == word)
                         .map_or(token.to_string(), |(_, fix)| fix.clone())
                 })
                 .collect::<Vec<_>>()

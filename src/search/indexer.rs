@@ -63,6 +63,20 @@ enum Work {
 impl Indexer {
     /// The indexer's loop; returns when told to shut down or when its channel closes.
     pub async fn run(mut self, mut inbox: Receiver<Msg>, mut needs_rebuild: bool) {
+        // An index ahead of its database (a database restored from a backup, or another
+        // database behind the same index) would silently skip the next writes: rebuild it.
+        match self.db.last_change().await {
+            Ok(seq) if self.last_seq > seq => {
+                warn!(
+                    index = self.last_seq,
+                    database = seq,
+                    "the search index is ahead of the database; rebuilding it"
+                );
+                needs_rebuild = true;
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "cannot read the database's last change"),
+        }
         loop {
             if needs_rebuild {
                 match self
@@ -92,7 +106,7 @@ impl Indexer {
         if let Err(e) = self.apply_pending().await {
             warn!(error = %e, "last changes before shutdown were not indexed; the next start catches up");
         }
-        let writer = self.writer.clone();
+        let Indexer { writer, .. } = self;
         let merged = tokio::task::spawn_blocking(move || {
             // The writer is ours alone now; waiting for merges consumes it.
             let writer = Arc::try_unwrap(writer).ok()?.into_inner().ok()?;

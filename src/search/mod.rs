@@ -36,6 +36,8 @@ pub struct Search {
     synonyms: Synonyms,
     inbox: Mutex<Option<Sender<Msg>>>,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// The directory lock, let go when the indexer has stopped.
+    lock: Mutex<Option<std::fs::File>>,
 }
 
 /// An index directory opened (or created) with the current schema.
@@ -43,10 +45,35 @@ struct Opened {
     index: Index,
     fields: Fields,
     needs_rebuild: bool,
+    /// Held for as long as the index is written: no other process may clear or write it.
+    lock: std::fs::File,
 }
 
-fn open_index(dir: &Path) -> anyhow::Result<Opened> {
-    std::fs::create_dir_all(dir)?;
+/// Takes the directory's lock before anything in it is read or removed, so that a second
+/// hub or a `reindex` cannot clear an index that a running hub writes.
+fn lock_dir(dir: &Path) -> Result<std::fs::File, RebuildError> {
+    std::fs::create_dir_all(dir).map_err(|e| RebuildError::Other(e.into()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .map_err(|e| RebuildError::Other(e.into()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RebuildError::InUse),
+        Err(std::fs::TryLockError::Error(e)) => Err(RebuildError::Other(e.into())),
+    }
+}
+
+const LOCK_FILE: &str = "brightspots.lock";
+
+fn open_index(dir: &Path) -> Result<Opened, RebuildError> {
+    let lock = lock_dir(dir)?;
+    open_locked(dir, lock).map_err(RebuildError::Other)
+}
+
+fn open_locked(dir: &Path, lock: std::fs::File) -> anyhow::Result<Opened> {
     let (schema, fields) = schema::schema();
     let existing = if dir.join("meta.json").exists() {
         match Index::open_in_dir(dir) {
@@ -82,6 +109,7 @@ fn open_index(dir: &Path) -> anyhow::Result<Opened> {
         index,
         fields,
         needs_rebuild,
+        lock,
     })
 }
 
@@ -118,7 +146,14 @@ impl Search {
             index,
             fields,
             needs_rebuild,
-        } = open_index(dir)?;
+            lock,
+        } = open_index(dir).map_err(|e| match e {
+            RebuildError::InUse => anyhow::anyhow!(
+                "the search index in {} is in use by another running hub; give each hub its own --index-dir",
+                dir.display()
+            ),
+            RebuildError::Other(e) => e,
+        })?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -152,6 +187,7 @@ impl Search {
             synonyms: Synonyms::default(),
             inbox: Mutex::new(Some(tx)),
             task: Mutex::new(Some(task)),
+            lock: Mutex::new(Some(lock)),
         })
     }
 
@@ -183,6 +219,7 @@ impl Search {
         if let Some(task) = task {
             let _ = task.await;
         }
+        self.lock.lock().expect("lock").take();
     }
 }
 
@@ -193,7 +230,12 @@ pub async fn rebuild_offline(
     db: Db,
     progress: impl FnMut(usize, usize),
 ) -> Result<usize, RebuildError> {
-    let Opened { index, fields, .. } = open_index(dir).map_err(RebuildError::Other)?;
+    let Opened {
+        index,
+        fields,
+        lock,
+        ..
+    } = open_index(dir)?;
     let writer = match index.writer(WRITER_MEMORY) {
         Ok(w) => w,
         Err(tantivy::TantivyError::LockFailure(..)) => return Err(RebuildError::InUse),
@@ -227,6 +269,7 @@ pub async fn rebuild_offline(
     .map_err(|e| RebuildError::Other(e.into()))?
     .transpose()
     .map_err(|e| RebuildError::Other(e.into()))?;
+    drop(lock);
     Ok(n)
 }
 

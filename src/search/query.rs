@@ -68,14 +68,14 @@ impl UserQuery {
                 match token {
                     "AND" | "OR" | "NOT" | "&&" | "||" => {}
                     t if t.starts_with('-') => {
-                        let word = t.trim_start_matches('-').to_lowercase();
-                        if word.chars().any(char::is_alphanumeric) {
+                        let word = bare(t);
+                        if !word.is_empty() {
                             q.excluded.push(word);
                         }
                     }
                     t => {
-                        let word = t.trim_start_matches('+').to_lowercase();
-                        if word.chars().any(char::is_alphanumeric) {
+                        let word = bare(t);
+                        if !word.is_empty() {
                             q.words.push(word);
                         }
                     }
@@ -85,6 +85,14 @@ impl UserQuery {
         q.normalized = normalized;
         q
     }
+}
+
+/// A word without the punctuation around it ("math?" → "math", "+word" → "word"), lowercased;
+/// inner apostrophes and hyphens stay ("don't", "k-2").
+pub fn bare(token: &str) -> String {
+    token
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase()
 }
 
 /// Words that carry no meaning in a teacher's query.
@@ -104,11 +112,11 @@ mod tests {
 
     #[test]
     fn words_phrases_and_exclusions() {
-        let q = UserQuery::parse(r#"Chronic  "exit slips" -homework math"#);
+        let q = UserQuery::parse(r#"Chronic  "exit slips" -homework math?"#);
         assert_eq!(q.words, vec!["chronic", "math"]);
         assert_eq!(q.phrases, vec!["exit slips"]);
         assert_eq!(q.excluded, vec!["homework"]);
-        assert_eq!(q.normalized, r#"Chronic "exit slips" -homework math"#);
+        assert_eq!(q.normalized, r#"Chronic "exit slips" -homework math?"#);
     }
 
     #[test]

@@ -138,14 +138,16 @@ pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     doc.add_text(f.slug, &d.slug);
     doc.add_text(f.title, &d.title);
     doc.add_text(f.summary, &d.summary);
-    doc.add_text(f.aspects, markdown_text(&d.aspects));
+    let aspects = markdown_text(&d.aspects);
+    let sections = markdown_text(&d.sections);
+    doc.add_text(f.aspects, &aspects);
+    doc.add_text(f.body, format!("{sections}\n{}", d.extra));
+    // Only text a reader sees: no Markdown syntax, link targets or HTML comments.
     doc.add_text(
-        f.body,
-        format!("{}\n{}", markdown_text(&d.sections), d.extra),
+        f.spell,
+        format!("{}\n{}\n{}\n{}", d.title, d.summary, aspects, d.extra),
     );
-    for text in [&d.title, &d.summary, &d.aspects, &d.sections, &d.extra] {
-        doc.add_text(f.spell, text);
-    }
+    doc.add_text(f.spell, &sections);
     let mut facet = |name: &str, value: &str| {
         doc.add_facet(f.facets, tantivy::schema::Facet::from_path([name, value]));
         let i = FACET_NAMES

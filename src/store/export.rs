@@ -205,7 +205,8 @@ struct AdoptionRow {
 /// The whole catalog as the content format holds it.
 #[instrument(skip_all)]
 pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
-    let mut conn = db.read.acquire().await?;
+    // One read transaction: one consistent snapshot even while an import commits.
+    let mut conn = db.read.begin().await?;
     let areas = sqlx::query_as::<_, (String, String, String)>(
         "select slug, name, description from challenge_areas order by position, slug",
     )

@@ -24,10 +24,12 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
     let mut report = ImportReport::default();
 
     for (i, a) in catalog.areas.iter().enumerate() {
-        sqlx::query(
+        let changed = sqlx::query(
             r#"insert into challenge_areas (slug, name, description, position) values (?, ?, ?, ?)
                on conflict (slug) do update set name = excluded.name,
-                 description = excluded.description, position = excluded.position"#,
+                 description = excluded.description, position = excluded.position
+               where name <> excluded.name or description <> excluded.description
+                 or position <> excluded.position"#,
         )
         .bind(a.slug.as_str())
         .bind(&a.name)
@@ -35,23 +37,27 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         .bind(i as i64)
         .execute(&mut *tx)
         .await?;
+        reindex_network(&mut tx, changed, Touch::Area, a.slug.as_str()).await?;
     }
     for d in &catalog.districts {
-        sqlx::query(
+        let changed = sqlx::query(
             "insert into districts (slug, name) values (?, ?)
-             on conflict (slug) do update set name = excluded.name",
+             on conflict (slug) do update set name = excluded.name where name <> excluded.name",
         )
         .bind(d.slug.as_str())
         .bind(&d.name)
         .execute(&mut *tx)
         .await?;
+        reindex_network(&mut tx, changed, Touch::District, d.slug.as_str()).await?;
     }
     for s in &catalog.schools {
-        sqlx::query(
+        let changed = sqlx::query(
             r#"insert into schools (slug, name, district_id, level, locale)
                values (?, ?, (select id from districts where slug = ?), ?, ?)
                on conflict (slug) do update set name = excluded.name,
-                 district_id = excluded.district_id, level = excluded.level, locale = excluded.locale"#,
+                 district_id = excluded.district_id, level = excluded.level, locale = excluded.locale
+               where name <> excluded.name or district_id <> excluded.district_id
+                 or level <> excluded.level or locale <> excluded.locale"#,
         )
         .bind(s.slug.as_str())
         .bind(&s.name)
@@ -60,14 +66,17 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         .bind(s.locale.as_str())
         .execute(&mut *tx)
         .await?;
+        reindex_network(&mut tx, changed, Touch::School, s.slug.as_str()).await?;
     }
     for t in &catalog.teams {
-        sqlx::query(
+        let changed = sqlx::query(
             r#"insert into teams (slug, name, school_id, cycle, challenge_area_id, aim)
                values (?, ?, (select id from schools where slug = ?), ?,
                        (select id from challenge_areas where slug = ?), ?)
                on conflict (slug) do update set name = excluded.name, school_id = excluded.school_id,
-                 cycle = excluded.cycle, challenge_area_id = excluded.challenge_area_id, aim = excluded.aim"#,
+                 cycle = excluded.cycle, challenge_area_id = excluded.challenge_area_id, aim = excluded.aim
+               where name <> excluded.name or school_id <> excluded.school_id or cycle <> excluded.cycle
+                 or challenge_area_id <> excluded.challenge_area_id or aim <> excluded.aim"#,
         )
         .bind(t.slug.as_str())
         .bind(&t.name)
@@ -77,6 +86,7 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         .bind(&t.aim)
         .execute(&mut *tx)
         .await?;
+        reindex_network(&mut tx, changed, Touch::Team, t.slug.as_str()).await?;
     }
 
     let slugs: Vec<&str> = catalog.practices.iter().map(|p| p.slug.as_str()).collect();
@@ -123,6 +133,47 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
     }
     tx.commit().await?;
     Ok(report)
+}
+
+/// A network row whose change shows in its practices' search documents.
+enum Touch {
+    Area,
+    District,
+    School,
+    Team,
+}
+
+/// When an upsert changed a network row (names, level, locale, where a team or school
+/// belongs), its public practices are re-indexed.
+async fn reindex_network(
+    tx: &mut Transaction<'_, Sqlite>,
+    result: sqlx::sqlite::SqliteQueryResult,
+    touch: Touch,
+    slug: &str,
+) -> sqlx::Result<()> {
+    if result.rows_affected() == 0 {
+        return Ok(());
+    }
+    let which = match touch {
+        Touch::Area => {
+            "p.public_revision_id in (select rca.revision_id from revision_challenge_areas rca \
+             join challenge_areas a on a.id = rca.challenge_area_id where a.slug = ?)"
+        }
+        Touch::District => "d.slug = ?",
+        Touch::School => "s.slug = ?",
+        Touch::Team => "t.slug = ?",
+    };
+    sqlx::query(&format!(
+        r#"insert into changes (practice_id, kind)
+           select p.id, 'network' from practices p
+           join teams t on t.id = p.team_id join schools s on s.id = t.school_id
+           join districts d on d.id = s.district_id
+           where p.public_revision_id is not null and {which}"#
+    ))
+    .bind(slug)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 enum Upsert {
@@ -179,18 +230,20 @@ async fn upsert_practice(
     // A vetted file makes its newest revision the public one; any other status leaves the
     // last vetted revision public while the newer one waits.
     sqlx::query(
-        r#"update practices set team_id = (select id from teams where slug = ?), status = ?, stage = ?,
-             published_on = ?, vetted_on = ?,
-             public_revision_id = case when ? then current_revision_id else public_revision_id end,
+        r#"update practices set team_id = (select id from teams where slug = ?1), status = ?2, stage = ?3,
+             -- the public (vetted) revision keeps its dates while a newer one waits for review
+             published_on = case when ?4 or public_revision_id is null then ?5 else published_on end,
+             vetted_on = case when ?4 or public_revision_id is null then ?6 else vetted_on end,
+             public_revision_id = case when ?4 then current_revision_id else public_revision_id end,
              updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-           where id = ?"#,
+           where id = ?7"#,
     )
     .bind(doc.team.as_str())
     .bind(doc.status.as_str())
     .bind(doc.stage.as_str())
+    .bind(doc.status == Status::Vetted)
     .bind(dates(doc.published_on))
     .bind(dates(doc.vetted_on))
-    .bind(doc.status == Status::Vetted)
     .bind(id)
     .execute(&mut **tx)
     .await?;

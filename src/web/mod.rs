@@ -64,12 +64,24 @@ struct ErrorPage {
 
 /// Draws the HTML page of every error response, with the site's header and a way back.
 async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
     let Some(ErrorMessage(message)) = response.extensions().get::<ErrorMessage>().cloned() else {
         return response;
     };
     let status = response.status();
     let not_found = status == StatusCode::NOT_FOUND;
+    if api {
+        let error = message.unwrap_or_else(|| {
+            if not_found {
+                "no such API endpoint"
+            } else {
+                "the server failed; the problem has been logged"
+            }
+            .to_string()
+        });
+        return (status, axum::Json(serde_json::json!({ "error": error }))).into_response();
+    }
     let template = ErrorPage {
         chrome: Chrome::new(&state),
         title: if not_found {

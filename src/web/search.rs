@@ -97,7 +97,7 @@ fn parse(raw: Option<&str>, labels: &Labels) -> (SearchRequest, Vec<Problem>) {
                 problem(
                     facet.param(),
                     format!(
-                        "\"{}\" is not a {}; valid values are {}",
+                        "\"{}\" is not a valid {} value; valid values are {}",
                         truncate(&value),
                         facet.label().to_lowercase(),
                         valid.join(", ")
@@ -123,7 +123,7 @@ fn parse(raw: Option<&str>, labels: &Labels) -> (SearchRequest, Vec<Problem>) {
                 _ => problem(
                     "page",
                     format!(
-                        "\"{}\" is not a page number; pages count from 1",
+                        "\"{}\" is not a page number from 1 to 10000",
                         truncate(&value)
                     ),
                 ),
@@ -157,7 +157,8 @@ struct Outcome {
     last_page: usize,
 }
 
-async fn run(state: &AppState, req: SearchRequest) -> AppResult<Outcome> {
+/// Runs a search; `log` records it for the network (once per search a person made).
+async fn run(state: &AppState, req: SearchRequest, log: bool) -> AppResult<Outcome> {
     let started = Instant::now();
     let search = state.search.clone();
     let job = req.clone();
@@ -170,12 +171,14 @@ async fn run(state: &AppState, req: SearchRequest) -> AppResult<Outcome> {
     let filters: BTreeMap<&str, &BTreeSet<String>> =
         req.filters.iter().map(|(f, v)| (f.param(), v)).collect();
     // No identity: the normalised query, the filters, the count and the time.
-    let _ = state.search_log.try_send(SearchLogEntry {
-        query: req.query.normalized.to_lowercase(),
-        filters: serde_json::to_string(&filters).unwrap_or_default(),
-        results: results.total,
-        took_ms: started.elapsed().as_secs_f64() * 1000.0,
-    });
+    if log {
+        let _ = state.search_log.try_send(SearchLogEntry {
+            query: req.query.normalized.to_lowercase(),
+            filters: serde_json::to_string(&filters).unwrap_or_default(),
+            results: results.total,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        });
+    }
     let last_page = (results.total as usize).div_ceil(req.per_page).max(1);
     Ok(Outcome {
         req,
@@ -191,7 +194,7 @@ async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> A
     if let Some(p) = problems.first() {
         return Ok(api_error(&p.parameter, &p.message));
     }
-    let o = run(&state, req).await?;
+    let o = run(&state, req, true).await?;
     if o.req.page > o.last_page {
         return Ok(api_error(
             "page",
@@ -333,14 +336,14 @@ async fn search_page(
             "Your search was long, so only its first {MAX_QUERY_CHARS} characters were used."
         ));
     }
-    let mut o = run(&state, req).await?;
+    let mut o = run(&state, req, true).await?;
     if o.req.page > o.last_page {
         notices.push(format!(
             "Page {} is past the end of these results; showing the last page ({}).",
             o.req.page, o.last_page
         ));
         o.req.page = o.last_page;
-        o = run(&state, o.req).await?;
+        o = run(&state, o.req, false).await?;
     }
     let req = &o.req;
     let url = |page: usize, without_filters: bool, q: &str| -> String {

@@ -108,6 +108,10 @@ async fn misspelled_words_still_find_their_practices() {
     ] {
         assert!(found.contains(&slug.to_string()), "{slug} not in {found:?}");
     }
+    // Punctuation around a word changes nothing.
+    let v = api(&app, &q("disscourse?")).await;
+    assert_eq!(v["suggestion"], "discourse");
+    assert!(slugs(&api(&app, &q("(ELL)")).await).contains(&"cognate-word-walls".to_string()));
     // Short words are not fuzzed (too many false friends) but still get a suggestion.
     let v = api(&app, &q("mth")).await;
     assert_eq!(v["total"], 0);
@@ -426,7 +430,9 @@ async fn the_results_page_keeps_the_query_and_explains_bad_filters() {
     );
     assert!(html.contains(r#"value="3-5" checked"#), "selection kept");
     assert!(
-        html.contains("grade: &#34;42&#34; is not a grade band; valid values are PK, K-2"),
+        html.contains(
+            "grade: &#34;42&#34; is not a valid grade band value; valid values are PK, K-2"
+        ),
         "unknown value explained: {html}"
     );
     assert!(

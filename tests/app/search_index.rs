@@ -189,3 +189,77 @@ async fn reindex_from_the_command_line() {
     assert!(app.state.search.indexed_seq() >= requested);
     assert_eq!(all_slugs(&app).await.len(), public_slugs(&app).await.len());
 }
+
+#[tokio::test]
+async fn a_changed_school_reaches_the_index() {
+    let app = TestApp::seeded().await;
+    let mut catalog = load_dir(&seed_dir(), app.state.settings.min_cell()).unwrap();
+    let school = catalog
+        .schools
+        .iter_mut()
+        .find(|s| s.slug.as_str() == "harbor-hs")
+        .unwrap();
+    school.locale = brightspots::domain::Locale::Rural;
+    import_catalog(&app.state.db, &catalog).await.unwrap();
+    app.indexed().await;
+    let (_, body) = app.get("/api/v1/search?locale=rural&per_page=100").await;
+    assert!(
+        body.contains("\"attendance-welcome-calls\""),
+        "Harbor High is rural now: {body}"
+    );
+    // Re-importing the same network changes nothing and queues nothing.
+    let before = app.state.db.last_change().await.unwrap();
+    import_catalog(&app.state.db, &catalog).await.unwrap();
+    let after: i64 =
+        sqlx::query_scalar("select count(*) from changes where seq > ? and kind = 'network'")
+            .bind(before)
+            .fetch_one(&app.state.db.read)
+            .await
+            .unwrap();
+    assert_eq!(after, 0);
+}
+
+#[tokio::test]
+async fn api_errors_are_json() {
+    let app = TestApp::seeded().await;
+    let (status, body) = app.get("/api/v1/nothing").await;
+    assert_eq!(status, axum::http::StatusCode::NOT_FOUND);
+    let v: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(v["error"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn an_index_ahead_of_its_database_is_rebuilt() {
+    let mut app = TestApp::seeded().await;
+    app.state.shutdown().await;
+    // As if the database had been restored from an older backup: changes the index has
+    // seen are gone, and new writes will reuse their numbers.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query("delete from changes where seq > 5")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("update sqlite_sequence set seq = 5 where name = 'changes'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.restart().await;
+    // The index (at seq 21) is ahead of the database (at 5): it must rebuild down to 5.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.state.search.indexed_seq() > 5 {
+        assert!(std::time::Instant::now() < deadline, "no rebuild");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let mut catalog = load_dir(&seed_dir(), app.state.settings.min_cell()).unwrap();
+    let p = catalog
+        .practices
+        .iter_mut()
+        .find(|p| p.slug.as_str() == "family-reading-bags")
+        .unwrap();
+    p.summary = format!("{} Includes wombat puppets.", p.summary);
+    import_catalog(&app.state.db, &catalog).await.unwrap();
+    app.indexed().await;
+    let (_, body) = app.get("/api/v1/search?q=wombat").await;
+    assert!(body.contains("family-reading-bags"), "{body}");
+}
