@@ -50,6 +50,8 @@ pub struct Indexer {
     /// Only ever locked inside this indexer's blocking sections, one at a time.
     pub writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
     pub last_seq: i64,
+    /// The last `seq` that searches can see (set after the reader reloaded).
+    pub visible: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// One unit of tantivy work for the writer.
@@ -214,6 +216,8 @@ impl Indexer {
         .await??;
         if let Some(seq) = committed {
             self.last_seq = seq;
+            self.visible
+                .store(seq, std::sync::atomic::Ordering::Release);
         }
         Ok(())
     }

@@ -38,6 +38,7 @@ pub struct Search {
     task: Mutex<Option<JoinHandle<()>>>,
     /// The directory lock, let go when the indexer has stopped.
     lock: Mutex<Option<std::fs::File>>,
+    visible: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// An index directory opened (or created) with the current schema.
@@ -170,6 +171,7 @@ impl Search {
         } else {
             Payload::read(&index).map_or(0, |p| p.seq)
         };
+        let visible = Arc::new(std::sync::atomic::AtomicI64::new(last_seq));
         let indexer = Indexer {
             db,
             // Shared: the indexer's reload after each commit is what requests see.
@@ -177,6 +179,7 @@ impl Search {
             fields,
             writer: Arc::new(Mutex::new(writer)),
             last_seq,
+            visible: visible.clone(),
         };
         let (tx, rx) = channel(64);
         let task = tokio::spawn(indexer.run(rx, needs_rebuild));
@@ -188,6 +191,7 @@ impl Search {
             inbox: Mutex::new(Some(tx)),
             task: Mutex::new(Some(task)),
             lock: Mutex::new(Some(lock)),
+            visible,
         })
     }
 
@@ -199,9 +203,9 @@ impl Search {
         }
     }
 
-    /// The `seq` of the last change this index has committed.
+    /// The `seq` of the last change that searches can see.
     pub fn indexed_seq(&self) -> i64 {
-        Payload::read(&self.index).map_or(0, |p| p.seq)
+        self.visible.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// How many practices a search can find.
@@ -253,6 +257,7 @@ pub async fn rebuild_offline(
         fields,
         writer: writer.clone(),
         last_seq: 0,
+        visible: Default::default(),
     };
     let n = indexer
         .rebuild(progress)
