@@ -15,7 +15,7 @@ async fn api(app: &TestApp, query: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-fn slugs(v: &Value) -> Vec<String> {
+pub fn slugs(v: &Value) -> Vec<String> {
     v["hits"]
         .as_array()
         .unwrap()

@@ -12,13 +12,7 @@ use crate::helpers::{TestApp, seed_dir};
 
 async fn all_slugs(app: &TestApp) -> Vec<String> {
     let (_, body) = app.get("/api/v1/search?per_page=100").await;
-    let v: Value = serde_json::from_str(&body).unwrap();
-    v["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["slug"].as_str().unwrap().to_string())
-        .collect()
+    crate::search::slugs(&serde_json::from_str(&body).unwrap())
 }
 
 async fn public_slugs(app: &TestApp) -> Vec<String> {
