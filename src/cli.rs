@@ -165,12 +165,15 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     if db.is_empty().await? {
         seed(&db, &settings).await?;
     }
-    let listener = tokio::net::TcpListener::bind(settings.bind)
+    let bind = settings.bind;
+    let listener = tokio::net::TcpListener::bind(bind)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
-    let addr = listener.local_addr()?;
-    println!("Bright Spots is serving on http://{addr}/");
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     let state = AppState::start(db.clone(), settings)?;
+    println!(
+        "Bright Spots is serving on http://{}/",
+        listener.local_addr()?
+    );
     crate::serve(listener, state.clone(), shutdown_signal()).await?;
     state.shutdown().await;
     db.close().await;
