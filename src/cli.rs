@@ -161,6 +161,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    settings.check_serving()?;
     let db = Db::connect(&settings.database_url).await?;
     if db.is_empty().await? {
         seed(&db, &settings).await?;

@@ -25,6 +25,17 @@ pub struct Settings {
     pub default_license: String,
     /// The network's name, shown in every page header.
     pub network_name: String,
+    /// The address people reach the hub at (`https://…` makes cookies `Secure`); OAuth
+    /// redirect URIs are built from it. Defaults to `http://{bind}`.
+    pub public_url: Option<String>,
+    /// Emails that are administrators whenever they sign in.
+    pub admins: Vec<String>,
+    /// A session ends after this many hours without a request…
+    pub session_idle_hours: u64,
+    /// …and this many days after sign-in in any case.
+    pub session_max_days: u64,
+    /// Sign-in providers (`[[providers]]`); none means local sign-in on a loopback address.
+    pub providers: Vec<crate::auth::ProviderSettings>,
 }
 
 impl Default for Settings {
@@ -37,6 +48,11 @@ impl Default for Settings {
             min_cell_size: CellSize::DEFAULT.get(),
             default_license: "CC-BY-4.0".into(),
             network_name: "Bright Spots".into(),
+            public_url: None,
+            admins: Vec::new(),
+            session_idle_hours: 72,
+            session_max_days: 30,
+            providers: Vec::new(),
         }
     }
 }
@@ -103,6 +119,14 @@ impl Settings {
             s.network_name = v.clone();
         }
         CellSize::parse(s.min_cell_size).map_err(|e| anyhow::anyhow!("min_cell_size: {e}"))?;
+        if let Some(url) = &s.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            anyhow::bail!("public_url: \"{url}\" must start with https:// or http://");
+        }
+        for p in &mut s.providers {
+            p.load_secret()?;
+        }
         Ok(s)
     }
 
@@ -118,6 +142,36 @@ impl Settings {
                 e.message()
             )
         })
+    }
+
+    /// The base of every absolute link, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    /// Whether session cookies must only travel over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+
+    /// Local sign-in (pick a name and a role) exists only without providers.
+    pub fn local_sign_in(&self) -> bool {
+        self.providers.is_empty()
+    }
+
+    /// Refuses settings that would open local sign-in to a network.
+    pub fn check_serving(&self) -> anyhow::Result<()> {
+        if self.local_sign_in() && !self.bind.ip().is_loopback() {
+            anyhow::bail!(
+                "no sign-in provider is configured, and local sign-in (anyone picks a name and a role) \
+                 is only allowed on a loopback address; bind to 127.0.0.1 or add a [[providers]] \
+                 section to brightspots.toml (see README, \"Sign-in\")"
+            );
+        }
+        Ok(())
     }
 
     pub fn min_cell(&self) -> CellSize {

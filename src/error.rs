@@ -10,6 +10,16 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// Not signed in (or the session ended): the page offers sign-in.
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// A page that needs sign-in, reached by a link: go to the sign-in page and come back.
+    #[error("redirect to {0}")]
+    Redirect(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -31,6 +41,12 @@ impl IntoResponse for AppError {
         let (status, message) = match &self {
             AppError::NotFound => (StatusCode::NOT_FOUND, None),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, Some(m.clone())),
+            AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, Some(m.clone())),
+            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, Some(m.clone())),
+            AppError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, Some(m.clone())),
+            AppError::Redirect(to) => {
+                return axum::response::Redirect::to(to).into_response();
+            }
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, None)

@@ -1,5 +1,6 @@
 //! Bright Spots: the knowledge hub of a networked improvement community of schools.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod content;

@@ -7,8 +7,8 @@ mod vocab;
 pub use practice::{MAX_SUMMARY, MAX_TITLE, PracticeDoc, SectionKind};
 pub use slug::Slug;
 pub use vocab::{
-    AdoptionStatus, GradeBand, Ingredient, Level, Locale, Outcome, Stage, Status, Subject, Unit,
-    Vocabulary,
+    AdoptionStatus, GradeBand, Ingredient, Level, Locale, Outcome, Role, Stage, Status, Subject,
+    Unit, Vocabulary,
 };
 
 /// One measure: an aggregate figure for one of the three STEP data ingredients.

@@ -171,3 +171,13 @@ mod tests {
         );
     }
 }
+
+vocabulary!(
+    /// What a signed-in person may do: members write their teams' practices, coaches also
+    /// review, admins also manage people.
+    Role {
+        Member => "member", "Team member";
+        Coach => "coach", "Coach";
+        Admin => "admin", "Administrator";
+    }
+);

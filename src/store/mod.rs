@@ -5,6 +5,7 @@
 mod export;
 mod import;
 pub mod pages;
+mod people;
 mod search_docs;
 
 use std::str::FromStr;
@@ -17,6 +18,7 @@ use sqlx::{Sqlite, Transaction};
 
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog};
+pub use people::{LoginAttempt, PersonRow, SessionRow, TeamRef, User};
 pub use search_docs::{IndexDoc, SearchLogEntry};
 
 /// Handles to the database: a pool of readers and a single writer.

@@ -9,6 +9,7 @@ use axum::routing::get;
 use super::views::{self, CardView, MeasureView, StageBadge};
 use super::{Chrome, chart, page};
 use crate::AppState;
+use crate::auth::Viewer;
 use crate::domain::{Status, Vocabulary};
 use crate::error::{AppError, AppResult};
 use crate::store::pages::AreaCount;
@@ -31,12 +32,12 @@ struct Home {
     total: i64,
 }
 
-async fn home(State(state): State<AppState>) -> AppResult<Response> {
+async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
     let areas = state.db.area_counts().await?;
     let recent = views::cards(state.db.recent_practices(6).await?);
     let total = state.db.public_practice_count().await?;
     page(Home {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         areas,
         recent,
         total,
@@ -66,7 +67,11 @@ struct PracticeTemplate {
     related: Vec<crate::store::pages::HitRow>,
 }
 
-async fn practice(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+async fn practice(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
     let Some(found) = state.db.practice_page(&slug).await? else {
         return Err(AppError::NotFound);
     };
@@ -74,7 +79,7 @@ async fn practice(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
     let related = related(&state, &slug).await;
     let status = Status::parse(&p.status).unwrap_or(Status::Vetted);
     page(PracticeTemplate {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         stage: views::stage(&p.stage),
         archived: status == Status::Archived,
         under_review: matches!(status, Status::Submitted),
@@ -122,10 +127,10 @@ struct Challenges {
     areas: Vec<AreaCount>,
 }
 
-async fn challenges(State(state): State<AppState>) -> AppResult<Response> {
+async fn challenges(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
     let areas = state.db.area_counts().await?;
     page(Challenges {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         areas,
     })
 }
@@ -138,11 +143,15 @@ struct Challenge {
     practices: Vec<CardView>,
 }
 
-async fn challenge(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+async fn challenge(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
     let area = state.db.area(&slug).await?.ok_or(AppError::NotFound)?;
     let practices = views::cards(state.db.practices_in_area(&slug).await?);
     page(Challenge {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         area,
         practices,
     })

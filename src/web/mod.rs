@@ -6,6 +6,7 @@ mod chart;
 mod health;
 mod network;
 mod search;
+mod signin;
 mod views;
 
 use askama::Template;
@@ -17,6 +18,8 @@ use axum::response::{Html, IntoResponse, Response};
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
+use crate::auth::{self, Viewer};
+use crate::domain::Role;
 use crate::error::{AppError, ErrorMessage};
 
 pub fn router(state: AppState) -> Router {
@@ -25,9 +28,15 @@ pub fn router(state: AppState) -> Router {
         .merge(network::router())
         .merge(search::router())
         .merge(health::router())
+        .merge(signin::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn(auth::check_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::resolve_viewer,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -37,13 +46,24 @@ pub fn router(state: AppState) -> Router {
 pub struct Chrome {
     pub network_name: String,
     pub asset_version: &'static str,
+    /// The signed-in person's name, for the header.
+    pub user_name: Option<String>,
+    pub is_coach: bool,
+    pub is_admin: bool,
+    /// The session's CSRF token, for the sign-out form in the header.
+    pub csrf: String,
 }
 
 impl Chrome {
-    pub fn new(state: &AppState) -> Chrome {
+    pub fn new(state: &AppState, viewer: &Viewer) -> Chrome {
+        let user = viewer.user();
         Chrome {
             network_name: state.settings.network_name.clone(),
             asset_version: assets::version(),
+            user_name: user.map(|u| u.name.clone()),
+            is_coach: user.is_some_and(|u| u.is_coach()),
+            is_admin: user.is_some_and(|u| u.role == Role::Admin),
+            csrf: viewer.csrf().to_string(),
         }
     }
 }
@@ -60,11 +80,17 @@ struct ErrorPage {
     title: String,
     message: String,
     not_found: bool,
+    sign_in: bool,
 }
 
 /// Draws the HTML page of every error response, with the site's header and a way back.
 async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
+    let viewer = request
+        .extensions()
+        .get::<Viewer>()
+        .cloned()
+        .unwrap_or_default();
     let response = next.run(request).await;
     let Some(ErrorMessage(message)) = response.extensions().get::<ErrorMessage>().cloned() else {
         return response;
@@ -83,9 +109,13 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
         return (status, axum::Json(serde_json::json!({ "error": error }))).into_response();
     }
     let template = ErrorPage {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         title: if not_found {
             "Page not found".into()
+        } else if status == StatusCode::UNAUTHORIZED {
+            "Please sign in".into()
+        } else if status == StatusCode::FORBIDDEN {
+            "Not allowed".into()
         } else if status.is_client_error() {
             "That request could not be used".into()
         } else {
@@ -99,6 +129,7 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
             }
         }),
         not_found,
+        sign_in: status == StatusCode::UNAUTHORIZED,
     };
     match template.render() {
         Ok(html) => (status, Html(html)).into_response(),

@@ -9,6 +9,7 @@ use axum::routing::get;
 use super::views::{self, CardView};
 use super::{Chrome, page};
 use crate::AppState;
+use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::store::pages::{NamedRow, SchoolRow, TeamRow};
 
@@ -27,11 +28,15 @@ struct TeamPage {
     practices: Vec<CardView>,
 }
 
-async fn team(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+async fn team(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
     let team = state.db.team(&slug).await?.ok_or(AppError::NotFound)?;
     let practices = views::cards(state.db.practices_of_team(&slug).await?);
     page(TeamPage {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         team,
         practices,
     })
@@ -48,12 +53,16 @@ struct SchoolPage {
     practices: Vec<CardView>,
 }
 
-async fn school(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+async fn school(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
     let school = state.db.school(&slug).await?.ok_or(AppError::NotFound)?;
     let teams = state.db.teams_of_school(&slug).await?;
     let practices = views::cards(state.db.practices_of_school(&slug).await?);
     page(SchoolPage {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         level: views::level_label(&school.level),
         locale: views::locale_label(&school.locale),
         school,
@@ -79,7 +88,11 @@ struct DistrictPage {
     practices: Vec<CardView>,
 }
 
-async fn district(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+async fn district(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
     let district = state.db.district(&slug).await?.ok_or(AppError::NotFound)?;
     let schools = state
         .db
@@ -95,7 +108,7 @@ async fn district(State(state): State<AppState>, Path(slug): Path<String>) -> Ap
         .collect();
     let practices = views::cards(state.db.practices_of_district(&slug).await?);
     page(DistrictPage {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         district,
         schools,
         practices,

@@ -14,6 +14,7 @@ use serde_json::json;
 use super::views::{self, StageBadge};
 use super::{Chrome, page};
 use crate::AppState;
+use crate::auth::Viewer;
 use crate::domain::{GradeBand, Level, Locale, Stage, Subject, Vocabulary};
 use crate::error::{AppError, AppResult};
 use crate::search::{Facet, MAX_QUERY_CHARS, SearchRequest, SearchResults, Sort, UserQuery};
@@ -322,6 +323,7 @@ struct SearchPage {
 }
 
 async fn search_page(
+    viewer: Viewer,
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
@@ -435,7 +437,7 @@ async fn search_page(
     };
     let first = (req.page - 1) * req.per_page + 1;
     page(SearchPage {
-        chrome: Chrome::new(&state),
+        chrome: Chrome::new(&state, &viewer),
         notices,
         total: o.results.total,
         groups,

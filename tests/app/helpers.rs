@@ -22,13 +22,19 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn empty() -> TestApp {
+        TestApp::configured(|_| {}).await
+    }
+
+    /// An empty app with settings changed by `f`.
+    pub async fn configured(f: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
+        let mut settings = Settings {
             database_url: format!("sqlite:{}", dir.path().join("test.db").display()),
             index_dir: dir.path().join("search_index"),
             content_dir: seed_dir(),
             ..Settings::default()
         };
+        f(&mut settings);
         let db = Db::connect(&settings.database_url).await.unwrap();
         let state = AppState::start(db, settings).unwrap();
         TestApp { _dir: dir, state }
@@ -36,7 +42,11 @@ impl TestApp {
 
     /// With the seed catalog imported and indexed.
     pub async fn seeded() -> TestApp {
-        let t = TestApp::empty().await;
+        TestApp::seeded_with(|_| {}).await
+    }
+
+    pub async fn seeded_with(f: impl FnOnce(&mut Settings)) -> TestApp {
+        let t = TestApp::configured(f).await;
         let catalog = content::load_dir(&seed_dir(), t.state.settings.min_cell()).unwrap();
         import_catalog(&t.state.db, &catalog).await.unwrap();
         t.indexed().await;
@@ -105,4 +115,125 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// One response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+/// A browser on the app: keeps cookies between requests.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Browser<'a> {
+        Browser {
+            app,
+            cookies: Default::default(),
+        }
+    }
+
+    pub async fn request(&mut self, method: &str, path: &str, form: Option<String>) -> Resp {
+        let mut req = Request::builder().method(method).uri(path);
+        if !self.cookies.is_empty() {
+            let header: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header("cookie", header.join("; "));
+        }
+        let body = match form {
+            Some(f) => {
+                req = req.header("content-type", "application/x-www-form-urlencoded");
+                Body::from(f)
+            }
+            None => Body::empty(),
+        };
+        let response = app(self.app.state.clone())
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        for c in response.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_string());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.request("GET", path, None).await
+    }
+
+    /// POSTs exactly these fields (no CSRF token unless given).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.request("POST", path, Some(body)).await
+    }
+
+    /// POSTs these fields with the session's CSRF token, as the page's form would.
+    pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let token = self.csrf().await;
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(path, &all).await
+    }
+
+    /// The CSRF token the pages of this session carry.
+    pub async fn csrf(&mut self) -> String {
+        let page = self.get("/signin").await.body;
+        let page = if page.contains("name=\"csrf\"") {
+            page
+        } else {
+            self.get("/").await.body
+        };
+        csrf_in(&page).expect("a page with a CSRF token")
+    }
+
+    /// Signs in through the local form and returns the browser.
+    pub async fn local(app: &'a TestApp, name: &str, role: &str, team: &str) -> Browser<'a> {
+        let mut b = Browser::new(app);
+        let token = csrf_in(&b.get("/signin").await.body).unwrap();
+        let r = b
+            .post(
+                "/signin/local",
+                &[
+                    ("csrf", &token),
+                    ("name", name),
+                    ("role", role),
+                    ("team", team),
+                    ("next", "/me"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        b
+    }
+}
+
+pub fn csrf_in(page: &str) -> Option<String> {
+    let at = page.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    Some(page[at..at + page[at..].find('"')?].to_string())
 }

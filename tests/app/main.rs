@@ -1,10 +1,12 @@
 //! Integration tests: the real router over a real temp database, one binary.
 
 mod accessibility;
+mod auth;
 mod cli;
 mod content_rules;
 mod helpers;
 mod pages;
+mod provider;
 mod round_trip;
 mod search;
 mod search_index;
