@@ -1,6 +1,7 @@
 //! Plain types of the domain and their validation. No I/O here.
 
 mod practice;
+pub mod privacy;
 mod slug;
 mod vocab;
 

@@ -85,11 +85,35 @@ pub(crate) async fn practice_docs(
     } else {
         "? is null"
     };
+    docs_at(conn, "p.current_revision_id", only_filter, only).await
+}
+
+/// One revision of a practice as a doc (status and dates are the practice's now), with the
+/// practice id.
+pub(crate) async fn revision_doc(
+    conn: &mut SqliteConnection,
+    revision_id: i64,
+) -> anyhow::Result<Option<(i64, PracticeDoc)>> {
+    let filter = format!(
+        "p.id = (select practice_id from practice_revisions where id = {revision_id}) and ? is null"
+    );
+    let docs = docs_at(conn, &revision_id.to_string(), &filter, None).await?;
+    Ok(docs.into_values().next())
+}
+
+/// The docs of the revision `revision` (an SQL expression over `p`) of the practices that
+/// `only_filter` (binding `only`) selects.
+async fn docs_at(
+    conn: &mut SqliteConnection,
+    revision: &str,
+    only_filter: &str,
+    only: Option<String>,
+) -> anyhow::Result<HashMap<Slug, (i64, PracticeDoc)>> {
     let rows: Vec<PracticeRow> = sqlx::query_as(&format!(
         r#"select p.id, r.id as revision_id, p.slug, t.slug as team, p.status, p.published_on, p.vetted_on,
                   r.title, r.summary, r.grade_bands, r.subjects, r.tags, r.license, r.stage
            from practices p
-           join practice_revisions r on r.id = p.current_revision_id
+           join practice_revisions r on r.id = {revision}
            join teams t on t.id = p.team_id
            where {only_filter}"#
     ))
@@ -100,7 +124,7 @@ pub(crate) async fn practice_docs(
     let mut sections: HashMap<i64, BTreeMap<SectionKind, String>> = HashMap::new();
     for (rev, kind, md) in sqlx::query_as::<_, (i64, String, String)>(&format!(
         r#"select s.revision_id, s.kind, s.markdown from revision_sections s
-           join practices p on p.current_revision_id = s.revision_id
+           join practices p on {revision} = s.revision_id
            where {only_filter}"#
     ))
     .bind(&only)
@@ -114,7 +138,7 @@ pub(crate) async fn practice_docs(
     let mut areas: HashMap<i64, Vec<Slug>> = HashMap::new();
     for (rev, area) in sqlx::query_as::<_, (i64, String)>(&format!(
         r#"select rca.revision_id, a.slug from revision_challenge_areas rca
-           join practices p on p.current_revision_id = rca.revision_id
+           join practices p on {revision} = rca.revision_id
            join challenge_areas a on a.id = rca.challenge_area_id
            where {only_filter}
            order by rca.revision_id, rca.position"#
@@ -128,7 +152,7 @@ pub(crate) async fn practice_docs(
     let mut resources: HashMap<i64, Vec<Resource>> = HashMap::new();
     for (rev, title, url) in sqlx::query_as::<_, (i64, String, String)>(&format!(
         r#"select r.revision_id, r.title, r.url from resources r
-           join practices p on p.current_revision_id = r.revision_id
+           join practices p on {revision} = r.revision_id
            where {only_filter}
            order by r.revision_id, r.position"#
     ))
@@ -145,7 +169,7 @@ pub(crate) async fn practice_docs(
     for row in sqlx::query_as::<_, MeasureRow>(&format!(
         r#"select m.revision_id as owner, m.name, m.ingredient, m.unit, m.instrument, m.baseline,
                   m.result, m.n, m.period
-           from measures m join practices p on p.current_revision_id = m.revision_id
+           from measures m join practices p on {revision} = m.revision_id
            where {only_filter}
            order by m.revision_id, m.position"#
     ))

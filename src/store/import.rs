@@ -206,7 +206,7 @@ async fn upsert_practice(
             )
         }
         Some((id, _)) => {
-            insert_revision(tx, *id, doc).await?;
+            insert_revision(tx, *id, doc, None).await?;
             (*id, Upsert::Revised)
         }
         None => {
@@ -220,7 +220,7 @@ async fn upsert_practice(
             .bind(doc.stage.as_str())
             .fetch_one(&mut **tx)
             .await?;
-            insert_revision(tx, id, doc).await?;
+            insert_revision(tx, id, doc, None).await?;
             (id, Upsert::Created)
         }
     };
@@ -252,7 +252,7 @@ async fn upsert_practice(
 }
 
 /// Whether two docs have the same revision content (status and dates live on the practice).
-fn same_content(a: &PracticeDoc, b: &PracticeDoc) -> bool {
+pub(crate) fn same_content(a: &PracticeDoc, b: &PracticeDoc) -> bool {
     let strip = |d: &PracticeDoc| PracticeDoc {
         status: Status::Draft,
         published_on: None,
@@ -267,13 +267,14 @@ pub(crate) async fn insert_revision(
     tx: &mut Transaction<'_, Sqlite>,
     practice_id: i64,
     doc: &PracticeDoc,
+    author: Option<i64>,
 ) -> anyhow::Result<i64> {
     let body_html = crate::content::render_body(&doc.sections);
     let revision_id: i64 = sqlx::query_scalar(
         r#"insert into practice_revisions (practice_id, number, title, summary, grade_bands, subjects,
-             tags, license, stage, essential_aspects, body_html)
+             tags, license, stage, essential_aspects, body_html, author_id)
            values (?, (select coalesce(max(number), 0) + 1 from practice_revisions where practice_id = ?),
-                   ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            returning id"#,
     )
     .bind(practice_id)
@@ -287,6 +288,7 @@ pub(crate) async fn insert_revision(
     .bind(doc.stage.as_str())
     .bind(json_list(&doc.essential_aspects()))
     .bind(body_html)
+    .bind(author)
     .fetch_one(&mut **tx)
     .await?;
     for (position, (kind, md)) in doc.sections.iter().enumerate() {

@@ -2,6 +2,7 @@
 //! one writer connection and `BEGIN IMMEDIATE`, so concurrent writers queue instead of
 //! failing with "database is locked".
 
+mod authoring;
 mod export;
 mod import;
 pub mod pages;
@@ -16,6 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog};
 pub use people::{LoginAttempt, PersonRow, SessionRow, TeamRef, User};

@@ -176,7 +176,21 @@ impl Db {
 
     /// The public revision of a practice, or `None` when it has none (drafts, never vetted).
     pub async fn practice_page(&self, slug: &str) -> sqlx::Result<Option<PracticePage>> {
-        let row: Option<PracticeRow> = sqlx::query_as(
+        self.practice_page_at(slug, None).await
+    }
+
+    /// The practice page of one revision (`None`: the public one), as a preview shows it.
+    pub async fn practice_page_at(
+        &self,
+        slug: &str,
+        revision: Option<i64>,
+    ) -> sqlx::Result<Option<PracticePage>> {
+        let join = if revision.is_some() {
+            "r.id = ?2 and r.practice_id = p.id"
+        } else {
+            "r.id = p.public_revision_id and ?2 is null"
+        };
+        let row: Option<PracticeRow> = sqlx::query_as(&format!(
             r#"select p.id, r.id as revision_id, r.number as revision_number, p.slug, p.status,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
                       p.published_on, p.vetted_on, r.title, r.summary, r.grade_bands, r.subjects, r.tags,
@@ -184,13 +198,14 @@ impl Db {
                       s.slug as school_slug, s.name as school_name, s.level, s.locale,
                       d.slug as district_slug, d.name as district_name
                from practices p
-               join practice_revisions r on r.id = p.public_revision_id
+               join practice_revisions r on {join}
                join teams t on t.id = p.team_id
                join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
-               where p.slug = ?"#,
-        )
+               where p.slug = ?1"#
+        ))
         .bind(slug)
+        .bind(revision)
         .fetch_optional(&self.read)
         .await?;
         let Some(practice) = row else { return Ok(None) };

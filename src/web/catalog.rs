@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::Viewer;
 use crate::domain::{Status, Vocabulary};
 use crate::error::{AppError, AppResult};
-use crate::store::pages::AreaCount;
+use crate::store::pages::{AreaCount, HitRow, PracticePage};
 use crate::store::parse_list;
 
 pub fn router() -> Router<AppState> {
@@ -46,7 +46,9 @@ async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Respon
 
 #[derive(Template)]
 #[template(path = "practice.html")]
-struct PracticeTemplate {
+pub(super) struct PracticeTemplate {
+    /// Set on an author's preview: the link back to the edit form.
+    preview: Option<String>,
     chrome: Chrome,
     p: crate::store::pages::PracticeRow,
     stage: StageBadge,
@@ -64,7 +66,7 @@ struct PracticeTemplate {
     license: String,
     published_on: String,
     vetted_on: String,
-    related: Vec<crate::store::pages::HitRow>,
+    related: Vec<HitRow>,
 }
 
 async fn practice(
@@ -75,14 +77,26 @@ async fn practice(
     let Some(found) = state.db.practice_page(&slug).await? else {
         return Err(AppError::NotFound);
     };
-    let p = found.practice;
     let related = related(&state, &slug).await;
+    page(practice_template(&state, &viewer, found, related, None))
+}
+
+/// The practice page: the published page and the author's preview are this one function,
+/// so they cannot differ.
+pub(super) fn practice_template(
+    state: &AppState,
+    viewer: &Viewer,
+    found: PracticePage,
+    related: Vec<HitRow>,
+    preview: Option<String>,
+) -> PracticeTemplate {
+    let p = found.practice;
     let status = Status::parse(&p.status).unwrap_or(Status::Vetted);
-    page(PracticeTemplate {
-        chrome: Chrome::new(&state, &viewer),
+    PracticeTemplate {
+        chrome: Chrome::new(state, viewer),
         stage: views::stage(&p.stage),
-        archived: status == Status::Archived,
-        under_review: matches!(status, Status::Submitted),
+        archived: preview.is_none() && status == Status::Archived,
+        under_review: preview.is_none() && matches!(status, Status::Submitted),
         areas: found.areas,
         grades: views::grade_labels(&p.grade_bands),
         subjects: views::subject_labels(&p.subjects).join(", "),
@@ -99,13 +113,14 @@ async fn practice(
         published_on: views::opt_date(&p.published_on),
         vetted_on: views::opt_date(&p.vetted_on),
         related,
+        preview,
         p,
-    })
+    }
 }
 
 /// Up to five practices like this one, from the search index. A page without them is still
 /// a good page, so a search failure is logged, not shown.
-async fn related(state: &AppState, slug: &str) -> Vec<crate::store::pages::HitRow> {
+async fn related(state: &AppState, slug: &str) -> Vec<HitRow> {
     let search = state.search.clone();
     let me = slug.to_string();
     let slugs = match tokio::task::spawn_blocking(move || search.related(&me, 5)).await {

@@ -5,6 +5,7 @@ mod catalog;
 mod chart;
 mod health;
 mod network;
+mod publish;
 mod search;
 mod signin;
 mod views;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(search::router())
         .merge(health::router())
         .merge(signin::router())
+        .merge(publish::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(auth::check_csrf))

@@ -7,6 +7,7 @@ mod content_rules;
 mod helpers;
 mod pages;
 mod provider;
+mod publish;
 mod round_trip;
 mod search;
 mod search_index;

@@ -1,0 +1,249 @@
+//! Writing practices from the web: drafts as immutable revisions, submission, history.
+
+use sqlx::FromRow;
+use tracing::instrument;
+
+use super::export::revision_doc;
+use super::import::insert_revision;
+use super::{Db, record_change};
+use crate::domain::{PracticeDoc, Slug, Status, Vocabulary};
+
+/// A practice as its editors see it: the newest revision, whatever its status.
+#[derive(Debug, Clone)]
+pub struct EditTarget {
+    pub id: i64,
+    pub team_id: i64,
+    pub status: Status,
+    pub current_revision_id: i64,
+    pub current_number: i64,
+    pub public: bool,
+    pub doc: PracticeDoc,
+}
+
+/// What saving a draft did.
+#[derive(Debug, Clone)]
+pub enum Saved {
+    /// A new revision (or, when nothing changed, the current one).
+    Revision { slug: Slug, revision_id: i64 },
+    /// Someone saved a newer revision since the form was loaded; nothing was written.
+    Conflict {
+        theirs: Box<PracticeDoc>,
+        revision_id: i64,
+        number: i64,
+        author: String,
+    },
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RevisionRow {
+    pub id: i64,
+    pub number: i64,
+    pub title: String,
+    pub created_at: String,
+    pub author: Option<String>,
+    pub is_public: bool,
+    pub is_current: bool,
+}
+
+/// A practice on someone's `/me` page.
+#[derive(Debug, Clone, FromRow)]
+pub struct WorkRow {
+    pub slug: String,
+    pub title: String,
+    pub status: String,
+    pub team_name: String,
+    pub updated_at: String,
+    pub public: bool,
+}
+
+impl Db {
+    pub async fn edit_target(&self, slug: &str) -> anyhow::Result<Option<EditTarget>> {
+        let mut conn = self.read.acquire().await?;
+        let row: Option<(i64, i64, String, i64, i64, bool)> = sqlx::query_as(
+            r#"select p.id, p.team_id, p.status, p.current_revision_id, r.number,
+                      p.public_revision_id is not null
+               from practices p join practice_revisions r on r.id = p.current_revision_id
+               where p.slug = ?"#,
+        )
+        .bind(slug)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((id, team_id, status, current_revision_id, current_number, public)) = row else {
+            return Ok(None);
+        };
+        let Some((_, doc)) = revision_doc(&mut conn, current_revision_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(EditTarget {
+            id,
+            team_id,
+            status: Status::parse(&status).unwrap_or(Status::Draft),
+            current_revision_id,
+            current_number,
+            public,
+            doc,
+        }))
+    }
+
+    /// Saves `doc` as a new draft revision by `author`. For an existing practice `base` is
+    /// the revision the form was loaded from: if another was saved since, nothing is written
+    /// (unless the text is identical to it: a form posted twice saves once).
+    #[instrument(skip_all, fields(practice.slug = %doc.slug))]
+    pub async fn save_draft(
+        &self,
+        author: i64,
+        doc: &PracticeDoc,
+        base: Option<i64>,
+    ) -> anyhow::Result<Saved> {
+        let mut tx = self.begin_write().await?;
+        let Some(base) = base else {
+            // A new practice: its slug comes from the title; a taken one gets a number.
+            let mut doc = doc.clone();
+            let stem = doc.slug.as_str().to_string();
+            for n in 2.. {
+                let taken: bool =
+                    sqlx::query_scalar("select count(*) > 0 from practices where slug = ?")
+                        .bind(doc.slug.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if !taken {
+                    break;
+                }
+                doc.slug = Slug::parse(&format!("{stem}-{n}")).map_err(anyhow::Error::msg)?;
+            }
+            let id: i64 = sqlx::query_scalar(
+                r#"insert into practices (slug, team_id, status, stage)
+                   values (?, (select id from teams where slug = ?), 'draft', ?) returning id"#,
+            )
+            .bind(doc.slug.as_str())
+            .bind(doc.team.as_str())
+            .bind(doc.stage.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            let revision_id = insert_revision(&mut tx, id, &doc, Some(author)).await?;
+            record_change(&mut tx, id, "practice").await?;
+            tx.commit().await?;
+            return Ok(Saved::Revision {
+                slug: doc.slug,
+                revision_id,
+            });
+        };
+        let (id, current, status): (i64, i64, String) =
+            sqlx::query_as("select id, current_revision_id, status from practices where slug = ?")
+                .bind(doc.slug.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        let (_, stored) = revision_doc(&mut *tx, current)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("practice {} has no revision", doc.slug))?;
+        if super::import::same_content(&stored, doc) {
+            tx.commit().await?;
+            return Ok(Saved::Revision {
+                slug: doc.slug.clone(),
+                revision_id: current,
+            });
+        }
+        if current != base {
+            let (number, author): (i64, String) = sqlx::query_as(
+                r#"select r.number, coalesce(u.name, 'an import') from practice_revisions r
+                   left join users u on u.id = r.author_id where r.id = ?"#,
+            )
+            .bind(current)
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok(Saved::Conflict {
+                theirs: Box::new(stored),
+                revision_id: current,
+                number,
+                author,
+            });
+        }
+        let revision_id = insert_revision(&mut tx, id, doc, Some(author)).await?;
+        // An edit of a vetted practice waits as a draft; its vetted revision stays public.
+        let next = if status == Status::Archived.as_str() {
+            Status::Archived
+        } else {
+            Status::Draft
+        };
+        sqlx::query(
+            "update practices set status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = ?",
+        )
+        .bind(next.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        record_change(&mut tx, id, "practice").await?;
+        tx.commit().await?;
+        Ok(Saved::Revision {
+            slug: doc.slug.clone(),
+            revision_id,
+        })
+    }
+
+    /// Sends the current revision to the review queue, if it is still `revision_id`.
+    pub async fn submit(&self, slug: &str, revision_id: i64) -> anyhow::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            r#"update practices set status = 'submitted', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+               where slug = ? and current_revision_id = ? and status in ('draft', 'returned')
+               returning id"#,
+        )
+        .bind(slug)
+        .bind(revision_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = id {
+            record_change(&mut tx, id, "practice").await?;
+        }
+        tx.commit().await?;
+        Ok(id.is_some())
+    }
+
+    pub async fn revisions(&self, slug: &str) -> sqlx::Result<Vec<RevisionRow>> {
+        sqlx::query_as(
+            r#"select r.id, r.number, r.title, r.created_at, u.name as author,
+                      r.id = coalesce(p.public_revision_id, -1) as is_public,
+                      r.id = p.current_revision_id as is_current
+               from practice_revisions r join practices p on p.id = r.practice_id
+               left join users u on u.id = r.author_id
+               where p.slug = ? order by r.number desc"#,
+        )
+        .bind(slug)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// One revision of a practice, by its number, as a doc.
+    pub async fn revision_by_number(
+        &self,
+        slug: &str,
+        number: i64,
+    ) -> anyhow::Result<Option<PracticeDoc>> {
+        let mut conn = self.read.acquire().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            r#"select r.id from practice_revisions r join practices p on p.id = r.practice_id
+               where p.slug = ? and r.number = ?"#,
+        )
+        .bind(slug)
+        .bind(number)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(id) = id else { return Ok(None) };
+        Ok(revision_doc(&mut conn, id).await?.map(|(_, d)| d))
+    }
+
+    /// The practices of the person's teams, newest change first.
+    pub async fn team_work(&self, user_id: i64) -> sqlx::Result<Vec<WorkRow>> {
+        sqlx::query_as(
+            r#"select p.slug, r.title, p.status, t.name as team_name, p.updated_at,
+                      p.public_revision_id is not null as public
+               from practices p join practice_revisions r on r.id = p.current_revision_id
+               join teams t on t.id = p.team_id
+               join team_members m on m.team_id = p.team_id and m.user_id = ?
+               order by p.updated_at desc, p.slug"#,
+        )
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await
+    }
+}

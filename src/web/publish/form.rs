@@ -1,0 +1,419 @@
+//! The share-out form as typed: raw strings (so a failed validation shows every value again),
+//! parsed into a `PracticeDoc` with each problem keyed to the field it belongs to.
+
+use std::collections::BTreeMap;
+
+use crate::domain::{
+    CellSize, GradeBand, Ingredient, Measure, PracticeDoc, Resource, SectionKind, Slug, Stage,
+    Status, Subject, Unit, Vocabulary,
+};
+
+pub const MAX_SECTION: usize = 20_000;
+pub const MAX_MEASURES: usize = 50;
+pub const MAX_RESOURCES: usize = 20;
+
+#[derive(Debug, Clone, Default)]
+pub struct MeasureRow {
+    pub name: String,
+    pub ingredient: String,
+    pub unit: String,
+    pub instrument: String,
+    pub baseline: String,
+    pub result: String,
+    pub n: String,
+    pub period: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PracticeForm {
+    /// The revision the form was loaded from (empty for a new practice).
+    pub base: String,
+    pub title: String,
+    pub summary: String,
+    pub team: String,
+    pub stage: String,
+    pub areas: Vec<String>,
+    pub grades: Vec<String>,
+    pub subjects: Vec<String>,
+    pub tags: String,
+    pub license: String,
+    pub sections: BTreeMap<String, String>,
+    pub measures: Vec<MeasureRow>,
+    pub resources: Vec<(String, String)>,
+    pub confirm_privacy: bool,
+    pub action: String,
+}
+
+/// Problems by form field: `title`, `s-evidence`, `m2-n` (rows count from 1), `r1-url`…
+pub type Problems = BTreeMap<String, Vec<String>>;
+
+impl PracticeForm {
+    pub fn parse(body: &[u8]) -> PracticeForm {
+        let mut f = PracticeForm::default();
+        let mut measure_fields: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        let mut r_titles = Vec::new();
+        let mut r_urls = Vec::new();
+        for (k, v) in form_urlencoded::parse(body) {
+            let v = v.into_owned();
+            match k.as_ref() {
+                "base" => f.base = v,
+                "title" => f.title = v,
+                "summary" => f.summary = v,
+                "team" => f.team = v,
+                "stage" => f.stage = v,
+                "area" if !f.areas.contains(&v) => f.areas.push(v),
+                "grade" if !f.grades.contains(&v) => f.grades.push(v),
+                "subject" if !f.subjects.contains(&v) => f.subjects.push(v),
+                "tags" => f.tags = v,
+                "license" => f.license = v,
+                "confirm_privacy" => f.confirm_privacy = v == "yes",
+                "action" => f.action = v,
+                "r-title" => r_titles.push(v),
+                "r-url" => r_urls.push(v),
+                key => {
+                    if let Some(section) = key.strip_prefix("s-")
+                        && SectionKind::from_key(section).is_some()
+                    {
+                        f.sections.insert(section.to_string(), v);
+                    } else if let Some(field) = key.strip_prefix("m-")
+                        && let Some(name) = MEASURE_FIELDS.iter().find(|n| **n == field)
+                    {
+                        measure_fields.entry(name).or_default().push(v);
+                    }
+                }
+            }
+        }
+        // Every row sends all its inputs, so the n-th value of each belongs to row n.
+        let rows = measure_fields.values().map(Vec::len).max().unwrap_or(0);
+        let take = |name: &str, i: usize| {
+            measure_fields
+                .get(name)
+                .and_then(|v| v.get(i))
+                .cloned()
+                .unwrap_or_default()
+        };
+        f.measures = (0..rows)
+            .map(|i| MeasureRow {
+                name: take("name", i),
+                ingredient: take("ingredient", i),
+                unit: take("unit", i),
+                instrument: take("instrument", i),
+                baseline: take("baseline", i),
+                result: take("result", i),
+                n: take("n", i),
+                period: take("period", i),
+            })
+            .collect();
+        f.resources = r_titles
+            .into_iter()
+            .zip(r_urls.into_iter().chain(std::iter::repeat(String::new())))
+            .collect();
+        f
+    }
+
+    pub fn from_doc(doc: &PracticeDoc, base: i64) -> PracticeForm {
+        PracticeForm {
+            base: base.to_string(),
+            title: doc.title.clone(),
+            summary: doc.summary.clone(),
+            team: doc.team.to_string(),
+            stage: doc.stage.as_str().into(),
+            areas: doc.challenge_areas.iter().map(|a| a.to_string()).collect(),
+            grades: doc.grade_bands.iter().map(|g| g.as_str().into()).collect(),
+            subjects: doc.subjects.iter().map(|s| s.as_str().into()).collect(),
+            tags: doc.tags.join(", "),
+            license: doc.license.clone().unwrap_or_default(),
+            sections: doc
+                .sections
+                .iter()
+                .map(|(k, v)| (k.key().to_string(), v.clone()))
+                .collect(),
+            measures: doc
+                .measures
+                .iter()
+                .map(|m| MeasureRow {
+                    name: m.name.clone(),
+                    ingredient: m.ingredient.as_str().into(),
+                    unit: m.unit.as_str().into(),
+                    instrument: m.instrument.clone(),
+                    baseline: crate::content::format_number(m.baseline),
+                    result: crate::content::format_number(m.result),
+                    n: m.n.to_string(),
+                    period: m.period.clone(),
+                })
+                .collect(),
+            resources: doc
+                .resources
+                .iter()
+                .map(|r| (r.title.clone(), r.url.clone()))
+                .collect(),
+            confirm_privacy: false,
+            action: String::new(),
+        }
+    }
+
+    pub fn section(&self, key: &str) -> &str {
+        self.sections.get(key).map_or("", String::as_str)
+    }
+
+    /// The doc this form describes, and what stops it from being saved. `complete` also
+    /// checks what a submission needs (every required section, areas, grades, subjects).
+    pub fn to_doc(
+        &self,
+        slug: Slug,
+        min_cell: CellSize,
+        complete: bool,
+    ) -> (PracticeDoc, Problems) {
+        let mut problems = Problems::new();
+        let mut add =
+            |field: &str, msg: String| problems.entry(field.to_string()).or_default().push(msg);
+        let mut texts: Vec<(String, &str)> = vec![
+            ("title".into(), &self.title),
+            ("summary".into(), &self.summary),
+            ("tags".into(), &self.tags),
+            ("license".into(), &self.license),
+        ];
+        for (k, v) in &self.sections {
+            texts.push((format!("s-{k}"), v));
+        }
+        for (i, m) in self.measures.iter().enumerate() {
+            for (f, v) in [
+                ("name", &m.name),
+                ("instrument", &m.instrument),
+                ("period", &m.period),
+            ] {
+                texts.push((format!("m{}-{f}", i + 1), v));
+            }
+        }
+        for (field, value) in &texts {
+            if value.contains('\u{FFFD}') {
+                add(field, "contains bytes that are not valid text (UTF-8); retype the affected characters".into());
+            }
+            if value
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                add(
+                    field,
+                    "contains an invisible control character (such as NUL); remove it".into(),
+                );
+            }
+        }
+        for (key, md) in &self.sections {
+            if md.chars().count() > MAX_SECTION {
+                add(
+                    &format!("s-{key}"),
+                    format!(
+                        "is {} characters long; keep a section to {MAX_SECTION}",
+                        md.chars().count()
+                    ),
+                );
+            }
+        }
+        if self.measures.len() > MAX_MEASURES {
+            add(
+                "measures",
+                format!(
+                    "has {} rows; a practice reports at most {MAX_MEASURES} measures — keep the ones that show the change",
+                    self.measures.len()
+                ),
+            );
+        }
+        if self.resources.len() > MAX_RESOURCES {
+            add(
+                "resources",
+                format!(
+                    "has {} rows; share at most {MAX_RESOURCES} links",
+                    self.resources.len()
+                ),
+            );
+        }
+        let stage = match Stage::parse(&self.stage) {
+            Ok(Stage::Replicated) | Err(_) => {
+                add("stage", "choose promising or confirmed".into());
+                Stage::Promising
+            }
+            Ok(s) => s,
+        };
+        let team = Slug::parse(&self.team).unwrap_or_else(|_| slug.clone());
+        let grade_bands: Vec<GradeBand> = vocab_list(&self.grades);
+        let subjects: Vec<Subject> = vocab_list(&self.subjects);
+        let challenge_areas: Vec<Slug> = self
+            .areas
+            .iter()
+            .filter_map(|a| Slug::parse(a).ok())
+            .collect();
+        let mut measures = Vec::new();
+        for (i, m) in self.measures.iter().enumerate() {
+            let row = i + 1;
+            let blank = [
+                &m.name,
+                &m.instrument,
+                &m.baseline,
+                &m.result,
+                &m.n,
+                &m.period,
+            ]
+            .iter()
+            .all(|v| v.trim().is_empty());
+            if blank {
+                continue; // an empty row left in the table is not a measure
+            }
+            let number = |field: &str, v: &str, problems: &mut dyn FnMut(&str, String)| -> f64 {
+                match v
+                    .trim()
+                    .replace(',', "")
+                    .trim_end_matches('%')
+                    .parse::<f64>()
+                {
+                    Ok(x) if x.is_finite() => x,
+                    _ => {
+                        problems(
+                            &format!("m{row}-{field}"),
+                            format!("\"{v}\" is not a number; type digits such as 42 or 3.5"),
+                        );
+                        0.0
+                    }
+                }
+            };
+            let baseline = number("baseline", &m.baseline, &mut add);
+            let result = number("result", &m.result, &mut add);
+            let n = match m.n.trim().parse::<i64>() {
+                Ok(n) => n,
+                Err(_) => {
+                    add(
+                        &format!("m{row}-n"),
+                        format!("\"{}\" is not a whole number of students", m.n),
+                    );
+                    min_cell.get()
+                }
+            };
+            let (Ok(ingredient), Ok(unit)) =
+                (Ingredient::parse(&m.ingredient), Unit::parse(&m.unit))
+            else {
+                add(
+                    &format!("m{row}-ingredient"),
+                    "choose an ingredient and a unit".into(),
+                );
+                continue;
+            };
+            measures.push(Measure {
+                name: m.name.trim().to_string(),
+                ingredient,
+                instrument: m.instrument.trim().to_string(),
+                unit,
+                baseline,
+                result,
+                n,
+                period: m.period.trim().to_string(),
+            });
+        }
+        let resources = self
+            .resources
+            .iter()
+            .filter(|(t, u)| !(t.trim().is_empty() && u.trim().is_empty()))
+            .map(|(t, u)| Resource {
+                title: t.trim().into(),
+                url: u.trim().into(),
+            })
+            .collect();
+        let sections = self
+            .sections
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .filter_map(|(k, v)| Some((SectionKind::from_key(k)?, v.trim().replace("\r\n", "\n"))))
+            .collect();
+        let doc = PracticeDoc {
+            slug,
+            title: self.title.trim().to_string(),
+            summary: self.summary.trim().to_string(),
+            challenge_areas,
+            grade_bands,
+            subjects,
+            team,
+            stage,
+            status: Status::Draft,
+            published_on: None,
+            vetted_on: None,
+            tags: self
+                .tags
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            license: Some(self.license.trim().to_string()).filter(|l| !l.is_empty()),
+            measures,
+            resources,
+            sections,
+        };
+        // The rules every practice obeys, keyed to the form's fields. Completeness waits for
+        // submission; everything else (sizes, numbers, the cell size, links) stops a save.
+        for (field, message) in doc.problems(min_cell) {
+            let completeness = matches!(
+                field.as_str(),
+                "sections" | "challenge_areas" | "grade_bands" | "subjects" | "measures"
+            );
+            if completeness && !complete {
+                continue;
+            }
+            let key = form_key(&field, &message);
+            add(&key, message);
+        }
+        (doc, problems)
+    }
+}
+
+fn vocab_list<V: Vocabulary>(values: &[String]) -> Vec<V> {
+    values.iter().filter_map(|v| V::parse(v).ok()).collect()
+}
+
+const MEASURE_FIELDS: [&str; 8] = [
+    "name",
+    "ingredient",
+    "unit",
+    "instrument",
+    "baseline",
+    "result",
+    "n",
+    "period",
+];
+
+/// The form field a content-format field name (`measures[2].n`, `sections`) belongs to.
+fn form_key(field: &str, message: &str) -> String {
+    if let Some(rest) = field.strip_prefix("measures[")
+        && let Some((row, sub)) = rest.split_once("].")
+    {
+        return format!("m{row}-{sub}");
+    }
+    if let Some(rest) = field.strip_prefix("resources[")
+        && let Some((row, sub)) = rest.split_once("].")
+    {
+        return format!("r{row}-{sub}");
+    }
+    if field == "sections"
+        && let Some(kind) = SectionKind::ALL
+            .into_iter()
+            .find(|k| message.contains(&format!("## {}\"", k.heading())))
+    {
+        return format!("s-{}", kind.key());
+    }
+    match field {
+        "challenge_areas" => "areas".into(),
+        "grade_bands" => "grades".into(),
+        other => other.into(),
+    }
+}
+
+/// A slug for a new practice from its title.
+pub fn slug_from_title(title: &str) -> Option<Slug> {
+    let mut s = String::new();
+    for c in title.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            s.push(c);
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    let s: String = s.trim_matches('-').chars().take(60).collect();
+    Slug::parse(s.trim_end_matches('-')).ok()
+}

@@ -1,0 +1,553 @@
+//! Publishing: the guided share-out form (new and edit), preview, submission, revision
+//! history with diffs and restore, and the author's `/me` page.
+
+mod form;
+mod history;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde::Deserialize;
+
+use super::{Chrome, page};
+use crate::AppState;
+use crate::auth::{Csrf, SignedIn, Viewer};
+use crate::domain::privacy::{self, PrivacyFlag};
+use crate::domain::{
+    GradeBand, Ingredient, SectionKind, Slug, Stage, Status, Subject, Unit, Vocabulary,
+};
+use crate::error::{AppError, AppResult};
+use crate::store::{EditTarget, Saved, User};
+use form::{PracticeForm, Problems};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/share", get(new_form).post(save_new))
+        .route("/practices/{slug}/edit", get(edit_form).post(save_edit))
+        .route("/practices/{slug}/preview", get(preview))
+        .route("/practices/{slug}/submit", axum::routing::post(submit))
+        .route("/practices/{slug}/history", get(history::history))
+        .route(
+            "/practices/{slug}/restore",
+            axum::routing::post(history::restore),
+        )
+        .route("/me", get(me))
+}
+
+/// A section of the form with the STEP Share prompt that helps a team write it.
+struct SectionField {
+    key: &'static str,
+    heading: &'static str,
+    prompt: &'static str,
+    required: bool,
+}
+
+fn section_fields() -> Vec<SectionField> {
+    SectionKind::ALL
+        .into_iter()
+        .map(|k| SectionField {
+            key: k.key(),
+            heading: k.heading(),
+            required: k.required(),
+            prompt: match k {
+                SectionKind::WhatItIs => "Describe the practice so a teacher in another school can picture it in their classroom: who does what, when, and how often.",
+                SectionKind::Evidence => "How do you know it is an improvement? Describe what your Confirm phase measured, in which classrooms, and how the results compare with the baseline.",
+                SectionKind::EssentialAspects => "Which parts must be kept for the practice to work? One bullet (- ) per aspect; make each specific and observable.",
+                SectionKind::NecessaryConditions => "What must be in place for it to work: time, materials, collaboration, leadership support? One bullet (- ) per condition.",
+                SectionKind::GettingStarted => "Optional: the first steps for a team that wants to try it.",
+                SectionKind::DiscoveryStory => "Optional: how your team found this bright spot during Discover.",
+                SectionKind::Adaptations => "Optional: variations you tried and what happened.",
+            },
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "share.html")]
+struct ShareForm {
+    chrome: Chrome,
+    /// Where the form posts.
+    action: String,
+    heading: String,
+    editing: Option<String>,
+    f: PracticeForm,
+    problems: Problems,
+    notices: Vec<String>,
+    flags: Vec<PrivacyFlag>,
+    conflict: Option<Vec<history::DiffLine>>,
+    teams: Vec<(String, String)>,
+    areas: Vec<(String, String)>,
+    sections: Vec<SectionField>,
+    stages: Vec<(&'static str, &'static str)>,
+    grades: Vec<(&'static str, &'static str)>,
+    subjects: Vec<(&'static str, &'static str)>,
+    ingredients: Vec<(&'static str, &'static str)>,
+    units: Vec<(&'static str, &'static str)>,
+}
+
+impl ShareForm {
+    fn problem(&self, field: &str) -> Option<String> {
+        self.problems.get(field).map(|p| p.join("; "))
+    }
+
+    fn has(&self, list: &[String], value: &str) -> bool {
+        list.iter().any(|v| v == value)
+    }
+}
+
+fn pairs<V: Vocabulary>() -> Vec<(&'static str, &'static str)> {
+    V::ALL.iter().map(|v| (v.as_str(), v.label())).collect()
+}
+
+/// What the form page shows besides the values.
+#[derive(Default)]
+struct FormContext {
+    problems: Problems,
+    notices: Vec<String>,
+    conflict: Option<Vec<history::DiffLine>>,
+    status: Option<StatusCode>,
+}
+
+async fn render_form(
+    state: &AppState,
+    viewer: &Viewer,
+    editing: Option<&str>,
+    f: PracticeForm,
+    teams: Vec<(String, String)>,
+    cx: FormContext,
+) -> AppResult<Response> {
+    let flags = privacy_flags(&f);
+    let mut response = page(ShareForm {
+        chrome: Chrome::new(state, viewer),
+        action: editing.map_or("/share".into(), |s| format!("/practices/{s}/edit")),
+        heading: editing.map_or("Share a practice".into(), |_| format!("Edit “{}”", f.title)),
+        editing: editing.map(String::from),
+        f,
+        problems: cx.problems,
+        notices: cx.notices,
+        flags,
+        conflict: cx.conflict,
+        teams,
+        areas: state.db.area_names().await?,
+        sections: section_fields(),
+        stages: Stage::ALL
+            .iter()
+            .filter(|s| **s != Stage::Replicated)
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
+        grades: pairs::<GradeBand>(),
+        subjects: pairs::<Subject>(),
+        ingredients: pairs::<Ingredient>(),
+        units: pairs::<Unit>(),
+    })?;
+    if let Some(status) = cx.status {
+        *response.status_mut() = status;
+    }
+    Ok(response)
+}
+
+/// Everything in the form that may identify a student.
+fn privacy_flags(f: &PracticeForm) -> Vec<PrivacyFlag> {
+    let mut flags = privacy::scan("Title", &f.title);
+    flags.extend(privacy::scan("Summary", &f.summary));
+    for s in section_fields() {
+        flags.extend(privacy::scan(s.heading, f.section(s.key)));
+    }
+    for (i, m) in f.measures.iter().enumerate() {
+        let text = format!("{} {} {}", m.name, m.instrument, m.period);
+        flags.extend(privacy::scan(&format!("Measure {}", i + 1), &text));
+    }
+    flags
+}
+
+fn team_choices(user: &User) -> Vec<(String, String)> {
+    user.teams
+        .iter()
+        .map(|t| (t.slug.clone(), t.name.clone()))
+        .collect()
+}
+
+async fn new_form(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+) -> AppResult<Response> {
+    if user.teams.is_empty() {
+        return Err(AppError::Forbidden(
+            "You are not on a STEP team yet, so there is no team to share for. Ask your network administrator to add you to your team.".into(),
+        ));
+    }
+    let f = PracticeForm {
+        team: user.teams[0].slug.clone(),
+        stage: Stage::Confirmed.as_str().into(),
+        ..Default::default()
+    };
+    render_form(
+        &state,
+        &viewer,
+        None,
+        f,
+        team_choices(&user),
+        FormContext::default(),
+    )
+    .await
+}
+
+async fn edit_form(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+    Query(q): Query<SavedQuery>,
+) -> AppResult<Response> {
+    let target = editable(&state, &user, &slug).await?;
+    let f = PracticeForm::from_doc(&target.doc, target.current_revision_id);
+    let mut cx = FormContext::default();
+    cx.notices.push(status_notice(&target));
+    if q.saved.is_some() {
+        cx.notices.insert(
+            0,
+            format!("Draft saved as revision {}.", target.current_number),
+        );
+    }
+    render_form(&state, &viewer, Some(&slug), f, team_choices(&user), cx).await
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+fn status_notice(t: &EditTarget) -> String {
+    match (t.status, t.public) {
+        (Status::Submitted, _) => "Submitted: a network coach will review this revision. Saving a change takes it back to draft.".into(),
+        (Status::Returned, _) => "Returned by a coach with comments: revise it and submit again.".into(),
+        (Status::Vetted, _) => "Vetted and public. Your edits become a new draft; the vetted version stays public until a coach vets the new one.".into(),
+        (_, true) => "A draft revision. The vetted version stays public until a coach vets this one.".into(),
+        _ => "A draft: only your team can see it until it is submitted and vetted.".into(),
+    }
+}
+
+/// The practice, if this person may edit it: only members of the team that owns it.
+async fn editable(state: &AppState, user: &User, slug: &str) -> AppResult<EditTarget> {
+    let target = state
+        .db
+        .edit_target(slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !user.is_member_of(target.team_id) {
+        return Err(AppError::Forbidden(
+            "Only members of the team that shared this practice can edit it.".into(),
+        ));
+    }
+    if target.status == Status::Archived {
+        return Err(AppError::Forbidden(
+            "This practice is archived. Ask a network coach to restore it before editing.".into(),
+        ));
+    }
+    Ok(target)
+}
+
+async fn save_new(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    csrf: Option<Extension<Csrf>>,
+    body: Bytes,
+) -> AppResult<Response> {
+    save(state, viewer, csrf, None, body).await
+}
+
+async fn save_edit(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    csrf: Option<Extension<Csrf>>,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    save(state, viewer, csrf, Some(slug), body).await
+}
+
+/// Every button of the form lands here: add or remove a row (nothing saved), save a draft,
+/// preview (saved first), submit (saved, then checked for completeness).
+async fn save(
+    state: AppState,
+    viewer: Viewer,
+    csrf: Option<Extension<Csrf>>,
+    slug: Option<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let mut f = PracticeForm::parse(&body);
+    let user = viewer.user().cloned();
+    let teams = user.as_ref().map(team_choices).unwrap_or_default();
+    // A session that ended while the person wrote: keep every word, save nothing.
+    let Some(user) = user.filter(|_| csrf.is_some_and(|c| c.0 == Csrf::Valid)) else {
+        let message = if viewer.user().is_none() {
+            "Your session ended while you were writing, so nothing was saved yet — but nothing is lost: your text is below. Sign in again in a new tab (the link opens one), then come back here and press “Save draft”."
+        } else {
+            "This form's security token had expired, so nothing was saved yet. Your text is kept below: check it and press “Save draft” again."
+        };
+        let cx = FormContext {
+            notices: vec![message.into()],
+            status: Some(StatusCode::UNAUTHORIZED),
+            ..Default::default()
+        };
+        return render_form(&state, &viewer, slug.as_deref(), f, teams, cx).await;
+    };
+    let target = match &slug {
+        Some(s) => Some(editable(&state, &user, s).await?),
+        None => None,
+    };
+    if !user.teams.iter().any(|t| t.slug == f.team) {
+        match &target {
+            // The owning team of an existing practice does not change here.
+            Some(t) => f.team = t.doc.team.to_string(),
+            None => {
+                let mut cx = FormContext::default();
+                cx.problems
+                    .insert("team".into(), vec!["choose one of your teams".into()]);
+                cx.status = Some(StatusCode::UNPROCESSABLE_ENTITY);
+                return render_form(&state, &viewer, None, f, teams, cx).await;
+            }
+        }
+    }
+    if let Some(t) = &target {
+        f.team = t.doc.team.to_string();
+    }
+    // Row buttons change the table and show the form again; nothing is saved.
+    let action = f.action.clone();
+    if let Some(row) = row_action(&action, "remove-measure-") {
+        if row < f.measures.len() {
+            f.measures.remove(row);
+        }
+        return render_form(
+            &state,
+            &viewer,
+            slug.as_deref(),
+            f,
+            teams,
+            FormContext::default(),
+        )
+        .await;
+    }
+    if let Some(row) = row_action(&action, "remove-resource-") {
+        if row < f.resources.len() {
+            f.resources.remove(row);
+        }
+        return render_form(
+            &state,
+            &viewer,
+            slug.as_deref(),
+            f,
+            teams,
+            FormContext::default(),
+        )
+        .await;
+    }
+    match action.as_str() {
+        "add-measure" => {
+            f.measures.push(Default::default());
+            return render_form(
+                &state,
+                &viewer,
+                slug.as_deref(),
+                f,
+                teams,
+                FormContext::default(),
+            )
+            .await;
+        }
+        "add-resource" => {
+            f.resources.push(Default::default());
+            return render_form(
+                &state,
+                &viewer,
+                slug.as_deref(),
+                f,
+                teams,
+                FormContext::default(),
+            )
+            .await;
+        }
+        _ => {}
+    }
+    let submitting = action == "submit";
+    let practice_slug = match (&target, form::slug_from_title(&f.title)) {
+        (Some(t), _) => t.doc.slug.clone(),
+        (None, Some(s)) => s,
+        (None, None) => {
+            Slug::parse("practice").map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?
+        }
+    };
+    let (doc, mut problems) = f.to_doc(practice_slug, state.settings.min_cell(), submitting);
+    if submitting && !f.confirm_privacy {
+        problems
+            .entry("confirm_privacy".into())
+            .or_default()
+            .push("confirm that the evidence identifies no student before submitting".into());
+    }
+    if !problems.is_empty() {
+        let cx = FormContext {
+            notices: vec![format!(
+                "Nothing was saved: {} to fix, marked below next to {}.",
+                plural(problems.values().map(Vec::len).sum(), "problem"),
+                if problems.len() == 1 {
+                    "its field"
+                } else {
+                    "each field"
+                }
+            )],
+            problems,
+            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+            ..Default::default()
+        };
+        return render_form(&state, &viewer, slug.as_deref(), f, teams, cx).await;
+    }
+    let base = target.as_ref().map(|_| f.base.parse::<i64>().unwrap_or(-1));
+    match state.db.save_draft(user.id, &doc, base).await? {
+        Saved::Conflict {
+            theirs,
+            revision_id,
+            number,
+            author,
+        } => {
+            let diff = history::diff_docs(&theirs, &doc);
+            f.base = revision_id.to_string();
+            let cx = FormContext {
+                conflict: Some(diff),
+                notices: vec![format!(
+                    "Nothing was saved: {author} saved revision {number} while you were editing. \
+                     Both versions are kept — theirs is saved, yours is in the form below. \
+                     The differences are listed first; merge what you need, then press “Save draft” to save yours as the newest revision."
+                )],
+                status: Some(StatusCode::CONFLICT),
+                ..Default::default()
+            };
+            render_form(&state, &viewer, slug.as_deref(), f, teams, cx).await
+        }
+        Saved::Revision { slug, revision_id } => {
+            if submitting {
+                if !state.db.submit(slug.as_str(), revision_id).await? {
+                    return Err(AppError::BadRequest(
+                        "This revision was already submitted or changed meanwhile; open the practice again to see its status.".into(),
+                    ));
+                }
+                return Ok(Redirect::to("/me?submitted=1").into_response());
+            }
+            if action == "preview" {
+                return Ok(Redirect::to(&format!("/practices/{slug}/preview")).into_response());
+            }
+            Ok(Redirect::to(&format!("/practices/{slug}/edit?saved=1")).into_response())
+        }
+    }
+}
+
+fn row_action(action: &str, prefix: &str) -> Option<usize> {
+    action.strip_prefix(prefix)?.parse().ok()
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The newest revision, drawn by the same function as the public page.
+async fn preview(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
+    let target = state
+        .db
+        .edit_target(&slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !user.is_member_of(target.team_id) && !user.is_coach() {
+        return Err(AppError::Forbidden(
+            "Only the team that wrote this practice, and coaches, can see its drafts.".into(),
+        ));
+    }
+    let found = state
+        .db
+        .practice_page_at(&slug, Some(target.current_revision_id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let edit = format!("/practices/{slug}/edit");
+    page(super::catalog::practice_template(
+        &state,
+        &viewer,
+        found,
+        Vec::new(),
+        Some(edit),
+    ))
+}
+
+/// Submission from the edit page without changes (the form's own Submit button saves first).
+async fn submit(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let target = editable(&state, &user, &slug).await?;
+    let mut f = PracticeForm::from_doc(&target.doc, target.current_revision_id);
+    f.confirm_privacy =
+        form_urlencoded::parse(&body).any(|(k, v)| k == "confirm_privacy" && v == "yes");
+    f.action = "submit".into();
+    let (_, mut problems) = f.to_doc(target.doc.slug.clone(), state.settings.min_cell(), true);
+    if !f.confirm_privacy {
+        problems
+            .entry("confirm_privacy".into())
+            .or_default()
+            .push("confirm that the evidence identifies no student before submitting".into());
+    }
+    if !problems.is_empty() {
+        let cx = FormContext {
+            notices: vec!["Not submitted yet: fix what is marked below.".into()],
+            problems,
+            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+            ..Default::default()
+        };
+        return render_form(&state, &viewer, Some(&slug), f, team_choices(&user), cx).await;
+    }
+    if !state.db.submit(&slug, target.current_revision_id).await? {
+        return Err(AppError::BadRequest(
+            "This practice is not a draft waiting to be submitted (it may be submitted already)."
+                .into(),
+        ));
+    }
+    Ok(Redirect::to("/me?submitted=1").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage {
+    chrome: Chrome,
+    user: User,
+    work: Vec<crate::store::WorkRow>,
+    submitted: bool,
+}
+
+async fn me(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> AppResult<Response> {
+    let work = state.db.team_work(user.id).await?;
+    page(MePage {
+        chrome: Chrome::new(&state, &viewer),
+        submitted: q.contains_key("submitted"),
+        user,
+        work,
+    })
+}
+
+/// Labels for statuses in lists.
+pub fn status_label(status: &str) -> &'static str {
+    Status::parse(status).map_or("Unknown", |s| s.label())
+}

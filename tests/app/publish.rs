@@ -1,0 +1,558 @@
+//! Authoring end to end: the share form, drafts, validation that keeps values, the privacy
+//! gate, preview = publication, submission, stale edits, history, and who may do what.
+
+use axum::http::StatusCode;
+
+use crate::helpers::{Browser, Resp, TestApp, csrf_in};
+
+/// A complete share-out as the form posts it.
+fn practice_form<'a>(title: &'a str, n: &'a str, evidence: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("title", title),
+        (
+            "summary",
+            "Students restate a peer's idea before adding their own, so every voice is built on.",
+        ),
+        ("team", "bayview-ms-step"),
+        ("stage", "confirmed"),
+        ("area", "academic-discourse"),
+        ("grade", "6-8"),
+        ("subject", "math"),
+        ("tags", "talk moves, discourse"),
+        (
+            "s-what-it-is",
+            "Before adding an idea, a student restates the previous speaker's idea in their own words.",
+        ),
+        ("s-evidence", evidence),
+        (
+            "s-essential-aspects",
+            "- Restate before you add\n- The teacher waits five seconds",
+        ),
+        (
+            "s-necessary-conditions",
+            "- A posted sentence frame\n- Ten minutes of practice in week one",
+        ),
+        ("m-name", "Students who spoke in a lesson"),
+        ("m-ingredient", "student-outcome"),
+        ("m-unit", "percent"),
+        ("m-instrument", "Observation tally"),
+        ("m-baseline", "41"),
+        ("m-result", "78"),
+        ("m-n", n),
+        ("m-period", "Fall 2025"),
+    ]
+}
+
+fn with<'a>(
+    mut form: Vec<(&'a str, &'a str)>,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    form.extend_from_slice(extra);
+    form
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap()
+}
+
+fn article(page: &str) -> &str {
+    let start = page.find("<article").expect("an article");
+    let end = page[start..]
+        .find("<footer class=\"practice-foot\">")
+        .unwrap();
+    &page[start..start + end]
+}
+
+#[tokio::test]
+async fn a_team_drafts_previews_submits_and_the_coach_vetted_page_matches_the_preview() {
+    let app = TestApp::seeded().await;
+    let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let form = b.get("/share").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("which aspects") || form.body.contains("Which parts must be kept"));
+
+    let r = b
+        .submit(
+            "/share",
+            &with(
+                practice_form(
+                    "Restate, then add",
+                    "28",
+                    "Talk rose from 41% to 78% of students per lesson.",
+                ),
+                &[("action", "save")],
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        r.location.as_deref(),
+        Some("/practices/restate-then-add/edit?saved=1")
+    );
+    let edit = b.get("/practices/restate-then-add/edit?saved=1").await.body;
+    assert!(edit.contains("Draft saved as revision 1"));
+
+    // A draft is nobody else's business: not public, not searchable.
+    let (status, _) = app.get("/practices/restate-then-add").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Saving the same text again (a form posted twice) makes no second revision.
+    let base = csrf_field(&edit, "base");
+    let again = with(
+        practice_form(
+            "Restate, then add",
+            "28",
+            "Talk rose from 41% to 78% of students per lesson.",
+        ),
+        &[("action", "save"), ("base", &base)],
+    );
+    b.submit("/practices/restate-then-add/edit", &again).await;
+    b.submit("/practices/restate-then-add/edit", &again).await;
+    assert_eq!(count(&app, "select count(*) from practice_revisions r join practices p on p.id = r.practice_id where p.slug = 'restate-then-add'").await, 1);
+
+    // Submitting needs the privacy confirmation.
+    let r = b
+        .submit(
+            "/practices/restate-then-add/edit",
+            &with(
+                practice_form(
+                    "Restate, then add",
+                    "28",
+                    "Talk rose from 41% to 78% of students per lesson.",
+                ),
+                &[("action", "submit"), ("base", &base)],
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("confirm that the evidence identifies no student")
+    );
+    let r = b
+        .submit(
+            "/practices/restate-then-add/edit",
+            &with(
+                practice_form(
+                    "Restate, then add",
+                    "28",
+                    "Talk rose from 41% to 78% of students per lesson.",
+                ),
+                &[
+                    ("action", "submit"),
+                    ("base", &base),
+                    ("confirm_privacy", "yes"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let status: String =
+        sqlx::query_scalar("select status from practices where slug = 'restate-then-add'")
+            .fetch_one(&app.state.db.read)
+            .await
+            .unwrap();
+    assert_eq!(status, "submitted");
+    assert!(b.get("/me").await.body.contains("Submitted for review"));
+
+    // Preview equals publication byte for byte: vet it (as the review flow will) and compare.
+    let preview = b.get("/practices/restate-then-add/preview").await;
+    assert_eq!(preview.status, StatusCode::OK);
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query("update practices set status = 'vetted', public_revision_id = current_revision_id, published_on = '2026-11-25', vetted_on = '2026-11-25' where slug = 'restate-then-add'")
+        .execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let published = b.get("/practices/restate-then-add").await;
+    assert_eq!(published.status, StatusCode::OK);
+    // Everything but the footer's publication dates, which only vetting gives.
+    assert_eq!(article(&preview.body), article(&published.body));
+    assert!(
+        published
+            .body
+            .contains("Vetted by a network coach on November 25, 2026")
+    );
+
+    // The web-written practice exports like any other.
+    let catalog = brightspots::store::export_catalog(&app.state.db)
+        .await
+        .unwrap();
+    let doc = catalog
+        .practices
+        .iter()
+        .find(|p| p.slug.as_str() == "restate-then-add")
+        .unwrap();
+    assert_eq!(doc.measures[0].n, 28);
+    assert!(brightspots::content::write_practice(doc).contains("## Essential aspects"));
+}
+
+/// Text as the templates escape it.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+fn csrf_field(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = page.find(&marker).unwrap() + marker.len();
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn bad_input_keeps_every_value_and_marks_each_field() {
+    let app = TestApp::seeded().await;
+    let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let long_title = "T".repeat(300);
+    let mut form = practice_form(
+        &long_title,
+        "4",
+        "Maria scored 45 on the exit ticket; email maria.l@bayview.org.",
+    );
+    form.push(("m-name", "Second measure"));
+    form.push(("m-ingredient", "teaching-practice"));
+    form.push(("m-unit", "percent"));
+    form.push(("m-instrument", "Log"));
+    form.push(("m-baseline", "forty"));
+    form.push(("m-result", "60"));
+    form.push(("m-n", "30"));
+    form.push(("m-period", "Fall"));
+    form.push(("s-getting-started", "Start\u{0}here"));
+    form.push(("action", "save"));
+    let r = b.submit("/share", &form).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Each problem next to its field…
+    assert!(r.body.contains("is 300 characters long"), "title length");
+    assert!(
+        r.body.contains("minimum cell size") || r.body.contains("below"),
+        "the cell size refusal"
+    );
+    assert!(r.body.contains(&escaped("\"forty\" is not a number")));
+    assert!(r.body.contains("control character"));
+    // …every typed value still there…
+    assert!(r.body.contains(&long_title));
+    assert!(r.body.contains("value=\"forty\""));
+    assert!(r.body.contains("Second measure"));
+    // …the privacy flags shown to the author…
+    assert!(
+        r.body
+            .contains(&escaped("a student's name next to a score")),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("an email address"));
+    // …and nothing saved.
+    assert_eq!(count(&app, "select count(*) from practices where team_id = (select id from teams where slug = 'bayview-ms-step') and status = 'draft'").await, 0);
+
+    // Row buttons add and remove measure rows without saving or losing text.
+    let r = b
+        .submit(
+            "/share",
+            &with(
+                practice_form("Rows", "30", "x"),
+                &[("action", "add-measure")],
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Measure 2: name"));
+    let r = b
+        .submit(
+            "/share",
+            &with(
+                practice_form("Rows", "30", "x"),
+                &[("action", "remove-measure-0")],
+            ),
+        )
+        .await;
+    assert!(!r.body.contains("Measure 1: name") && r.body.contains("value=\"Rows\""));
+
+    // 500 measure rows are refused with a message, not a crash.
+    let mut many = practice_form("Many rows", "30", "x");
+    for _ in 0..500 {
+        many.extend_from_slice(&[
+            ("m-name", "m"),
+            ("m-ingredient", "student-outcome"),
+            ("m-unit", "percent"),
+            ("m-instrument", "i"),
+            ("m-baseline", "1"),
+            ("m-result", "2"),
+            ("m-n", "30"),
+            ("m-period", "p"),
+        ]);
+    }
+    many.push(("action", "save"));
+    let r = b.submit("/share", &many).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("has 501 rows"));
+
+    // A duplicate title gets its own address.
+    for _ in 0..2 {
+        let r = b
+            .submit(
+                "/share",
+                &with(
+                    practice_form("Same title", "30", "x"),
+                    &[("action", "save")],
+                ),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from practices where slug in ('same-title', 'same-title-2')"
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_stale_edit_is_detected_and_both_versions_are_shown() {
+    let app = TestApp::seeded().await;
+    let mut rosa = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let mut sam = Browser::local(&app, "Sam Park", "member", "bayview-ms-step").await;
+    rosa.submit(
+        "/share",
+        &with(
+            practice_form("Shared doc", "30", "First evidence."),
+            &[("action", "save")],
+        ),
+    )
+    .await;
+    let base = csrf_field(&rosa.get("/practices/shared-doc/edit").await.body, "base");
+    let r = sam
+        .submit(
+            "/practices/shared-doc/edit",
+            &with(
+                practice_form("Shared doc", "30", "Sam's evidence."),
+                &[("action", "save"), ("base", &base)],
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = rosa
+        .submit(
+            "/practices/shared-doc/edit",
+            &with(
+                practice_form("Shared doc", "30", "Rosa's evidence."),
+                &[("action", "save"), ("base", &base)],
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("Sam Park saved revision 2"));
+    assert!(
+        r.body.contains(&escaped("+ Sam's evidence"))
+            || r.body.contains(&escaped("− Sam's evidence")),
+        "their version shown"
+    );
+    assert!(
+        r.body
+            .contains(&format!("{}</textarea>", escaped("Rosa's evidence."))),
+        "hers kept in the form"
+    );
+    assert_eq!(count(&app, "select count(*) from practice_revisions r join practices p on p.id = r.practice_id where p.slug = 'shared-doc'").await, 2);
+
+    // History lists both, compares them, and restores the first as revision 3.
+    let h = rosa.get("/practices/shared-doc/history?from=1&to=2").await;
+    assert_eq!(h.status, StatusCode::OK);
+    assert!(
+        h.body.contains("diff-del")
+            && h.body.contains("First evidence.")
+            && h.body.contains("diff-add")
+    );
+    let r = rosa
+        .submit("/practices/shared-doc/restore", &[("revision", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let third = app
+        .state
+        .db
+        .revision_by_number("shared-doc", 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        third
+            .sections
+            .values()
+            .any(|s| s.contains("First evidence."))
+    );
+}
+
+#[tokio::test]
+async fn an_expired_session_keeps_the_text_and_asks_to_sign_in() {
+    let app = TestApp::seeded().await;
+    let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let token = b.csrf().await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query("delete from sessions")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut form = practice_form(
+        "Written before lunch",
+        "30",
+        "A long paragraph of careful evidence.",
+    );
+    form.push(("csrf", &token));
+    form.push(("action", "save"));
+    let r = b.post("/share", &form).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Your session ended"));
+    assert!(r.body.contains("A long paragraph of careful evidence."));
+    assert!(r.body.contains("value=\"Written before lunch\""));
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from practices where slug = 'written-before-lunch'"
+        )
+        .await,
+        0
+    );
+}
+
+/// Every state-changing route × every kind of person: the expected status, and nothing
+/// changes when refused. Requests without the CSRF token always fail.
+#[tokio::test]
+async fn authorisation_matrix() {
+    let app = TestApp::seeded().await;
+    // The practice belongs to harbor-hs-step.
+    let slug = "attendance-welcome-calls";
+    let revisions = || count(&app, "select count(*) from practice_revisions");
+    let before = revisions().await;
+    let edit = format!("/practices/{slug}/edit");
+    let submit = format!("/practices/{slug}/submit");
+    let restore = format!("/practices/{slug}/restore");
+    let owner_form = {
+        let mut f = practice_form(
+            "Welcome-back calls after an absence",
+            "30",
+            "Changed evidence.",
+        );
+        f.retain(|(k, _)| *k != "team");
+        f.push(("action", "save"));
+        f
+    };
+
+    struct Case<'a> {
+        who: &'a str,
+        role: &'a str,
+        team: &'a str,
+    }
+    let people = [
+        Case {
+            who: "member of another team",
+            role: "member",
+            team: "bayview-ms-step",
+        },
+        Case {
+            who: "coach",
+            role: "coach",
+            team: "",
+        },
+        Case {
+            who: "admin",
+            role: "admin",
+            team: "",
+        },
+    ];
+    for p in &people {
+        let mut b = Browser::local(&app, p.who, p.role, p.team).await;
+        assert_eq!(
+            b.get(&edit).await.status,
+            StatusCode::FORBIDDEN,
+            "{} GET edit",
+            p.who
+        );
+        let mut f = owner_form.clone();
+        let base = "1".to_string();
+        f.push(("base", &base));
+        assert_eq!(
+            b.submit(&edit, &f).await.status,
+            StatusCode::FORBIDDEN,
+            "{} POST edit",
+            p.who
+        );
+        assert_eq!(
+            b.submit(&submit, &[("confirm_privacy", "yes")])
+                .await
+                .status,
+            StatusCode::FORBIDDEN,
+            "{} submit",
+            p.who
+        );
+        assert_eq!(
+            b.submit(&restore, &[("revision", "1")]).await.status,
+            StatusCode::FORBIDDEN,
+            "{} restore",
+            p.who
+        );
+        // Drafts of other teams stay private; coaches may read them (they review them).
+        let preview = b.get(&format!("/practices/{slug}/preview")).await.status;
+        assert_eq!(
+            preview,
+            if p.role == "member" {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::OK
+            },
+            "{} preview",
+            p.who
+        );
+    }
+    // Anonymous: pages redirect to sign-in, posts are refused.
+    let mut anon = Browser::new(&app);
+    assert_eq!(anon.get(&edit).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(anon.get("/share").await.status, StatusCode::SEE_OTHER);
+    for path in [&submit, &restore, &"/signout".to_string()] {
+        let r: Resp = anon.post(path, &[("revision", "1")]).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "anonymous POST {path}");
+    }
+    assert_eq!(
+        anon.post(&edit, &owner_form).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(revisions().await, before, "nothing changed for the refused");
+
+    // The owning team's member: allowed — but never without the CSRF token.
+    let mut owner = Browser::local(&app, "Hal Owner", "member", "harbor-hs-step").await;
+    let page = owner.get(&edit).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let base = csrf_field(&page.body, "base");
+    let mut f = owner_form.clone();
+    f.push(("base", &base));
+    for path in [&submit, &restore] {
+        assert_eq!(
+            owner.post(path, &[("revision", "1")]).await.status,
+            StatusCode::FORBIDDEN,
+            "no token: {path}"
+        );
+    }
+    assert_eq!(
+        owner.post("/signout", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = owner.post(&edit, &f).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "no token on the edit form: kept, not saved"
+    );
+    assert_eq!(revisions().await, before);
+    let r = owner.submit(&edit, &f).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(revisions().await, before + 1);
+    // The vetted revision stays public while the edit waits.
+    let public = app.page(&format!("/practices/{slug}")).await;
+    assert!(!public.contains("Changed evidence."));
+    assert!(csrf_in(&owner.get("/me").await.body).is_some());
+}
