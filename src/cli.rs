@@ -38,6 +38,11 @@ pub enum Command {
     /// with a progress bar; while a hub runs, it asks that hub to rebuild (admins only: it
     /// needs access to the database).
     Reindex,
+    /// Manage people: `brightspots user grant EMAIL --role admin` makes the first administrator.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Write a generated catalog of N practices to DIR (for benchmarks; deterministic for a seed).
     Generate {
         #[arg(long)]
@@ -46,6 +51,17 @@ pub enum Command {
         seed: u64,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Give a person a role (creating their account if they never signed in; their name is
+    /// taken from the provider at first sign-in).
+    Grant {
+        email: String,
+        #[arg(long, value_parser = ["member", "coach", "admin"])]
+        role: String,
     },
 }
 
@@ -147,6 +163,29 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Serve => serve(settings).await,
         Command::Reindex => reindex(settings).await,
+        Command::User {
+            action: UserAction::Grant { email, role },
+        } => {
+            use crate::domain::Vocabulary;
+            let role = crate::domain::Role::parse(&role).map_err(anyhow::Error::msg)?;
+            let email = email.trim().to_lowercase();
+            if !email.contains('@') {
+                eprintln!("error: \"{email}\" is not an email address");
+                return Ok(ExitCode::from(2));
+            }
+            let db = Db::connect(&settings.database_url).await?;
+            let id = match db.user_id_by_email(&email).await? {
+                Some(id) => id,
+                None => {
+                    let name = email.split('@').next().unwrap_or_default().to_string();
+                    db.upsert_user(&email, &name, "cli", "", false).await?
+                }
+            };
+            db.set_role(id, role).await?;
+            db.close().await;
+            println!("{email} is now {}", role.label().to_lowercase());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Generate {
             practices,
             seed,

@@ -1,5 +1,6 @@
 //! HTTP: one router per area, merged here; pages are askama templates over stored HTML.
 
+mod admin;
 mod assets;
 mod catalog;
 mod chart;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(signin::router())
         .merge(publish::router())
+        .merge(admin::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(auth::check_csrf))

@@ -75,3 +75,44 @@ fn settings_errors_are_clear() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("brightspots.toml:1"), "{err}");
 }
+
+#[test]
+fn user_grant_makes_the_first_admin_and_serve_refuses_local_sign_in_on_a_network() {
+    let work = tempfile::tempdir().unwrap();
+    let out = brightspots(
+        work.path(),
+        &["user", "grant", "Boss@Lincoln.k12.us", "--role", "admin"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("boss@lincoln.k12.us is now administrator")
+    );
+    let out = brightspots(
+        work.path(),
+        &["user", "grant", "not-an-email", "--role", "admin"],
+    );
+    assert!(!out.status.success());
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let role: String = rt.block_on(async {
+        let db = brightspots::store::Db::connect(&format!(
+            "sqlite:{}",
+            work.path().join("brightspots.db").display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query_scalar("select role from users where email = 'boss@lincoln.k12.us'")
+            .fetch_one(&db.read)
+            .await
+            .unwrap()
+    });
+    assert_eq!(role, "admin");
+
+    // No provider and a non-loopback address: local sign-in would be open to a network.
+    let out = brightspots(work.path(), &["--bind", "0.0.0.0:0", "serve"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("local sign-in"),
+        "{out:?}"
+    );
+}

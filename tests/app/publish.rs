@@ -556,3 +556,85 @@ async fn authorisation_matrix() {
     assert!(!public.contains("Changed evidence."));
     assert!(csrf_in(&owner.get("/me").await.body).is_some());
 }
+
+#[tokio::test]
+async fn admins_manage_people_and_rebuild_the_index_and_nobody_else_can() {
+    let app = TestApp::seeded().await;
+    let reindex_rows = || count(&app, "select count(*) from changes where kind = 'reindex'");
+    let mut dana = Browser::local(&app, "Dana Lee", "member", "").await;
+    let dana_id: i64 = sqlx::query_scalar("select id from users where name = 'Dana Lee'")
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap();
+    let person = dana_id.to_string();
+    for who in ["member", "coach"] {
+        let mut b = Browser::local(&app, &format!("Not an admin {who}"), who, "").await;
+        assert_eq!(b.get("/admin").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            b.submit("/admin/people", &[("person", &person), ("role", "admin")])
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            b.submit("/admin/reindex", &[]).await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(reindex_rows().await, 0);
+    assert_eq!(
+        app.state.db.user(dana_id).await.unwrap().unwrap().role,
+        brightspots::domain::Role::Member
+    );
+
+    let mut admin = Browser::local(&app, "Ada Admin", "admin", "").await;
+    assert!(admin.get("/admin").await.body.contains("Dana Lee"));
+    // Without the token nothing happens.
+    assert_eq!(
+        admin
+            .post("/admin/people", &[("person", &person), ("role", "coach")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = admin
+        .submit(
+            "/admin/people",
+            &[
+                ("person", &person),
+                ("role", "coach"),
+                ("team", "harbor-hs-step"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let dana_now = app.state.db.user(dana_id).await.unwrap().unwrap();
+    assert!(dana_now.is_coach() && dana_now.teams.iter().any(|t| t.slug == "harbor-hs-step"));
+    // Dana's next request sees the new team: she may now edit her team's practice.
+    assert_eq!(
+        dana.get("/practices/attendance-welcome-calls/edit")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = admin
+        .submit(
+            "/admin/people",
+            &[("person", &person), ("team", "no-such-team")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    assert_eq!(
+        admin.submit("/admin/reindex", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(reindex_rows().await, 1);
+    app.indexed().await;
+    let (status, body) = app.get("/api/v1/search?q=attendance").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("attendance-welcome-calls"),
+        "searchable after the rebuild"
+    );
+}

@@ -1,0 +1,114 @@
+//! `/admin`: people, roles and team membership, and rebuilding the search index.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::{Chrome, page};
+use crate::AppState;
+use crate::auth::{SignedIn, Viewer};
+use crate::domain::{Role, Vocabulary};
+use crate::error::{AppError, AppResult};
+use crate::store::{PersonRow, User};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(admin_page))
+        .route("/admin/people", post(change_person))
+        .route("/admin/reindex", post(reindex))
+}
+
+fn require_admin(user: &User) -> AppResult<()> {
+    if user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Only administrators manage people and the search index.".into(),
+        ))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    chrome: Chrome,
+    people: Vec<PersonRow>,
+    teams: Vec<(String, String, String)>,
+    roles: Vec<(&'static str, &'static str)>,
+    notice: Option<String>,
+}
+
+async fn admin_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> AppResult<Response> {
+    require_admin(&user)?;
+    page(AdminPage {
+        chrome: Chrome::new(&state, &viewer),
+        people: state.db.people().await?,
+        teams: state.db.teams().await?,
+        roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+        notice: q.get("done").map(|d| match d.as_str() {
+            "reindex" => "The search index is being rebuilt; search keeps answering from the old index until the new one is ready.".to_string(),
+            _ => "Saved.".to_string(),
+        }),
+    })
+}
+
+/// Sets a person's role, or adds them to / removes them from a team.
+async fn change_person(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    body: Bytes,
+) -> AppResult<Response> {
+    require_admin(&user)?;
+    let field = |name: &str| {
+        form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let person: i64 = field("person")
+        .parse()
+        .map_err(|_| AppError::BadRequest("Choose a person.".into()))?;
+    if state.db.user(person).await?.is_none() {
+        return Err(AppError::BadRequest("There is no such person.".into()));
+    }
+    let role = field("role");
+    if !role.is_empty() {
+        let role = Role::parse(&role).map_err(AppError::BadRequest)?;
+        if person == user.id && role != Role::Admin {
+            return Err(AppError::BadRequest(
+                "You cannot remove your own administrator role; ask another administrator.".into(),
+            ));
+        }
+        state.db.set_role(person, role).await?;
+    }
+    let team = field("team");
+    if !team.is_empty() {
+        let join = field("membership") != "remove";
+        if !state.db.set_membership(person, &team, join).await? {
+            return Err(AppError::BadRequest(format!(
+                "There is no team \"{team}\"."
+            )));
+        }
+    }
+    Ok(Redirect::to("/admin?done=person").into_response())
+}
+
+/// Asks the running indexer to rebuild the whole index from the database.
+async fn reindex(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+) -> AppResult<Response> {
+    require_admin(&user)?;
+    state.db.request_reindex().await?;
+    state.search.wake();
+    tracing::info!(user.id = user.id, "index rebuild requested");
+    Ok(Redirect::to("/admin?done=reindex").into_response())
+}
