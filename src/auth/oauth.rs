@@ -299,13 +299,13 @@ fn check_id_token(
     }
     let audience_ok = match &c.aud {
         Audience::One(a) => *a == p.client_id,
-        Audience::Many(all) => all.iter().any(|a| *a == p.client_id),
+        Audience::Many(all) => all.contains(&p.client_id),
         Audience::None => false,
     };
     if !audience_ok {
         return bad("issued for another application");
     }
-    if !c.exp.is_some_and(|exp| exp + 60 >= now()) {
+    if c.exp.is_none_or(|exp| exp + 60 < now()) {
         return bad("expired");
     }
     if !c

@@ -133,7 +133,7 @@ impl Db {
                 .bind(doc.slug.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-        let (_, stored) = revision_doc(&mut *tx, current)
+        let (_, stored) = revision_doc(&mut tx, current)
             .await?
             .ok_or_else(|| anyhow::anyhow!("practice {} has no revision", doc.slug))?;
         if super::import::same_content(&stored, doc) {

@@ -63,6 +63,13 @@ fn check_page(path: &str, html: &str) {
         if control.value().attr("type") == Some("hidden") {
             continue;
         }
+        // A control inside its <label> is labelled by it (checkboxes and radios).
+        let wrapped = control
+            .ancestors()
+            .any(|a| a.value().as_element().is_some_and(|e| e.name() == "label"));
+        if wrapped {
+            continue;
+        }
         let id = control
             .value()
             .attr("id")
@@ -95,6 +102,38 @@ async fn every_page_is_accessible_html() {
     for path in PAGES {
         let (_, html) = app.get(path).await;
         check_page(path, &html);
+    }
+}
+
+/// The pages behind sign-in: the share form (with errors shown), /me, history, admin.
+#[tokio::test]
+async fn signed_in_pages_are_accessible_html() {
+    let app = TestApp::seeded().await;
+    let mut b = crate::helpers::Browser::local(&app, "Hal Owner", "admin", "harbor-hs-step").await;
+    let invalid = b
+        .submit(
+            "/share",
+            &[
+                ("title", ""),
+                ("team", "harbor-hs-step"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert!(invalid.body.contains("field-error"));
+    check_page("/share (invalid)", &invalid.body);
+    check_page("/signin", &app.page("/signin").await);
+    for path in [
+        "/share",
+        "/me",
+        "/admin",
+        "/practices/attendance-welcome-calls/edit",
+        "/practices/attendance-welcome-calls/preview",
+        "/practices/attendance-welcome-calls/history?from=1&to=1",
+    ] {
+        let r = b.get(path).await;
+        assert_eq!(r.status, axum::http::StatusCode::OK, "{path}");
+        check_page(path, &r.body);
     }
 }
 
@@ -146,6 +185,10 @@ fn text_colours_meet_wcag_aa() {
         ("confirmed-text", "confirmed-bg"),
         ("replicated-text", "replicated-bg"),
         ("notice-text", "notice-bg"),
+        ("error-text", "error-bg"),
+        ("text", "add-bg"),
+        ("text", "del-bg"),
+        ("link", "bg"), // secondary buttons
     ] {
         let ratio = contrast(fg, bg);
         assert!(ratio >= 4.5, "--{fg} on --{bg}: {ratio:.2}:1");
