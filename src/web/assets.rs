@@ -13,12 +13,16 @@ use crate::AppState;
 use crate::error::AppError;
 
 const STYLE: &str = include_str!("../../static/style.css");
+const AUTOSAVE: &str = include_str!("../../static/autosave.js");
 
 static VERSION: LazyLock<String> = LazyLock::new(|| {
     // FNV-1a: stable across builds and platforms, enough to bust caches.
-    let hash = STYLE.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = STYLE
+        .bytes()
+        .chain(AUTOSAVE.bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
     format!("{hash:016x}")
 });
 
@@ -31,15 +35,19 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
-    if file != format!("style-{}.css", version()) {
+    let (kind, body) = if file == format!("style-{}.css", version()) {
+        ("text/css; charset=utf-8", STYLE)
+    } else if file == format!("autosave-{}.js", version()) {
+        ("text/javascript; charset=utf-8", AUTOSAVE)
+    } else {
         return Err(AppError::NotFound);
-    }
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        STYLE,
+        body,
     )
         .into_response())
 }

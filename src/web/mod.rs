@@ -24,6 +24,11 @@ use crate::auth::{self, Viewer};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorMessage};
 
+/// The content hash in the URLs of the stylesheet and script.
+pub fn asset_version() -> &'static str {
+    assets::version()
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(catalog::router())

@@ -638,3 +638,60 @@ async fn admins_manage_people_and_rebuild_the_index_and_nobody_else_can() {
         "searchable after the rebuild"
     );
 }
+
+#[tokio::test]
+async fn autosave_answers_the_script_and_drafts_and_sessions_survive_a_restart() {
+    let mut app = TestApp::seeded().await;
+    let cookies = {
+        let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+        let form = with(
+            practice_form("Autosaved practice", "30", "Typed, not yet saved by hand."),
+            &[("action", "autosave")],
+        );
+        let token = b.csrf().await;
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend(form);
+        let body = serde_urlencoded::to_string(&all).unwrap();
+        let r = b.request("POST", "/share", Some(body)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        let page = b.get("/practices/autosaved-practice/edit").await;
+        assert!(page.body.contains("Typed, not yet saved by hand."));
+        assert!(
+            page.body.contains("/static/autosave-"),
+            "the script is on the form"
+        );
+        // A stale autosave (a teammate saved meanwhile) is refused for the script to report.
+        let stale = with(
+            practice_form("Autosaved practice", "30", "Other text."),
+            &[("action", "autosave"), ("base", "0")],
+        );
+        assert_eq!(
+            b.submit("/practices/autosaved-practice/edit", &stale)
+                .await
+                .status,
+            StatusCode::CONFLICT
+        );
+        b.cookies.clone()
+    };
+    app.restart().await;
+    let mut b = Browser::new(&app);
+    b.cookies = cookies;
+    let page = b.get("/practices/autosaved-practice/edit").await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "the session survived the restart"
+    );
+    assert!(
+        page.body.contains("Typed, not yet saved by hand."),
+        "so did the draft"
+    );
+    let (status, js) = app
+        .get(&format!(
+            "/static/autosave-{}.js",
+            brightspots::web::asset_version()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(js.contains("X-Base"));
+}

@@ -375,6 +375,7 @@ async fn save(
         _ => {}
     }
     let submitting = action == "submit";
+    let autosave = action == "autosave";
     let practice_slug = match (&target, form::slug_from_title(&f.title)) {
         (Some(t), _) => t.doc.slug.clone(),
         (None, Some(s)) => s,
@@ -388,6 +389,9 @@ async fn save(
             .entry("confirm_privacy".into())
             .or_default()
             .push("confirm that the evidence identifies no student before submitting".into());
+    }
+    if autosave && !problems.is_empty() {
+        return Ok(StatusCode::UNPROCESSABLE_ENTITY.into_response());
     }
     if !problems.is_empty() {
         let cx = FormContext {
@@ -429,6 +433,16 @@ async fn save(
             render_form(&state, &viewer, slug.as_deref(), f, teams, cx).await
         }
         Saved::Revision { slug, revision_id } => {
+            if autosave {
+                // The script keeps editing the same practice: the new base, and its address.
+                let mut r = StatusCode::NO_CONTENT.into_response();
+                let h = r.headers_mut();
+                h.insert("x-base", revision_id.into());
+                if let Ok(v) = format!("/practices/{slug}/edit").parse() {
+                    h.insert("x-location", v);
+                }
+                return Ok(r);
+            }
             if submitting {
                 if !state.db.submit(slug.as_str(), revision_id).await? {
                     return Err(AppError::BadRequest(
