@@ -6,6 +6,8 @@ create table users (
     email text not null unique,      -- lowercased
     name text not null,
     role text not null default 'member' check (role in ('member', 'coach', 'admin')),
+    -- from the provider's email-domain → district map, when it has one for this email
+    district_id integer references districts (id),
     -- the provider and its subject the person last signed in with ('local' in local mode)
     provider text,
     subject text,

@@ -178,7 +178,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 Some(id) => id,
                 None => {
                     let name = email.split('@').next().unwrap_or_default().to_string();
-                    db.upsert_user(&email, &name, "cli", "", false).await?
+                    db.upsert_user(&email, &name, "cli", "", false, None)
+                        .await?
                 }
             };
             db.set_role(id, role).await?;

@@ -215,6 +215,15 @@ impl ProviderSettings {
         })
     }
 
+    /// The district this provider maps the email's domain to.
+    pub fn district_for(&self, email: &str) -> Option<&str> {
+        let domain = email.rsplit_once('@')?.1;
+        self.districts
+            .iter()
+            .find(|(d, _)| d.eq_ignore_ascii_case(domain))
+            .map(|(_, slug)| slug.as_str())
+    }
+
     /// Whether an email may sign in with this provider.
     pub fn allows(&self, email: &str) -> bool {
         let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());

@@ -61,12 +61,14 @@ pub struct PersonRow {
     pub name: String,
     pub role: String,
     pub teams: String,
+    pub district: Option<String>,
     pub last_seen_at: Option<String>,
 }
 
 impl Db {
     /// Creates the person on first sign-in, refreshes their name on later ones; `admin`
-    /// promotes them (an email listed in the settings' `admins`), never demotes.
+    /// promotes them (an email listed in the settings' `admins`), never demotes. `district`
+    /// is the slug the provider maps their email domain to, if any.
     #[instrument(skip_all)]
     pub async fn upsert_user(
         &self,
@@ -75,14 +77,16 @@ impl Db {
         provider: &str,
         subject: &str,
         admin: bool,
+        district: Option<&str>,
     ) -> sqlx::Result<i64> {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
-            r#"insert into users (email, name, provider, subject, role) values (?1, ?2, ?3, ?4,
-                 case when ?5 then 'admin' else 'member' end)
+            r#"insert into users (email, name, provider, subject, role, district_id) values (?1, ?2, ?3, ?4,
+                 case when ?5 then 'admin' else 'member' end, (select id from districts where slug = ?6))
                on conflict (email) do update set name = excluded.name, provider = excluded.provider,
                  subject = excluded.subject,
-                 role = case when ?5 then 'admin' else users.role end
+                 role = case when ?5 then 'admin' else users.role end,
+                 district_id = coalesce(excluded.district_id, users.district_id)
                returning id"#,
         )
         .bind(email.to_lowercase())
@@ -90,6 +94,7 @@ impl Db {
         .bind(provider)
         .bind(subject)
         .bind(admin)
+        .bind(district)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -171,6 +176,7 @@ impl Db {
     pub async fn people(&self) -> sqlx::Result<Vec<PersonRow>> {
         sqlx::query_as(
             r#"select u.id, u.email, u.name, u.role, u.last_seen_at,
+                 (select d.name from districts d where d.id = u.district_id) as district,
                  coalesce((select group_concat(t.name, ', ') from team_members m
                            join teams t on t.id = m.team_id where m.user_id = u.id), '') as teams
                from users u order by u.name, u.email"#,

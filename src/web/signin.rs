@@ -153,7 +153,7 @@ async fn local_signin(
     let email = format!("{}@local", local_part.trim_matches('.'));
     let id = state
         .db
-        .upsert_user(&email, name, "local", &email, role == Role::Admin)
+        .upsert_user(&email, name, "local", &email, role == Role::Admin, None)
         .await?;
     state.db.set_role(id, role).await?;
     if !form.team.is_empty() {
@@ -273,6 +273,7 @@ async fn provider_callback(
                     &p.id,
                     &identity.subject,
                     admin,
+                    p.district_for(&identity.email),
                 )
                 .await?;
             tracing::info!(provider = %p.id, user.id = id, "signed in");

@@ -18,7 +18,8 @@ async fn hub_with(provider: &Provider) -> TestApp {
                token_url = "{base}/token"
                userinfo_url = "{base}/userinfo"
                issuer = "{base}"
-               allowed_domains = ["lincoln.k12.us"]"#
+               allowed_domains = ["lincoln.k12.us"]
+               districts = {{ "lincoln.k12.us" = "harbor-usd" }}"#
         ))
         .unwrap();
         assert_eq!(p.kind, ProviderKind::Oidc);
@@ -75,6 +76,17 @@ async fn sign_in_succeeds_and_rotates_the_session() {
     );
     let home = b.get("/").await.body;
     assert!(home.contains("Ana Ortiz") && home.contains("Sign out"));
+    let district: Option<String> = sqlx::query_scalar(
+        "select d.slug from users u join districts d on d.id = u.district_id where u.email = 'ana@lincoln.k12.us'",
+    )
+    .fetch_optional(&app.state.db.read)
+    .await
+    .unwrap();
+    assert_eq!(
+        district.as_deref(),
+        Some("harbor-usd"),
+        "the provider's domain → district map"
+    );
 
     // The code and state are spent: replaying the callback fails and signs nobody in.
     let mut other = Browser::new(&app);
