@@ -36,7 +36,22 @@ pub struct Settings {
     pub session_max_days: u64,
     /// Sign-in providers (`[[providers]]`); none means local sign-in on a loopback address.
     pub providers: Vec<crate::auth::ProviderSettings>,
+    /// The criteria a coach scores every submission against.
+    pub rubric: Vec<String>,
+    /// A vetted practice is due for re-review this many months after vetting, unless new
+    /// adoption evidence arrived since.
+    pub rereview_months: u32,
 }
+
+/// The default rubric: what a network coach checks before a practice is vetted.
+pub const DEFAULT_RUBRIC: [&str; 6] = [
+    "The evidence connects the practice to the student outcome",
+    "Measures have a baseline, a result, n and a period",
+    "Essential aspects are specific and observable",
+    "Necessary conditions are stated",
+    "No student is identifiable",
+    "The practice is described well enough to try",
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -53,6 +68,8 @@ impl Default for Settings {
             session_idle_hours: 72,
             session_max_days: 30,
             providers: Vec::new(),
+            rubric: DEFAULT_RUBRIC.iter().map(|c| c.to_string()).collect(),
+            rereview_months: 18,
         }
     }
 }
@@ -123,6 +140,14 @@ impl Settings {
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
             anyhow::bail!("public_url: \"{url}\" must start with https:// or http://");
+        }
+        if s.rubric.iter().all(|c| c.trim().is_empty()) {
+            anyhow::bail!(
+                "rubric: list at least one criterion a coach scores (or leave rubric out for the default six)"
+            );
+        }
+        if s.rereview_months == 0 {
+            anyhow::bail!("rereview_months: must be at least 1");
         }
         for p in &mut s.providers {
             p.load_secret()?;

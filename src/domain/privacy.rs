@@ -187,6 +187,20 @@ pub fn scan(place: &str, text: &str) -> Vec<PrivacyFlag> {
     out
 }
 
+/// Everything in a practice that may identify a student, by the part it is in.
+pub fn scan_doc(doc: &super::PracticeDoc) -> Vec<PrivacyFlag> {
+    let mut flags = scan("Title", &doc.title);
+    flags.extend(scan("Summary", &doc.summary));
+    for (kind, md) in &doc.sections {
+        flags.extend(scan(kind.heading(), md));
+    }
+    for (i, m) in doc.measures.iter().enumerate() {
+        let text = format!("{} {} {}", m.name, m.instrument, m.period);
+        flags.extend(scan(&format!("Measure {}", i + 1), &text));
+    }
+    flags
+}
+
 fn words(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut start = None;

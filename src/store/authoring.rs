@@ -5,6 +5,7 @@ use tracing::instrument;
 
 use super::export::revision_doc;
 use super::import::insert_revision;
+use super::review::record_event;
 use super::{Db, record_change};
 use crate::domain::{PracticeDoc, Slug, Status, Vocabulary};
 
@@ -16,7 +17,7 @@ pub struct EditTarget {
     pub status: Status,
     pub current_revision_id: i64,
     pub current_number: i64,
-    pub public: bool,
+    pub public_revision_id: Option<i64>,
     pub doc: PracticeDoc,
 }
 
@@ -59,16 +60,18 @@ pub struct WorkRow {
 impl Db {
     pub async fn edit_target(&self, slug: &str) -> anyhow::Result<Option<EditTarget>> {
         let mut conn = self.read.acquire().await?;
-        let row: Option<(i64, i64, String, i64, i64, bool)> = sqlx::query_as(
+        let row: Option<(i64, i64, String, i64, i64, Option<i64>)> = sqlx::query_as(
             r#"select p.id, p.team_id, p.status, p.current_revision_id, r.number,
-                      p.public_revision_id is not null
+                      p.public_revision_id
                from practices p join practice_revisions r on r.id = p.current_revision_id
                where p.slug = ?"#,
         )
         .bind(slug)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((id, team_id, status, current_revision_id, current_number, public)) = row else {
+        let Some((id, team_id, status, current_revision_id, current_number, public_revision_id)) =
+            row
+        else {
             return Ok(None);
         };
         let Some((_, doc)) = revision_doc(&mut conn, current_revision_id).await? else {
@@ -80,7 +83,7 @@ impl Db {
             status: Status::parse(&status).unwrap_or(Status::Draft),
             current_revision_id,
             current_number,
-            public,
+            public_revision_id,
             doc,
         }))
     }
@@ -181,7 +184,7 @@ impl Db {
     }
 
     /// Sends the current revision to the review queue, if it is still `revision_id`.
-    pub async fn submit(&self, slug: &str, revision_id: i64) -> anyhow::Result<bool> {
+    pub async fn submit(&self, slug: &str, revision_id: i64, by: i64) -> anyhow::Result<bool> {
         let mut tx = self.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
             r#"update practices set status = 'submitted', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
@@ -193,6 +196,7 @@ impl Db {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(id) = id {
+            record_event(&mut tx, id, Some(revision_id), "submitted", Some(by)).await?;
             record_change(&mut tx, id, "practice").await?;
         }
         tx.commit().await?;
@@ -229,6 +233,12 @@ impl Db {
         .fetch_optional(&mut *conn)
         .await?;
         let Some(id) = id else { return Ok(None) };
+        Ok(revision_doc(&mut conn, id).await?.map(|(_, d)| d))
+    }
+
+    /// One revision, by id, as a doc.
+    pub async fn revision(&self, id: i64) -> anyhow::Result<Option<PracticeDoc>> {
+        let mut conn = self.read.acquire().await?;
         Ok(revision_doc(&mut conn, id).await?.map(|(_, d)| d))
     }
 

@@ -7,6 +7,7 @@ mod export;
 mod import;
 pub mod pages;
 mod people;
+mod review;
 mod search_docs;
 
 use std::str::FromStr;
@@ -21,6 +22,7 @@ pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog};
 pub use people::{LoginAttempt, PersonRow, SessionRow, TeamRef, User};
+pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{IndexDoc, SearchLogEntry};
 
 /// Handles to the database: a pool of readers and a single writer.

@@ -227,14 +227,16 @@ impl Db {
     pub async fn zero_result_searches(
         &self,
         since: &str,
+        until: &str,
         limit: i64,
     ) -> sqlx::Result<Vec<(String, i64)>> {
         sqlx::query_as(
             r#"select query, count(*) as n from search_log
-               where results = 0 and query <> '' and at >= ?
+               where results = 0 and query <> '' and at >= ? and at < ?
                group by query order by n desc, query limit ?"#,
         )
         .bind(since)
+        .bind(until)
         .bind(limit)
         .fetch_all(&self.read)
         .await

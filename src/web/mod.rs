@@ -7,6 +7,7 @@ mod chart;
 mod health;
 mod network;
 mod publish;
+mod review;
 mod search;
 mod signin;
 mod views;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(signin::router())
         .merge(publish::router())
         .merge(admin::router())
+        .merge(review::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(auth::check_csrf))

@@ -13,6 +13,12 @@ pub fn date(iso: &str) -> String {
     }
 }
 
+/// The date at the start of an ISO date or timestamp ("2025-06-12T08:00:00Z").
+pub fn parse_date(iso: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(iso.get(..10)?, format).ok()
+}
+
 pub fn opt_date(iso: &Option<String>) -> String {
     iso.as_deref().map(date).unwrap_or_default()
 }

@@ -8,6 +8,7 @@ mod helpers;
 mod pages;
 mod provider;
 mod publish;
+mod review;
 mod round_trip;
 mod search;
 mod search_index;

@@ -566,7 +566,7 @@ async fn searches_are_logged_without_identity() {
     let zero = app
         .state
         .db
-        .zero_result_searches("2000-01-01", 10)
+        .zero_result_searches("2000-01-01", "9999-12-31", 10)
         .await
         .unwrap();
     assert_eq!(zero, vec![("zzzqqq nothing".to_string(), 1)]);

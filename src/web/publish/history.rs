@@ -60,6 +60,7 @@ struct HistoryPage {
     revisions: Vec<RevisionRow>,
     can_edit: bool,
     compare: Option<(i64, i64, Vec<DiffLine>)>,
+    reviews: Vec<crate::store::ReviewRow>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +104,7 @@ pub async fn history(
         _ => None,
     };
     page(HistoryPage {
+        reviews: state.db.reviews_of(&slug).await?,
         chrome: Chrome::new(&state, &viewer),
         title: target.doc.title.clone(),
         slug,

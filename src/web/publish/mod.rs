@@ -2,7 +2,7 @@
 //! history with diffs and restore, and the author's `/me` page.
 
 mod form;
-mod history;
+pub(super) mod history;
 
 use askama::Template;
 use axum::body::Bytes;
@@ -208,6 +208,17 @@ async fn edit_form(
     let f = PracticeForm::from_doc(&target.doc, target.current_revision_id);
     let mut cx = FormContext::default();
     cx.notices.push(status_notice(&target));
+    if target.status == Status::Returned
+        && let Some(review) = state.db.reviews_of(&slug).await?.into_iter().next()
+    {
+        cx.notices.push(format!(
+            "{} returned revision {} on {} with this comment: “{}”",
+            review.reviewer,
+            review.revision_number,
+            &review.at[..10.min(review.at.len())],
+            review.comment
+        ));
+    }
     if q.saved.is_some() {
         cx.notices.insert(
             0,
@@ -223,7 +234,7 @@ struct SavedQuery {
 }
 
 fn status_notice(t: &EditTarget) -> String {
-    match (t.status, t.public) {
+    match (t.status, t.public_revision_id.is_some()) {
         (Status::Submitted, _) => "Submitted: a network coach will review this revision. Saving a change takes it back to draft.".into(),
         (Status::Returned, _) => "Returned by a coach with comments: revise it and submit again.".into(),
         (Status::Vetted, _) => "Vetted and public. Your edits become a new draft; the vetted version stays public until a coach vets the new one.".into(),
@@ -444,7 +455,7 @@ async fn save(
                 return Ok(r);
             }
             if submitting {
-                if !state.db.submit(slug.as_str(), revision_id).await? {
+                if !state.db.submit(slug.as_str(), revision_id, user.id).await? {
                     return Err(AppError::BadRequest(
                         "This revision was already submitted or changed meanwhile; open the practice again to see its status.".into(),
                     ));
@@ -528,7 +539,11 @@ async fn submit(
         };
         return render_form(&state, &viewer, Some(&slug), f, team_choices(&user), cx).await;
     }
-    if !state.db.submit(&slug, target.current_revision_id).await? {
+    if !state
+        .db
+        .submit(&slug, target.current_revision_id, user.id)
+        .await?
+    {
         return Err(AppError::BadRequest(
             "This practice is not a draft waiting to be submitted (it may be submitted already)."
                 .into(),
@@ -543,6 +558,7 @@ struct MePage {
     chrome: Chrome,
     user: User,
     work: Vec<crate::store::WorkRow>,
+    returned: Vec<crate::store::ReviewRow>,
     submitted: bool,
 }
 
@@ -553,7 +569,9 @@ async fn me(
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> AppResult<Response> {
     let work = state.db.team_work(user.id).await?;
+    let returned = state.db.returned_to(user.id).await?;
     page(MePage {
+        returned,
         chrome: Chrome::new(&state, &viewer),
         submitted: q.contains_key("submitted"),
         user,

@@ -1,0 +1,273 @@
+//! Coach review: the queue, decisions with their rubric, archiving, re-review, and the
+//! life events of practices that the quarterly review reads.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, Sqlite, Transaction};
+use tracing::instrument;
+
+use super::{Db, record_change};
+
+/// A submission waiting for a coach.
+#[derive(Debug, Clone, FromRow)]
+pub struct QueueRow {
+    pub slug: String,
+    pub title: String,
+    pub team_name: String,
+    pub school_name: String,
+    pub district_slug: String,
+    pub district_name: String,
+    pub areas: String,
+    pub submitted_at: String,
+    pub revision_id: i64,
+}
+
+/// One scored criterion of a review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Score {
+    pub criterion: String,
+    /// "meets", "partly" or "not-yet".
+    pub score: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Vet,
+    Return,
+    Archive,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Vet => "vet",
+            Decision::Return => "return",
+            Decision::Archive => "archive",
+        }
+    }
+}
+
+/// A decision as the history and `/me` show it.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReviewRow {
+    pub slug: String,
+    pub title: String,
+    pub revision_number: i64,
+    pub reviewer: String,
+    pub decision: String,
+    pub comment: String,
+    pub rubric: String,
+    pub at: String,
+}
+
+impl ReviewRow {
+    pub fn scores(&self) -> Vec<Score> {
+        serde_json::from_str(&self.rubric).unwrap_or_default()
+    }
+}
+
+/// A vetted practice due for re-review.
+#[derive(Debug, Clone, FromRow)]
+pub struct DueRow {
+    pub slug: String,
+    pub title: String,
+    pub team_name: String,
+    pub vetted_on: String,
+    pub due_on: String,
+}
+
+/// Why a decision was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error(
+        "The team changed this practice after it was submitted (or it was decided meanwhile), so this decision was not recorded. Open the review again to judge the newest revision."
+    )]
+    Stale,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const DUE: &str = r#"
+    select p.slug, r.title, t.name as team_name, p.vetted_on,
+           date(p.vetted_on, '+' || ?1 || ' months') as due_on
+    from practices p
+    join practice_revisions r on r.id = p.public_revision_id
+    join teams t on t.id = p.team_id
+    where p.status <> 'archived' and p.vetted_on is not null
+      and date(p.vetted_on, '+' || ?1 || ' months') <= ?2
+      and not exists (select 1 from adoptions a where a.practice_id = p.id
+                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)
+    order by due_on, p.slug"#;
+
+impl Db {
+    /// Submitted revisions, oldest first, optionally of one district or challenge area.
+    pub async fn review_queue(
+        &self,
+        district: Option<&str>,
+        area: Option<&str>,
+    ) -> sqlx::Result<Vec<QueueRow>> {
+        sqlx::query_as(
+            r#"select p.slug, r.title, t.name as team_name, s.name as school_name,
+                      d.slug as district_slug, d.name as district_name,
+                      coalesce((select group_concat(a.name, ', ') from revision_challenge_areas rca
+                                join challenge_areas a on a.id = rca.challenge_area_id
+                                where rca.revision_id = r.id), '') as areas,
+                      coalesce((select max(e.at) from practice_events e
+                                where e.practice_id = p.id and e.kind = 'submitted'), p.updated_at) as submitted_at,
+                      r.id as revision_id
+               from practices p
+               join practice_revisions r on r.id = p.current_revision_id
+               join teams t on t.id = p.team_id
+               join schools s on s.id = t.school_id
+               join districts d on d.id = s.district_id
+               where p.status = 'submitted'
+                 and (?1 is null or d.slug = ?1)
+                 and (?2 is null or exists (select 1 from revision_challenge_areas rca
+                        join challenge_areas a on a.id = rca.challenge_area_id
+                        where rca.revision_id = r.id and a.slug = ?2))
+               order by submitted_at, p.slug"#,
+        )
+        .bind(district)
+        .bind(area)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Records a coach's decision on `revision_id`, if it is still the submitted revision.
+    #[instrument(skip_all, fields(practice.id = practice_id, decision = decision.as_str()))]
+    pub async fn decide(
+        &self,
+        practice_id: i64,
+        revision_id: i64,
+        reviewer: i64,
+        decision: Decision,
+        comment: &str,
+        rubric: &[Score],
+    ) -> Result<(), DecisionError> {
+        let mut tx = self.begin_write().await?;
+        let sql = match decision {
+            Decision::Vet => {
+                r#"update practices set status = 'vetted', public_revision_id = current_revision_id,
+                     published_on = coalesce(published_on, date('now')), vetted_on = date('now'),
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                   where id = ? and current_revision_id = ?
+                     and (status = 'submitted'
+                          -- a re-review that finds the vetted practice still current
+                          or (status = 'vetted' and public_revision_id = current_revision_id))"#
+            }
+            Decision::Return => {
+                r#"update practices set status = 'returned', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                   where id = ? and current_revision_id = ? and status = 'submitted'"#
+            }
+            Decision::Archive => {
+                r#"update practices set status = 'archived', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                   where id = ? and current_revision_id = ? and status <> 'archived'"#
+            }
+        };
+        let changed = sqlx::query(sql)
+            .bind(practice_id)
+            .bind(revision_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed != 1 {
+            return Err(DecisionError::Stale);
+        }
+        sqlx::query(
+            "insert into reviews (practice_id, revision_id, reviewer_id, decision, comment, rubric) values (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(practice_id)
+        .bind(revision_id)
+        .bind(reviewer)
+        .bind(decision.as_str())
+        .bind(comment)
+        .bind(serde_json::to_string(rubric).unwrap_or_else(|_| "[]".into()))
+        .execute(&mut *tx)
+        .await?;
+        let kind = match decision {
+            Decision::Vet => "vetted",
+            Decision::Return => "returned",
+            Decision::Archive => "archived",
+        };
+        record_event(
+            &mut tx,
+            practice_id,
+            Some(revision_id),
+            kind,
+            Some(reviewer),
+        )
+        .await?;
+        record_change(&mut tx, practice_id, "practice").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every decision on a practice, newest first.
+    pub async fn reviews_of(&self, slug: &str) -> sqlx::Result<Vec<ReviewRow>> {
+        self.reviews_where("p.slug = ?1 and ?2 is null", Some(slug), None)
+            .await
+    }
+
+    /// The latest decision on each practice of the person's teams that is back with them.
+    pub async fn returned_to(&self, user_id: i64) -> sqlx::Result<Vec<ReviewRow>> {
+        self.reviews_where(
+            r#"?1 is null and p.status = 'returned' and v.id = (select max(id) from reviews where practice_id = p.id)
+               and p.team_id in (select team_id from team_members where user_id = ?2)"#,
+            None,
+            Some(user_id),
+        )
+        .await
+    }
+
+    /// Decisions matching `condition`, which may use `?1` (a slug) and `?2` (a user id).
+    async fn reviews_where(
+        &self,
+        condition: &str,
+        slug: Option<&str>,
+        user: Option<i64>,
+    ) -> sqlx::Result<Vec<ReviewRow>> {
+        let sql = format!(
+            r#"select p.slug, cr.title, r.number as revision_number, u.name as reviewer, v.decision,
+                      v.comment, v.rubric, v.at
+               from reviews v join practices p on p.id = v.practice_id
+               join practice_revisions r on r.id = v.revision_id
+               join practice_revisions cr on cr.id = p.current_revision_id
+               join users u on u.id = v.reviewer_id
+               where {condition} order by v.at desc, v.id desc"#
+        );
+        sqlx::query_as(&sql)
+            .bind(slug)
+            .bind(user)
+            .fetch_all(&self.read)
+            .await
+    }
+
+    /// Vetted practices due for re-review on `today` (`YYYY-MM-DD`).
+    pub async fn due_for_rereview(&self, months: u32, today: &str) -> sqlx::Result<Vec<DueRow>> {
+        sqlx::query_as(DUE)
+            .bind(months)
+            .bind(today)
+            .fetch_all(&self.read)
+            .await
+    }
+}
+
+/// Appends to the practice's life story. Call inside the transaction of the change.
+pub(crate) async fn record_event(
+    tx: &mut Transaction<'_, Sqlite>,
+    practice_id: i64,
+    revision_id: Option<i64>,
+    kind: &str,
+    user: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into practice_events (practice_id, revision_id, kind, user_id) values (?, ?, ?, ?)",
+    )
+    .bind(practice_id)
+    .bind(revision_id)
+    .bind(kind)
+    .bind(user)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

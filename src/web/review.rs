@@ -1,0 +1,344 @@
+//! Coach review: the queue of submissions, one submission against the rubric, the decisions
+//! (vet, return, archive), and the practices due for re-review.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::publish::history::{DiffLine, diff_docs};
+use super::views::{self, MeasureView};
+use super::{Chrome, page};
+use crate::AppState;
+use crate::auth::{SignedIn, Viewer};
+use crate::domain::privacy::{PrivacyFlag, scan_doc};
+use crate::domain::{Status, Vocabulary};
+use crate::error::{AppError, AppResult};
+use crate::store::{Decision, DecisionError, DueRow, EditTarget, QueueRow, ReviewRow, Score, User};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/review", get(queue))
+        .route("/review/{slug}", get(review_page).post(decide))
+        .route("/review/{slug}/archive", post(archive))
+}
+
+pub fn require_coach(user: &User) -> AppResult<()> {
+    if user.is_coach() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Only network coaches and administrators review practices.".into(),
+        ))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "review_queue.html")]
+struct QueuePage {
+    chrome: Chrome,
+    queue: Vec<(QueueRow, i64, usize)>,
+    due: Vec<DueRow>,
+    districts: Vec<(String, String)>,
+    areas: Vec<(String, String)>,
+    district: String,
+    area: String,
+    rereview_months: u32,
+}
+
+#[derive(Deserialize)]
+struct QueueFilter {
+    district: Option<String>,
+    area: Option<String>,
+}
+
+async fn queue(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Query(f): Query<QueueFilter>,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    let district = f.district.filter(|d| !d.is_empty());
+    let area = f.area.filter(|a| !a.is_empty());
+    let rows = state
+        .db
+        .review_queue(district.as_deref(), area.as_deref())
+        .await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut queue = Vec::new();
+    for row in rows {
+        let age = views::parse_date(&row.submitted_at).map_or(0, |d| (today - d).whole_days());
+        // The queue shows how many privacy flags each submission raises.
+        let flags = match state.db.edit_target(&row.slug).await? {
+            Some(t) => scan_doc(&t.doc).len(),
+            None => 0,
+        };
+        queue.push((row, age, flags));
+    }
+    page(QueuePage {
+        chrome: Chrome::new(&state, &viewer),
+        queue,
+        due: state
+            .db
+            .due_for_rereview(state.settings.rereview_months, &today.to_string())
+            .await?,
+        districts: state.db.district_names().await?,
+        areas: state.db.area_names().await?,
+        district: district.unwrap_or_default(),
+        area: area.unwrap_or_default(),
+        rereview_months: state.settings.rereview_months,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "review.html")]
+struct ReviewPage {
+    chrome: Chrome,
+    slug: String,
+    title: String,
+    team: String,
+    status: Status,
+    revision_id: i64,
+    revision_number: i64,
+    own_team: bool,
+    body_html: String,
+    measures: Vec<MeasureView>,
+    diff: Option<Vec<DiffLine>>,
+    flags: Vec<PrivacyFlag>,
+    rubric: Vec<(usize, String, String, String)>,
+    comment: String,
+    problems: Vec<String>,
+    history: Vec<ReviewRow>,
+}
+
+async fn target(state: &AppState, slug: &str) -> AppResult<EditTarget> {
+    state.db.edit_target(slug).await?.ok_or(AppError::NotFound)
+}
+
+async fn review_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    let t = target(&state, &slug).await?;
+    let blank = state
+        .settings
+        .rubric
+        .iter()
+        .map(|c| Score {
+            criterion: c.clone(),
+            score: String::new(),
+            note: String::new(),
+        })
+        .collect();
+    render_review(
+        &state,
+        &viewer,
+        &user,
+        t,
+        blank,
+        String::new(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_review(
+    state: &AppState,
+    viewer: &Viewer,
+    user: &User,
+    t: EditTarget,
+    scores: Vec<Score>,
+    comment: String,
+    problems: Vec<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let slug = t.doc.slug.to_string();
+    let found = state
+        .db
+        .practice_page_at(&slug, Some(t.current_revision_id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // What changed since the version the public reads.
+    let diff = match t.public_revision_id {
+        Some(public) if public != t.current_revision_id => state
+            .db
+            .revision(public)
+            .await?
+            .map(|old| diff_docs(&old, &t.doc)),
+        _ => None,
+    };
+    let mut response = page(ReviewPage {
+        chrome: Chrome::new(state, viewer),
+        title: t.doc.title.clone(),
+        team: found.practice.team_name.clone(),
+        status: t.status,
+        revision_id: t.current_revision_id,
+        revision_number: t.current_number,
+        own_team: user.is_member_of(t.team_id),
+        body_html: found.practice.body_html.clone(),
+        measures: found.measures.iter().map(MeasureView::from).collect(),
+        diff,
+        flags: scan_doc(&t.doc),
+        rubric: scores
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (i, s.criterion, s.score, s.note))
+            .collect(),
+        comment,
+        problems,
+        history: state.db.reviews_of(&slug).await?,
+        slug,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn decide(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    let t = target(&state, &slug).await?;
+    if user.is_member_of(t.team_id) {
+        return Err(AppError::Forbidden(
+            "You are a member of the team that shared this practice, so another coach must review it.".into(),
+        ));
+    }
+    let field = |name: &str| {
+        form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let decision = match field("decision").as_str() {
+        "vet" => Decision::Vet,
+        "return" => Decision::Return,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose to vet or to return the practice.".into(),
+            ));
+        }
+    };
+    let revision: i64 = field("revision").parse().unwrap_or(-1);
+    let comment = field("comment").trim().to_string();
+    let scores: Vec<Score> = state
+        .settings
+        .rubric
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Score {
+            criterion: c.clone(),
+            score: field(&format!("score-{i}")),
+            note: field(&format!("note-{i}")).trim().to_string(),
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let unscored: Vec<&str> = scores
+        .iter()
+        .filter(|s| !matches!(s.score.as_str(), "meets" | "partly" | "not-yet"))
+        .map(|s| s.criterion.as_str())
+        .collect();
+    if !unscored.is_empty() {
+        problems.push(format!(
+            "Score every criterion of the rubric before deciding; still unscored: {}.",
+            unscored.join("; ")
+        ));
+    }
+    if decision == Decision::Return && comment.is_empty() {
+        problems.push(
+            "Write a comment for the team: what should they change before submitting again?".into(),
+        );
+    }
+    if comment.chars().count() > 5000 {
+        problems.push("Keep the comment under 5,000 characters.".into());
+    }
+    if !problems.is_empty() {
+        return render_review(
+            &state,
+            &viewer,
+            &user,
+            t,
+            scores,
+            comment,
+            problems,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    match state
+        .db
+        .decide(t.id, revision, user.id, decision, &comment, &scores)
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(practice.slug = %slug, decision = decision.as_str(), "review decision");
+            Ok(Redirect::to(&format!("/review?decided={slug}")).into_response())
+        }
+        Err(DecisionError::Stale) => {
+            let t = target(&state, &slug).await?;
+            render_review(
+                &state,
+                &viewer,
+                &user,
+                t,
+                scores,
+                comment,
+                vec![DecisionError::Stale.to_string()],
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(DecisionError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// Retires a practice: its page says so and search drops it; its history stays.
+async fn archive(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    let t = target(&state, &slug).await?;
+    let comment = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "comment")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    if comment.is_empty() {
+        return Err(AppError::BadRequest(
+            "Say why the practice is archived; the team and the quarterly review will see it. Go back and add a reason.".into(),
+        ));
+    }
+    match state
+        .db
+        .decide(
+            t.id,
+            t.current_revision_id,
+            user.id,
+            Decision::Archive,
+            &comment,
+            &[],
+        )
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/practices/{slug}")).into_response()),
+        Err(DecisionError::Stale) => Err(AppError::BadRequest(
+            "This practice is already archived.".into(),
+        )),
+        Err(DecisionError::Db(e)) => Err(e.into()),
+    }
+}
