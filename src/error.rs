@@ -8,6 +8,9 @@ use axum::response::{IntoResponse, Response};
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Not found, with what the person can do instead.
+    #[error("{0}")]
+    NotFoundMessage(String),
     #[error("{0}")]
     BadRequest(String),
     /// Not signed in (or the session ended): the page offers sign-in.
@@ -40,6 +43,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             AppError::NotFound => (StatusCode::NOT_FOUND, None),
+            AppError::NotFoundMessage(m) => (StatusCode::NOT_FOUND, Some(m.clone())),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, Some(m.clone())),
             AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, Some(m.clone())),
             AppError::Forbidden(m) => (StatusCode::FORBIDDEN, Some(m.clone())),

@@ -2,10 +2,12 @@
 
 mod practice;
 pub mod privacy;
+mod quarter;
 mod slug;
 mod vocab;
 
 pub use practice::{MAX_SUMMARY, MAX_TITLE, PracticeDoc, SectionKind};
+pub use quarter::Quarter;
 pub use slug::Slug;
 pub use vocab::{
     AdoptionStatus, GradeBand, Ingredient, Level, Locale, Outcome, Role, Stage, Status, Subject,

@@ -7,6 +7,7 @@ mod export;
 mod import;
 pub mod pages;
 mod people;
+pub mod plc;
 mod review;
 mod search_docs;
 

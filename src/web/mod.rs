@@ -6,6 +6,7 @@ mod catalog;
 mod chart;
 mod health;
 mod network;
+mod plc;
 mod publish;
 mod review;
 mod search;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(publish::router())
         .merge(admin::router())
         .merge(review::router())
+        .merge(plc::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(auth::check_csrf))

@@ -123,6 +123,10 @@ async fn signed_in_pages_are_accessible_html() {
     assert!(invalid.body.contains("field-error"));
     check_page("/share (invalid)", &invalid.body);
     check_page("/signin", &app.page("/signin").await);
+    let opened = b
+        .submit("/plc", &[("quarter", "2026-Q4"), ("held_on", "2026-12-10")])
+        .await;
+    assert_eq!(opened.status, axum::http::StatusCode::SEE_OTHER);
     for path in [
         "/share",
         "/me",
@@ -130,6 +134,10 @@ async fn signed_in_pages_are_accessible_html() {
         "/practices/attendance-welcome-calls/edit",
         "/practices/attendance-welcome-calls/preview",
         "/practices/attendance-welcome-calls/history?from=1&to=1",
+        "/review",
+        "/review/peer-learning-walks",
+        "/plc",
+        "/plc/2026-Q4",
     ] {
         let r = b.get(path).await;
         assert_eq!(r.status, axum::http::StatusCode::OK, "{path}");

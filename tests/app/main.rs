@@ -6,6 +6,7 @@ mod cli;
 mod content_rules;
 mod helpers;
 mod pages;
+mod plc;
 mod provider;
 mod publish;
 mod review;

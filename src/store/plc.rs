@@ -1,0 +1,302 @@
+//! The quarterly cross-district review: sessions, their decision log, and the figures a
+//! session gathers for its period. Every figure is an aggregate query over indexed columns.
+
+use sqlx::FromRow;
+
+use super::Db;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PlcSession {
+    pub id: i64,
+    pub quarter: String,
+    pub held_on: String,
+    pub notes: String,
+    pub opened_by: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PlcDecision {
+    pub agenda: String,
+    pub decision: String,
+    pub author: Option<String>,
+    pub at: String,
+}
+
+/// A practice that something happened to in the period.
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRow {
+    pub slug: String,
+    pub title: String,
+    pub team_name: String,
+    pub kind: String,
+    pub at: String,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AdoptionEvent {
+    pub slug: String,
+    pub title: String,
+    pub school_name: String,
+    pub district_name: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub at: String,
+}
+
+/// Vetted public practices of a challenge area, by grade band.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    pub slug: String,
+    pub name: String,
+    pub total: i64,
+    /// In the order of `GradeBand::ALL`.
+    pub by_grade: Vec<i64>,
+}
+
+/// One practice in the session's CSV.
+#[derive(Debug, Clone, FromRow)]
+pub struct CatalogRow {
+    pub slug: String,
+    pub title: String,
+    pub team: String,
+    pub district: String,
+    pub status: String,
+    pub stage: String,
+    pub adoptions: i64,
+    pub last_review: Option<String>,
+    pub due_on: Option<String>,
+}
+
+/// Whether opening a session worked.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("the session for {0} is already open")]
+    AlreadyOpen(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Db {
+    pub async fn plc_sessions(&self) -> sqlx::Result<Vec<PlcSession>> {
+        sqlx::query_as(
+            r#"select s.id, s.quarter, s.held_on, s.notes, u.name as opened_by
+               from plc_sessions s left join users u on u.id = s.opened_by order by s.quarter desc"#,
+        )
+        .fetch_all(&self.read)
+        .await
+    }
+
+    pub async fn plc_session(&self, quarter: &str) -> sqlx::Result<Option<PlcSession>> {
+        sqlx::query_as(
+            r#"select s.id, s.quarter, s.held_on, s.notes, u.name as opened_by
+               from plc_sessions s left join users u on u.id = s.opened_by where s.quarter = ?"#,
+        )
+        .bind(quarter)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    /// The session before `quarter`, whose meeting starts this one's period.
+    pub async fn previous_plc_session(&self, quarter: &str) -> sqlx::Result<Option<PlcSession>> {
+        sqlx::query_as(
+            r#"select s.id, s.quarter, s.held_on, s.notes, u.name as opened_by
+               from plc_sessions s left join users u on u.id = s.opened_by
+               where s.quarter < ? order by s.quarter desc limit 1"#,
+        )
+        .bind(quarter)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    pub async fn open_plc_session(
+        &self,
+        quarter: &str,
+        held_on: &str,
+        notes: &str,
+        by: i64,
+    ) -> Result<(), OpenError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "insert into plc_sessions (quarter, held_on, notes, opened_by) values (?, ?, ?, ?) on conflict (quarter) do nothing",
+        )
+        .bind(quarter)
+        .bind(held_on)
+        .bind(notes)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        if done == 0 {
+            return Err(OpenError::AlreadyOpen(quarter.to_string()));
+        }
+        Ok(())
+    }
+
+    pub async fn add_plc_decision(
+        &self,
+        session: i64,
+        agenda: &str,
+        decision: &str,
+        by: i64,
+    ) -> sqlx::Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "insert into plc_decisions (session_id, agenda, decision, author_id) values (?, ?, ?, ?)",
+        )
+        .bind(session)
+        .bind(agenda)
+        .bind(decision)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    pub async fn plc_decisions(&self, session: i64) -> sqlx::Result<Vec<PlcDecision>> {
+        sqlx::query_as(
+            r#"select d.agenda, d.decision, u.name as author, d.at from plc_decisions d
+               left join users u on u.id = d.author_id where d.session_id = ? order by d.id"#,
+        )
+        .bind(session)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// What happened to practices in [from, to): submissions, returns, archives and stage
+    /// changes from the event log, and vetting from the practices' vetting dates (which
+    /// covers imported catalogs too).
+    pub async fn events_between(&self, from: &str, to: &str) -> sqlx::Result<Vec<EventRow>> {
+        sqlx::query_as(
+            r#"select p.slug, r.title, t.name as team_name, e.kind, e.at,
+                      p.public_revision_id is not null and p.status <> 'archived' as public
+               from practice_events e join practices p on p.id = e.practice_id
+               join practice_revisions r on r.id = p.current_revision_id
+               join teams t on t.id = p.team_id
+               where e.at >= ?1 and e.at < ?2 and e.kind <> 'vetted'
+               union all
+               select p.slug, r.title, t.name, 'vetted', p.vetted_on, p.status <> 'archived'
+               from practices p join practice_revisions r on r.id = p.public_revision_id
+               join teams t on t.id = p.team_id
+               where p.vetted_on >= ?1 and p.vetted_on < ?2
+               order by 5, 1"#,
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Adoptions that started or reported in [from, to).
+    pub async fn adoptions_between(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> sqlx::Result<Vec<AdoptionEvent>> {
+        sqlx::query_as(
+            r#"select p.slug, r.title, s.name as school_name, d.name as district_name, a.status,
+                      a.outcome, coalesce(a.updated_at, a.started_on) as at
+               from adoptions a join practices p on p.id = a.practice_id
+               join practice_revisions r on r.id = coalesce(p.public_revision_id, p.current_revision_id)
+               join teams t on t.id = a.team_id join schools s on s.id = t.school_id
+               join districts d on d.id = s.district_id
+               where coalesce(a.updated_at, a.started_on) >= ? and coalesce(a.updated_at, a.started_on) < ?
+               order by at, p.slug"#,
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Every challenge area with its vetted public practices, in total and by grade band
+    /// (`bands` in display order, as stored).
+    pub async fn coverage(&self, bands: &[&str]) -> sqlx::Result<Vec<Coverage>> {
+        let areas: Vec<(String, String, i64)> = sqlx::query_as(
+            r#"select a.slug, a.name, count(p.id)
+               from challenge_areas a
+               left join revision_challenge_areas rca on rca.challenge_area_id = a.id
+               left join practices p on p.public_revision_id = rca.revision_id and p.status <> 'archived'
+               group by a.id order by a.position, a.slug"#,
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let cells: Vec<(String, String, i64)> = sqlx::query_as(
+            r#"select a.slug, g.value, count(*)
+               from practices p join practice_revisions r on r.id = p.public_revision_id
+               join revision_challenge_areas rca on rca.revision_id = r.id
+               join challenge_areas a on a.id = rca.challenge_area_id, json_each(r.grade_bands) g
+               where p.status <> 'archived'
+               group by a.slug, g.value"#,
+        )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(areas
+            .into_iter()
+            .map(|(slug, name, total)| {
+                let by_grade = bands
+                    .iter()
+                    .map(|b| {
+                        cells
+                            .iter()
+                            .find(|(a, g, _)| *a == slug && g == b)
+                            .map_or(0, |c| c.2)
+                    })
+                    .collect();
+                Coverage {
+                    slug,
+                    name,
+                    total,
+                    by_grade,
+                }
+            })
+            .collect())
+    }
+
+    /// (public vetted practices at the end, submissions, vettings, adoptions) of [from, to).
+    pub async fn quarter_figures(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> sqlx::Result<(i64, i64, i64, i64)> {
+        sqlx::query_as(
+            r#"select
+                 (select count(*) from practices p where p.public_revision_id is not null
+                    and p.vetted_on < ?2
+                    and not exists (select 1 from practice_events e where e.practice_id = p.id
+                                    and e.kind = 'archived' and e.at < ?2)),
+                 (select count(*) from practice_events where kind = 'submitted' and at >= ?1 and at < ?2),
+                 (select count(*) from practices where vetted_on >= ?1 and vetted_on < ?2),
+                 (select count(*) from adoptions where coalesce(updated_at, started_on) >= ?1
+                    and coalesce(updated_at, started_on) < ?2)"#,
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.read)
+        .await
+    }
+
+    /// One row per practice that has been submitted at least once, for the session's CSV.
+    pub async fn catalog_rows(&self, months: u32) -> sqlx::Result<Vec<CatalogRow>> {
+        sqlx::query_as(
+            r#"select p.slug, r.title, t.name as team, d.name as district, p.status,
+                      case when p.stage = 'replicated' then p.stage else r.stage end as stage,
+                      (select count(*) from adoptions a where a.practice_id = p.id
+                         and a.status in ('adopted', 'adapted')) as adoptions,
+                      coalesce((select max(substr(v.at, 1, 10)) from reviews v where v.practice_id = p.id),
+                               p.vetted_on) as last_review,
+                      case when p.vetted_on is not null and p.status <> 'archived'
+                           then date(p.vetted_on, '+' || ?1 || ' months') end as due_on
+               from practices p
+               join practice_revisions r on r.id = coalesce(p.public_revision_id, p.current_revision_id)
+               join teams t on t.id = p.team_id join schools s on s.id = t.school_id
+               join districts d on d.id = s.district_id
+               where p.public_revision_id is not null or p.status <> 'draft'
+               order by d.name, p.slug"#,
+        )
+        .bind(months)
+        .fetch_all(&self.read)
+        .await
+    }
+}

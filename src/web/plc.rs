@@ -1,0 +1,398 @@
+//! The quarterly cross-district review: coaches open a session for a quarter; its page
+//! gathers what happened since the previous session, the catalog's coverage and the network's
+//! unmet demand, keeps the session's decision log, and exports as CSV and a printable packet.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use time::Date;
+
+use super::review::require_coach;
+use super::{Chrome, chart, page};
+use crate::AppState;
+use crate::auth::{SignedIn, Viewer};
+use crate::domain::{GradeBand, Quarter, Vocabulary};
+use crate::error::{AppError, AppResult};
+use crate::store::DueRow;
+use crate::store::plc::{AdoptionEvent, Coverage, EventRow, OpenError, PlcDecision, PlcSession};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/plc", get(sessions).post(open))
+        .route("/plc/{quarter}", get(session))
+        .route("/plc/{quarter}/decisions", post(add_decision))
+}
+
+fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+fn field(body: &[u8], name: &str) -> String {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "plc_list.html")]
+struct SessionsPage {
+    chrome: Chrome,
+    sessions: Vec<PlcSession>,
+    quarter: String,
+    held_on: String,
+    notes: String,
+    problems: Vec<String>,
+}
+
+async fn sessions(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    let quarter = Quarter::containing(today()).to_string();
+    render_sessions(
+        &state,
+        &viewer,
+        quarter,
+        today().to_string(),
+        String::new(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn render_sessions(
+    state: &AppState,
+    viewer: &Viewer,
+    quarter: String,
+    held_on: String,
+    notes: String,
+    problems: Vec<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let mut response = page(SessionsPage {
+        chrome: Chrome::new(state, viewer),
+        sessions: state.db.plc_sessions().await?,
+        quarter,
+        held_on,
+        notes,
+        problems,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn open(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    body: Bytes,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    let (quarter, held_on, notes) = (
+        field(&body, "quarter"),
+        field(&body, "held_on"),
+        field(&body, "notes"),
+    );
+    let mut problems = Vec::new();
+    let parsed = Quarter::parse(&quarter)
+        .map_err(|e| problems.push(format!("Quarter: {e}.")))
+        .ok();
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    if Date::parse(&held_on, format).is_err() {
+        problems.push(format!(
+            "Date: \"{held_on}\" is not a date; use the form 2026-12-10."
+        ));
+    }
+    if notes.chars().count() > 10_000 {
+        problems.push("Notes: keep them under 10,000 characters.".into());
+    }
+    let status = if let (Some(q), true) = (parsed, problems.is_empty()) {
+        match state
+            .db
+            .open_plc_session(&q.to_string(), &held_on, &notes, user.id)
+            .await
+        {
+            Ok(()) => return Ok(Redirect::to(&format!("/plc/{q}")).into_response()),
+            Err(OpenError::AlreadyOpen(q)) => {
+                problems.push(format!(
+                    "The {q} session is already open: go to /plc/{q} to continue it."
+                ));
+                StatusCode::CONFLICT
+            }
+            Err(OpenError::Db(e)) => return Err(e.into()),
+        }
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_sessions(&state, &viewer, quarter, held_on, notes, problems, status).await
+}
+
+/// A figure over the last quarters, drawn and tabled.
+struct Trend {
+    id: &'static str,
+    title: &'static str,
+    svg: String,
+    rows: Vec<(String, i64)>,
+}
+
+#[derive(Template)]
+#[template(path = "plc.html")]
+struct SessionPage {
+    chrome: Chrome,
+    session: PlcSession,
+    since: String,
+    previous: Option<String>,
+    /// (heading, practices) for submitted, vetted, returned, archived.
+    moved: Vec<(&'static str, Vec<EventRow>)>,
+    replicated: Vec<EventRow>,
+    adoptions: Vec<AdoptionEvent>,
+    due: Vec<DueRow>,
+    grades: Vec<&'static str>,
+    coverage: Vec<Coverage>,
+    gaps: Vec<String>,
+    demand: Vec<(String, i64)>,
+    trends: Vec<Trend>,
+    decisions: Vec<PlcDecision>,
+    problems: Vec<String>,
+    agenda: String,
+    decision: String,
+}
+
+async fn session(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(quarter): Path<String>,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    if let Some(q) = quarter.strip_suffix(".csv") {
+        return csv(&state, q).await;
+    }
+    render_session(
+        &state,
+        &viewer,
+        &quarter,
+        Vec::new(),
+        String::new(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn find_session(state: &AppState, quarter: &str) -> AppResult<(Quarter, PlcSession)> {
+    let q = Quarter::parse(quarter).map_err(|e| AppError::BadRequest(format!("{e}.")))?;
+    let session = state.db.plc_session(&q.to_string()).await?.ok_or_else(|| {
+        AppError::NotFoundMessage(format!(
+            "No session has been opened for {q} yet. A coach can open it on the quarterly review page (/plc)."
+        ))
+    })?;
+    Ok((q, session))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_session(
+    state: &AppState,
+    viewer: &Viewer,
+    quarter: &str,
+    problems: Vec<String>,
+    agenda: String,
+    decision: String,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let (q, session) = find_session(state, quarter).await?;
+    let previous = state.db.previous_plc_session(&session.quarter).await?;
+    // The period runs from the previous session's meeting to the end of this one's day (or
+    // today, while the session is still ahead).
+    let from = previous
+        .as_ref()
+        .map_or("0000-01-01".to_string(), |p| p.held_on.clone());
+    let held = super::views::parse_date(&session.held_on).unwrap_or_else(today);
+    let to_day = held.max(today()).next_day().unwrap_or(held);
+    let to = to_day.to_string();
+    let events = state.db.events_between(&from, &to).await?;
+    let of = |kind: &str| -> Vec<EventRow> {
+        events.iter().filter(|e| e.kind == kind).cloned().collect()
+    };
+    let bands: Vec<&str> = GradeBand::ALL.iter().map(|g| g.as_str()).collect();
+    let coverage = state.db.coverage(&bands).await?;
+    let gaps = coverage
+        .iter()
+        .filter(|c| c.total == 0)
+        .map(|c| c.name.clone())
+        .collect();
+    let mut trends = vec![
+        Trend {
+            id: "t-total",
+            title: "Vetted practices in the catalog at the end of each quarter",
+            svg: String::new(),
+            rows: Vec::new(),
+        },
+        Trend {
+            id: "t-submitted",
+            title: "Submissions per quarter",
+            svg: String::new(),
+            rows: Vec::new(),
+        },
+        Trend {
+            id: "t-vetted",
+            title: "Practices vetted per quarter",
+            svg: String::new(),
+            rows: Vec::new(),
+        },
+        Trend {
+            id: "t-adoptions",
+            title: "Adoptions started or reported per quarter",
+            svg: String::new(),
+            rows: Vec::new(),
+        },
+    ];
+    let mut quarter = q.previous().previous().previous();
+    for _ in 0..4 {
+        let (total, submitted, vetted, adoptions) = state
+            .db
+            .quarter_figures(&quarter.start().to_string(), &quarter.end().to_string())
+            .await?;
+        for (trend, value) in trends.iter_mut().zip([total, submitted, vetted, adoptions]) {
+            trend.rows.push((quarter.to_string(), value));
+        }
+        quarter = quarter.next();
+    }
+    for t in &mut trends {
+        t.svg = chart::bars_svg(t.id, t.title, &t.rows);
+    }
+    let mut response = page(SessionPage {
+        chrome: Chrome::new(state, viewer),
+        since: previous.as_ref().map_or("the hub began".into(), |p| {
+            format!("the {} session on {}", p.quarter, p.held_on)
+        }),
+        previous: previous.map(|p| p.quarter),
+        moved: vec![
+            ("Submitted", of("submitted")),
+            ("Vetted", of("vetted")),
+            ("Returned to their teams", of("returned")),
+            ("Archived", of("archived")),
+        ],
+        replicated: events
+            .iter()
+            .filter(|e| e.kind == "replicated" || e.kind == "unreplicated")
+            .cloned()
+            .collect(),
+        adoptions: state.db.adoptions_between(&from, &to).await?,
+        due: state
+            .db
+            .due_for_rereview(state.settings.rereview_months, &to_day.to_string())
+            .await?,
+        grades: GradeBand::ALL.iter().map(|g| g.label()).collect(),
+        coverage,
+        gaps,
+        demand: state.db.zero_result_searches(&from, &to, 15).await?,
+        trends,
+        decisions: state.db.plc_decisions(session.id).await?,
+        problems,
+        agenda,
+        decision,
+        session,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn add_decision(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(quarter): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    let (_, session) = find_session(&state, &quarter).await?;
+    let (agenda, decision) = (field(&body, "agenda"), field(&body, "decision"));
+    let mut problems = Vec::new();
+    if agenda.is_empty() || decision.is_empty() {
+        problems.push("Write both the agenda item and what the coaches decided.".to_string());
+    }
+    if agenda.chars().count() > 2000 || decision.chars().count() > 2000 {
+        problems.push("Keep each entry under 2,000 characters.".into());
+    }
+    if !problems.is_empty() {
+        return render_session(
+            &state,
+            &viewer,
+            &quarter,
+            problems,
+            agenda,
+            decision,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    state
+        .db
+        .add_plc_decision(session.id, &agenda, &decision, user.id)
+        .await?;
+    Ok(Redirect::to(&format!("/plc/{}#decisions", session.quarter)).into_response())
+}
+
+/// The session as CSV: one row per practice with its status, stage, adoptions, last review
+/// and re-review due date.
+async fn csv(state: &AppState, quarter: &str) -> AppResult<Response> {
+    let (_, session) = find_session(state, quarter).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| AppError::Internal(e.into());
+    out.write_record([
+        "slug",
+        "title",
+        "team",
+        "district",
+        "status",
+        "stage",
+        "adoptions",
+        "last_review",
+        "due_on",
+    ])
+    .map_err(io)?;
+    for r in state
+        .db
+        .catalog_rows(state.settings.rereview_months)
+        .await?
+    {
+        out.write_record([
+            r.slug,
+            r.title,
+            r.team,
+            r.district,
+            r.status,
+            r.stage,
+            r.adoptions.to_string(),
+            r.last_review.unwrap_or_default(),
+            r.due_on.unwrap_or_default(),
+        ])
+        .map_err(io)?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"bright-spots-{}.csv\"",
+                    session.quarter
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

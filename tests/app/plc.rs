@@ -1,0 +1,282 @@
+//! The quarterly cross-district review, with its figures computed from the seed catalog.
+
+use axum::http::StatusCode;
+
+use crate::helpers::{Browser, TestApp};
+
+fn field(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = page.find(&marker).unwrap() + marker.len();
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+async fn logged(app: &TestApp, n: i64) {
+    for _ in 0..200 {
+        let rows: i64 = sqlx::query_scalar("select count(*) from search_log")
+            .fetch_one(&app.state.db.read)
+            .await
+            .unwrap();
+        if rows >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("searches were not logged");
+}
+
+#[tokio::test]
+async fn a_session_gathers_the_quarter_and_exports_it() {
+    let app = TestApp::seeded().await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let quarter = brightspots::domain::Quarter::containing(today).to_string();
+    let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let mut member = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+
+    // Something to review this quarter: a submission that gets vetted, an archived practice,
+    // and searches that found nothing.
+    let share: Vec<(&str, &str)> = vec![
+        ("title", "Restate, then add"),
+        (
+            "summary",
+            "Students restate a peer's idea before adding their own.",
+        ),
+        ("team", "bayview-ms-step"),
+        ("stage", "promising"),
+        ("area", "teacher-collaboration"),
+        ("grade", "6-8"),
+        ("subject", "math"),
+        ("s-what-it-is", "A talk routine."),
+        ("s-evidence", "Seen in two positive outliers."),
+        ("s-essential-aspects", "- Restate before you add"),
+        ("s-necessary-conditions", "- A posted frame"),
+        ("confirm_privacy", "yes"),
+        ("action", "submit"),
+    ];
+    assert_eq!(
+        member.submit("/share", &share).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let review = coach.get("/review/restate-then-add").await.body;
+    let mut decide = vec![
+        ("revision", field(&review, "revision")),
+        ("decision", "vet".into()),
+        ("comment", String::new()),
+    ];
+    for i in 0..6 {
+        decide.push((
+            [
+                "score-0", "score-1", "score-2", "score-3", "score-4", "score-5",
+            ][i],
+            "meets".into(),
+        ));
+    }
+    let decide: Vec<(&str, &str)> = decide.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        coach
+            .submit("/review/restate-then-add", &decide)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        coach
+            .submit(
+                "/review/bus-route-attendance-buddies/archive",
+                &[("comment", "The buses changed.")]
+            )
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    for q in ["robotics club", "robotics club", "xyzzy plugh"] {
+        app.get(&format!("/search?q={}", q.replace(' ', "+"))).await;
+    }
+    logged(&app, 3).await;
+
+    // Opening: bad input is explained; a second opening of the same quarter too.
+    let r = coach
+        .submit("/plc", &[("quarter", "2026-Q5"), ("held_on", "2026-12-10")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("quarters look like 2026-Q4") && r.body.contains("value=\"2026-Q5\""));
+    let held = today.to_string();
+    let r = coach
+        .submit(
+            "/plc",
+            &[
+                ("quarter", &quarter),
+                ("held_on", &held),
+                ("notes", "Coaches from all three districts."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let again = coach
+        .submit("/plc", &[("quarter", &quarter), ("held_on", &held)])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("already open"));
+    let (status, body) = {
+        let r = coach.get("/plc/2019-Q1").await;
+        (r.status, r.body)
+    };
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("No session has been opened for 2019-Q1"));
+    assert_eq!(
+        coach.get("/plc/last-quarter").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The page's figures, from the seed catalog plus what happened above.
+    let page = coach.get(&format!("/plc/{quarter}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let p = &page.body;
+    assert!(p.contains("since the hub began"));
+    assert!(p.contains("Submitted (1)") && p.contains("Restate, then add"));
+    // 16 vetted seed practices (imported with their vetting dates) and the one vetted today.
+    assert!(p.contains("Vetted (17)"), "vetted count");
+    assert!(p.contains("Archived (1)") && p.contains("bus-route-attendance-buddies"));
+    assert!(
+        p.contains("Adoptions and what they report (4)"),
+        "the seed's four adoptions"
+    );
+    assert!(p.contains("Due for re-review (1)") && p.contains("/review/reciprocal-teaching-roles"));
+    // Teacher collaboration had only a submitted practice until today's vetting.
+    assert!(p.contains("Every challenge area has at least one vetted practice"));
+    assert!(p.contains("<th scope=\"row\">robotics club</th><td class=\"num\">2</td>"));
+    assert!(p.contains("xyzzy plugh"));
+    assert!(p.contains("role=\"img\"") && p.contains("Submissions per quarter"));
+
+    // The decision log keeps its entries; an empty one is explained with the text kept.
+    let d = format!("/plc/{quarter}/decisions");
+    let r = coach
+        .submit(&d, &[("agenda", "Attendance"), ("decision", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("value=\"Attendance\""));
+    let r = coach
+        .submit(
+            &d,
+            &[
+                ("agenda", "Attendance"),
+                (
+                    "decision",
+                    "Invite Riverside to write up their attendance calls",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        coach
+            .get(&format!("/plc/{quarter}"))
+            .await
+            .body
+            .contains("Invite Riverside to write up their attendance calls")
+    );
+
+    // The CSV parses and agrees with the page and the database.
+    let csv = coach.get(&format!("/plc/{quarter}.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(csv.body.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(
+        &headers,
+        vec![
+            "slug",
+            "title",
+            "team",
+            "district",
+            "status",
+            "stage",
+            "adoptions",
+            "last_review",
+            "due_on"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 18, "17 seed practices and the new one");
+    let row = |slug: &str| rows.iter().find(|r| &r[0] == slug).unwrap().clone();
+    let new = row("restate-then-add");
+    assert_eq!((&new[4], &new[7]), ("vetted", today.to_string().as_str()));
+    assert_eq!(&row("bus-route-attendance-buddies")[4], "archived");
+    assert_eq!(
+        &row("number-talks-sentence-frames")[6],
+        "2",
+        "adopted and adapted count"
+    );
+    let vetted_in_csv = rows.iter().filter(|r| &r[4] == "vetted").count();
+    assert_eq!(
+        vetted_in_csv, 16,
+        "17 vetted on the page, one of them archived since"
+    );
+}
+
+#[tokio::test]
+async fn only_coaches_reach_the_quarterly_review() {
+    let app = TestApp::seeded().await;
+    let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
+    assert_eq!(
+        coach
+            .submit("/plc", &[("quarter", "2026-Q4"), ("held_on", "2026-12-10")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let mut member = Browser::local(&app, "Mo Member", "member", "bayview-ms-step").await;
+    for path in ["/plc", "/plc/2026-Q4", "/plc/2026-Q4.csv"] {
+        assert_eq!(
+            member.get(path).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        member
+            .submit("/plc", &[("quarter", "2027-Q1"), ("held_on", "2027-03-01")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        member
+            .submit(
+                "/plc/2026-Q4/decisions",
+                &[("agenda", "a"), ("decision", "b")]
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let mut anon = Browser::new(&app);
+    assert_eq!(anon.get("/plc/2026-Q4").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        anon.post(
+            "/plc/2026-Q4/decisions",
+            &[("agenda", "a"), ("decision", "b")]
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // A coach without the token changes nothing.
+    assert_eq!(
+        coach
+            .post(
+                "/plc/2026-Q4/decisions",
+                &[("agenda", "a"), ("decision", "b")]
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let decisions: i64 = sqlx::query_scalar("select count(*) from plc_decisions")
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap();
+    let sessions: i64 = sqlx::query_scalar("select count(*) from plc_sessions")
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!((decisions, sessions), (0, 1));
+}
