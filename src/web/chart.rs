@@ -98,6 +98,39 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// A labelled horizontal bar per value, for the quarterly review's trends. `id` keeps the
+/// title and description ids unique when a page has several charts.
+pub fn bars_svg(id: &str, title: &str, bars: &[(String, i64)]) -> String {
+    let max = bars.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1) as f64;
+    let row = 26.0;
+    let height = row * bars.len() as f64 + 8.0;
+    let description: Vec<String> = bars.iter().map(|(l, v)| format!("{l}: {v}")).collect();
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg">
+<title id="{id}-title">{}</title>
+<desc id="{id}-desc">{}</desc>
+"##,
+        escape(title),
+        escape(&description.join("; "))
+    );
+    for (i, (label, value)) in bars.iter().enumerate() {
+        let y = row * i as f64 + 4.0;
+        let width = (*value as f64 / max * BAR_MAX).max(1.0);
+        let _ = writeln!(
+            svg,
+            r##"<text x="0" y="{}" class="chart-label">{}</text><rect x="{LABEL}" y="{y}" width="{width:.1}" height="18" fill="#1f2d3d"/><text x="{:.1}" y="{}" class="chart-value">{value}</text>"##,
+            y + 14.0,
+            escape(label),
+            LABEL + width + 6.0,
+            y + 14.0,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,38 +154,4 @@ mod tests {
         assert!(svg.contains(">38%<") && svg.contains(">71%<"));
         assert!(svg.contains("from 38% to 71%"));
     }
-}
-
-/// A labelled horizontal bar per value, for the quarterly review's trends. `id` keeps the
-/// title and description ids unique when a page has several charts.
-pub fn bars_svg(id: &str, title: &str, bars: &[(String, i64)]) -> String {
-    let max = bars.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1) as f64;
-    let row = 26.0;
-    let height = row * bars.len() as f64 + 8.0;
-    let description: Vec<String> = bars.iter().map(|(l, v)| format!("{l}: {v}")).collect();
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r##"<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg">
-<title id="{id}-title">{}</title>
-<desc id="{id}-desc">{}</desc>
-"##,
-        escape(title),
-        escape(&description.join("; "))
-    );
-    for (i, (label, value)) in bars.iter().enumerate() {
-        let y = row * i as f64 + 4.0;
-        let width = (*value as f64 / max * BAR_MAX).max(1.0);
-        let _ = write!(
-            svg,
-            r##"<text x="0" y="{}" class="chart-label">{}</text><rect x="{LABEL}" y="{y}" width="{width:.1}" height="18" fill="#1f2d3d"/><text x="{:.1}" y="{}" class="chart-value">{value}</text>
-"##,
-            y + 14.0,
-            escape(label),
-            LABEL + width + 6.0,
-            y + 14.0,
-        );
-    }
-    svg.push_str("</svg>");
-    svg
 }
