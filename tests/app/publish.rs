@@ -695,3 +695,23 @@ async fn autosave_answers_the_script_and_drafts_and_sessions_survive_a_restart()
     assert_eq!(status, StatusCode::OK);
     assert!(js.contains("X-Base"));
 }
+
+#[tokio::test]
+async fn invalid_utf8_is_explained_not_stored() {
+    let app = TestApp::seeded().await;
+    let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let token = b.csrf().await;
+    let body =
+        format!("csrf={token}&team=bayview-ms-step&stage=promising&title=Caf%E9+talk&action=save");
+    let r = b.request("POST", "/share", Some(body)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("not valid text (UTF-8)"), "{}", r.body);
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from practices where slug like 'caf%'"
+        )
+        .await,
+        0
+    );
+}
