@@ -57,8 +57,8 @@ impl Facet {
             Facet::Subject => "Subject",
             Facet::Stage => "Evidence",
             Facet::District => "District",
-            Facet::Level => "School level",
-            Facet::Locale => "School locale",
+            Facet::Level => "Worked in schools: level",
+            Facet::Locale => "Worked in schools: locale",
         }
     }
 

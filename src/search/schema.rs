@@ -13,7 +13,7 @@ use tantivy::{Index, TantivyDocument, Term};
 use crate::store::IndexDoc;
 
 /// Bump when the schema or an analyzer changes: a mismatch rebuilds the index at start-up.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// English: words, lowercased, accents folded, stemmed.
 pub const EN: &str = "bs_en";
@@ -170,8 +170,12 @@ pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     }
     facet("stage", &d.stage);
     facet("district", &d.district);
-    facet("level", &d.level);
-    facet("locale", &d.locale);
+    for l in &d.levels {
+        facet("level", l);
+    }
+    for l in &d.locales {
+        facet("locale", l);
+    }
     let day = day_number(d.vetted_on.as_deref());
     doc.add_i64(f.vetted, day);
     doc.add_i64(f.published, day_number(d.published_on.as_deref()));

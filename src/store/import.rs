@@ -101,35 +101,17 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
             Upsert::Unchanged => report.practices_unchanged += 1,
         }
     }
+    let mut adopted: Vec<i64> = Vec::new();
     for a in &catalog.adoptions {
         let practice_id = ids[&a.practice];
-        let adoption_id: i64 = sqlx::query_scalar(
-            r#"insert into adoptions (practice_id, team_id, revision_id, status, started_on, aspects_kept, adaptations, outcome)
-               values (?, (select id from teams where slug = ?),
-                       (select coalesce(public_revision_id, current_revision_id) from practices where id = ?),
-                       ?, ?, ?, ?, ?)
-               on conflict (practice_id, team_id) do update set status = excluded.status,
-                 started_on = excluded.started_on, aspects_kept = excluded.aspects_kept,
-                 adaptations = excluded.adaptations, outcome = excluded.outcome
-               returning id"#,
-        )
-        .bind(practice_id)
-        .bind(a.team.as_str())
-        .bind(practice_id)
-        .bind(a.status.as_str())
-        .bind(a.started_on.map(|d| d.to_string()))
-        .bind(serde_json::to_string(&a.aspects_kept)?)
-        .bind(&a.adaptations)
-        .bind(a.outcome.map(|o| o.as_str()))
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("delete from measures where adoption_id = ?")
-            .bind(adoption_id)
-            .execute(&mut *tx)
-            .await?;
-        insert_measures(&mut tx, Owner::Adoption(adoption_id), &a.measures).await?;
-        record_change(&mut tx, practice_id, "adoption").await?;
+        super::adoption::upsert_adoption(&mut tx, practice_id, a, false).await?;
+        adopted.push(practice_id);
         report.adoptions += 1;
+    }
+    adopted.sort_unstable();
+    adopted.dedup();
+    for practice_id in adopted {
+        super::adoption::recompute_stage(&mut tx, practice_id).await?;
     }
     tx.commit().await?;
     Ok(report)
@@ -230,7 +212,9 @@ async fn upsert_practice(
     // A vetted file makes its newest revision the public one; any other status leaves the
     // last vetted revision public while the newer one waits.
     sqlx::query(
-        r#"update practices set team_id = (select id from teams where slug = ?1), status = ?2, stage = ?3,
+        r#"update practices set team_id = (select id from teams where slug = ?1), status = ?2,
+             -- `replicated` is earned from adoptions; recompute_stage alone changes it
+             stage = case when stage = 'replicated' then stage else ?3 end,
              -- the public (vetted) revision keeps its dates while a newer one waits for review
              published_on = case when ?4 or public_revision_id is null then ?5 else published_on end,
              vetted_on = case when ?4 or public_revision_id is null then ?6 else vetted_on end,
@@ -331,12 +315,12 @@ pub(crate) async fn insert_revision(
     Ok(revision_id)
 }
 
-enum Owner {
+pub(crate) enum Owner {
     Revision(i64),
     Adoption(i64),
 }
 
-async fn insert_measures(
+pub(crate) async fn insert_measures(
     tx: &mut Transaction<'_, Sqlite>,
     owner: Owner,
     measures: &[Measure],

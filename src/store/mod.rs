@@ -2,6 +2,7 @@
 //! one writer connection and `BEGIN IMMEDIATE`, so concurrent writers queue instead of
 //! failing with "database is locked".
 
+mod adoption;
 mod authoring;
 mod export;
 mod import;
@@ -19,6 +20,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+pub use adoption::AdoptionView;
 pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog};

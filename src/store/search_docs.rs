@@ -24,8 +24,10 @@ pub struct IndexDoc {
     pub subjects: Vec<String>,
     pub stage: String,
     pub district: String,
-    pub level: String,
-    pub locale: String,
+    /// Levels and locales of the schools where the practice has worked: the originating
+    /// school and every adopting school that reports `improved` ("schools like mine").
+    pub levels: Vec<String>,
+    pub locales: Vec<String>,
     pub team_name: String,
     pub school_name: String,
     pub district_name: String,
@@ -133,9 +135,32 @@ impl Db {
             text.push_str(". ");
         }
 
+        let mut worked: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
+        for (id, level, locale) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+            r#"select p.id, s.level, s.locale from adoptions a
+               join practices p on p.id = a.practice_id
+               join teams t on t.id = a.team_id join schools s on s.id = t.school_id
+               where a.outcome = 'improved' and {PUBLIC} {filter}"#
+        ))
+        .bind(&ids_json)
+        .fetch_all(&self.read)
+        .await?
+        {
+            let entry = worked.entry(id).or_default();
+            entry.0.push(level);
+            entry.1.push(locale);
+        }
+
         Ok(rows
             .into_iter()
             .map(|r| {
+                let (mut levels, mut locales) = worked.remove(&r.id).unwrap_or_default();
+                levels.push(r.level.clone());
+                locales.push(r.locale.clone());
+                for list in [&mut levels, &mut locales] {
+                    list.sort();
+                    list.dedup();
+                }
                 let (aspects, other) = sections.remove(&r.revision_id).unwrap_or_default();
                 let extra = format!(
                     "{} {} {} {} {} {}",
@@ -159,8 +184,8 @@ impl Db {
                     subjects: parse_list(&r.subjects),
                     stage: r.stage,
                     district: r.district,
-                    level: r.level,
-                    locale: r.locale,
+                    levels,
+                    locales,
                     team_name: r.team_name,
                     school_name: r.school_name,
                     district_name: r.district_name,

@@ -39,7 +39,8 @@ async fn practice_page_shows_every_part() {
         "href=\"/challenges/math-problem-solving\"",
         "<dd>3–5</dd>",
         "<dd>Math</dd>",
-        "badge-confirmed",
+        // Two other schools kept every aspect and improved (content/adoptions.toml).
+        "badge-replicated",
         "href=\"/teams/lincoln-es-step\"",
         "href=\"/schools/lincoln-es\"",
         "href=\"/districts/harbor-usd\"",

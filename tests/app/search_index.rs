@@ -159,7 +159,8 @@ async fn reindex_from_the_command_line() {
         "{out:?}"
     );
     let meta = std::fs::read_to_string(index.join("meta.json")).unwrap();
-    assert!(meta.contains(r#"\"schema\":1"#), "{meta}");
+    let schema = format!(r#"\"schema\":{}"#, brightspots::search::SCHEMA_VERSION);
+    assert!(meta.contains(&schema), "{meta}");
 
     // While a hub holds the index, the command asks that hub to rebuild instead.
     let app = TestApp::seeded().await;

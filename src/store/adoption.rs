@@ -1,0 +1,296 @@
+//! Adoptions: schools trying a practice, what they kept, what happened — and the evidence
+//! stage `replicated` that their reports earn a practice.
+
+use std::collections::HashMap;
+
+use sqlx::{FromRow, Sqlite, Transaction};
+use tracing::instrument;
+
+use super::review::record_event;
+use super::{Db, record_change};
+use crate::content::AdoptionDoc;
+use crate::domain::{Measure, Vocabulary};
+
+/// An adoption as pages show it.
+#[derive(Debug, Clone, FromRow)]
+pub struct AdoptionView {
+    pub id: i64,
+    pub practice_slug: String,
+    pub practice_title: String,
+    pub team_slug: String,
+    pub team_name: String,
+    pub school_name: String,
+    pub level: String,
+    pub locale: String,
+    pub district_name: String,
+    pub status: String,
+    pub started_on: Option<String>,
+    pub aspects_kept: String,
+    /// The essential aspects of the revision adopted (JSON list).
+    pub aspects: String,
+    pub adaptations: Option<String>,
+    pub outcome: Option<String>,
+    pub revision_number: i64,
+    /// The number of the practice's public revision now.
+    pub public_number: Option<i64>,
+    pub updated_at: Option<String>,
+    #[sqlx(skip)]
+    pub measures: Vec<Measure>,
+}
+
+impl AdoptionView {
+    pub fn kept(&self) -> Vec<u32> {
+        serde_json::from_str(&self.aspects_kept).unwrap_or_default()
+    }
+
+    pub fn aspect_list(&self) -> Vec<String> {
+        super::parse_list(&self.aspects)
+    }
+
+    /// "3 of 4" essential aspects kept.
+    pub fn fidelity(&self) -> String {
+        format!("{} of {}", self.kept().len(), self.aspect_list().len())
+    }
+
+    /// What the adopting team still owes the network.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if !matches!(self.status.as_str(), "exploring") {
+            if self.measures.is_empty() {
+                out.push("your own measures (baseline and result)");
+            }
+            if self.outcome.is_none() {
+                out.push("the outcome (improved, no change or declined)");
+            }
+        }
+        out
+    }
+}
+
+const VIEW: &str = r#"
+    select a.id, p.slug as practice_slug, pr.title as practice_title, t.slug as team_slug,
+           t.name as team_name, s.name as school_name, s.level, s.locale, d.name as district_name,
+           a.status, a.started_on, a.aspects_kept, ar.essential_aspects as aspects, a.adaptations,
+           a.outcome, ar.number as revision_number,
+           (select number from practice_revisions where id = p.public_revision_id) as public_number,
+           a.updated_at
+    from adoptions a
+    join practices p on p.id = a.practice_id
+    join practice_revisions pr on pr.id = coalesce(p.public_revision_id, p.current_revision_id)
+    join practice_revisions ar on ar.id = a.revision_id
+    join teams t on t.id = a.team_id
+    join schools s on s.id = t.school_id
+    join districts d on d.id = s.district_id"#;
+
+impl Db {
+    async fn adoptions_where(
+        &self,
+        condition: &str,
+        bind: &str,
+    ) -> sqlx::Result<Vec<AdoptionView>> {
+        let mut rows: Vec<AdoptionView> =
+            sqlx::query_as(&format!("{VIEW} where {condition} order by s.name, t.name"))
+                .bind(bind)
+                .fetch_all(&self.read)
+                .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
+        for (owner, name, ingredient, unit, instrument, baseline, result, n, period) in
+            sqlx::query_as::<_, (i64, String, String, String, String, f64, f64, i64, String)>(
+                r#"select adoption_id, name, ingredient, unit, instrument, baseline, result, n, period
+                   from measures where adoption_id in (select value from json_each(?))
+                   order by adoption_id, position"#,
+            )
+            .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
+            .fetch_all(&self.read)
+            .await?
+        {
+            if let (Ok(ingredient), Ok(unit)) = (Vocabulary::parse(&ingredient), Vocabulary::parse(&unit)) {
+                measures.entry(owner).or_default().push(Measure {
+                    name,
+                    ingredient,
+                    instrument,
+                    unit,
+                    baseline,
+                    result,
+                    n,
+                    period,
+                });
+            }
+        }
+        for r in &mut rows {
+            r.measures = measures.remove(&r.id).unwrap_or_default();
+        }
+        Ok(rows)
+    }
+
+    /// Every adoption of a practice: its replication ledger.
+    pub async fn adoptions_of_practice(&self, slug: &str) -> sqlx::Result<Vec<AdoptionView>> {
+        self.adoptions_where("p.slug = ?", slug).await
+    }
+
+    /// One team's adoption of one practice, if there is one.
+    pub async fn adoption(&self, slug: &str, team: &str) -> sqlx::Result<Option<AdoptionView>> {
+        let key = format!("{slug}\n{team}");
+        Ok(self
+            .adoptions_where("p.slug || char(10) || t.slug = ?", &key)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The adoptions made by the teams of a person.
+    pub async fn adoptions_by_user_teams(&self, user_id: i64) -> sqlx::Result<Vec<AdoptionView>> {
+        self.adoptions_where(
+            "a.team_id in (select team_id from team_members where user_id = cast(? as integer))",
+            &user_id.to_string(),
+        )
+        .await
+    }
+
+    /// The adoptions of the practices a team shared.
+    pub async fn adoptions_of_team_practices(&self, team: &str) -> sqlx::Result<Vec<AdoptionView>> {
+        self.adoptions_where("p.team_id = (select id from teams where slug = ?)", team)
+            .await
+    }
+
+    /// Creates or updates a team's adoption, keeps the change, and recomputes the practice's
+    /// evidence stage. A new adoption adopts the practice's public revision.
+    #[instrument(skip_all, fields(practice.slug = %doc.practice, team = %doc.team))]
+    pub async fn save_adoption(&self, user_id: i64, doc: &AdoptionDoc) -> anyhow::Result<()> {
+        let mut tx = self.begin_write().await?;
+        let practice_id: i64 = sqlx::query_scalar("select id from practices where slug = ?")
+            .bind(doc.practice.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let adoption_id = upsert_adoption(&mut tx, practice_id, doc, true).await?;
+        let snapshot = serde_json::json!({
+            "status": doc.status.as_str(),
+            "started_on": doc.started_on.map(|d| d.to_string()),
+            "aspects_kept": doc.aspects_kept,
+            "adaptations": doc.adaptations,
+            "outcome": doc.outcome.map(|o| o.as_str()),
+            "measures": doc.measures.iter().map(|m| serde_json::json!({
+                "name": m.name, "ingredient": m.ingredient.as_str(), "unit": m.unit.as_str(),
+                "baseline": m.baseline, "result": m.result, "n": m.n, "period": m.period,
+            })).collect::<Vec<_>>(),
+        });
+        sqlx::query(
+            "insert into adoption_history (adoption_id, user_id, snapshot) values (?, ?, ?)",
+        )
+        .bind(adoption_id)
+        .bind(user_id)
+        .bind(snapshot.to_string())
+        .execute(&mut *tx)
+        .await?;
+        recompute_stage(&mut tx, practice_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The recorded changes of an adoption, newest first: (when, who, status, outcome).
+    pub async fn adoption_history(
+        &self,
+        adoption_id: i64,
+    ) -> sqlx::Result<Vec<(String, Option<String>, String, Option<String>)>> {
+        sqlx::query_as(
+            r#"select h.at, u.name, json_extract(h.snapshot, '$.status'), json_extract(h.snapshot, '$.outcome')
+               from adoption_history h left join users u on u.id = h.user_id
+               where h.adoption_id = ? order by h.id desc"#,
+        )
+        .bind(adoption_id)
+        .fetch_all(&self.read)
+        .await
+    }
+}
+
+/// Writes one adoption (and replaces its measures). `touch` stamps it as new evidence.
+pub(crate) async fn upsert_adoption(
+    tx: &mut Transaction<'_, Sqlite>,
+    practice_id: i64,
+    a: &AdoptionDoc,
+    touch: bool,
+) -> anyhow::Result<i64> {
+    let adoption_id: i64 = sqlx::query_scalar(
+        r#"insert into adoptions (practice_id, team_id, revision_id, status, started_on, aspects_kept,
+                                  adaptations, outcome, updated_at)
+           values (?1, (select id from teams where slug = ?2),
+                   (select coalesce(public_revision_id, current_revision_id) from practices where id = ?1),
+                   ?3, ?4, ?5, ?6, ?7, case when ?8 then strftime('%Y-%m-%dT%H:%M:%SZ', 'now') end)
+           on conflict (practice_id, team_id) do update set status = excluded.status,
+             started_on = excluded.started_on, aspects_kept = excluded.aspects_kept,
+             adaptations = excluded.adaptations, outcome = excluded.outcome,
+             updated_at = coalesce(excluded.updated_at, adoptions.updated_at)
+           returning id"#,
+    )
+    .bind(practice_id)
+    .bind(a.team.as_str())
+    .bind(a.status.as_str())
+    .bind(a.started_on.map(|d| d.to_string()))
+    .bind(serde_json::to_string(&a.aspects_kept)?)
+    .bind(&a.adaptations)
+    .bind(a.outcome.map(|o| o.as_str()))
+    .bind(touch)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("delete from measures where adoption_id = ?")
+        .bind(adoption_id)
+        .execute(&mut **tx)
+        .await?;
+    super::import::insert_measures(tx, super::import::Owner::Adoption(adoption_id), &a.measures)
+        .await?;
+    record_change(tx, practice_id, "adoption").await?;
+    Ok(adoption_id)
+}
+
+/// `replicated` is earned, never typed: at least two adopting schools other than the
+/// originating one, each keeping every essential aspect of the revision it adopted, report
+/// `improved` with at least one student-outcome measure. Reaching or losing it is an event
+/// the quarterly review reports.
+pub(crate) async fn recompute_stage(
+    tx: &mut Transaction<'_, Sqlite>,
+    practice_id: i64,
+) -> sqlx::Result<()> {
+    let (schools, stage): (i64, String) = sqlx::query_as(
+        r#"select
+             (select count(distinct s.id) from adoptions a
+              join teams t on t.id = a.team_id join schools s on s.id = t.school_id
+              join practice_revisions ar on ar.id = a.revision_id
+              where a.practice_id = p.id
+                and s.id <> (select school_id from teams where id = p.team_id)
+                and a.outcome = 'improved'
+                and json_array_length(ar.essential_aspects) > 0
+                and (select count(distinct k.value) from json_each(a.aspects_kept) k
+                     where k.value between 1 and json_array_length(ar.essential_aspects))
+                    = json_array_length(ar.essential_aspects)
+                and exists (select 1 from measures m where m.adoption_id = a.id
+                            and m.ingredient = 'student-outcome')),
+             p.stage
+           from practices p where p.id = ?"#,
+    )
+    .bind(practice_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let replicated = schools >= 2;
+    if replicated == (stage == "replicated") {
+        return Ok(());
+    }
+    // Losing it returns the practice to the stage its own evidence supports.
+    sqlx::query(
+        r#"update practices set stage = case when ?1 then 'replicated'
+             else (select stage from practice_revisions where id = coalesce(public_revision_id, current_revision_id)) end
+           where id = ?2"#,
+    )
+    .bind(replicated)
+    .bind(practice_id)
+    .execute(&mut **tx)
+    .await?;
+    let kind = if replicated {
+        "replicated"
+    } else {
+        "unreplicated"
+    };
+    record_event(tx, practice_id, None, kind, None).await?;
+    record_change(tx, practice_id, "practice").await?;
+    Ok(())
+}
