@@ -62,6 +62,7 @@ pub struct PracticeRow {
     pub tags: String,
     pub license: Option<String>,
     pub body_html: String,
+    pub essential_aspects: String,
     pub team_slug: String,
     pub team_name: String,
     pub cycle: String,
@@ -194,7 +195,7 @@ impl Db {
             r#"select p.id, r.id as revision_id, r.number as revision_number, p.slug, p.status,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
                       p.published_on, p.vetted_on, r.title, r.summary, r.grade_bands, r.subjects, r.tags,
-                      r.license, r.body_html, t.slug as team_slug, t.name as team_name, t.cycle, t.aim,
+                      r.license, r.body_html, r.essential_aspects, t.slug as team_slug, t.name as team_name, t.cycle, t.aim,
                       s.slug as school_slug, s.name as school_name, s.level, s.locale,
                       d.slug as district_slug, d.name as district_name
                from practices p

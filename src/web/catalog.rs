@@ -10,8 +10,9 @@ use super::views::{self, CardView, MeasureView, StageBadge};
 use super::{Chrome, chart, page};
 use crate::AppState;
 use crate::auth::Viewer;
-use crate::domain::{Status, Vocabulary};
+use crate::domain::{AdoptionStatus, Ingredient, Measure, Outcome, Status, Vocabulary};
 use crate::error::{AppError, AppResult};
+use crate::store::AdoptionView;
 use crate::store::pages::{AreaCount, HitRow, PracticePage};
 use crate::store::parse_list;
 
@@ -49,6 +50,10 @@ async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Respon
 pub(super) struct PracticeTemplate {
     /// Set on an author's preview: the link back to the edit form.
     preview: Option<String>,
+    ledger: Vec<LedgerRow>,
+    ledger_chart: String,
+    /// Where "Adopt this practice" leads, for someone who may adopt it (or sign in to).
+    adopt_link: Option<String>,
     chrome: Chrome,
     p: crate::store::pages::PracticeRow,
     stage: StageBadge,
@@ -61,6 +66,8 @@ pub(super) struct PracticeTemplate {
     level: &'static str,
     locale: &'static str,
     measures: Vec<MeasureView>,
+    /// The team's first student-outcome measure, for the ledger's chart.
+    own_outcome: Option<Measure>,
     chart: String,
     resources: Vec<crate::domain::Resource>,
     license: String,
@@ -78,7 +85,92 @@ async fn practice(
         return Err(AppError::NotFound);
     };
     let related = related(&state, &slug).await;
-    page(practice_template(&state, &viewer, found, related, None))
+    let adoptions = state.db.adoptions_of_practice(&slug).await?;
+    let mut template = practice_template(&state, &viewer, found, related, None);
+    template.ledger_chart =
+        ledger_chart(&template.p.school_name, &template.own_outcome, &adoptions);
+    template.ledger = adoptions.iter().map(LedgerRow::from).collect();
+    template.adopt_link = match viewer.user() {
+        None => Some(format!("/signin?next=/practices/{slug}/adopt")),
+        Some(u) if u.teams.iter().any(|t| t.slug != template.p.team_slug) => {
+            Some(format!("/practices/{slug}/adopt"))
+        }
+        Some(_) => None,
+    };
+    page(template)
+}
+
+/// One adopting school in the replication ledger.
+pub(super) struct LedgerRow {
+    school: String,
+    level: &'static str,
+    locale: &'static str,
+    district: String,
+    status: &'static str,
+    fidelity: String,
+    adaptations: String,
+    outcome: &'static str,
+    /// The first student-outcome measure, "41% → 78% (n = 120)".
+    figures: String,
+}
+
+impl From<&AdoptionView> for LedgerRow {
+    fn from(a: &AdoptionView) -> Self {
+        LedgerRow {
+            school: a.school_name.clone(),
+            level: views::level_label(&a.level),
+            locale: views::locale_label(&a.locale),
+            district: a.district_name.clone(),
+            status: views::label::<AdoptionStatus>(&a.status),
+            fidelity: a.fidelity(),
+            adaptations: a.adaptations.clone().unwrap_or_default(),
+            outcome: a
+                .outcome
+                .as_deref()
+                .map_or("not yet reported", views::label::<Outcome>),
+            figures: student_outcome(&a.measures).map_or("—".into(), |m| {
+                format!(
+                    "{} → {} (n = {})",
+                    views::figure(m.baseline, m.unit),
+                    views::figure(m.result, m.unit),
+                    m.n
+                )
+            }),
+        }
+    }
+}
+
+fn student_outcome(measures: &[Measure]) -> Option<&Measure> {
+    measures
+        .iter()
+        .find(|m| m.ingredient == Ingredient::StudentOutcome)
+}
+
+/// The originating team's first student-outcome measure beside each adopter's.
+fn ledger_chart(origin: &str, own: &Option<Measure>, adoptions: &[AdoptionView]) -> String {
+    let mut bars: Vec<Measure> = Vec::new();
+    if let Some(m) = own {
+        bars.push(Measure {
+            name: format!("{origin} (originating): {}", m.name),
+            ..m.clone()
+        });
+    }
+    for a in adoptions {
+        if let Some(m) = student_outcome(&a.measures) {
+            bars.push(Measure {
+                name: format!("{}: {}", a.school_name, m.name),
+                ..m.clone()
+            });
+        }
+    }
+    if bars.len() < 2 {
+        return String::new();
+    }
+    chart::measures_chart(
+        "ledger-chart",
+        "Student outcomes at the originating school and at adopting schools",
+        &bars,
+    )
 }
 
 /// The practice page: the published page and the author's preview are this one function,
@@ -112,8 +204,12 @@ pub(super) fn practice_template(
             .unwrap_or_else(|| state.settings.default_license.clone()),
         published_on: views::opt_date(&p.published_on),
         vetted_on: views::opt_date(&p.vetted_on),
+        own_outcome: student_outcome(&found.measures).cloned(),
         related,
         preview,
+        ledger: Vec::new(),
+        ledger_chart: String::new(),
+        adopt_link: None,
         p,
     }
 }

@@ -12,6 +12,11 @@ const BAR_MAX: f64 = 440.0;
 const ROW: f64 = 78.0;
 
 pub fn measures_svg(measures: &[Measure]) -> String {
+    measures_chart("chart", "Baseline and result of each measure", measures)
+}
+
+/// The same chart under another id (a page may show several).
+pub fn measures_chart(id: &str, title: &str, measures: &[Measure]) -> String {
     if measures.is_empty() {
         return String::new();
     }
@@ -19,11 +24,12 @@ pub fn measures_svg(measures: &[Measure]) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r##"<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">
-<title id="chart-title">Baseline and result of each measure</title>
-<desc id="chart-desc">{}</desc>
-<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#1f2d3d" stroke-width="2"/></pattern></defs>
+        r##"<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-labelledby="{id}-title {id}-desc" xmlns="http://www.w3.org/2000/svg">
+<title id="{id}-title">{}</title>
+<desc id="{id}-desc">{}</desc>
+<defs><pattern id="{id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#1f2d3d" stroke-width="2"/></pattern></defs>
 "##,
+        escape(title),
         escape(&describe(measures))
     );
     for (i, m) in measures.iter().enumerate() {
@@ -37,7 +43,7 @@ pub fn measures_svg(measures: &[Measure]) -> String {
         let _ = write!(
             svg,
             r##"<text x="0" y="{y}" class="chart-name">{}</text>
-<text x="0" y="{}" class="chart-label">Baseline</text><rect x="{LABEL}" y="{}" width="{:.1}" height="18" fill="url(#hatch)" stroke="#1f2d3d"/><text x="{:.1}" y="{}" class="chart-value">{}</text>
+<text x="0" y="{}" class="chart-label">Baseline</text><rect x="{LABEL}" y="{}" width="{:.1}" height="18" fill="url(#{id}-hatch)" stroke="#1f2d3d"/><text x="{:.1}" y="{}" class="chart-value">{}</text>
 <text x="0" y="{}" class="chart-label">Result</text><rect x="{LABEL}" y="{}" width="{:.1}" height="18" fill="#1f2d3d"/><text x="{:.1}" y="{}" class="chart-value">{}</text>
 "##,
             escape(&truncate(&m.name, 80)),

@@ -1,6 +1,7 @@
 //! HTTP: one router per area, merged here; pages are askama templates over stored HTML.
 
 mod admin;
+mod adopt;
 mod assets;
 mod catalog;
 mod chart;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(signin::router())
         .merge(publish::router())
         .merge(admin::router())
+        .merge(adopt::router())
         .merge(review::router())
         .merge(plc::router())
         .merge(assets::router())

@@ -26,6 +26,8 @@ struct TeamPage {
     chrome: Chrome,
     team: TeamRow,
     practices: Vec<CardView>,
+    /// Other schools' adoptions of this team's practices, and what they report.
+    adopted_elsewhere: Vec<crate::store::AdoptionView>,
 }
 
 async fn team(
@@ -35,10 +37,12 @@ async fn team(
 ) -> AppResult<Response> {
     let team = state.db.team(&slug).await?.ok_or(AppError::NotFound)?;
     let practices = views::cards(state.db.practices_of_team(&slug).await?);
+    let adopted_elsewhere = state.db.adoptions_of_team_practices(&slug).await?;
     page(TeamPage {
         chrome: Chrome::new(&state, &viewer),
         team,
         practices,
+        adopted_elsewhere,
     })
 }
 

@@ -138,6 +138,8 @@ async fn signed_in_pages_are_accessible_html() {
         "/review/peer-learning-walks",
         "/plc",
         "/plc/2026-Q4",
+        "/practices/reciprocal-teaching-roles/adopt",
+        "/practices/number-talks-sentence-frames",
     ] {
         let r = b.get(path).await;
         assert_eq!(r.status, axum::http::StatusCode::OK, "{path}");

@@ -1,6 +1,7 @@
 //! Integration tests: the real router over a real temp database, one binary.
 
 mod accessibility;
+mod adopt;
 mod auth;
 mod cli;
 mod content_rules;

@@ -50,7 +50,6 @@ pub type Problems = BTreeMap<String, Vec<String>>;
 impl PracticeForm {
     pub fn parse(body: &[u8]) -> PracticeForm {
         let mut f = PracticeForm::default();
-        let mut measure_fields: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
         let mut r_titles = Vec::new();
         let mut r_urls = Vec::new();
         for (k, v) in form_urlencoded::parse(body) {
@@ -75,35 +74,11 @@ impl PracticeForm {
                         && SectionKind::from_key(section).is_some()
                     {
                         f.sections.insert(section.to_string(), v);
-                    } else if let Some(field) = key.strip_prefix("m-")
-                        && let Some(name) = MEASURE_FIELDS.iter().find(|n| **n == field)
-                    {
-                        measure_fields.entry(name).or_default().push(v);
                     }
                 }
             }
         }
-        // Every row sends all its inputs, so the n-th value of each belongs to row n.
-        let rows = measure_fields.values().map(Vec::len).max().unwrap_or(0);
-        let take = |name: &str, i: usize| {
-            measure_fields
-                .get(name)
-                .and_then(|v| v.get(i))
-                .cloned()
-                .unwrap_or_default()
-        };
-        f.measures = (0..rows)
-            .map(|i| MeasureRow {
-                name: take("name", i),
-                ingredient: take("ingredient", i),
-                unit: take("unit", i),
-                instrument: take("instrument", i),
-                baseline: take("baseline", i),
-                result: take("result", i),
-                n: take("n", i),
-                period: take("period", i),
-            })
-            .collect();
+        f.measures = measure_rows(body);
         f.resources = r_titles
             .into_iter()
             .zip(r_urls.into_iter().chain(std::iter::repeat(String::new())))
@@ -128,20 +103,7 @@ impl PracticeForm {
                 .iter()
                 .map(|(k, v)| (k.key().to_string(), v.clone()))
                 .collect(),
-            measures: doc
-                .measures
-                .iter()
-                .map(|m| MeasureRow {
-                    name: m.name.clone(),
-                    ingredient: m.ingredient.as_str().into(),
-                    unit: m.unit.as_str().into(),
-                    instrument: m.instrument.clone(),
-                    baseline: crate::content::format_number(m.baseline),
-                    result: crate::content::format_number(m.result),
-                    n: m.n.to_string(),
-                    period: m.period.clone(),
-                })
-                .collect(),
+            measures: rows_of(&doc.measures),
             resources: doc
                 .resources
                 .iter()
@@ -243,71 +205,7 @@ impl PracticeForm {
             .iter()
             .filter_map(|a| Slug::parse(a).ok())
             .collect();
-        let mut measures = Vec::new();
-        for (i, m) in self.measures.iter().enumerate() {
-            let row = i + 1;
-            let blank = [
-                &m.name,
-                &m.instrument,
-                &m.baseline,
-                &m.result,
-                &m.n,
-                &m.period,
-            ]
-            .iter()
-            .all(|v| v.trim().is_empty());
-            if blank {
-                continue; // an empty row left in the table is not a measure
-            }
-            let number = |field: &str, v: &str, problems: &mut dyn FnMut(&str, String)| -> f64 {
-                match v
-                    .trim()
-                    .replace(',', "")
-                    .trim_end_matches('%')
-                    .parse::<f64>()
-                {
-                    Ok(x) if x.is_finite() => x,
-                    _ => {
-                        problems(
-                            &format!("m{row}-{field}"),
-                            format!("\"{v}\" is not a number; type digits such as 42 or 3.5"),
-                        );
-                        0.0
-                    }
-                }
-            };
-            let baseline = number("baseline", &m.baseline, &mut add);
-            let result = number("result", &m.result, &mut add);
-            let n = match m.n.trim().parse::<i64>() {
-                Ok(n) => n,
-                Err(_) => {
-                    add(
-                        &format!("m{row}-n"),
-                        format!("\"{}\" is not a whole number of students", m.n),
-                    );
-                    min_cell.get()
-                }
-            };
-            let (Ok(ingredient), Ok(unit)) =
-                (Ingredient::parse(&m.ingredient), Unit::parse(&m.unit))
-            else {
-                add(
-                    &format!("m{row}-ingredient"),
-                    "choose an ingredient and a unit".into(),
-                );
-                continue;
-            };
-            measures.push(Measure {
-                name: m.name.trim().to_string(),
-                ingredient,
-                instrument: m.instrument.trim().to_string(),
-                unit,
-                baseline,
-                result,
-                n,
-                period: m.period.trim().to_string(),
-            });
-        }
+        let measures = parse_measures(&self.measures, min_cell, &mut add);
         let resources = self
             .resources
             .iter()
@@ -363,8 +261,132 @@ impl PracticeForm {
     }
 }
 
+/// The measures of a table of rows, each problem keyed `m{row}-{field}`. Empty rows are
+/// skipped. (The minimum cell size is checked by `Measure::problems`.)
+pub fn parse_measures(
+    rows: &[MeasureRow],
+    min_cell: CellSize,
+    add: &mut dyn FnMut(&str, String),
+) -> Vec<Measure> {
+    let mut measures = Vec::new();
+    for (i, m) in rows.iter().enumerate() {
+        let row = i + 1;
+        let blank = [
+            &m.name,
+            &m.instrument,
+            &m.baseline,
+            &m.result,
+            &m.n,
+            &m.period,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty());
+        if blank {
+            continue; // an empty row left in the table is not a measure
+        }
+        let number = |field: &str, v: &str, problems: &mut dyn FnMut(&str, String)| -> f64 {
+            match v
+                .trim()
+                .replace(',', "")
+                .trim_end_matches('%')
+                .parse::<f64>()
+            {
+                Ok(x) if x.is_finite() => x,
+                _ => {
+                    problems(
+                        &format!("m{row}-{field}"),
+                        format!("\"{v}\" is not a number; type digits such as 42 or 3.5"),
+                    );
+                    0.0
+                }
+            }
+        };
+        let baseline = number("baseline", &m.baseline, add);
+        let result = number("result", &m.result, add);
+        let n = match m.n.trim().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                add(
+                    &format!("m{row}-n"),
+                    format!("\"{}\" is not a whole number of students", m.n),
+                );
+                min_cell.get()
+            }
+        };
+        let (Ok(ingredient), Ok(unit)) = (Ingredient::parse(&m.ingredient), Unit::parse(&m.unit))
+        else {
+            add(
+                &format!("m{row}-ingredient"),
+                "choose an ingredient and a unit".into(),
+            );
+            continue;
+        };
+        measures.push(Measure {
+            name: m.name.trim().to_string(),
+            ingredient,
+            instrument: m.instrument.trim().to_string(),
+            unit,
+            baseline,
+            result,
+            n,
+            period: m.period.trim().to_string(),
+        });
+    }
+    measures
+}
+
 fn vocab_list<V: Vocabulary>(values: &[String]) -> Vec<V> {
     values.iter().filter_map(|v| V::parse(v).ok()).collect()
+}
+
+/// The rows of a measures table as posted (`m-name`, `m-n`… once per row).
+pub fn measure_rows(body: &[u8]) -> Vec<MeasureRow> {
+    let mut fields: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if let Some(field) = k.strip_prefix("m-")
+            && let Some(name) = MEASURE_FIELDS.iter().find(|n| **n == field)
+        {
+            fields.entry(name).or_default().push(v.into_owned());
+        }
+    }
+    // Every row sends all its inputs, so the n-th value of each belongs to row n.
+    let rows = fields.values().map(Vec::len).max().unwrap_or(0);
+    let take = |name: &str, i: usize| {
+        fields
+            .get(name)
+            .and_then(|v| v.get(i))
+            .cloned()
+            .unwrap_or_default()
+    };
+    (0..rows)
+        .map(|i| MeasureRow {
+            name: take("name", i),
+            ingredient: take("ingredient", i),
+            unit: take("unit", i),
+            instrument: take("instrument", i),
+            baseline: take("baseline", i),
+            result: take("result", i),
+            n: take("n", i),
+            period: take("period", i),
+        })
+        .collect()
+}
+
+/// Measures as table rows, for a form.
+pub fn rows_of(measures: &[Measure]) -> Vec<MeasureRow> {
+    measures
+        .iter()
+        .map(|m| MeasureRow {
+            name: m.name.clone(),
+            ingredient: m.ingredient.as_str().into(),
+            unit: m.unit.as_str().into(),
+            instrument: m.instrument.clone(),
+            baseline: crate::content::format_number(m.baseline),
+            result: crate::content::format_number(m.result),
+            n: m.n.to_string(),
+            period: m.period.clone(),
+        })
+        .collect()
 }
 
 const MEASURE_FIELDS: [&str; 8] = [

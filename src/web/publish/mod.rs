@@ -1,7 +1,7 @@
 //! Publishing: the guided share-out form (new and edit), preview, submission, revision
 //! history with diffs and restore, and the author's `/me` page.
 
-mod form;
+pub(super) mod form;
 pub(super) mod history;
 
 use askama::Template;
@@ -87,6 +87,7 @@ struct ShareForm {
     subjects: Vec<(&'static str, &'static str)>,
     ingredients: Vec<(&'static str, &'static str)>,
     units: Vec<(&'static str, &'static str)>,
+    measures_hint: &'static str,
 }
 
 impl ShareForm {
@@ -99,7 +100,7 @@ impl ShareForm {
     }
 }
 
-fn pairs<V: Vocabulary>() -> Vec<(&'static str, &'static str)> {
+pub(super) fn pairs<V: Vocabulary>() -> Vec<(&'static str, &'static str)> {
     V::ALL.iter().map(|v| (v.as_str(), v.label())).collect()
 }
 
@@ -143,6 +144,7 @@ async fn render_form(
         subjects: pairs::<Subject>(),
         ingredients: pairs::<Ingredient>(),
         units: pairs::<Unit>(),
+        measures_hint: "The figures from your Confirm phase.",
     })?;
     if let Some(status) = cx.status {
         *response.status_mut() = status;
@@ -559,6 +561,10 @@ struct MePage {
     user: User,
     work: Vec<crate::store::WorkRow>,
     returned: Vec<crate::store::ReviewRow>,
+    /// The adoptions the person's teams made, with what they still owe.
+    adoptions: Vec<crate::store::AdoptionView>,
+    /// Other schools' adoptions of the person's teams' practices.
+    adopted_elsewhere: Vec<crate::store::AdoptionView>,
     submitted: bool,
 }
 
@@ -570,7 +576,14 @@ async fn me(
 ) -> AppResult<Response> {
     let work = state.db.team_work(user.id).await?;
     let returned = state.db.returned_to(user.id).await?;
+    let adoptions = state.db.adoptions_by_user_teams(user.id).await?;
+    let mut adopted_elsewhere = Vec::new();
+    for t in &user.teams {
+        adopted_elsewhere.extend(state.db.adoptions_of_team_practices(&t.slug).await?);
+    }
     page(MePage {
+        adoptions,
+        adopted_elsewhere,
         returned,
         chrome: Chrome::new(&state, &viewer),
         submitted: q.contains_key("submitted"),

@@ -1,0 +1,401 @@
+//! Adopting a practice: a team records that it is trying it, which essential aspects it
+//! keeps, how it adapted it, its own measures and the outcome — and edits that over time.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::publish::form::{self, MeasureRow, Problems};
+use super::publish::pairs;
+use super::{Chrome, page};
+use crate::AppState;
+use crate::auth::{SignedIn, Viewer};
+use crate::content::AdoptionDoc;
+use crate::domain::{AdoptionStatus, Ingredient, Outcome, Slug, Unit, Vocabulary};
+use crate::error::{AppError, AppResult};
+use crate::store::{AdoptionView, User};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/practices/{slug}/adopt", get(adopt_form).post(save))
+}
+
+/// The form's values as typed.
+#[derive(Debug, Clone, Default)]
+struct AdoptValues {
+    team: String,
+    status: String,
+    started_on: String,
+    aspects: Vec<u32>,
+    adaptations: String,
+    outcome: String,
+    measures: Vec<MeasureRow>,
+    action: String,
+}
+
+#[derive(Template)]
+#[template(path = "adopt.html")]
+struct AdoptPage {
+    chrome: Chrome,
+    slug: String,
+    title: String,
+    f: AdoptValues,
+    teams: Vec<(String, String)>,
+    aspects: Vec<(u32, String)>,
+    /// "You adopted revision 2; the practice is now at revision 3."
+    revision_note: Option<String>,
+    existing: bool,
+    saved: bool,
+    problems: Problems,
+    history: Vec<(String, Option<String>, String, Option<String>)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    outcomes: Vec<(&'static str, &'static str)>,
+    ingredients: Vec<(&'static str, &'static str)>,
+    units: Vec<(&'static str, &'static str)>,
+    measures_hint: &'static str,
+}
+
+impl AdoptPage {
+    fn problem(&self, field: &str) -> Option<String> {
+        self.problems.get(field).map(|p| p.join("; "))
+    }
+}
+
+#[derive(Deserialize)]
+struct TeamQuery {
+    team: Option<String>,
+    saved: Option<String>,
+}
+
+/// The teams this person can adopt for: theirs, except the one that shared the practice.
+fn adopting_teams(user: &User, owner_team: i64) -> Vec<(String, String)> {
+    user.teams
+        .iter()
+        .filter(|t| t.id != owner_team)
+        .map(|t| (t.slug.clone(), t.name.clone()))
+        .collect()
+}
+
+/// The public practice and its owning team, or a clear refusal.
+async fn practice(
+    state: &AppState,
+    user: &User,
+    slug: &str,
+) -> AppResult<(crate::store::EditTarget, Vec<(String, String)>)> {
+    let target = state
+        .db
+        .edit_target(slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if target.public_revision_id.is_none() || target.status == crate::domain::Status::Archived {
+        return Err(AppError::BadRequest(
+            "Only practices in the public catalog can be adopted.".into(),
+        ));
+    }
+    let teams = adopting_teams(user, target.team_id);
+    if teams.is_empty() {
+        return Err(AppError::Forbidden(if user.is_member_of(target.team_id) {
+            "Your team shared this practice; adoptions are for other schools' teams.".into()
+        } else {
+            "You are not on a STEP team yet, so there is no team to adopt for. Ask your network administrator to add you to your team.".into()
+        }));
+    }
+    Ok((target, teams))
+}
+
+async fn adopt_form(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+    Query(q): Query<TeamQuery>,
+) -> AppResult<Response> {
+    let (_, teams) = practice(&state, &user, &slug).await?;
+    let team = q
+        .team
+        .filter(|t| teams.iter().any(|(s, _)| s == t))
+        .unwrap_or_else(|| teams[0].0.clone());
+    // One adoption per team and practice: a second attempt opens the existing one.
+    let existing = state.db.adoption(&slug, &team).await?;
+    let f = match &existing {
+        Some(a) => AdoptValues {
+            team: team.clone(),
+            status: a.status.clone(),
+            started_on: a.started_on.clone().unwrap_or_default(),
+            aspects: a.kept(),
+            adaptations: a.adaptations.clone().unwrap_or_default(),
+            outcome: a.outcome.clone().unwrap_or_default(),
+            measures: form::rows_of(&a.measures),
+            action: String::new(),
+        },
+        None => AdoptValues {
+            team: team.clone(),
+            status: AdoptionStatus::Exploring.as_str().into(),
+            started_on: time::OffsetDateTime::now_utc().date().to_string(),
+            ..Default::default()
+        },
+    };
+    render(
+        &state,
+        &viewer,
+        &slug,
+        teams,
+        f,
+        existing,
+        Problems::new(),
+        q.saved.is_some(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    slug: &str,
+    teams: Vec<(String, String)>,
+    f: AdoptValues,
+    existing: Option<AdoptionView>,
+    problems: Problems,
+    saved: bool,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let found = state
+        .db
+        .practice_page(slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // The aspects are those of the revision adopted (the public one, for a new adoption).
+    let (aspects, revision_note, history) = match &existing {
+        Some(a) => (
+            a.aspect_list(),
+            a.public_number
+                .filter(|n| *n != a.revision_number)
+                .map(|n| format!(
+                    "Your team adopted revision {} of this practice; it has since been revised (now revision {n}). The aspects below are the ones you adopted.",
+                    a.revision_number
+                )),
+            state.db.adoption_history(a.id).await?,
+        ),
+        None => (crate::store::parse_list(&found.practice.essential_aspects), None, Vec::new()),
+    };
+    let mut response = page(AdoptPage {
+        chrome: Chrome::new(state, viewer),
+        slug: slug.to_string(),
+        title: found.practice.title.clone(),
+        f,
+        teams,
+        aspects: aspects
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| (i as u32 + 1, a))
+            .collect(),
+        revision_note,
+        existing: existing.is_some(),
+        saved,
+        problems,
+        history,
+        statuses: pairs::<AdoptionStatus>(),
+        outcomes: pairs::<Outcome>(),
+        ingredients: pairs::<Ingredient>(),
+        units: pairs::<Unit>(),
+        measures_hint: "Your school's own figures, measured the same way as the originating team's where you can.",
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn save(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let (target, teams) = practice(&state, &user, &slug).await?;
+    let mut f = AdoptValues {
+        measures: form::measure_rows(&body),
+        ..Default::default()
+    };
+    for (k, v) in form_urlencoded::parse(&body) {
+        let v = v.into_owned();
+        match k.as_ref() {
+            "team" => f.team = v,
+            "status" => f.status = v,
+            "started_on" => f.started_on = v.trim().to_string(),
+            "aspect" => {
+                if let Ok(n) = v.parse::<u32>()
+                    && !f.aspects.contains(&n)
+                {
+                    f.aspects.push(n);
+                }
+            }
+            "adaptations" => f.adaptations = v,
+            "outcome" => f.outcome = v,
+            "action" => f.action = v,
+            _ => {}
+        }
+    }
+    f.aspects.sort_unstable();
+    // Only members of the adopting team edit its adoption.
+    if !teams.iter().any(|(s, _)| *s == f.team) {
+        return Err(AppError::Forbidden(
+            "You can record an adoption only for a team you are on (and not for the team that shared the practice).".into(),
+        ));
+    }
+    let existing = state.db.adoption(&slug, &f.team).await?;
+    if let Some(row) = f
+        .action
+        .strip_prefix("remove-measure-")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        if row < f.measures.len() {
+            f.measures.remove(row);
+        }
+        return render(
+            &state,
+            &viewer,
+            &slug,
+            teams,
+            f,
+            existing,
+            Problems::new(),
+            false,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    if f.action == "add-measure" {
+        f.measures.push(MeasureRow::default());
+        return render(
+            &state,
+            &viewer,
+            &slug,
+            teams,
+            f,
+            existing,
+            Problems::new(),
+            false,
+            StatusCode::OK,
+        )
+        .await;
+    }
+
+    let mut problems = Problems::new();
+    let mut add =
+        |field: &str, msg: String| problems.entry(field.to_string()).or_default().push(msg);
+    let status = AdoptionStatus::parse(&f.status)
+        .map_err(|_| {
+            add(
+                "status",
+                "choose where your team is: exploring, testing, adopted, adapted or discontinued"
+                    .into(),
+            )
+        })
+        .ok();
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let started_on = if f.started_on.is_empty() {
+        None
+    } else {
+        time::Date::parse(&f.started_on, format)
+            .map_err(|_| {
+                add(
+                    "started_on",
+                    format!(
+                        "\"{}\" is not a date; use the form 2026-09-15",
+                        f.started_on
+                    ),
+                )
+            })
+            .ok()
+    };
+    let outcome = if f.outcome.is_empty() {
+        None
+    } else {
+        Outcome::parse(&f.outcome)
+            .map_err(|_| add("outcome", "choose improved, no change or declined".into()))
+            .ok()
+    };
+    let total = match &existing {
+        Some(a) => a.aspect_list().len(),
+        None => crate::store::parse_list(
+            &state
+                .db
+                .practice_page(&slug)
+                .await?
+                .ok_or(AppError::NotFound)?
+                .practice
+                .essential_aspects,
+        )
+        .len(),
+    } as u32;
+    if f.aspects.iter().any(|n| *n == 0 || *n > total) {
+        add(
+            "aspects",
+            format!("the practice has {total} essential aspects; tick among those"),
+        );
+    }
+    if f.adaptations.chars().count() > 5000 {
+        add(
+            "adaptations",
+            "keep adaptations under 5,000 characters".into(),
+        );
+    }
+    if f.adaptations
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        add(
+            "adaptations",
+            "contains an invisible control character (such as NUL); remove it".into(),
+        );
+    }
+    if f.measures.len() > form::MAX_MEASURES {
+        add(
+            "measures",
+            format!(
+                "has {} rows; report at most {} measures",
+                f.measures.len(),
+                form::MAX_MEASURES
+            ),
+        );
+    }
+    let min_cell = state.settings.min_cell();
+    let measures = form::parse_measures(&f.measures, min_cell, &mut add);
+    for (i, m) in measures.iter().enumerate() {
+        for (field, message) in m.problems(min_cell) {
+            add(&format!("m{}-{field}", i + 1), message);
+        }
+    }
+    let (Some(status), true) = (status, problems.is_empty()) else {
+        return render(
+            &state,
+            &viewer,
+            &slug,
+            teams,
+            f,
+            existing,
+            problems,
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let doc = AdoptionDoc {
+        practice: target.doc.slug.clone(),
+        team: Slug::parse(&f.team).map_err(AppError::BadRequest)?,
+        status,
+        started_on,
+        aspects_kept: f.aspects.clone(),
+        adaptations: Some(f.adaptations.trim().to_string()).filter(|a| !a.is_empty()),
+        outcome,
+        measures,
+    };
+    state.db.save_adoption(user.id, &doc).await?;
+    Ok(Redirect::to(&format!("/practices/{slug}/adopt?team={}&saved=1", f.team)).into_response())
+}
