@@ -70,7 +70,13 @@ fn main() {
                     .unwrap();
             }
             let rebuild = started.elapsed();
-            (import, rebuild, Search::start(&index_dir, db).unwrap())
+            let target = db.last_change().await.unwrap();
+            let search = Search::start(&index_dir, db).unwrap();
+            // A kept index from another schema version is rebuilt by the indexer: wait for it.
+            while search.indexed_seq() < target {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            (import, rebuild, search)
         });
         let size = dir_size(&index_dir);
         let import = if reuse {

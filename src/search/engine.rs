@@ -2,8 +2,9 @@
 //! hits, the count, the facet counts and the snippets in one pass, and suggests corrections.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
+use tantivy::collector::{Count, MultiCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, MoreLikeThisQuery, Occur, PhraseQuery, Query, TermQuery,
 };
@@ -64,10 +65,6 @@ impl Facet {
 
     pub fn from_param(p: &str) -> Option<Facet> {
         Facet::ALL.into_iter().find(|f| f.param() == p)
-    }
-
-    fn root(self) -> String {
-        format!("/{}", self.param())
     }
 
     fn index(self) -> usize {
@@ -191,7 +188,11 @@ impl Search {
             .into_iter()
             .filter(|x| !filter_clauses.contains_key(x))
             .collect();
-        let facet_handle = multi.add_collector(facet_collector(&unselected));
+        self.facet_tables.retain(&searcher);
+        // Browsing the whole catalog: its counts are cached per index version.
+        let whole_catalog = req.query.is_empty() && filter_clauses.is_empty();
+        let facet_handle =
+            (!whole_catalog).then(|| multi.add_collector(self.facet_tables.collector()));
         let mut fruits = searcher.search(&query, &multi)?;
         let total = count.extract(&mut fruits) as u64;
         let docs: Vec<(Option<f32>, DocAddress)> = match top {
@@ -211,35 +212,42 @@ impl Search {
                 .map(|(_, a)| (None, a))
                 .collect(),
         };
-        let counts = facet_handle.extract(&mut fruits);
+        let counts = match facet_handle {
+            Some(h) => Arc::new(h.extract(&mut fruits)),
+            None => self.facet_tables.catalog_counts(&searcher)?,
+        };
         let mut facets = BTreeMap::new();
         for facet in unselected {
-            facets.insert(facet, facet_values(&counts, facet));
+            facets.insert(facet, super::facets::values_of(&counts, facet.param()));
         }
-        // A facet with a selection is counted under every other filter but its own.
-        for facet in filter_clauses.keys() {
-            let others = filter_clauses
+        // A facet with a selection is counted under every other filter but its own: one pass
+        // over the text query's matches counts them all.
+        if req.query.is_empty() && filter_clauses.len() == 1 {
+            // Browsing one facet: its counts are the whole catalog's.
+            let counts = self.facet_tables.catalog_counts(&searcher)?;
+            for facet in filter_clauses.keys() {
+                facets.insert(*facet, super::facets::values_of(&counts, facet.param()));
+            }
+        } else if !filter_clauses.is_empty() {
+            let selected = req
+                .filters
                 .iter()
-                .filter(|(k, _)| *k != facet)
-                .map(|(_, q)| q.box_clone())
-                .collect();
-            let q = combine(built.query.box_clone(), others);
-            let mut one = FacetCollector::for_field(super::schema::FACET_NAMES[facet.index()]);
-            one.add_facet(TantivyFacet::root());
-            let counts = searcher.search(&q, &one)?;
-            let values = counts
-                .get(TantivyFacet::root())
-                .map(|(path, n)| {
-                    (
-                        path.to_path()
-                            .last()
-                            .map(|s| s.to_string())
-                            .unwrap_or_default(),
-                        n,
-                    )
+                .filter(|(_, values)| !values.is_empty())
+                .map(|(facet, values)| {
+                    (facet.param().to_string(), values.iter().cloned().collect())
                 })
                 .collect();
-            facets.insert(*facet, values);
+            let counter = self.facet_tables.leave_one_out(selected);
+            let mut counts = searcher.search(&built.query, &counter)?;
+            for facet in filter_clauses.keys() {
+                let mut values: Vec<(String, u64)> = counts
+                    .remove(facet.param())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                values.sort();
+                facets.insert(*facet, values);
+            }
         }
 
         let hits = self.hits(&searcher, &built.query, &docs)?;
@@ -561,29 +569,6 @@ fn combine(text: Box<dyn Query>, filters: Vec<Box<dyn Query>>) -> Box<dyn Query>
     let mut clauses = vec![(Occur::Must, text)];
     clauses.extend(filters.into_iter().map(|q| (Occur::Must, q)));
     Box::new(BooleanQuery::new(clauses))
-}
-
-fn facet_collector(facets: &[Facet]) -> FacetCollector {
-    let mut c = FacetCollector::for_field(super::schema::FACETS);
-    for facet in facets {
-        c.add_facet(facet.root().as_str());
-    }
-    c
-}
-
-fn facet_values(counts: &FacetCounts, facet: Facet) -> Vec<(String, u64)> {
-    counts
-        .get(facet.root().as_str())
-        .map(|(path, n)| {
-            (
-                path.to_path()
-                    .last()
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                n,
-            )
-        })
-        .collect()
 }
 
 fn truncate(s: &str, max: usize) -> String {

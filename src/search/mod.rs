@@ -2,9 +2,11 @@
 //! `IndexWriter` and tails the `changes` table; every request takes its own searcher.
 
 mod engine;
+mod facets;
 mod indexer;
 mod query;
 mod schema;
+mod stem;
 mod synonyms;
 
 use std::path::Path;
@@ -39,6 +41,8 @@ pub struct Search {
     /// The directory lock, let go when the indexer has stopped.
     lock: Mutex<Option<std::fs::File>>,
     visible: Arc<std::sync::atomic::AtomicI64>,
+    /// Facet ordinals of the live segments, for counting.
+    facet_tables: Arc<facets::FacetTables>,
 }
 
 /// An index directory opened (or created) with the current schema.
@@ -192,6 +196,7 @@ impl Search {
             task: Mutex::new(Some(task)),
             lock: Mutex::new(Some(lock)),
             visible,
+            facet_tables: Arc::new(facets::FacetTables::new(schema::FACETS)),
         })
     }
 
