@@ -10,7 +10,7 @@ use brightspots::generate::{self, Rng, Words};
 use brightspots::search::{Facet, Search, SearchRequest, Sort, UserQuery};
 use brightspots::store::{Db, import_catalog};
 
-const RUNS: usize = 400;
+const RUNS: usize = 1000;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

@@ -354,11 +354,14 @@ impl Search {
             }
             let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             let mut found = false;
+            // Forms that stem alike ("english learner", "english learners") are one query.
+            let mut seen: Vec<Vec<String>> = Vec::new();
             for (i, words) in concept.iter().enumerate() {
                 let terms = self.analyze(&words.join(" "));
-                if terms.is_empty() {
+                if terms.is_empty() || seen.contains(&terms) {
                     continue;
                 }
+                seen.push(terms.clone());
                 found |= self.any_doc_has(searcher, &terms)?;
                 // The words as typed rank above their synonyms.
                 let boost = if i == 0 { 1.0 } else { 0.6 };
