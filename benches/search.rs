@@ -11,6 +11,14 @@ use brightspots::search::{Facet, Search, SearchRequest, Sort, UserQuery};
 use brightspots::store::{Db, import_catalog};
 
 const RUNS: usize = 1000;
+/// The baseline is far slower; fewer runs keep the bench short (100 at 10,000 practices,
+/// 20 at 100,000).
+fn fts_runs(n: usize) -> usize {
+    if n >= 100_000 { 20 } else { 100 }
+}
+
+#[path = "support/fts5.rs"]
+mod fts5;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -31,8 +39,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("| practices | query type | p50 ms | p99 ms | mean hits |");
-    println!("|---:|---|---:|---:|---:|");
+    println!(
+        "| practices | query type | p50 ms | p99 ms | mean hits | FTS5 p50 ms | FTS5 p99 ms | FTS5 mean hits | p50 ratio BS/FTS5 |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut setup = Vec::new();
     let mut writes = Vec::new();
     for n in sizes {
@@ -71,6 +81,7 @@ fn main() {
             }
             let rebuild = started.elapsed();
             let target = db.last_change().await.unwrap();
+            fts5::prepare(&db, &url).await;
             let search = Search::start(&index_dir, db).unwrap();
             // A kept index from another schema version is rebuilt by the indexer: wait for it.
             while search.indexed_seq() < target {
@@ -93,6 +104,7 @@ fn main() {
             rebuild.as_secs_f64(),
             size as f64 / 1e6
         ));
+        let fts_db = rt.block_on(Db::connect(&url)).unwrap();
         for (name, requests) in query_types() {
             let mut times = Vec::with_capacity(RUNS);
             let mut hits = 0;
@@ -104,11 +116,28 @@ fn main() {
                 hits += r.total;
             }
             times.sort();
+            // The same requests through the FTS5 baseline.
+            let (fts_times, fts_hits) = rt.block_on(async {
+                let mut times = Vec::with_capacity(fts_runs(n));
+                let mut hits = 0;
+                for i in 0..fts_runs(n) {
+                    let req = &requests[i % requests.len()];
+                    let started = Instant::now();
+                    hits += fts5::search(&fts_db, req).await;
+                    times.push(started.elapsed());
+                }
+                times.sort();
+                (times, hits)
+            });
             println!(
-                "| {n} | {name} | {:.2} | {:.2} | {} |",
+                "| {n} | {name} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {} | {:.2} |",
                 percentile(&times, 0.5),
                 percentile(&times, 0.99),
-                hits / RUNS as u64
+                hits / RUNS as u64,
+                percentile(&fts_times, 0.5),
+                percentile(&fts_times, 0.99),
+                fts_hits / fts_runs(n) as u64,
+                percentile(&times, 0.5) / percentile(&fts_times, 0.5)
             );
         }
         // Write-to-visible: a newly vetted practice, from the write's commit to the first

@@ -30,6 +30,8 @@ pub struct AppState {
     pub search: Arc<Search>,
     /// Searches to record for the network; written in batches off the request path.
     pub search_log: mpsc::Sender<SearchLogEntry>,
+    /// Rendered reading pages for anonymous visitors, until the catalog changes.
+    pub pages: Arc<web::page_cache::PageCache>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             settings: Arc::new(settings),
             search,
             search_log: tx,
+            pages: Arc::default(),
         })
     }
 

@@ -108,7 +108,6 @@ async fn reindex(
 ) -> AppResult<Response> {
     require_admin(&user)?;
     state.db.request_reindex().await?;
-    state.search.wake();
     tracing::info!(user.id = user.id, "index rebuild requested");
     Ok(Redirect::to("/admin?done=reindex").into_response())
 }

@@ -7,6 +7,7 @@ mod catalog;
 mod chart;
 mod health;
 mod network;
+pub mod page_cache;
 mod plc;
 mod publish;
 mod review;
@@ -46,11 +47,16 @@ pub fn router(state: AppState) -> Router {
         .merge(plc::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), wake_indexer))
         .layer(middleware::from_fn(auth::check_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::resolve_viewer,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            page_cache::serve_cached,
         ))
         .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
@@ -153,6 +159,18 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
             status.into_response()
         }
     }
+}
+
+/// After a request that may have written (any POST), the indexer looks at the change feed
+/// now instead of at its next poll: edits become searchable, and cached pages refresh, sooner.
+async fn wake_indexer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let write =
+        request.method() != axum::http::Method::GET && request.method() != axum::http::Method::HEAD;
+    let response = next.run(request).await;
+    if write {
+        state.search.wake();
+    }
+    response
 }
 
 /// Headers every response carries: no framing, no sniffing, a strict content policy (pages

@@ -79,7 +79,12 @@ impl TestApp {
         self.state.settings.database_url.clone()
     }
 
+    /// An anonymous GET. Anonymous reading pages are cached until the index has applied the
+    /// latest change, so this first waits for the indexer, as a reader a moment later would.
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        if !self.state.db.read.is_closed() {
+            self.indexed().await;
+        }
         let response = app(self.state.clone())
             .oneshot(Request::get(path).body(Body::empty()).unwrap())
             .await

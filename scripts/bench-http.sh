@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# HTTP load on a generated catalog: scripts/bench-http.sh [PRACTICES] (default 10000).
+#
+# Generates and imports a catalog (kept in $BENCH_HTTP_DIR, default /tmp/bs-http-N, and reused
+# next time), starts the release server, and drives /healthz, /, /practices/{slug}, /search
+# and /api/v1/search with wrk at several concurrency levels. Every figure is also printed as a
+# ratio to /healthz in the same run. Then, while a search load runs, a coach vets practices one
+# after another and the time until /api/v1/search returns each is measured. Finally the
+# server's peak RSS. Needs: the Rust toolchain, python3, wrk (installed with apt if missing).
+set -euo pipefail
+
+N=${1:-10000}
+PORT=${PORT:-3911}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-"1 8 32"}
+DIR=${BENCH_HTTP_DIR:-/tmp/bs-http-$N}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BASE="http://127.0.0.1:$PORT"
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk…" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+
+(cd "$ROOT" && cargo build --release --quiet)
+BIN="$ROOT/target/release/brightspots"
+mkdir -p "$DIR"
+FLAGS=(--database-url "sqlite:$DIR/brightspots.db" --index-dir "$DIR/index" --content-dir "$DIR/catalog" --bind "127.0.0.1:$PORT")
+if [ ! -f "$DIR/brightspots.db" ]; then
+    echo "generating and importing $N practices…" >&2
+    "$BIN" generate --practices "$N" --seed 42 --out "$DIR/catalog" >/dev/null
+    /usr/bin/time -f "import: %e s, peak RSS %M KB" "$BIN" "${FLAGS[@]}" import "$DIR/catalog" >&2
+fi
+
+RUST_LOG=warn "$BIN" "${FLAGS[@]}" serve >"$DIR/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.2; done
+# The index is caught up when a browse finds the whole public catalog.
+until [ "$(curl -s "$BASE/api/v1/search?per_page=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" -gt 0 ]; do sleep 0.5; done
+
+# Paths: 500 practices, and a realistic mix of searches (words, phrases, typos, synonyms,
+# facets, sorts, deep pages) for the search endpoints.
+python3 - "$BASE" "$DIR" <<'EOF'
+import json, random, sys, urllib.parse, urllib.request
+base, out = sys.argv[1], sys.argv[2]
+random.seed(42)
+slugs = []
+for page in range(1, 6):
+    with urllib.request.urlopen(f"{base}/api/v1/search?sort=newest&per_page=100&page={page}") as r:
+        slugs += [h["slug"] for h in json.load(r)["hits"]]
+open(f"{out}/practices.txt", "w").write("".join(f"/practices/{s}\n" for s in slugs))
+words = ["students", "discussion", "reading", "attendance", "families", "writing", "feedback",
+         "routine", "evidence", "math", "problem", "science", "teachers", "learners", "talk"]
+queries = []
+for _ in range(400):
+    kind = random.random()
+    if kind < 0.35:
+        q = {"q": random.choice(words)}
+    elif kind < 0.6:
+        q = {"q": " ".join(random.sample(words, 3))}
+    elif kind < 0.7:
+        q = {"q": '"' + " ".join(random.sample(words, 2)) + '"'}
+    elif kind < 0.78:
+        q = {"q": random.choice(["disscussion", "attendence", "familes", "feedbak"])}
+    elif kind < 0.86:
+        q = {"q": random.choice(["ELL", "SEL", "MTSS", "PBIS", "absenteeism"])}
+    elif kind < 0.94:
+        q = {"q": random.choice(words), "grade": random.choice(["K-2", "3-5", "6-8", "9-12"]), "subject": "math"}
+    else:
+        q = {"challenge": random.choice(["writing", "academic-discourse", "english-learners"]), "sort": "newest"}
+    if random.random() < 0.1:
+        q["page"] = random.randint(2, 20)
+    queries.append(urllib.parse.urlencode(q))
+open(f"{out}/search.txt", "w").write("".join(f"/search?{q}\n" for q in queries))
+open(f"{out}/api.txt", "w").write("".join(f"/api/v1/search?{q}\n" for q in queries))
+EOF
+
+run() { # connections, path file or "-", url → "rps p50 p99"
+    local c=$1 file=$2 url=$3 out
+    if [ "$file" = - ]; then
+        out=$(wrk -t2 -c"$c" -d"${DURATION}s" --latency "$url")
+    else
+        out=$(PATHS="$file" wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$ROOT/scripts/paths.lua" "$url")
+    fi
+    local rps p50 p99
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    echo "$rps $p50 $p99"
+}
+
+echo
+echo "$N practices, ${DURATION}s per run, wrk -t2 (on the same 2 cores as the server)"
+echo
+echo "| connections | path | requests/s | p50 | p99 | requests/s vs /healthz |"
+echo "|---:|---|---:|---:|---:|---:|"
+for c in $CONNECTIONS; do
+    read -r base_rps base_p50 base_p99 < <(run "$c" - "$BASE/healthz")
+    echo "| $c | /healthz | $base_rps | $base_p50 | $base_p99 | 1.00 |"
+    for target in "/:-" "/practices/{slug}:$DIR/practices.txt" "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"; do
+        name=${target%%:*}
+        file=${target#*:}
+        url=$BASE
+        [ "$file" = - ] && url="$BASE$name"
+        read -r rps p50 p99 < <(run "$c" "$file" "$url")
+        ratio=$(python3 -c "print(f'{$rps / $base_rps:.3f}')")
+        echo "| $c | $name | $rps | $p50 | $p99 | $ratio |"
+    done
+done
+
+echo
+echo "Write-to-visible while /api/v1/search runs at 8 connections (vetting 30 practices one after another):"
+PATHS="$DIR/api.txt" wrk -t2 -c8 -d60s -s "$ROOT/scripts/paths.lua" "$BASE" >/dev/null &
+LOAD=$!
+sleep 2
+read -r v50 v95 v99 vn < <(python3 "$ROOT/scripts/write_to_visible.py" "$BASE" 30)
+kill $LOAD 2>/dev/null || true
+wait $LOAD 2>/dev/null || true
+echo "p50 ${v50} ms, p95 ${v95} ms, p99 ${v99} ms ($vn practices)"
+
+echo
+echo "Server peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$SERVER/status"); database $(du -sh "$DIR/brightspots.db" | cut -f1), index $(du -sh "$DIR/index" | cut -f1)"

@@ -1,0 +1,141 @@
+//! Reading pages for anonymous visitors, kept as rendered bytes until the catalog changes.
+//!
+//! A practice page costs several database round trips and a more-like-this search; the same
+//! bytes serve every anonymous reader until something is written. The cache is keyed by path
+//! and tagged with the search index's applied change sequence, which every write anywhere
+//! (web, CLI import, another process) advances — so an entry is dropped as soon as the
+//! indexer has seen any change, at most the write-to-visible lag after the write. Signed-in
+//! people (a session cookie) always get a fresh page: it carries their name and forms.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+
+/// Bytes of rendered pages kept at most; past it the cache starts over.
+const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Default)]
+pub struct PageCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    generation: i64,
+    bytes: usize,
+    pages: HashMap<String, (HeaderMap, Bytes)>,
+}
+
+impl PageCache {
+    fn get(&self, generation: i64, path: &str) -> Option<(HeaderMap, Bytes)> {
+        let inner = self.inner.lock().expect("page cache");
+        (inner.generation == generation)
+            .then(|| inner.pages.get(path).cloned())
+            .flatten()
+    }
+
+    fn put(&self, generation: i64, path: String, headers: HeaderMap, body: Bytes) {
+        let mut inner = self.inner.lock().expect("page cache");
+        if inner.generation != generation || inner.bytes + body.len() > MAX_BYTES {
+            inner.pages.clear();
+            inner.bytes = 0;
+            inner.generation = generation;
+        }
+        inner.bytes += body.len();
+        inner.pages.insert(path, (headers, body));
+    }
+}
+
+/// The public reading pages; everything else (search, forms, API) is always fresh.
+fn cacheable(path: &str) -> bool {
+    if path == "/" || path == "/challenges" {
+        return true;
+    }
+    [
+        "/practices/",
+        "/challenges/",
+        "/teams/",
+        "/schools/",
+        "/districts/",
+    ]
+    .iter()
+    .any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    })
+}
+
+pub async fn serve_cached(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let anonymous = !request.headers().get_all(header::COOKIE).iter().any(|c| {
+        c.to_str()
+            .is_ok_and(|c| c.contains(crate::auth::SESSION_COOKIE))
+    });
+    if request.method() != Method::GET
+        || !anonymous
+        || request.uri().query().is_some()
+        || !cacheable(request.uri().path())
+    {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_string();
+    let generation = state.search.indexed_seq();
+    if let Some((headers, body)) = state.pages.get(generation, &path) {
+        let mut response = Body::from(body).into_response();
+        *response.headers_mut() = headers;
+        return response;
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    state
+        .pages
+        .put(generation, path, parts.headers.clone(), bytes.clone());
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_cached() {
+        for path in [
+            "/",
+            "/practices/x",
+            "/teams/t",
+            "/challenges",
+            "/challenges/writing",
+        ] {
+            assert!(cacheable(path), "{path}");
+        }
+        for path in [
+            "/practices/x/edit",
+            "/search",
+            "/me",
+            "/review/x",
+            "/api/v1/search",
+            "/practices/",
+        ] {
+            assert!(!cacheable(path), "{path}");
+        }
+        let cache = PageCache::default();
+        cache.put(1, "/".into(), HeaderMap::new(), Bytes::from_static(b"a"));
+        assert!(cache.get(1, "/").is_some());
+        assert!(
+            cache.get(2, "/").is_none(),
+            "a newer index version drops the page"
+        );
+    }
+}
