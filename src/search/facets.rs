@@ -47,6 +47,9 @@ impl SegmentFacets {
     }
 }
 
+/// Facet path ("/grade/6-8") → count.
+pub type Counts = HashMap<String, u64>;
+
 /// The ordinal tables of the segments in use, shared by every search.
 #[derive(Default)]
 pub struct FacetTables {
@@ -54,7 +57,7 @@ pub struct FacetTables {
     segments: Mutex<HashMap<SegmentId, Arc<SegmentFacets>>>,
     /// The counts over the whole catalog, for the searcher generation they were taken from:
     /// browsing needs them on every request, and they change only when the index does.
-    catalog: Mutex<Option<(u64, Arc<HashMap<String, u64>>)>>,
+    catalog: Mutex<Option<(u64, Arc<Counts>)>>,
 }
 
 impl FacetTables {
