@@ -80,9 +80,9 @@ EOF
 run() { # connections, path file or "-", url → "rps p50 p99"
     local c=$1 file=$2 url=$3 out
     if [ "$file" = - ]; then
-        out=$(wrk -t2 -c"$c" -d"${DURATION}s" --latency "$url")
+        out=$(wrk -t"$(( c < 2 ? c : 2 ))" -c"$c" -d"${DURATION}s" --latency "$url")
     else
-        out=$(PATHS="$file" wrk -t2 -c"$c" -d"${DURATION}s" --latency -s "$ROOT/scripts/paths.lua" "$url")
+        out=$(PATHS="$file" wrk -t"$(( c < 2 ? c : 2 ))" -c"$c" -d"${DURATION}s" --latency -s "$ROOT/scripts/paths.lua" "$url")
     fi
     local rps p50 p99
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")

@@ -192,8 +192,24 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             seed,
             out,
         } => {
-            let catalog = crate::generate::catalog(practices, seed);
-            content::write_dir(&out, &catalog)?;
+            // Practices are written as they are generated: a million of them do not fit in
+            // memory comfortably. The rest (network, adoptions) is small and written last.
+            std::fs::create_dir_all(out.join("practices"))?;
+            let bar = indicatif::ProgressBar::new(practices as u64);
+            let mut failed = None;
+            let rest = crate::generate::stream(practices, seed, |p| {
+                if failed.is_none()
+                    && let Err(e) = content::write_practice_file(&out, &p)
+                {
+                    failed = Some(e);
+                }
+                bar.inc(1);
+            });
+            bar.finish_and_clear();
+            if let Some(e) = failed {
+                return Err(anyhow::anyhow!("cannot write into {}: {e}", out.display()));
+            }
+            content::write_shared_files(&out, &rest)?;
             println!("wrote {practices} generated practices to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -136,6 +136,16 @@ fn slug(s: &str) -> Slug {
 
 /// A catalog of `practices` practices with its network and adoptions, the same for a seed.
 pub fn catalog(practices: usize, seed: u64) -> Catalog {
+    let mut all = Vec::with_capacity(practices);
+    let mut c = stream(practices, seed, |p| all.push(p));
+    c.practices = all;
+    c
+}
+
+/// Generates the catalog, handing each practice to `each` as soon as it exists (a million
+/// practices are gigabytes of text: `generate` writes them out one by one). Returns the rest
+/// of the catalog: network, areas and adoptions, with no practices.
+pub fn stream(practices: usize, seed: u64, mut each: impl FnMut(PracticeDoc)) -> Catalog {
     let mut rng = Rng::new(seed);
     let words = Words::default();
     let districts = (practices / 2_000).max(3);
@@ -175,45 +185,48 @@ pub fn catalog(practices: usize, seed: u64) -> Catalog {
         }
     }
     for i in 0..practices {
-        c.practices.push(practice(&mut rng, &words, i, &c.teams));
-    }
-    // About one practice in ten is adopted by one to three other teams.
-    for p in &c.practices {
-        if !rng.chance(10) || p.status != Status::Vetted {
-            continue;
-        }
-        let aspects = p.essential_aspects().len() as u32;
-        let mut adopters = BTreeMap::new();
-        for _ in 0..rng.range(1, 3) {
-            let team = rng.pick(&c.teams).slug.clone();
-            if team != p.team {
-                adopters.insert(team, ());
-            }
-        }
-        for team in adopters.into_keys() {
-            let status = *rng.pick(&[
-                AdoptionStatus::Testing,
-                AdoptionStatus::Adopted,
-                AdoptionStatus::Adapted,
-            ]);
-            let done = status != AdoptionStatus::Testing;
-            c.adoptions.push(AdoptionDoc {
-                practice: p.slug.clone(),
-                team,
-                status,
-                started_on: time::Date::from_calendar_date(2025, time::Month::September, 8).ok(),
-                aspects_kept: (1..=aspects).filter(|_| rng.chance(90)).collect(),
-                adaptations: done.then(|| words.sentence(&mut rng, 8, 16)),
-                outcome: done.then(|| *rng.pick(Outcome::ALL)),
-                measures: if done {
-                    vec![measure(&mut rng, &words, Ingredient::StudentOutcome)]
-                } else {
-                    Vec::new()
-                },
-            });
-        }
+        let p = practice(&mut rng, &words, i, &c.teams);
+        adopt(&mut rng, &words, &p, &mut c);
+        each(p);
     }
     c
+}
+
+/// About one vetted practice in ten is adopted by one to three other teams.
+fn adopt(rng: &mut Rng, words: &Words, p: &PracticeDoc, c: &mut Catalog) {
+    if !rng.chance(10) || p.status != Status::Vetted {
+        return;
+    }
+    let aspects = p.essential_aspects().len() as u32;
+    let mut adopters = BTreeMap::new();
+    for _ in 0..rng.range(1, 3) {
+        let team = rng.pick(&c.teams).slug.clone();
+        if team != p.team {
+            adopters.insert(team, ());
+        }
+    }
+    for team in adopters.into_keys() {
+        let status = *rng.pick(&[
+            AdoptionStatus::Testing,
+            AdoptionStatus::Adopted,
+            AdoptionStatus::Adapted,
+        ]);
+        let done = status != AdoptionStatus::Testing;
+        c.adoptions.push(AdoptionDoc {
+            practice: p.slug.clone(),
+            team,
+            status,
+            started_on: time::Date::from_calendar_date(2025, time::Month::September, 8).ok(),
+            aspects_kept: (1..=aspects).filter(|_| rng.chance(90)).collect(),
+            adaptations: done.then(|| words.sentence(rng, 8, 16)),
+            outcome: done.then(|| *rng.pick(Outcome::ALL)),
+            measures: if done {
+                vec![measure(rng, words, Ingredient::StudentOutcome)]
+            } else {
+                Vec::new()
+            },
+        });
+    }
 }
 
 fn capitalize(w: &str) -> String {

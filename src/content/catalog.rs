@@ -342,12 +342,7 @@ fn check_references(
 /// removed, so that exporting over a checkout mirrors the database.
 pub fn write_dir(dir: &Path, c: &Catalog) -> std::io::Result<()> {
     let practices = dir.join(PRACTICES_DIR);
-    fs::create_dir_all(&practices)?;
-    fs::write(dir.join(AREAS_FILE), files::write_areas(&c.areas))?;
-    fs::write(
-        dir.join(NETWORK_FILE),
-        files::write_network(&c.districts, &c.schools, &c.teams),
-    )?;
+    write_shared_files(dir, c)?;
     let keep: HashSet<String> = c
         .practices
         .iter()
@@ -365,8 +360,28 @@ pub fn write_dir(dir: &Path, c: &Catalog) -> std::io::Result<()> {
         }
     }
     for p in &c.practices {
-        fs::write(practices.join(format!("{}.md", p.slug)), write_practice(p))?;
+        write_practice_file(dir, p)?;
     }
+    Ok(())
+}
+
+/// Writes one practice's file into a catalog directory.
+pub fn write_practice_file(dir: &Path, p: &crate::domain::PracticeDoc) -> std::io::Result<()> {
+    fs::write(
+        dir.join(PRACTICES_DIR).join(format!("{}.md", p.slug)),
+        write_practice(p),
+    )
+}
+
+/// Writes everything of a catalog but its practices: areas, network, adoptions (and creates
+/// the practices folder).
+pub fn write_shared_files(dir: &Path, c: &Catalog) -> std::io::Result<()> {
+    fs::create_dir_all(dir.join(PRACTICES_DIR))?;
+    fs::write(dir.join(AREAS_FILE), files::write_areas(&c.areas))?;
+    fs::write(
+        dir.join(NETWORK_FILE),
+        files::write_network(&c.districts, &c.schools, &c.teams),
+    )?;
     let adoptions = dir.join(ADOPTIONS_FILE);
     if c.adoptions.is_empty() {
         if adoptions.exists() {
