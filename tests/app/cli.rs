@@ -120,12 +120,27 @@ fn user_grant_makes_the_first_admin_and_serve_refuses_local_sign_in_on_a_network
 #[test]
 fn generate_streams_the_same_catalog_it_builds_in_memory() {
     let work = tempfile::tempdir().unwrap();
-    let out = brightspots(work.path(), &["generate", "--practices", "60", "--seed", "3", "--out", "gen"]);
+    let out = brightspots(
+        work.path(),
+        &[
+            "generate",
+            "--practices",
+            "60",
+            "--seed",
+            "3",
+            "--out",
+            "gen",
+        ],
+    );
     assert!(out.status.success(), "{out:?}");
     let check = brightspots(work.path(), &["check", "gen"]);
-    assert!(String::from_utf8_lossy(&check.stdout).contains("valid — 60 practices"), "{check:?}");
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("valid — 60 practices"),
+        "{check:?}"
+    );
     let expected = tempfile::tempdir().unwrap();
-    brightspots::content::write_dir(expected.path(), &brightspots::generate::catalog(60, 3)).unwrap();
+    brightspots::content::write_dir(expected.path(), &brightspots::generate::catalog(60, 3))
+        .unwrap();
     for file in ["network.toml", "adoptions.toml", "challenge-areas.toml"] {
         assert_eq!(
             std::fs::read_to_string(work.path().join("gen").join(file)).unwrap(),
@@ -134,7 +149,10 @@ fn generate_streams_the_same_catalog_it_builds_in_memory() {
         );
     }
     let names = |d: &std::path::Path| {
-        let mut v: Vec<_> = std::fs::read_dir(d.join("practices")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let mut v: Vec<_> = std::fs::read_dir(d.join("practices"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         v.sort();
         v
     };
