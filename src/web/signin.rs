@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::oauth::{self, LoginError};
-use crate::auth::{self, SignedIn, Viewer, hash_token, safe_return};
+use crate::auth::{self, ProviderSettings, SignedIn, Viewer, hash_token, safe_return};
 use crate::domain::{Role, Vocabulary};
 use crate::error::{AppError, AppResult};
 
@@ -197,12 +197,7 @@ async fn provider_login(
     Path(provider): Path<String>,
     Query(q): Query<NextQuery>,
 ) -> AppResult<Response> {
-    let p = state
-        .settings
-        .providers
-        .iter()
-        .find(|p| p.id == provider)
-        .ok_or(AppError::NotFound)?;
+    let p = provider_named(&state, &provider)?;
     let next = safe_return(q.next.as_deref().unwrap_or("/"));
     let (url, login_state) = oauth::start(&state.db, &state.settings, p, next).await?;
     let mut response = Redirect::to(&url).into_response();
@@ -223,6 +218,15 @@ async fn provider_login(
     Ok(response)
 }
 
+fn provider_named<'a>(state: &'a AppState, id: &str) -> AppResult<&'a ProviderSettings> {
+    state
+        .settings
+        .providers
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or(AppError::NotFound)
+}
+
 #[derive(Deserialize)]
 struct Callback {
     code: Option<String>,
@@ -238,12 +242,7 @@ async fn provider_callback(
     headers: HeaderMap,
     Query(cb): Query<Callback>,
 ) -> AppResult<Response> {
-    let p = state
-        .settings
-        .providers
-        .iter()
-        .find(|p| p.id == provider)
-        .ok_or(AppError::NotFound)?;
+    let p = provider_named(&state, &provider)?;
     let result = match (&cb.error, &cb.code, &cb.state) {
         (Some(error), _, _) => Err(LoginError::Provider(
             cb.error_description

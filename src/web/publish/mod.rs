@@ -332,10 +332,7 @@ async fn save(
     }
     // Row buttons change the table and show the form again; nothing is saved.
     let action = f.action.clone();
-    if let Some(row) = row_action(&action, "remove-measure-") {
-        if row < f.measures.len() {
-            f.measures.remove(row);
-        }
+    if change_rows(&mut f, &action) {
         return render_form(
             &state,
             &viewer,
@@ -345,47 +342,6 @@ async fn save(
             FormContext::default(),
         )
         .await;
-    }
-    if let Some(row) = row_action(&action, "remove-resource-") {
-        if row < f.resources.len() {
-            f.resources.remove(row);
-        }
-        return render_form(
-            &state,
-            &viewer,
-            slug.as_deref(),
-            f,
-            teams,
-            FormContext::default(),
-        )
-        .await;
-    }
-    match action.as_str() {
-        "add-measure" => {
-            f.measures.push(Default::default());
-            return render_form(
-                &state,
-                &viewer,
-                slug.as_deref(),
-                f,
-                teams,
-                FormContext::default(),
-            )
-            .await;
-        }
-        "add-resource" => {
-            f.resources.push(Default::default());
-            return render_form(
-                &state,
-                &viewer,
-                slug.as_deref(),
-                f,
-                teams,
-                FormContext::default(),
-            )
-            .await;
-        }
-        _ => {}
     }
     let submitting = action == "submit";
     let autosave = action == "autosave";
@@ -474,6 +430,26 @@ async fn save(
 
 fn row_action(action: &str, prefix: &str) -> Option<usize> {
     action.strip_prefix(prefix)?.parse().ok()
+}
+
+/// Applies an add/remove-row button; false when the action is not one.
+fn change_rows(f: &mut PracticeForm, action: &str) -> bool {
+    if let Some(row) = row_action(action, "remove-measure-") {
+        if row < f.measures.len() {
+            f.measures.remove(row);
+        }
+    } else if let Some(row) = row_action(action, "remove-resource-") {
+        if row < f.resources.len() {
+            f.resources.remove(row);
+        }
+    } else if action == "add-measure" {
+        f.measures.push(Default::default());
+    } else if action == "add-resource" {
+        f.resources.push(Default::default());
+    } else {
+        return false;
+    }
+    true
 }
 
 fn plural(n: usize, word: &str) -> String {
