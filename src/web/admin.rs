@@ -67,12 +67,7 @@ async fn change_person(
     body: Bytes,
 ) -> AppResult<Response> {
     require_admin(&user)?;
-    let field = |name: &str| {
-        form_urlencoded::parse(&body)
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| super::form_field(&body, name);
     let person: i64 = field("person")
         .parse()
         .map_err(|_| AppError::BadRequest("Choose a person.".into()))?;

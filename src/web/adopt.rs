@@ -249,29 +249,8 @@ async fn save(
         ));
     }
     let existing = state.db.adoption(&slug, &f.team).await?;
-    if let Some(row) = f
-        .action
-        .strip_prefix("remove-measure-")
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        if row < f.measures.len() {
-            f.measures.remove(row);
-        }
-        return render(
-            &state,
-            &viewer,
-            &slug,
-            teams,
-            f,
-            existing,
-            Problems::new(),
-            false,
-            StatusCode::OK,
-        )
-        .await;
-    }
-    if f.action == "add-measure" {
-        f.measures.push(MeasureRow::default());
+    // Row buttons change the measures table and show the form again; nothing is saved.
+    if form::change_measure_rows(&mut f.measures, &f.action) {
         return render(
             &state,
             &viewer,

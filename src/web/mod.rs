@@ -89,6 +89,14 @@ impl Chrome {
     }
 }
 
+/// One field of a posted form, trimmed ("" when absent).
+pub fn form_field(body: &[u8], name: &str) -> String {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Renders a template into a response, turning a template failure into a logged 500.
 pub fn page<T: Template>(template: T) -> Result<Response, AppError> {
     Ok(Html(template.render()?).into_response())

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use time::Date;
 
 use super::review::require_coach;
-use super::{Chrome, chart, page};
+use super::{Chrome, chart, form_field as field, page};
 use crate::AppState;
 use crate::auth::{SignedIn, Viewer};
 use crate::domain::{GradeBand, Quarter, Vocabulary};
@@ -29,13 +29,6 @@ pub fn router() -> Router<AppState> {
 
 fn today() -> Date {
     time::OffsetDateTime::now_utc().date()
-}
-
-fn field(body: &[u8], name: &str) -> String {
-    form_urlencoded::parse(body)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default()
 }
 
 #[derive(Template)]

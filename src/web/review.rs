@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::publish::history::{DiffLine, diff_docs};
 use super::views::{self, MeasureView};
-use super::{Chrome, page};
+use super::{Chrome, form_field, page};
 use crate::AppState;
 use crate::auth::{SignedIn, Viewer};
 use crate::domain::privacy::{PrivacyFlag, scan_doc};
@@ -217,12 +217,7 @@ async fn decide(
             "You are a member of the team that shared this practice, so another coach must review it.".into(),
         ));
     }
-    let field = |name: &str| {
-        form_urlencoded::parse(&body)
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| form_field(&body, name);
     let decision = match field("decision").as_str() {
         "vet" => Decision::Vet,
         "return" => Decision::Return,
@@ -314,10 +309,7 @@ async fn archive(
 ) -> AppResult<Response> {
     require_coach(&user)?;
     let t = target(&state, &slug).await?;
-    let comment = form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "comment")
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default();
+    let comment = form_field(&body, "comment");
     if comment.is_empty() {
         return Err(AppError::BadRequest(
             "Say why the practice is archived; the team and the quarterly review will see it. Go back and add a reason.".into(),

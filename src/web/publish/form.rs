@@ -372,6 +372,25 @@ pub fn measure_rows(body: &[u8]) -> Vec<MeasureRow> {
         .collect()
 }
 
+/// Applies an "add a measure row" or "remove measure N" button; false when `action` is
+/// neither. Nothing is saved: the form is shown again with the table changed.
+pub fn change_measure_rows(rows: &mut Vec<MeasureRow>, action: &str) -> bool {
+    if let Some(row) = action
+        .strip_prefix("remove-measure-")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        if row < rows.len() {
+            rows.remove(row);
+        }
+        true
+    } else if action == "add-measure" {
+        rows.push(MeasureRow::default());
+        true
+    } else {
+        false
+    }
+}
+
 /// Measures as table rows, for a form.
 pub fn rows_of(measures: &[Measure]) -> Vec<MeasureRow> {
     measures

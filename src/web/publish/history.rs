@@ -122,9 +122,9 @@ pub async fn restore(
     body: Bytes,
 ) -> AppResult<Response> {
     let target = editable(&state, &user, &slug).await?;
-    let number = form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "revision")
-        .and_then(|(_, v)| v.parse::<i64>().ok())
+    let number = super::super::form_field(&body, "revision")
+        .parse::<i64>()
+        .ok()
         .ok_or_else(|| AppError::BadRequest("Choose a revision to restore.".into()))?;
     let doc = state
         .db

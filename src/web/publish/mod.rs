@@ -434,16 +434,13 @@ fn row_action(action: &str, prefix: &str) -> Option<usize> {
 
 /// Applies an add/remove-row button; false when the action is not one.
 fn change_rows(f: &mut PracticeForm, action: &str) -> bool {
-    if let Some(row) = row_action(action, "remove-measure-") {
-        if row < f.measures.len() {
-            f.measures.remove(row);
-        }
-    } else if let Some(row) = row_action(action, "remove-resource-") {
+    if form::change_measure_rows(&mut f.measures, action) {
+        return true;
+    }
+    if let Some(row) = row_action(action, "remove-resource-") {
         if row < f.resources.len() {
             f.resources.remove(row);
         }
-    } else if action == "add-measure" {
-        f.measures.push(Default::default());
     } else if action == "add-resource" {
         f.resources.push(Default::default());
     } else {
