@@ -32,6 +32,11 @@ fn check_page(path: &str, html: &str) {
     );
     assert_eq!(select(&doc, "html[lang=en]").len(), 1, "{path}: lang");
     assert!(!select(&doc, "head > title").is_empty(), "{path}: title");
+    let title = select(&doc, "head > title")[0].text().collect::<String>();
+    assert!(
+        !title.contains('<') && title.chars().count() < 200,
+        "{path}: the title is a short plain text: {title:?}"
+    );
     for landmark in ["header.site", "nav[aria-label]", "main#main", "footer.site"] {
         assert_eq!(select(&doc, landmark).len(), 1, "{path}: {landmark}");
     }
