@@ -86,13 +86,14 @@ impl Db {
     async fn adoptions_where(
         &self,
         condition: &str,
-        bind: &str,
+        binds: &[&str],
     ) -> sqlx::Result<Vec<AdoptionView>> {
-        let mut rows: Vec<AdoptionView> =
-            sqlx::query_as(&format!("{VIEW} where {condition} order by s.name, t.name"))
-                .bind(bind)
-                .fetch_all(&self.read)
-                .await?;
+        let sql = format!("{VIEW} where {condition} order by s.name, t.name");
+        let mut query = sqlx::query_as(&sql);
+        for b in binds {
+            query = query.bind(*b);
+        }
+        let mut rows: Vec<AdoptionView> = query.fetch_all(&self.read).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
         for (owner, name, ingredient, unit, instrument, baseline, result, n, period) in
@@ -126,14 +127,13 @@ impl Db {
 
     /// Every adoption of a practice: its replication ledger.
     pub async fn adoptions_of_practice(&self, slug: &str) -> sqlx::Result<Vec<AdoptionView>> {
-        self.adoptions_where("p.slug = ?", slug).await
+        self.adoptions_where("p.slug = ?", &[slug]).await
     }
 
     /// One team's adoption of one practice, if there is one.
     pub async fn adoption(&self, slug: &str, team: &str) -> sqlx::Result<Option<AdoptionView>> {
-        let key = format!("{slug}\n{team}");
         Ok(self
-            .adoptions_where("p.slug || char(10) || t.slug = ?", &key)
+            .adoptions_where("p.slug = ? and t.slug = ?", &[slug, team])
             .await?
             .into_iter()
             .next())
@@ -143,14 +143,14 @@ impl Db {
     pub async fn adoptions_by_user_teams(&self, user_id: i64) -> sqlx::Result<Vec<AdoptionView>> {
         self.adoptions_where(
             "a.team_id in (select team_id from team_members where user_id = cast(? as integer))",
-            &user_id.to_string(),
+            &[&user_id.to_string()],
         )
         .await
     }
 
     /// The adoptions of the practices a team shared.
     pub async fn adoptions_of_team_practices(&self, team: &str) -> sqlx::Result<Vec<AdoptionView>> {
-        self.adoptions_where("p.team_id = (select id from teams where slug = ?)", team)
+        self.adoptions_where("p.team_id = (select id from teams where slug = ?)", &[team])
             .await
     }
 
