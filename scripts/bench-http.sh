@@ -6,7 +6,9 @@
 # and /api/v1/search with wrk at several concurrency levels. Every figure is also printed as a
 # ratio to /healthz in the same run. Then, while a search load runs, a coach vets practices one
 # after another and the time until /api/v1/search returns each is measured. Finally the
-# server's peak RSS. Needs: the Rust toolchain, python3, wrk (installed with apt if missing).
+# server's peak RSS. Needs: the Rust toolchain, python3, curl, wrk (installed with apt if
+# missing). BRIGHTSPOTS_BIN=PATH uses that binary instead of building the release one (the test
+# suite runs this script on a tiny catalog that way); VISIBLE=N vets N practices (default 30).
 set -euo pipefail
 
 N=${1:-10000}
@@ -23,8 +25,12 @@ if ! command -v wrk >/dev/null; then
     else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
 fi
 
-(cd "$ROOT" && cargo build --release --quiet)
-BIN="$ROOT/target/release/brightspots"
+if [ -n "${BRIGHTSPOTS_BIN:-}" ]; then
+    BIN=$BRIGHTSPOTS_BIN
+else
+    (cd "$ROOT" && cargo build --release --quiet)
+    BIN="$ROOT/target/release/brightspots"
+fi
 mkdir -p "$DIR"
 FLAGS=(--database-url "sqlite:$DIR/brightspots.db" --index-dir "$DIR/index" --content-dir "$DIR/catalog" --bind "127.0.0.1:$PORT")
 if [ ! -f "$DIR/brightspots.db" ]; then
@@ -33,15 +39,21 @@ if [ ! -f "$DIR/brightspots.db" ]; then
     /usr/bin/time -f "import: %e s, peak RSS %M KB" "$BIN" "${FLAGS[@]}" import "$DIR/catalog" >&2
 fi
 
-RUST_LOG=warn "$BIN" "${FLAGS[@]}" serve >"$DIR/server.log" 2>&1 &
-SERVER=$!
+SERVER=
+start_server() { # [settings file]
+    RUST_LOG=warn "$BIN" "${FLAGS[@]}" ${1:+--config "$1"} serve >"$DIR/server.log" 2>&1 &
+    SERVER=$!
+    until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.2; done
+    # The index is caught up when a browse finds the whole public catalog.
+    until [ "$(curl -s "$BASE/api/v1/search?per_page=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" -gt 0 ]; do sleep 0.5; done
+}
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.2; done
-# The index is caught up when a browse finds the whole public catalog.
-until [ "$(curl -s "$BASE/api/v1/search?per_page=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" -gt 0 ]; do sleep 0.5; done
+start_server
 
-# Paths: 500 practices, and a realistic mix of searches (words, phrases, typos, synonyms,
-# facets, sorts, deep pages) for the search endpoints.
+# Paths: 500 practices, and a mix of 400 searches (words, phrases, typos, synonyms, facets,
+# sorts, deep pages) for the search endpoints. The words are the catalog's most frequent, so
+# each search matches much of the catalog (the expensive end). Popularity follows Zipf's law,
+# as search logs do: the k-th search is listed 200/k times and wrk picks lines at random.
 python3 - "$BASE" "$DIR" <<'EOF'
 import json, random, sys, urllib.parse, urllib.request
 base, out = sys.argv[1], sys.argv[2]
@@ -49,7 +61,10 @@ random.seed(42)
 slugs = []
 for page in range(1, 6):
     with urllib.request.urlopen(f"{base}/api/v1/search?sort=newest&per_page=100&page={page}") as r:
-        slugs += [h["slug"] for h in json.load(r)["hits"]]
+        hits = json.load(r)["hits"]
+    slugs += [h["slug"] for h in hits]
+    if len(hits) < 100:
+        break
 open(f"{out}/practices.txt", "w").write("".join(f"/practices/{s}\n" for s in slugs))
 words = ["students", "discussion", "reading", "attendance", "families", "writing", "feedback",
          "routine", "evidence", "math", "problem", "science", "teachers", "learners", "talk"]
@@ -73,8 +88,9 @@ for _ in range(400):
     if random.random() < 0.1:
         q["page"] = random.randint(2, 20)
     queries.append(urllib.parse.urlencode(q))
-open(f"{out}/search.txt", "w").write("".join(f"/search?{q}\n" for q in queries))
-open(f"{out}/api.txt", "w").write("".join(f"/api/v1/search?{q}\n" for q in queries))
+popular = [q for k, q in enumerate(queries) for _ in range(max(1, round(200 / (k + 1))))]
+open(f"{out}/search.txt", "w").write("".join(f"/search?{q}\n" for q in popular))
+open(f"{out}/api.txt", "w").write("".join(f"/api/v1/search?{q}\n" for q in popular))
 EOF
 
 run() { # connections, path file or "-", url → "rps p50 p99"
@@ -111,14 +127,33 @@ for c in $CONNECTIONS; do
 done
 
 echo
-echo "Write-to-visible while /api/v1/search runs at 8 connections (vetting 30 practices one after another):"
+VISIBLE=${VISIBLE:-30}
+echo "Write-to-visible while /api/v1/search runs at 8 connections (vetting $VISIBLE practices one after another):"
 PATHS="$DIR/api.txt" wrk -t2 -c8 -d60s -s "$ROOT/scripts/paths.lua" "$BASE" >/dev/null &
 LOAD=$!
 sleep 2
-read -r v50 v95 v99 vn < <(python3 "$ROOT/scripts/write_to_visible.py" "$BASE" 30)
+read -r v50 v95 v99 vn < <(python3 "$ROOT/scripts/write_to_visible.py" "$BASE" "$VISIBLE")
 kill $LOAD 2>/dev/null || true
 wait $LOAD 2>/dev/null || true
 echo "p50 ${v50} ms, p95 ${v95} ms, p99 ${v99} ms ($vn practices)"
 
 echo
 echo "Server peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$SERVER/status"); database $(du -sh "$DIR/brightspots.db" | cut -f1), index $(du -sh "$DIR/index" | cut -f1)"
+
+# The same searches with the result cache off: every request runs the search.
+kill $SERVER && wait $SERVER 2>/dev/null || true
+echo "search_cache_entries = 0" >"$DIR/no-result-cache.toml"
+start_server "$DIR/no-result-cache.toml"
+echo
+echo "With the result cache off (search_cache_entries = 0):"
+echo
+echo "| connections | path | requests/s | p50 | p99 | requests/s vs /healthz |"
+echo "|---:|---|---:|---:|---:|---:|"
+for c in $CONNECTIONS; do
+    read -r base_rps base_p50 base_p99 < <(run "$c" - "$BASE/healthz")
+    echo "| $c | /healthz | $base_rps | $base_p50 | $base_p99 | 1.00 |"
+    for target in "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"; do
+        read -r rps p50 p99 < <(run "$c" "${target#*:}" "$BASE")
+        echo "| $c | ${target%%:*} | $rps | $p50 | $p99 | $(python3 -c "print(f'{$rps / $base_rps:.3f}')") |"
+    done
+done

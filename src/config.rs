@@ -41,6 +41,8 @@ pub struct Settings {
     /// A vetted practice is due for re-review this many months after vetting, unless new
     /// adoption evidence arrived since.
     pub rereview_months: u32,
+    /// Results of this many recent searches are kept until the index changes (0: none).
+    pub search_cache_entries: usize,
 }
 
 /// The default rubric: what a network coach checks before a practice is vetted.
@@ -70,6 +72,7 @@ impl Default for Settings {
             providers: Vec::new(),
             rubric: DEFAULT_RUBRIC.iter().map(|c| c.to_string()).collect(),
             rereview_months: 18,
+            search_cache_entries: crate::search::DEFAULT_CACHED_RESULTS,
         }
     }
 }

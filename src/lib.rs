@@ -38,7 +38,10 @@ impl AppState {
     /// Opens the search index (catching up with the database) and starts the background
     /// tasks. Must be called inside a tokio runtime.
     pub fn start(db: Db, settings: Settings) -> anyhow::Result<AppState> {
-        let search = Arc::new(Search::start(&settings.index_dir, db.clone())?);
+        let search = Arc::new(
+            Search::start(&settings.index_dir, db.clone())?
+                .with_cached_results(settings.search_cache_entries),
+        );
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(write_search_log(db.clone(), rx));
         Ok(AppState {

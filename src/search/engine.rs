@@ -140,11 +140,29 @@ const SNIPPET_CHARS: usize = 220;
 
 impl Search {
     /// Searches the public catalog. Only vetted practices are in the index, so nothing else
-    /// can reach results, counts, snippets or suggestions.
-    pub fn search(&self, req: &SearchRequest) -> tantivy::Result<SearchResults> {
+    /// can reach results, counts, snippets or suggestions. A search that was run on the
+    /// current index already is answered from the result cache.
+    pub fn search(&self, req: &SearchRequest) -> tantivy::Result<Arc<SearchResults>> {
         let searcher = self.reader.searcher();
+        let generation = searcher.generation().generation_id();
+        // The request's every field, filters in order: equal requests, equal keys.
+        let key = format!("{req:?}");
+        if let Some(results) = self.results.get(generation, &key) {
+            return Ok(results);
+        }
+        let results = Arc::new(self.run(&searcher, req)?);
+        self.results.put(generation, key, results.clone());
+        Ok(results)
+    }
+
+    /// Searches without the result cache (what the benchmarks measure).
+    pub fn search_uncached(&self, req: &SearchRequest) -> tantivy::Result<SearchResults> {
+        self.run(&self.reader.searcher(), req)
+    }
+
+    fn run(&self, searcher: &Searcher, req: &SearchRequest) -> tantivy::Result<SearchResults> {
         let f = &self.fields;
-        let built = self.text_query(&searcher, &req.query)?;
+        let built = self.text_query(searcher, &req.query)?;
         let filter_clauses: BTreeMap<Facet, Box<dyn Query>> = req
             .filters
             .iter()
@@ -188,7 +206,7 @@ impl Search {
             .into_iter()
             .filter(|x| !filter_clauses.contains_key(x))
             .collect();
-        self.facet_tables.retain(&searcher);
+        self.facet_tables.retain(searcher);
         // Browsing the whole catalog: its counts are cached per index version.
         let whole_catalog = req.query.is_empty() && filter_clauses.is_empty();
         let facet_handle =
@@ -214,7 +232,7 @@ impl Search {
         };
         let counts = match facet_handle {
             Some(h) => Arc::new(h.extract(&mut fruits)),
-            None => self.facet_tables.catalog_counts(&searcher)?,
+            None => self.facet_tables.catalog_counts(searcher)?,
         };
         let mut facets = BTreeMap::new();
         for facet in unselected {
@@ -224,7 +242,7 @@ impl Search {
         // over the text query's matches counts them all.
         if req.query.is_empty() && filter_clauses.len() == 1 {
             // Browsing one facet: its counts are the whole catalog's.
-            let counts = self.facet_tables.catalog_counts(&searcher)?;
+            let counts = self.facet_tables.catalog_counts(searcher)?;
             for facet in filter_clauses.keys() {
                 facets.insert(*facet, super::facets::values_of(&counts, facet.param()));
             }
@@ -250,7 +268,7 @@ impl Search {
             }
         }
 
-        let hits = self.hits(&searcher, &built.query, &docs)?;
+        let hits = self.hits(searcher, &built.query, &docs)?;
         let without_filters = if total == 0 && !filter_clauses.is_empty() {
             Some(searcher.search(&built.query, &Count)? as u64)
         } else {

@@ -1,6 +1,7 @@
 //! Search: a tantivy index derived from the database. One indexer thread owns the only
 //! `IndexWriter` and tails the `changes` table; every request takes its own searcher.
 
+mod cache;
 mod engine;
 mod facets;
 mod indexer;
@@ -28,6 +29,9 @@ use indexer::{Indexer, Msg};
 use schema::Fields;
 use synonyms::Synonyms;
 
+/// Search results kept per index version: about 10 KB each.
+pub const DEFAULT_CACHED_RESULTS: usize = 1000;
+
 /// Memory the writer may use for buffering documents before it flushes a segment.
 const WRITER_MEMORY: usize = 128 * 1024 * 1024;
 
@@ -43,6 +47,7 @@ pub struct Search {
     visible: Arc<std::sync::atomic::AtomicI64>,
     /// Facet ordinals of the live segments, for counting.
     facet_tables: Arc<facets::FacetTables>,
+    results: cache::ResultCache,
 }
 
 /// An index directory opened (or created) with the current schema.
@@ -197,7 +202,14 @@ impl Search {
             lock: Mutex::new(Some(lock)),
             visible,
             facet_tables: Arc::new(facets::FacetTables::new(schema::FACETS)),
+            results: cache::ResultCache::new(DEFAULT_CACHED_RESULTS),
         })
+    }
+
+    /// Keeps the results of up to `n` searches per index version (0: none).
+    pub fn with_cached_results(mut self, n: usize) -> Search {
+        self.results = cache::ResultCache::new(n);
+        self
     }
 
     /// Something was written: index it now rather than at the next poll.

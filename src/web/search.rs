@@ -153,7 +153,7 @@ fn truncate(s: &str) -> String {
 /// A search run: the request, the results with their database rows, and any notices.
 struct Outcome {
     req: SearchRequest,
-    results: SearchResults,
+    results: std::sync::Arc<SearchResults>,
     rows: HashMap<String, HitRow>,
     last_page: usize,
 }

@@ -5,6 +5,7 @@ mod adopt;
 mod auth;
 mod cli;
 mod content_rules;
+mod harness;
 mod helpers;
 mod pages;
 mod plc;

@@ -81,6 +81,26 @@ async fn the_index_catches_up_after_writes_it_never_saw() {
 }
 
 #[tokio::test]
+async fn a_repeated_search_sees_the_write_made_in_between() {
+    let app = TestApp::seeded().await;
+    for _ in 0..2 {
+        let (_, body) = app.get("/api/v1/search?q=platypus").await;
+        assert!(body.contains(r#""total":0"#), "{body}");
+    }
+    let mut catalog = load_dir(&seed_dir(), app.state.settings.min_cell()).unwrap();
+    let p = catalog
+        .practices
+        .iter_mut()
+        .find(|p| p.slug.as_str() == "exit-ticket-regrouping")
+        .unwrap();
+    p.summary = format!("{} Works with platypus problems.", p.summary);
+    import_catalog(&app.state.db, &catalog).await.unwrap();
+    app.indexed().await;
+    let (_, body) = app.get("/api/v1/search?q=platypus").await;
+    assert!(body.contains("exit-ticket-regrouping"), "{body}");
+}
+
+#[tokio::test]
 async fn writes_become_searchable_while_the_hub_runs() {
     let app = TestApp::seeded().await;
     let mut catalog = load_dir(&seed_dir(), app.state.settings.min_cell()).unwrap();
