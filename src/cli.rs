@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 use crate::AppState;
 use crate::config::{Overrides, Settings};
 use crate::content::{self, ContentError};
-use crate::store::{Db, import_catalog};
+use crate::store::{Db, import_dir};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,12 +109,18 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
         Command::Check { dir } => {
             let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
-            match content::load_dir(&dir, settings.min_cell()) {
-                Ok(c) => {
+            // Practices are checked one at a time: a catalog of any size fits.
+            let checked =
+                content::CatalogReader::open(&dir, settings.min_cell()).and_then(|mut r| {
+                    let practices = r.by_ref().count();
+                    r.finish().map(|c| (practices, c))
+                });
+            match checked {
+                Ok((practices, c)) => {
                     println!(
                         "{}: valid — {} practices, {} challenge areas, {} teams, {} adoptions",
                         dir.display(),
-                        c.practices.len(),
+                        practices,
                         c.areas.len(),
                         c.teams.len(),
                         c.adoptions.len()
@@ -129,25 +135,43 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Import { dir } => {
             let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
-            let catalog = match content::load_dir(&dir, settings.min_cell()) {
-                Ok(c) => c,
+            // The database is opened only once the catalog has something valid to write.
+            let mut db = None;
+            let bar = progress_bar("importing");
+            let result = import_dir(
+                async || {
+                    let opened = db.insert(Db::connect(&settings.database_url).await?);
+                    Ok(opened.begin_write().await?)
+                },
+                &dir,
+                settings.min_cell(),
+                |done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                },
+            )
+            .await;
+            bar.finish_and_clear();
+            if let Some(db) = db {
+                db.close().await;
+            }
+            match result? {
+                Ok(r) => {
+                    println!(
+                        "imported {}: {} practices new, {} revised, {} unchanged; {} adoptions",
+                        dir.display(),
+                        r.practices_created,
+                        r.practices_revised,
+                        r.practices_unchanged,
+                        r.adoptions
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
                 Err(errors) => {
                     print_errors(&errors);
-                    return Ok(ExitCode::FAILURE);
+                    Ok(ExitCode::FAILURE)
                 }
-            };
-            let db = Db::connect(&settings.database_url).await?;
-            let r = import_catalog(&db, &catalog).await?;
-            println!(
-                "imported {}: {} practices new, {} revised, {} unchanged; {} adoptions",
-                dir.display(),
-                r.practices_created,
-                r.practices_revised,
-                r.practices_unchanged,
-                r.adoptions
-            );
-            db.close().await;
-            Ok(ExitCode::SUCCESS)
+            }
         }
         Command::Export { dir } => {
             let db = Db::connect(&settings.database_url).await?;
@@ -245,9 +269,15 @@ async fn seed(db: &Db, settings: &Settings) -> anyhow::Result<()> {
         warn!(dir = %dir.display(), "the database is empty and there is no content directory to import");
         return Ok(());
     }
-    match content::load_dir(dir, settings.min_cell()) {
-        Ok(catalog) => {
-            let r = import_catalog(db, &catalog).await?;
+    match import_dir(
+        async || Ok(db.begin_write().await?),
+        dir,
+        settings.min_cell(),
+        |_, _| {},
+    )
+    .await?
+    {
+        Ok(r) => {
             info!(dir = %dir.display(), practices = r.practices_created, "imported the seed catalog");
             Ok(())
         }
@@ -283,9 +313,8 @@ async fn shutdown_signal() {
     }
 }
 
-async fn reindex(settings: Settings) -> anyhow::Result<ExitCode> {
-    let db = Db::connect(&settings.database_url).await?;
-    let dir = settings.index_dir.clone();
+/// A bar on stderr (drawn only on a terminal) that counts practices.
+fn progress_bar(what: &'static str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
             "{msg} [{bar:40}] {pos}/{len} practices ({elapsed})",
@@ -293,7 +322,14 @@ async fn reindex(settings: Settings) -> anyhow::Result<ExitCode> {
         .expect("progress template")
         .progress_chars("=> "),
     );
-    bar.set_message("indexing");
+    bar.set_message(what);
+    bar
+}
+
+async fn reindex(settings: Settings) -> anyhow::Result<ExitCode> {
+    let db = Db::connect(&settings.database_url).await?;
+    let dir = settings.index_dir.clone();
+    let bar = progress_bar("indexing");
     let result = crate::search::rebuild_offline(&dir, db.clone(), |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);

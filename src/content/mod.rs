@@ -8,7 +8,9 @@ pub mod markdown;
 mod practice_file;
 mod tomlw;
 
-pub use catalog::{Catalog, load_dir, write_dir, write_practice_file, write_shared_files};
+pub use catalog::{
+    Catalog, CatalogReader, load_dir, write_dir, write_practice_file, write_shared_files,
+};
 pub use error::ContentError;
 pub use files::{AdoptionDoc, AreaDoc, DistrictDoc, SchoolDoc, TeamDoc};
 pub use markdown::render_body;

@@ -155,6 +155,15 @@ impl Search {
         Ok(results)
     }
 
+    /// How many public practices have each value of `facet`, over the whole catalog (kept per
+    /// index version: pages that show these counts do not count on every request).
+    pub fn catalog_counts(&self, facet: Facet) -> tantivy::Result<Vec<(String, u64)>> {
+        let searcher = self.reader.searcher();
+        self.facet_tables.retain(&searcher);
+        let counts = self.facet_tables.catalog_counts(&searcher)?;
+        Ok(super::facets::values_of(&counts, facet.param()))
+    }
+
     /// Searches without the result cache (what the benchmarks measure).
     pub fn search_uncached(&self, req: &SearchRequest) -> tantivy::Result<SearchResults> {
         self.run(&self.reader.searcher(), req)

@@ -1,4 +1,6 @@
 //! Upserts a validated catalog in one transaction: all of it or, on any error, nothing.
+//! A catalog directory is streamed: its practices are read, checked and written a batch at a
+//! time, so that a million practices import in the memory of a few hundred.
 
 use std::collections::HashMap;
 
@@ -6,8 +8,10 @@ use sqlx::{Sqlite, Transaction};
 use tracing::instrument;
 
 use super::{Db, json_list, record_change};
-use crate::content::Catalog;
-use crate::domain::{Measure, PracticeDoc, Slug, Status, Vocabulary};
+use std::path::Path;
+
+use crate::content::{AdoptionDoc, Catalog, CatalogReader, ContentError};
+use crate::domain::{CellSize, Measure, PracticeDoc, Slug, Status, Vocabulary};
 
 /// What an import changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -18,11 +22,103 @@ pub struct ImportReport {
     pub adoptions: usize,
 }
 
+/// Practices written per batch (and looked up per query).
+const BATCH: usize = 256;
+
 #[instrument(skip_all, fields(practices = catalog.practices.len()))]
 pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<ImportReport> {
     let mut tx = db.begin_write().await?;
-    let mut report = ImportReport::default();
+    let mut import = Import::default();
+    import_network(&mut tx, catalog).await?;
+    for batch in catalog.practices.chunks(BATCH) {
+        import.practices(&mut tx, batch).await?;
+    }
+    import.adoptions(&mut tx, &catalog.adoptions).await?;
+    tx.commit().await?;
+    Ok(import.report)
+}
 
+/// Reads, checks and imports a catalog directory. Practices are read on a blocking thread
+/// and written as they come, in one transaction that is rolled back when any file breaks a
+/// rule: the outer error is the database's, the inner one the catalog's problems.
+/// `begin` opens the transaction, once there is something to write (a catalog found broken
+/// before that never touches the database). `progress(done, total)` follows the practices.
+pub async fn import_dir(
+    begin: impl AsyncFnOnce() -> anyhow::Result<Transaction<'static, Sqlite>>,
+    dir: &Path,
+    min_cell: CellSize,
+    progress: impl Fn(usize, usize),
+) -> anyhow::Result<Result<ImportReport, Vec<ContentError>>> {
+    let dir = dir.to_path_buf();
+    let reader =
+        match tokio::task::spawn_blocking(move || CatalogReader::open(&dir, min_cell)).await? {
+            Ok(reader) => reader,
+            Err(errors) => return Ok(Err(errors)),
+        };
+    let shared = reader.shared().clone();
+    let total = reader.practice_files();
+    let (send, mut batches) = tokio::sync::mpsc::channel::<Vec<PracticeDoc>>(4);
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        let mut batch = Vec::with_capacity(BATCH);
+        while let Some(doc) = reader.next() {
+            // After the first problem nothing will be written: only find every problem.
+            if reader.has_errors() {
+                continue;
+            }
+            batch.push(doc);
+            if batch.len() == BATCH
+                && send
+                    .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                    .is_err()
+            {
+                break;
+            }
+        }
+        if !batch.is_empty() && !reader.has_errors() {
+            let _ = send.blocking_send(batch);
+        }
+        drop(send);
+        reader.finish()
+    });
+    let mut reading = Some(reading);
+    let mut batch = batches.recv().await;
+    // The reader finished before a batch was ready: a catalog found broken by then stops
+    // here, before the database is opened.
+    if batch.is_none()
+        && let Err(errors) = reading.take().expect("still reading").await?
+    {
+        return Ok(Err(errors));
+    }
+    let mut tx = begin().await?;
+    let mut import = Import::default();
+    import_network(&mut tx, &shared).await?;
+    let mut done = 0;
+    while let Some(practices) = batch {
+        import.practices(&mut tx, &practices).await?;
+        done += practices.len();
+        progress(done, total);
+        batch = batches.recv().await;
+    }
+    let checked = match reading {
+        Some(reading) => reading.await?,
+        None => Ok(Catalog::default()),
+    };
+    match checked {
+        Ok(_) => {
+            import.adoptions(&mut tx, &shared.adoptions).await?;
+            tx.commit().await?;
+            Ok(Ok(import.report))
+        }
+        Err(errors) => {
+            tx.rollback().await?;
+            Ok(Err(errors))
+        }
+    }
+}
+
+/// Areas, districts, schools and teams (each written only when it changed).
+async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> sqlx::Result<()> {
     for (i, a) in catalog.areas.iter().enumerate() {
         let changed = sqlx::query(
             r#"insert into challenge_areas (slug, name, description, position) values (?, ?, ?, ?)
@@ -35,9 +131,9 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         .bind(&a.name)
         .bind(&a.description)
         .bind(i as i64)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        reindex_network(&mut tx, changed, Touch::Area, a.slug.as_str()).await?;
+        reindex_network(tx, changed, Touch::Area, a.slug.as_str()).await?;
     }
     for d in &catalog.districts {
         let changed = sqlx::query(
@@ -46,9 +142,9 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         )
         .bind(d.slug.as_str())
         .bind(&d.name)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        reindex_network(&mut tx, changed, Touch::District, d.slug.as_str()).await?;
+        reindex_network(tx, changed, Touch::District, d.slug.as_str()).await?;
     }
     for s in &catalog.schools {
         let changed = sqlx::query(
@@ -64,9 +160,9 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         .bind(s.district.as_str())
         .bind(s.level.as_str())
         .bind(s.locale.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        reindex_network(&mut tx, changed, Touch::School, s.slug.as_str()).await?;
+        reindex_network(tx, changed, Touch::School, s.slug.as_str()).await?;
     }
     for t in &catalog.teams {
         let changed = sqlx::query(
@@ -84,37 +180,62 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         .bind(&t.cycle)
         .bind(t.challenge_area.as_str())
         .bind(&t.aim)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        reindex_network(&mut tx, changed, Touch::Team, t.slug.as_str()).await?;
+        reindex_network(tx, changed, Touch::Team, t.slug.as_str()).await?;
     }
 
-    let slugs: Vec<&str> = catalog.practices.iter().map(|p| p.slug.as_str()).collect();
-    let existing = super::export::practice_docs(&mut tx, Some(&slugs)).await?;
-    let mut ids: HashMap<Slug, i64> = HashMap::new();
-    for doc in &catalog.practices {
-        let (id, outcome) = upsert_practice(&mut tx, doc, existing.get(&doc.slug)).await?;
-        ids.insert(doc.slug.clone(), id);
-        match outcome {
-            Upsert::Created => report.practices_created += 1,
-            Upsert::Revised | Upsert::StatusOnly => report.practices_revised += 1,
-            Upsert::Unchanged => report.practices_unchanged += 1,
+    Ok(())
+}
+
+/// An import under way: what it did so far, and the ids of the practices it wrote (for the
+/// adoptions, which come last).
+#[derive(Default)]
+struct Import {
+    report: ImportReport,
+    ids: HashMap<Slug, i64>,
+}
+
+impl Import {
+    async fn practices(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        batch: &[PracticeDoc],
+    ) -> anyhow::Result<()> {
+        let slugs: Vec<&str> = batch.iter().map(|p| p.slug.as_str()).collect();
+        let existing = super::export::practice_docs(tx, Some(&slugs)).await?;
+        for doc in batch {
+            let (id, outcome) = upsert_practice(tx, doc, existing.get(&doc.slug)).await?;
+            self.ids.insert(doc.slug.clone(), id);
+            let r = &mut self.report;
+            match outcome {
+                Upsert::Created => r.practices_created += 1,
+                Upsert::Revised | Upsert::StatusOnly => r.practices_revised += 1,
+                Upsert::Unchanged => r.practices_unchanged += 1,
+            }
         }
+        Ok(())
     }
-    let mut adopted: Vec<i64> = Vec::new();
-    for a in &catalog.adoptions {
-        let practice_id = ids[&a.practice];
-        super::adoption::upsert_adoption(&mut tx, practice_id, a, false).await?;
-        adopted.push(practice_id);
-        report.adoptions += 1;
+
+    async fn adoptions(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        adoptions: &[AdoptionDoc],
+    ) -> anyhow::Result<()> {
+        let mut adopted: Vec<i64> = Vec::new();
+        for a in adoptions {
+            let practice_id = self.ids[&a.practice];
+            super::adoption::upsert_adoption(tx, practice_id, a, false).await?;
+            adopted.push(practice_id);
+            self.report.adoptions += 1;
+        }
+        adopted.sort_unstable();
+        adopted.dedup();
+        for practice_id in adopted {
+            super::adoption::recompute_stage(tx, practice_id).await?;
+        }
+        Ok(())
     }
-    adopted.sort_unstable();
-    adopted.dedup();
-    for practice_id in adopted {
-        super::adoption::recompute_stage(&mut tx, practice_id).await?;
-    }
-    tx.commit().await?;
-    Ok(report)
 }
 
 /// A network row whose change shows in its practices' search documents.

@@ -23,7 +23,7 @@ use sqlx::{Sqlite, Transaction};
 pub use adoption::AdoptionView;
 pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
 pub use export::export_catalog;
-pub use import::{ImportReport, import_catalog};
+pub use import::{ImportReport, import_catalog, import_dir};
 pub use people::{LoginAttempt, PersonRow, SessionRow, TeamRef, User};
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{IndexDoc, SearchLogEntry};

@@ -37,12 +37,39 @@ const CARD: &str = r#"
 
 const CARD_ORDER: &str = " order by p.vetted_on desc, p.slug";
 
+/// Which public practices a list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Cards<'a> {
+    All,
+    Area(&'a str),
+    Team(&'a str),
+    School(&'a str),
+    District(&'a str),
+}
+
+impl Cards<'_> {
+    /// The condition added to `CARD`, and the value it binds.
+    fn clause(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Cards::All => ("", None),
+            Cards::Area(a) => (
+                r#" and exists (select 1 from revision_challenge_areas rca
+                     join challenge_areas a on a.id = rca.challenge_area_id
+                     where rca.revision_id = r.id and a.slug = ?)"#,
+                Some(a),
+            ),
+            Cards::Team(t) => (" and t.slug = ?", Some(t)),
+            Cards::School(s) => (" and s.slug = ?", Some(s)),
+            Cards::District(d) => (" and d.slug = ?", Some(d)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
-pub struct AreaCount {
+pub struct AreaRow {
     pub slug: String,
     pub name: String,
     pub description: String,
-    pub count: i64,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -115,64 +142,39 @@ pub struct NamedRow {
 }
 
 impl Db {
-    /// Every challenge area with its count of public practices, in taxonomy order.
-    pub async fn area_counts(&self) -> sqlx::Result<Vec<AreaCount>> {
+    /// Every challenge area, in taxonomy order (counts: see `Search::catalog_counts`).
+    pub async fn areas(&self) -> sqlx::Result<Vec<AreaRow>> {
         sqlx::query_as(
-            r#"select a.slug, a.name, a.description, count(p.id) as count
-               from challenge_areas a
-               left join revision_challenge_areas rca on rca.challenge_area_id = a.id
-               left join practices p on p.public_revision_id = rca.revision_id and p.status <> 'archived'
-               group by a.id order by a.position, a.slug"#,
+            "select slug, name, description from challenge_areas order by position, slug",
         )
         .fetch_all(&self.read)
         .await
     }
 
-    pub async fn area(&self, slug: &str) -> sqlx::Result<Option<AreaCount>> {
-        Ok(self
-            .area_counts()
-            .await?
-            .into_iter()
-            .find(|a| a.slug == slug))
+    /// A page of public practices, newest vetted first.
+    pub async fn cards(&self, of: Cards<'_>, limit: i64, offset: i64) -> sqlx::Result<Vec<Card>> {
+        let (clause, bind) = of.clause();
+        let sql = format!("{CARD}{clause}{CARD_ORDER} limit ? offset ?");
+        let query = sqlx::query_as(&sql);
+        let query = match bind {
+            Some(value) => query.bind(value),
+            None => query,
+        };
+        query.bind(limit).bind(offset).fetch_all(&self.read).await
     }
 
-    pub async fn recent_practices(&self, limit: i64) -> sqlx::Result<Vec<Card>> {
-        sqlx::query_as(&format!("{CARD}{CARD_ORDER} limit ?"))
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await
-    }
-
-    pub async fn practices_in_area(&self, area: &str) -> sqlx::Result<Vec<Card>> {
-        sqlx::query_as(&format!(
-            r#"{CARD} and exists (select 1 from revision_challenge_areas rca
-                 join challenge_areas a on a.id = rca.challenge_area_id
-                 where rca.revision_id = r.id and a.slug = ?){CARD_ORDER}"#
-        ))
-        .bind(area)
-        .fetch_all(&self.read)
+    /// How many public practices a team, school or district has (a challenge area's count
+    /// comes from the search index: counting it here would read a tenth of the catalog).
+    pub async fn card_count(&self, of: Cards<'_>) -> sqlx::Result<i64> {
+        let (clause, bind) = of.clause();
+        let sql = format!("select count(*) from ({CARD}{clause})");
+        let query = sqlx::query_scalar(&sql);
+        match bind {
+            Some(value) => query.bind(value),
+            None => query,
+        }
+        .fetch_one(&self.read)
         .await
-    }
-
-    pub async fn practices_of_team(&self, team: &str) -> sqlx::Result<Vec<Card>> {
-        sqlx::query_as(&format!("{CARD} and t.slug = ?{CARD_ORDER}"))
-            .bind(team)
-            .fetch_all(&self.read)
-            .await
-    }
-
-    pub async fn practices_of_school(&self, school: &str) -> sqlx::Result<Vec<Card>> {
-        sqlx::query_as(&format!("{CARD} and s.slug = ?{CARD_ORDER}"))
-            .bind(school)
-            .fetch_all(&self.read)
-            .await
-    }
-
-    pub async fn practices_of_district(&self, district: &str) -> sqlx::Result<Vec<Card>> {
-        sqlx::query_as(&format!("{CARD} and d.slug = ?{CARD_ORDER}"))
-            .bind(district)
-            .fetch_all(&self.read)
-            .await
     }
 
     /// The public revision of a practice, or `None` when it has none (drafts, never vetted).
@@ -305,17 +307,6 @@ impl Db {
         )
         .bind(district)
         .fetch_all(&self.read)
-        .await
-    }
-}
-
-impl Db {
-    /// How many practices the public can read.
-    pub async fn public_practice_count(&self) -> sqlx::Result<i64> {
-        sqlx::query_scalar(
-            "select count(*) from practices where public_revision_id is not null and status <> 'archived'",
-        )
-        .fetch_one(&self.read)
         .await
     }
 }

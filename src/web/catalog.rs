@@ -2,18 +2,20 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 
+use super::listing::{Listing, page_param};
 use super::views::{self, CardView, MeasureView, StageBadge};
 use super::{Chrome, chart, page};
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::domain::{AdoptionStatus, Ingredient, Measure, Outcome, Status, Vocabulary};
 use crate::error::{AppError, AppResult};
+use crate::search::Facet;
 use crate::store::AdoptionView;
-use crate::store::pages::{AreaCount, HitRow, PracticePage};
+use crate::store::pages::{Cards, HitRow, PracticePage};
 use crate::store::parse_list;
 
 pub fn router() -> Router<AppState> {
@@ -30,13 +32,44 @@ struct Home {
     chrome: Chrome,
     areas: Vec<AreaCount>,
     recent: Vec<CardView>,
-    total: i64,
+    total: u64,
+}
+
+/// A challenge area with its count of public practices.
+pub(super) struct AreaCount {
+    slug: String,
+    name: String,
+    description: String,
+    count: u64,
+}
+
+/// Every challenge area with its count: the counts are the search index's whole-catalog facet
+/// counts, kept per index version (the database would read every practice to count them).
+async fn area_counts(state: &AppState) -> AppResult<Vec<AreaCount>> {
+    let areas = state.db.areas().await?;
+    let search = state.search.clone();
+    let counts = tokio::task::spawn_blocking(move || search.catalog_counts(Facet::Challenge))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(areas
+        .into_iter()
+        .map(|a| AreaCount {
+            count: counts
+                .iter()
+                .find(|(value, _)| *value == a.slug)
+                .map_or(0, |(_, n)| *n),
+            slug: a.slug,
+            name: a.name,
+            description: a.description,
+        })
+        .collect())
 }
 
 async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
-    let areas = state.db.area_counts().await?;
-    let recent = views::cards(state.db.recent_practices(6).await?);
-    let total = state.db.public_practice_count().await?;
+    let areas = area_counts(&state).await?;
+    let recent = views::cards(state.db.cards(Cards::All, 6, 0).await?);
+    let total = state.search.num_docs();
     page(Home {
         chrome: Chrome::new(&state, &viewer),
         areas,
@@ -239,7 +272,7 @@ struct Challenges {
 }
 
 async fn challenges(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
-    let areas = state.db.area_counts().await?;
+    let areas = area_counts(&state).await?;
     page(Challenges {
         chrome: Chrome::new(&state, &viewer),
         areas,
@@ -251,19 +284,32 @@ async fn challenges(viewer: Viewer, State(state): State<AppState>) -> AppResult<
 struct Challenge {
     chrome: Chrome,
     area: AreaCount,
-    practices: Vec<CardView>,
+    listing: Listing,
 }
 
 async fn challenge(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let area = state.db.area(&slug).await?.ok_or(AppError::NotFound)?;
-    let practices = views::cards(state.db.practices_in_area(&slug).await?);
+    let area = area_counts(&state)
+        .await?
+        .into_iter()
+        .find(|a| a.slug == slug)
+        .ok_or(AppError::NotFound)?;
+    let wanted = page_param(query.as_deref());
+    let listing = Listing::load(
+        &state,
+        Cards::Area(&slug),
+        area.count,
+        wanted.as_deref(),
+        format!("/challenges/{slug}"),
+    )
+    .await?;
     page(Challenge {
         chrome: Chrome::new(&state, &viewer),
         area,
-        practices,
+        listing,
     })
 }

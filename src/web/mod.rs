@@ -6,6 +6,7 @@ mod assets;
 mod catalog;
 mod chart;
 mod health;
+mod listing;
 mod network;
 pub mod page_cache;
 mod plc;

@@ -2,16 +2,17 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::views::{self, CardView};
+use super::listing::{Listing, page_param};
+use super::views;
 use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::store::pages::{NamedRow, SchoolRow, TeamRow};
+use crate::store::pages::{Cards, NamedRow, SchoolRow, TeamRow};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,7 +26,7 @@ pub fn router() -> Router<AppState> {
 struct TeamPage {
     chrome: Chrome,
     team: TeamRow,
-    practices: Vec<CardView>,
+    listing: Listing,
     /// Other schools' adoptions of this team's practices, and what they report.
     adopted_elsewhere: Vec<crate::store::AdoptionView>,
 }
@@ -34,14 +35,25 @@ async fn team(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let team = state.db.team(&slug).await?.ok_or(AppError::NotFound)?;
-    let practices = views::cards(state.db.practices_of_team(&slug).await?);
+    let of = Cards::Team(&slug);
+    let total = state.db.card_count(of).await? as u64;
+    let wanted = page_param(query.as_deref());
+    let listing = Listing::load(
+        &state,
+        of,
+        total,
+        wanted.as_deref(),
+        format!("/teams/{slug}"),
+    )
+    .await?;
     let adopted_elsewhere = state.db.adoptions_of_team_practices(&slug).await?;
     page(TeamPage {
         chrome: Chrome::new(&state, &viewer),
         team,
-        practices,
+        listing,
         adopted_elsewhere,
     })
 }
@@ -54,24 +66,35 @@ struct SchoolPage {
     level: &'static str,
     locale: &'static str,
     teams: Vec<NamedRow>,
-    practices: Vec<CardView>,
+    listing: Listing,
 }
 
 async fn school(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let school = state.db.school(&slug).await?.ok_or(AppError::NotFound)?;
     let teams = state.db.teams_of_school(&slug).await?;
-    let practices = views::cards(state.db.practices_of_school(&slug).await?);
+    let of = Cards::School(&slug);
+    let total = state.db.card_count(of).await? as u64;
+    let wanted = page_param(query.as_deref());
+    let listing = Listing::load(
+        &state,
+        of,
+        total,
+        wanted.as_deref(),
+        format!("/schools/{slug}"),
+    )
+    .await?;
     page(SchoolPage {
         chrome: Chrome::new(&state, &viewer),
         level: views::level_label(&school.level),
         locale: views::locale_label(&school.locale),
         school,
         teams,
-        practices,
+        listing,
     })
 }
 
@@ -89,13 +112,14 @@ struct DistrictPage {
     chrome: Chrome,
     district: NamedRow,
     schools: Vec<SchoolLine>,
-    practices: Vec<CardView>,
+    listing: Listing,
 }
 
 async fn district(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let district = state.db.district(&slug).await?.ok_or(AppError::NotFound)?;
     let schools = state
@@ -110,11 +134,21 @@ async fn district(
             name: s.name,
         })
         .collect();
-    let practices = views::cards(state.db.practices_of_district(&slug).await?);
+    let of = Cards::District(&slug);
+    let total = state.db.card_count(of).await? as u64;
+    let wanted = page_param(query.as_deref());
+    let listing = Listing::load(
+        &state,
+        of,
+        total,
+        wanted.as_deref(),
+        format!("/districts/{slug}"),
+    )
+    .await?;
     page(DistrictPage {
         chrome: Chrome::new(&state, &viewer),
         district,
         schools,
-        practices,
+        listing,
     })
 }

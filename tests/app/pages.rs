@@ -242,3 +242,95 @@ async fn serves_on_a_real_port() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// The cards of a list page, in order.
+fn card_slugs(html: &str) -> Vec<String> {
+    html.split(r#"<li class="card">"#)
+        .skip(1)
+        .filter_map(|card| {
+            let at = card.find("/practices/")? + "/practices/".len();
+            Some(card[at..].split('"').next()?.to_string())
+        })
+        .collect()
+}
+
+/// Long lists come a page at a time, newest vetted first, and every practice is on exactly
+/// one page; the counts are the search index's, the same as the search page shows.
+#[tokio::test]
+async fn long_lists_are_paged_and_counts_match_search() {
+    let app = TestApp::empty().await;
+    brightspots::store::import_catalog(&app.state.db, &brightspots::generate::catalog(150, 7))
+        .await
+        .unwrap();
+    app.indexed().await;
+    let (_, api) = app.get("/api/v1/search?per_page=1").await;
+    let api: serde_json::Value = serde_json::from_str(&api).unwrap();
+    let area = api["facets"]["challenge"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["count"].as_u64().unwrap() > 24)
+        .expect("an area with more than a page");
+    let (slug, count) = (
+        area["value"].as_str().unwrap(),
+        area["count"].as_u64().unwrap(),
+    );
+    let home = app.page("/").await;
+    assert!(
+        home.contains(&format!(
+            r#"<span class="area-name">{}</span> <span class="count">{count} practices</span>"#,
+            area["label"].as_str().unwrap()
+        )),
+        "{home}"
+    );
+    assert!(home.contains(&format!("{} vetted practices so far", api["total"])));
+
+    let path = format!("/challenges/{slug}");
+    let first = app.page(&path).await;
+    assert!(
+        first.contains(&format!("Practices 1–24 of {count}, newest vetted first.")),
+        "{first}"
+    );
+    assert!(first.contains(&format!(r#"href="{path}?page=2" rel="next""#)));
+    let pages = count.div_ceil(24);
+    let mut all = Vec::new();
+    for page in 1..=pages {
+        let html = app.page(&format!("{path}?page={page}")).await;
+        let cards = card_slugs(&html);
+        assert_eq!(
+            cards.len() as u64,
+            if page < pages {
+                24
+            } else {
+                count - 24 * (pages - 1)
+            }
+        );
+        all.extend(cards);
+    }
+    assert_eq!(
+        all[..24],
+        card_slugs(&first)[..],
+        "page 1 is the list's first page"
+    );
+    let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+    assert_eq!(
+        distinct.len() as u64,
+        count,
+        "every practice on exactly one page"
+    );
+
+    for bad in ["0", "999", "two"] {
+        let (status, html) = app.get(&format!("{path}?page={bad}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(html.contains(&format!("it has {pages} pages")), "{html}");
+    }
+
+    // A district's list is paged the same way, its count from the database.
+    let district = api["facets"]["district"][0]["value"].as_str().unwrap();
+    let html = app.page(&format!("/districts/{district}")).await;
+    let n = api["facets"]["district"][0]["count"].as_u64().unwrap();
+    assert!(
+        n > 24 && html.contains(&format!("Practices 1–24 of {n}")),
+        "{n} {html}"
+    );
+}

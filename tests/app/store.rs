@@ -1,5 +1,5 @@
 use brightspots::content::load_dir;
-use brightspots::store::{Db, import_catalog};
+use brightspots::store::{Db, import_catalog, import_dir};
 
 use crate::helpers::{TestApp, seed_dir};
 
@@ -110,4 +110,81 @@ async fn read_then_write_transactions_queue_instead_of_failing() {
         .await
         .unwrap();
     assert_eq!(n, 32);
+}
+
+/// A generated catalog written to `dir`: `n` practices, valid.
+fn generated(dir: &std::path::Path, n: usize) {
+    let rest = brightspots::generate::stream(n, 7, |p| {
+        brightspots::content::write_practice_file(dir, &p).unwrap();
+    });
+    brightspots::content::write_shared_files(dir, &rest).unwrap();
+}
+
+async fn practice_count(db: &Db) -> i64 {
+    sqlx::query_scalar("select count(*) from practices")
+        .fetch_one(&db.read)
+        .await
+        .unwrap()
+}
+
+/// A directory is imported in batches as it is read; a file broken after several batches
+/// were written still leaves nothing behind, and every problem is reported.
+#[tokio::test]
+async fn a_directory_streams_in_and_a_late_broken_file_rolls_all_of_it_back() {
+    let app = TestApp::empty().await;
+    let db = &app.state.db;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("practices")).unwrap();
+    generated(dir.path(), 700);
+    let mut files: Vec<_> = std::fs::read_dir(dir.path().join("practices"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let last = files.last().unwrap().clone();
+    let good = std::fs::read_to_string(&last).unwrap();
+    std::fs::write(&last, good.replacen("title = ", "titel = ", 1)).unwrap();
+
+    let written = std::sync::atomic::AtomicUsize::new(0);
+    let result = import_dir(
+        async || Ok(db.begin_write().await?),
+        dir.path(),
+        app.state.settings.min_cell(),
+        |done, _| written.store(done, std::sync::atomic::Ordering::Relaxed),
+    )
+    .await
+    .unwrap();
+    let errors = result.unwrap_err();
+    assert!(
+        errors.iter().any(|e| e
+            .file
+            .ends_with(&*last.file_name().unwrap().to_string_lossy())),
+        "{errors:?}"
+    );
+    assert!(
+        written.load(std::sync::atomic::Ordering::Relaxed) >= 256,
+        "batches were written before the broken file was read"
+    );
+    assert_eq!(practice_count(db).await, 0, "rolled back");
+    assert!(db.is_empty().await.unwrap());
+
+    std::fs::write(&last, good).unwrap();
+    let report = import_dir(
+        async || Ok(db.begin_write().await?),
+        dir.path(),
+        app.state.settings.min_cell(),
+        |_, _| {},
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(report.practices_created, 700);
+    assert_eq!(practice_count(db).await, 700);
+    assert_eq!(
+        load_dir(dir.path(), app.state.settings.min_cell())
+            .unwrap()
+            .adoptions
+            .len(),
+        report.adoptions
+    );
 }

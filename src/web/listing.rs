@@ -1,0 +1,67 @@
+//! Lists of practice cards (a challenge area, a team, a school, a district): newest vetted
+//! first, a page at a time, so that a list of thousands stays a page a phone can load.
+
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use crate::store::pages::Cards;
+
+use super::views::{self, CardView};
+
+pub const PER_PAGE: u64 = 24;
+
+pub struct Listing {
+    pub cards: Vec<CardView>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    /// Positions of the first and last card shown (1-based).
+    pub first: u64,
+    pub last: u64,
+    /// The list's own path; pages are `?page=N` on it.
+    pub path: String,
+}
+
+impl Listing {
+    /// Page `page` (from the query string: `None` is the first) of `total` practices.
+    pub async fn load(
+        state: &AppState,
+        of: Cards<'_>,
+        total: u64,
+        page: Option<&str>,
+        path: String,
+    ) -> AppResult<Listing> {
+        let pages = total.div_ceil(PER_PAGE).max(1);
+        let page = match page {
+            None => 1,
+            Some(p) => p
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=pages).contains(n))
+                .ok_or_else(|| {
+                    AppError::NotFoundMessage(format!(
+                        "This list has no page \"{}\": it has {pages} page{}.",
+                        p.chars().take(20).collect::<String>(),
+                        if pages == 1 { "" } else { "s" }
+                    ))
+                })?,
+        };
+        let offset = (page - 1) * PER_PAGE;
+        let cards = views::cards(state.db.cards(of, PER_PAGE as i64, offset as i64).await?);
+        Ok(Listing {
+            first: offset + 1,
+            last: offset + cards.len() as u64,
+            cards,
+            total,
+            page,
+            pages,
+            path,
+        })
+    }
+}
+
+/// The `page` parameter of a query string, if any.
+pub fn page_param(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "page")
+        .map(|(_, v)| v.into_owned())
+}
