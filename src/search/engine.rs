@@ -164,6 +164,19 @@ impl Search {
         Ok(super::facets::values_of(&counts, facet.param()))
     }
 
+    /// How many public practices have each pair of a `rows` value and a `cols` value, over
+    /// the whole catalog (kept per index version): the coverage table of the quarterly view.
+    pub fn catalog_pairs(
+        &self,
+        rows: Facet,
+        cols: Facet,
+    ) -> tantivy::Result<Arc<super::facets::PairCounts>> {
+        let searcher = self.reader.searcher();
+        self.facet_tables.retain(&searcher);
+        self.facet_tables
+            .catalog_pairs(&searcher, rows.param(), cols.param())
+    }
+
     /// Searches without the result cache (what the benchmarks measure).
     pub fn search_uncached(&self, req: &SearchRequest) -> tantivy::Result<SearchResults> {
         self.run(&self.reader.searcher(), req)

@@ -58,7 +58,19 @@ pub struct FacetTables {
     /// The counts over the whole catalog, for the searcher generation they were taken from:
     /// browsing needs them on every request, and they change only when the index does.
     catalog: Mutex<Option<(u64, Arc<Counts>)>>,
+    /// The last cross-tabulation taken over the whole catalog.
+    pairs: Mutex<Option<CachedPairs>>,
 }
+
+struct CachedPairs {
+    generation: u64,
+    /// The row and column facets.
+    facets: (String, String),
+    counts: Arc<PairCounts>,
+}
+
+/// (row value, column value) → how many documents have both ("writing", "6-8").
+pub type PairCounts = HashMap<(String, String), u64>;
 
 impl FacetTables {
     pub fn new(field: &str) -> FacetTables {
@@ -66,7 +78,38 @@ impl FacetTables {
             field: field.to_string(),
             segments: Mutex::default(),
             catalog: Mutex::default(),
+            pairs: Mutex::default(),
         }
+    }
+
+    /// How many documents of the whole catalog have each pair of a `rows` value and a `cols`
+    /// value (computed once per index version).
+    pub fn catalog_pairs(
+        self: &Arc<Self>,
+        searcher: &Searcher,
+        rows: &str,
+        cols: &str,
+    ) -> tantivy::Result<Arc<PairCounts>> {
+        let generation = searcher.generation().generation_id();
+        let key = (rows.to_string(), cols.to_string());
+        if let Some(c) = self.pairs.lock().expect("pair counts").as_ref()
+            && c.generation == generation
+            && c.facets == key
+        {
+            return Ok(c.counts.clone());
+        }
+        let counter = PairCounter {
+            tables: self.clone(),
+            rows: format!("/{rows}/"),
+            cols: format!("/{cols}/"),
+        };
+        let counts = Arc::new(searcher.search(&tantivy::query::AllQuery, &counter)?);
+        *self.pairs.lock().expect("pair counts") = Some(CachedPairs {
+            generation,
+            facets: key,
+            counts: counts.clone(),
+        });
+        Ok(counts)
     }
 
     /// Every facet value's count over the whole catalog (computed once per index version).
@@ -306,5 +349,83 @@ impl SegmentCollector for LeaveOneOutSegment {
             }
         }
         out
+    }
+}
+
+/// Counts the pairs of a row facet's and a column facet's values on each document.
+struct PairCounter {
+    tables: Arc<FacetTables>,
+    /// The facets' path prefixes ("/challenge/").
+    rows: String,
+    cols: String,
+}
+
+struct PairSegmentCounter {
+    table: Arc<SegmentFacets>,
+    /// For each ordinal: its value, if it belongs to the row (or column) facet.
+    row: Vec<Option<String>>,
+    col: Vec<Option<String>>,
+    counts: HashMap<(u32, u32), u64>,
+}
+
+impl Collector for PairCounter {
+    type Fruit = PairCounts;
+    type Child = PairSegmentCounter;
+
+    fn for_segment(&self, _: u32, reader: &SegmentReader) -> tantivy::Result<PairSegmentCounter> {
+        let table = self.tables.segment(reader)?;
+        let value = |prefix: &str| -> Vec<Option<String>> {
+            table
+                .names
+                .iter()
+                .map(|n| n.strip_prefix(prefix).map(str::to_string))
+                .collect()
+        };
+        Ok(PairSegmentCounter {
+            row: value(&self.rows),
+            col: value(&self.cols),
+            counts: HashMap::new(),
+            table,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<PairCounts>) -> tantivy::Result<PairCounts> {
+        let mut all = PairCounts::new();
+        for fruit in fruits {
+            for (k, v) in fruit {
+                *all.entry(k).or_insert(0) += v;
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for PairSegmentCounter {
+    type Fruit = PairCounts;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let t = &self.table;
+        let ords = &t.ords[t.offsets[doc as usize] as usize..t.offsets[doc as usize + 1] as usize];
+        for &a in ords.iter().filter(|a| self.row[**a as usize].is_some()) {
+            for &b in ords.iter().filter(|b| self.col[**b as usize].is_some()) {
+                *self.counts.entry((a, b)).or_insert(0) += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> PairCounts {
+        self.counts
+            .into_iter()
+            .filter_map(|((a, b), n)| {
+                Some((
+                    (self.row[a as usize].clone()?, self.col[b as usize].clone()?),
+                    n,
+                ))
+            })
+            .collect()
     }
 }

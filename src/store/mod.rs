@@ -4,6 +4,7 @@
 
 mod adoption;
 mod authoring;
+mod capped;
 mod export;
 mod import;
 pub mod pages;
@@ -22,6 +23,7 @@ use sqlx::{Sqlite, Transaction};
 
 pub use adoption::AdoptionView;
 pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
+pub use capped::Capped;
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog, import_dir};
 pub use people::{LoginAttempt, PersonRow, SessionRow, TeamRef, User};

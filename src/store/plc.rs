@@ -3,7 +3,8 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::capped::Counted;
+use super::{Capped, Db};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PlcSession {
@@ -42,16 +43,6 @@ pub struct AdoptionEvent {
     pub status: String,
     pub outcome: Option<String>,
     pub at: String,
-}
-
-/// Vetted public practices of a challenge area, by grade band.
-#[derive(Debug, Clone)]
-pub struct Coverage {
-    pub slug: String,
-    pub name: String,
-    pub total: i64,
-    /// In the order of `GradeBand::ALL`.
-    pub by_grade: Vec<i64>,
 }
 
 /// One practice in the session's CSV.
@@ -164,94 +155,67 @@ impl Db {
         .await
     }
 
-    /// What happened to practices in [from, to): submissions, returns, archives and stage
-    /// changes from the event log, and vetting from the practices' vetting dates (which
-    /// covers imported catalogs too).
-    pub async fn events_between(&self, from: &str, to: &str) -> sqlx::Result<Vec<EventRow>> {
-        sqlx::query_as(
-            r#"select p.slug, r.title, t.name as team_name, e.kind, e.at,
+    /// What happened to practices in [from, to) of the given kinds (`vetted` from the
+    /// practices' vetting dates, which covers imported catalogs too; the rest from the event
+    /// log): the first `limit`, oldest first, and how many there are.
+    pub async fn events_between(
+        &self,
+        from: &str,
+        to: &str,
+        kinds: &[&str],
+        limit: i64,
+    ) -> sqlx::Result<Capped<EventRow>> {
+        let kinds = serde_json::to_string(kinds).expect("strings");
+        let rows: Vec<Counted<EventRow>> = sqlx::query_as(
+            r#"select *, count(*) over () as total from (
+               select p.slug, r.title, t.name as team_name, e.kind, e.at,
                       p.public_revision_id is not null and p.status <> 'archived' as public
                from practice_events e join practices p on p.id = e.practice_id
                join practice_revisions r on r.id = p.current_revision_id
                join teams t on t.id = p.team_id
                where e.at >= ?1 and e.at < ?2 and e.kind <> 'vetted'
+                 and e.kind in (select value from json_each(?3))
                union all
                select p.slug, r.title, t.name, 'vetted', p.vetted_on, p.status <> 'archived'
                from practices p join practice_revisions r on r.id = p.public_revision_id
                join teams t on t.id = p.team_id
                where p.vetted_on >= ?1 and p.vetted_on < ?2
-               order by 5, 1"#,
+                 and 'vetted' in (select value from json_each(?3)))
+               order by at, slug limit ?4"#,
         )
         .bind(from)
         .bind(to)
+        .bind(kinds)
+        .bind(limit)
         .fetch_all(&self.read)
-        .await
+        .await?;
+        Ok(rows.into())
     }
 
-    /// Adoptions that started or reported in [from, to).
+    /// Adoptions that started or reported in [from, to): the first `limit`, and how many.
     pub async fn adoptions_between(
         &self,
         from: &str,
         to: &str,
-    ) -> sqlx::Result<Vec<AdoptionEvent>> {
-        sqlx::query_as(
+        limit: i64,
+    ) -> sqlx::Result<Capped<AdoptionEvent>> {
+        let rows: Vec<Counted<AdoptionEvent>> = sqlx::query_as(
             r#"select p.slug, r.title, s.name as school_name, d.name as district_name, a.status,
-                      a.outcome, coalesce(a.updated_at, a.started_on) as at
+                      a.outcome, coalesce(a.updated_at, a.started_on) as at,
+                      count(*) over () as total
                from adoptions a join practices p on p.id = a.practice_id
                join practice_revisions r on r.id = coalesce(p.public_revision_id, p.current_revision_id)
                join teams t on t.id = a.team_id join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
                where coalesce(a.updated_at, a.started_on) >= ? and coalesce(a.updated_at, a.started_on) < ?
-               order by at, p.slug"#,
+               order by at, p.slug limit ?"#,
         )
         .bind(from)
         .bind(to)
-        .fetch_all(&self.read)
-        .await
-    }
-
-    /// Every challenge area with its vetted public practices, in total and by grade band
-    /// (`bands` in display order, as stored).
-    pub async fn coverage(&self, bands: &[&str]) -> sqlx::Result<Vec<Coverage>> {
-        let areas: Vec<(String, String, i64)> = sqlx::query_as(
-            r#"select a.slug, a.name, count(p.id)
-               from challenge_areas a
-               left join revision_challenge_areas rca on rca.challenge_area_id = a.id
-               left join practices p on p.public_revision_id = rca.revision_id and p.status <> 'archived'
-               group by a.id order by a.position, a.slug"#,
-        )
+        .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let cells: Vec<(String, String, i64)> = sqlx::query_as(
-            r#"select a.slug, g.value, count(*)
-               from practices p join practice_revisions r on r.id = p.public_revision_id
-               join revision_challenge_areas rca on rca.revision_id = r.id
-               join challenge_areas a on a.id = rca.challenge_area_id, json_each(r.grade_bands) g
-               where p.status <> 'archived'
-               group by a.slug, g.value"#,
-        )
-        .fetch_all(&self.read)
-        .await?;
-        Ok(areas
-            .into_iter()
-            .map(|(slug, name, total)| {
-                let by_grade = bands
-                    .iter()
-                    .map(|b| {
-                        cells
-                            .iter()
-                            .find(|(a, g, _)| *a == slug && g == b)
-                            .map_or(0, |c| c.2)
-                    })
-                    .collect();
-                Coverage {
-                    slug,
-                    name,
-                    total,
-                    by_grade,
-                }
-            })
-            .collect())
+        Ok(rows.into())
     }
 
     /// (public vetted practices at the end, submissions, vettings, adoptions) of [from, to).

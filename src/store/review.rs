@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, Sqlite, Transaction};
 use tracing::instrument;
 
-use super::{Db, record_change};
+use super::capped::Counted;
+use super::{Capped, Db, record_change};
 
 /// A submission waiting for a coach.
 #[derive(Debug, Clone, FromRow)]
@@ -89,7 +90,7 @@ pub enum DecisionError {
 
 const DUE: &str = r#"
     select p.slug, r.title, t.name as team_name, p.vetted_on,
-           date(p.vetted_on, '+' || ?1 || ' months') as due_on
+           date(p.vetted_on, '+' || ?1 || ' months') as due_on, count(*) over () as total
     from practices p
     join practice_revisions r on r.id = p.public_revision_id
     join teams t on t.id = p.team_id
@@ -97,7 +98,7 @@ const DUE: &str = r#"
       and date(p.vetted_on, '+' || ?1 || ' months') <= ?2
       and not exists (select 1 from adoptions a where a.practice_id = p.id
                       and coalesce(a.updated_at, a.started_on) > p.vetted_on)
-    order by due_on, p.slug"#;
+    order by due_on, p.slug limit ?3"#;
 
 impl Db {
     /// Submitted revisions, oldest first, optionally of one district or challenge area.
@@ -242,13 +243,21 @@ impl Db {
             .await
     }
 
-    /// Vetted practices due for re-review on `today` (`YYYY-MM-DD`).
-    pub async fn due_for_rereview(&self, months: u32, today: &str) -> sqlx::Result<Vec<DueRow>> {
-        sqlx::query_as(DUE)
+    /// The first `limit` vetted practices due for re-review on `today` (`YYYY-MM-DD`),
+    /// longest due first, and how many are due.
+    pub async fn due_for_rereview(
+        &self,
+        months: u32,
+        today: &str,
+        limit: i64,
+    ) -> sqlx::Result<Capped<DueRow>> {
+        let rows: Vec<Counted<DueRow>> = sqlx::query_as(DUE)
             .bind(months)
             .bind(today)
+            .bind(limit)
             .fetch_all(&self.read)
-            .await
+            .await?;
+        Ok(rows.into())
     }
 }
 

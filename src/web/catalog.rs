@@ -47,11 +47,7 @@ pub(super) struct AreaCount {
 /// counts, kept per index version (the database would read every practice to count them).
 async fn area_counts(state: &AppState) -> AppResult<Vec<AreaCount>> {
     let areas = state.db.areas().await?;
-    let search = state.search.clone();
-    let counts = tokio::task::spawn_blocking(move || search.catalog_counts(Facet::Challenge))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let counts = super::on_index(state, |search| search.catalog_counts(Facet::Challenge)).await?;
     Ok(areas
         .into_iter()
         .map(|a| AreaCount {

@@ -99,6 +99,18 @@ pub fn form_field(body: &[u8], name: &str) -> String {
 }
 
 /// Renders a template into a response, turning a template failure into a logged 500.
+/// Runs `f` on the search index off the async executor (tantivy reads block).
+pub async fn on_index<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&crate::search::Search) -> tantivy::Result<T> + Send + 'static,
+) -> Result<T, AppError> {
+    let search = state.search.clone();
+    tokio::task::spawn_blocking(move || f(&search))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
 pub fn page<T: Template>(template: T) -> Result<Response, AppError> {
     Ok(Html(template.render()?).into_response())
 }

@@ -17,8 +17,9 @@ use crate::AppState;
 use crate::auth::{SignedIn, Viewer};
 use crate::domain::{GradeBand, Quarter, Vocabulary};
 use crate::error::{AppError, AppResult};
-use crate::store::DueRow;
-use crate::store::plc::{AdoptionEvent, Coverage, EventRow, OpenError, PlcDecision, PlcSession};
+use crate::search::Facet;
+use crate::store::plc::{AdoptionEvent, EventRow, OpenError, PlcDecision, PlcSession};
+use crate::store::{Capped, DueRow};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -144,10 +145,10 @@ struct SessionPage {
     since: String,
     previous: Option<String>,
     /// (heading, practices) for submitted, vetted, returned, archived.
-    moved: Vec<(&'static str, Vec<EventRow>)>,
-    replicated: Vec<EventRow>,
-    adoptions: Vec<AdoptionEvent>,
-    due: Vec<DueRow>,
+    moved: Vec<(&'static str, Capped<EventRow>)>,
+    replicated: Capped<EventRow>,
+    adoptions: Capped<AdoptionEvent>,
+    due: Capped<DueRow>,
     grades: Vec<&'static str>,
     coverage: Vec<Coverage>,
     gaps: Vec<String>,
@@ -211,12 +212,9 @@ async fn render_session(
     let held = super::views::parse_date(&session.held_on).unwrap_or_else(today);
     let to_day = held.max(today()).next_day().unwrap_or(held);
     let to = to_day.to_string();
-    let events = state.db.events_between(&from, &to).await?;
-    let of = |kind: &str| -> Vec<EventRow> {
-        events.iter().filter(|e| e.kind == kind).cloned().collect()
-    };
-    let bands: Vec<&str> = GradeBand::ALL.iter().map(|g| g.as_str()).collect();
-    let coverage = state.db.coverage(&bands).await?;
+    let events =
+        |kinds: &'static [&'static str]| state.db.events_between(&from, &to, kinds, LIST_ROWS);
+    let coverage = coverage(state).await?;
     let gaps = coverage
         .iter()
         .filter(|c| c.total == 0)
@@ -269,20 +267,20 @@ async fn render_session(
         }),
         previous: previous.map(|p| p.quarter),
         moved: vec![
-            ("Submitted", of("submitted")),
-            ("Vetted", of("vetted")),
-            ("Returned to their teams", of("returned")),
-            ("Archived", of("archived")),
+            ("Submitted", events(&["submitted"]).await?),
+            ("Vetted", events(&["vetted"]).await?),
+            ("Returned to their teams", events(&["returned"]).await?),
+            ("Archived", events(&["archived"]).await?),
         ],
-        replicated: events
-            .iter()
-            .filter(|e| e.kind == "replicated" || e.kind == "unreplicated")
-            .cloned()
-            .collect(),
-        adoptions: state.db.adoptions_between(&from, &to).await?,
+        replicated: events(&["replicated", "unreplicated"]).await?,
+        adoptions: state.db.adoptions_between(&from, &to, LIST_ROWS).await?,
         due: state
             .db
-            .due_for_rereview(state.settings.rereview_months, &to_day.to_string())
+            .due_for_rereview(
+                state.settings.rereview_months,
+                &to_day.to_string(),
+                LIST_ROWS,
+            )
             .await?,
         grades: GradeBand::ALL.iter().map(|g| g.label()).collect(),
         coverage,
@@ -388,4 +386,49 @@ async fn csv(state: &AppState, quarter: &str) -> AppResult<Response> {
         bytes,
     )
         .into_response())
+}
+
+/// Rows a list of the session page shows at most (it says how many more there are).
+pub const LIST_ROWS: i64 = 50;
+
+/// Vetted practices per challenge area and grade band.
+pub(super) struct Coverage {
+    slug: String,
+    name: String,
+    total: u64,
+    /// In the order of `GradeBand::ALL`.
+    by_grade: Vec<u64>,
+}
+
+/// The coverage table, from the search index's whole-catalog counts (kept per index version;
+/// the database would read every practice on each visit).
+async fn coverage(state: &AppState) -> AppResult<Vec<Coverage>> {
+    let areas = state.db.areas().await?;
+    let (totals, pairs) = super::on_index(state, |search| {
+        Ok((
+            search.catalog_counts(Facet::Challenge)?,
+            search.catalog_pairs(Facet::Challenge, Facet::Grade)?,
+        ))
+    })
+    .await?;
+    Ok(areas
+        .into_iter()
+        .map(|a| Coverage {
+            total: totals
+                .iter()
+                .find(|(value, _)| *value == a.slug)
+                .map_or(0, |(_, n)| *n),
+            by_grade: GradeBand::ALL
+                .iter()
+                .map(|g| {
+                    pairs
+                        .get(&(a.slug.clone(), g.as_str().to_string()))
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .collect(),
+            slug: a.slug,
+            name: a.name,
+        })
+        .collect())
 }

@@ -18,7 +18,9 @@ use crate::auth::{SignedIn, Viewer};
 use crate::domain::privacy::{PrivacyFlag, scan_doc};
 use crate::domain::{Status, Vocabulary};
 use crate::error::{AppError, AppResult};
-use crate::store::{Decision, DecisionError, DueRow, EditTarget, QueueRow, ReviewRow, Score, User};
+use crate::store::{
+    Capped, Decision, DecisionError, DueRow, EditTarget, QueueRow, ReviewRow, Score, User,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,7 +44,7 @@ pub fn require_coach(user: &User) -> AppResult<()> {
 struct QueuePage {
     chrome: Chrome,
     queue: Vec<(QueueRow, i64, usize)>,
-    due: Vec<DueRow>,
+    due: Capped<DueRow>,
     districts: Vec<(String, String)>,
     areas: Vec<(String, String)>,
     district: String,
@@ -85,7 +87,11 @@ async fn queue(
         queue,
         due: state
             .db
-            .due_for_rereview(state.settings.rereview_months, &today.to_string())
+            .due_for_rereview(
+                state.settings.rereview_months,
+                &today.to_string(),
+                super::plc::LIST_ROWS,
+            )
             .await?,
         districts: state.db.district_names().await?,
         areas: state.db.area_names().await?,

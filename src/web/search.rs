@@ -16,7 +16,7 @@ use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::domain::{GradeBand, Level, Locale, Stage, Subject, Vocabulary};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::search::{Facet, MAX_QUERY_CHARS, SearchRequest, SearchResults, Sort, UserQuery};
 use crate::store::SearchLogEntry;
 use crate::store::pages::HitRow;
@@ -161,12 +161,8 @@ struct Outcome {
 /// Runs a search; `log` records it for the network (once per search a person made).
 async fn run(state: &AppState, req: SearchRequest, log: bool) -> AppResult<Outcome> {
     let started = Instant::now();
-    let search = state.search.clone();
     let job = req.clone();
-    let results = tokio::task::spawn_blocking(move || search.search(&job))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let results = super::on_index(state, move |search| search.search(&job)).await?;
     let slugs: Vec<String> = results.hits.iter().map(|h| h.slug.clone()).collect();
     let rows = state.db.search_hits(&slugs).await?;
     let filters: BTreeMap<&str, &BTreeSet<String>> =

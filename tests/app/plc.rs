@@ -280,3 +280,92 @@ async fn only_coaches_reach_the_quarterly_review() {
         .unwrap();
     assert_eq!((decisions, sessions), (0, 1));
 }
+
+/// The items of the list that follows `heading` on `page`, and the "more" line after it.
+fn list_after<'a>(page: &'a str, heading: &str) -> (usize, &'a str) {
+    let at = page.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+    let rest = &page[at..];
+    let end = rest.find("</ul>").unwrap();
+    let after = &rest[end..];
+    let next = after.find("<h").unwrap_or(after.len());
+    (rest[..end].matches("<li>").count(), &after[..next])
+}
+
+/// A network's catalog is long: the session page and the review queue show the first fifty
+/// of each list and say how many more there are; the totals count every one.
+#[tokio::test]
+async fn long_lists_show_fifty_and_how_many_more() {
+    // Re-review after a month: most of the generated catalog is due.
+    let app = TestApp::configured(|s| s.rereview_months = 1).await;
+    brightspots::store::import_catalog(&app.state.db, &brightspots::generate::catalog(150, 7))
+        .await
+        .unwrap();
+    app.indexed().await;
+    let vetted: i64 = sqlx::query_scalar(
+        "select count(*) from practices where vetted_on is not null and public_revision_id is not null",
+    )
+    .fetch_one(&app.state.db.read)
+    .await
+    .unwrap();
+    assert!(vetted > 50, "{vetted}");
+    let today = time::OffsetDateTime::now_utc().date();
+    let quarter = brightspots::domain::Quarter::containing(today).to_string();
+    let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let held = today.to_string();
+    let r = coach
+        .submit("/plc", &[("quarter", &quarter), ("held_on", &held)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = coach.get(&format!("/plc/{quarter}")).await.body;
+    let (shown, more) = list_after(&page, &format!("Vetted ({vetted})"));
+    assert_eq!(shown, 50);
+    assert!(
+        more.contains(&format!("…and {} more.", vetted - 50)),
+        "{more}"
+    );
+
+    // The coverage table (from the index's counts) agrees with the database, cell by cell.
+    let cells: Vec<(String, String, String, i64)> = sqlx::query_as(
+        r#"select a.slug, a.name, g.value, count(*)
+           from practices p join practice_revisions r on r.id = p.public_revision_id
+           join revision_challenge_areas rca on rca.revision_id = r.id
+           join challenge_areas a on a.id = rca.challenge_area_id, json_each(r.grade_bands) g
+           where p.status <> 'archived' group by a.slug, g.value"#,
+    )
+    .fetch_all(&app.state.db.read)
+    .await
+    .unwrap();
+    let (slug, name) = (&cells[0].0, &cells[0].1);
+    use brightspots::domain::Vocabulary;
+    let row: Vec<String> = brightspots::domain::GradeBand::ALL
+        .iter()
+        .map(|g| {
+            let n = cells
+                .iter()
+                .find(|c| &c.0 == slug && c.2 == g.as_str())
+                .map_or(0, |c| c.3);
+            format!(r#"<td class="num">{n}</td>"#)
+        })
+        .collect();
+    assert!(
+        page.contains(&format!(
+            r#"<th scope="row"><a href="/challenges/{slug}">{name}</a></th>{}"#,
+            row.concat()
+        )),
+        "{slug}: {row:?}"
+    );
+
+    let due: i64 = {
+        let marker = "Due for re-review (";
+        let at = page.find(marker).unwrap() + marker.len();
+        page[at..at + page[at..].find(')').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    assert!(due > 50, "{due}");
+    for body in [page.clone(), coach.get("/review").await.body] {
+        let (shown, more) = list_after(&body, &format!("Due for re-review ({due})"));
+        assert_eq!(shown, 50);
+        assert!(more.contains(&format!("…and {} more.", due - 50)), "{more}");
+    }
+}
