@@ -107,24 +107,25 @@ run() { # connections, path file or "-", url → "rps p50 p99"
     echo "$rps $p50 $p99"
 }
 
+table() { # "path:file" targets (file "-": the path itself) → one row per connection level
+    echo "| connections | path | requests/s | p50 | p99 | requests/s vs /healthz |"
+    echo "|---:|---|---:|---:|---:|---:|"
+    for c in $CONNECTIONS; do
+        read -r base_rps base_p50 base_p99 < <(run "$c" - "$BASE/healthz")
+        echo "| $c | /healthz | $base_rps | $base_p50 | $base_p99 | 1.00 |"
+        for target in "$@"; do
+            local name=${target%%:*} file=${target#*:} url=$BASE
+            [ "$file" = - ] && url="$BASE$name"
+            read -r rps p50 p99 < <(run "$c" "$file" "$url")
+            echo "| $c | $name | $rps | $p50 | $p99 | $(python3 -c "print(f'{$rps / $base_rps:.3f}')") |"
+        done
+    done
+}
+
 echo
 echo "$N practices, ${DURATION}s per run, wrk -t2 (on the same 2 cores as the server)"
 echo
-echo "| connections | path | requests/s | p50 | p99 | requests/s vs /healthz |"
-echo "|---:|---|---:|---:|---:|---:|"
-for c in $CONNECTIONS; do
-    read -r base_rps base_p50 base_p99 < <(run "$c" - "$BASE/healthz")
-    echo "| $c | /healthz | $base_rps | $base_p50 | $base_p99 | 1.00 |"
-    for target in "/:-" "/practices/{slug}:$DIR/practices.txt" "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"; do
-        name=${target%%:*}
-        file=${target#*:}
-        url=$BASE
-        [ "$file" = - ] && url="$BASE$name"
-        read -r rps p50 p99 < <(run "$c" "$file" "$url")
-        ratio=$(python3 -c "print(f'{$rps / $base_rps:.3f}')")
-        echo "| $c | $name | $rps | $p50 | $p99 | $ratio |"
-    done
-done
+table "/:-" "/practices/{slug}:$DIR/practices.txt" "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"
 
 echo
 VISIBLE=${VISIBLE:-30}
@@ -147,13 +148,4 @@ start_server "$DIR/no-result-cache.toml"
 echo
 echo "With the result cache off (search_cache_entries = 0):"
 echo
-echo "| connections | path | requests/s | p50 | p99 | requests/s vs /healthz |"
-echo "|---:|---|---:|---:|---:|---:|"
-for c in $CONNECTIONS; do
-    read -r base_rps base_p50 base_p99 < <(run "$c" - "$BASE/healthz")
-    echo "| $c | /healthz | $base_rps | $base_p50 | $base_p99 | 1.00 |"
-    for target in "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"; do
-        read -r rps p50 p99 < <(run "$c" "${target#*:}" "$BASE")
-        echo "| $c | ${target%%:*} | $rps | $p50 | $p99 | $(python3 -c "print(f'{$rps / $base_rps:.3f}')") |"
-    done
-done
+table "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"

@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::listing::{Listing, page_param};
+use super::listing::Listing;
 use super::views::{self, CardView, MeasureView, StageBadge};
 use super::{Chrome, chart, page};
 use crate::AppState;
@@ -294,12 +294,11 @@ async fn challenge(
         .into_iter()
         .find(|a| a.slug == slug)
         .ok_or(AppError::NotFound)?;
-    let wanted = page_param(query.as_deref());
     let listing = Listing::load(
         &state,
         Cards::Area(&slug),
         area.count,
-        wanted.as_deref(),
+        query.as_deref(),
         format!("/challenges/{slug}"),
     )
     .await?;

@@ -22,16 +22,28 @@ pub struct Listing {
 }
 
 impl Listing {
-    /// Page `page` (from the query string: `None` is the first) of `total` practices.
+    /// A list whose count comes from the database (a team's, a school's, a district's).
+    pub async fn counted(
+        state: &AppState,
+        of: Cards<'_>,
+        query: Option<&str>,
+        path: String,
+    ) -> AppResult<Listing> {
+        let total = state.db.card_count(of).await? as u64;
+        Listing::load(state, of, total, query, path).await
+    }
+
+    /// The page that the query string asks for (`?page=N`; the first without) of `total`
+    /// practices.
     pub async fn load(
         state: &AppState,
         of: Cards<'_>,
         total: u64,
-        page: Option<&str>,
+        query: Option<&str>,
         path: String,
     ) -> AppResult<Listing> {
         let pages = total.div_ceil(PER_PAGE).max(1);
-        let page = match page {
+        let page = match page_param(query).as_deref() {
             None => 1,
             Some(p) => p
                 .parse::<u64>()
@@ -60,7 +72,7 @@ impl Listing {
 }
 
 /// The `page` parameter of a query string, if any.
-pub fn page_param(query: Option<&str>) -> Option<String> {
+fn page_param(query: Option<&str>) -> Option<String> {
     form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == "page")
         .map(|(_, v)| v.into_owned())

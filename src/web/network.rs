@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::listing::{Listing, page_param};
+use super::listing::Listing;
 use super::views;
 use super::{Chrome, page};
 use crate::AppState;
@@ -38,14 +38,10 @@ async fn team(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let team = state.db.team(&slug).await?.ok_or(AppError::NotFound)?;
-    let of = Cards::Team(&slug);
-    let total = state.db.card_count(of).await? as u64;
-    let wanted = page_param(query.as_deref());
-    let listing = Listing::load(
+    let listing = Listing::counted(
         &state,
-        of,
-        total,
-        wanted.as_deref(),
+        Cards::Team(&slug),
+        query.as_deref(),
         format!("/teams/{slug}"),
     )
     .await?;
@@ -77,14 +73,10 @@ async fn school(
 ) -> AppResult<Response> {
     let school = state.db.school(&slug).await?.ok_or(AppError::NotFound)?;
     let teams = state.db.teams_of_school(&slug).await?;
-    let of = Cards::School(&slug);
-    let total = state.db.card_count(of).await? as u64;
-    let wanted = page_param(query.as_deref());
-    let listing = Listing::load(
+    let listing = Listing::counted(
         &state,
-        of,
-        total,
-        wanted.as_deref(),
+        Cards::School(&slug),
+        query.as_deref(),
         format!("/schools/{slug}"),
     )
     .await?;
@@ -134,14 +126,10 @@ async fn district(
             name: s.name,
         })
         .collect();
-    let of = Cards::District(&slug);
-    let total = state.db.card_count(of).await? as u64;
-    let wanted = page_param(query.as_deref());
-    let listing = Listing::load(
+    let listing = Listing::counted(
         &state,
-        of,
-        total,
-        wanted.as_deref(),
+        Cards::District(&slug),
+        query.as_deref(),
         format!("/districts/{slug}"),
     )
     .await?;

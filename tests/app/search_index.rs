@@ -87,14 +87,12 @@ async fn a_repeated_search_sees_the_write_made_in_between() {
         let (_, body) = app.get("/api/v1/search?q=platypus").await;
         assert!(body.contains(r#""total":0"#), "{body}");
     }
-    let mut catalog = load_dir(&seed_dir(), app.state.settings.min_cell()).unwrap();
-    let p = catalog
-        .practices
-        .iter_mut()
-        .find(|p| p.slug.as_str() == "exit-ticket-regrouping")
-        .unwrap();
-    p.summary = format!("{} Works with platypus problems.", p.summary);
-    import_catalog(&app.state.db, &catalog).await.unwrap();
+    add_to_summary(
+        &app,
+        "exit-ticket-regrouping",
+        "Works with platypus problems.",
+    )
+    .await;
     app.indexed().await;
     let (_, body) = app.get("/api/v1/search?q=platypus").await;
     assert!(body.contains("exit-ticket-regrouping"), "{body}");
@@ -103,14 +101,12 @@ async fn a_repeated_search_sees_the_write_made_in_between() {
 #[tokio::test]
 async fn writes_become_searchable_while_the_hub_runs() {
     let app = TestApp::seeded().await;
-    let mut catalog = load_dir(&seed_dir(), app.state.settings.min_cell()).unwrap();
-    let p = catalog
-        .practices
-        .iter_mut()
-        .find(|p| p.slug.as_str() == "exit-ticket-regrouping")
-        .unwrap();
-    p.summary = format!("{} Works with platypus problems.", p.summary);
-    import_catalog(&app.state.db, &catalog).await.unwrap();
+    add_to_summary(
+        &app,
+        "exit-ticket-regrouping",
+        "Works with platypus problems.",
+    )
+    .await;
     // No wake-up call: the indexer's poll of `changes` must find the write by itself
     // (as it does for an import from the command line while the hub runs).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -266,15 +262,20 @@ async fn an_index_ahead_of_its_database_is_rebuilt() {
         assert!(std::time::Instant::now() < deadline, "no rebuild");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    add_to_summary(&app, "family-reading-bags", "Includes wombat puppets.").await;
+    app.indexed().await;
+    let (_, body) = app.get("/api/v1/search?q=wombat").await;
+    assert!(body.contains("family-reading-bags"), "{body}");
+}
+
+/// Imports the seed catalog again with `words` added to one practice's summary.
+async fn add_to_summary(app: &TestApp, slug: &str, words: &str) {
     let mut catalog = load_dir(&seed_dir(), app.state.settings.min_cell()).unwrap();
     let p = catalog
         .practices
         .iter_mut()
-        .find(|p| p.slug.as_str() == "family-reading-bags")
+        .find(|p| p.slug.as_str() == slug)
         .unwrap();
-    p.summary = format!("{} Includes wombat puppets.", p.summary);
+    p.summary = format!("{} {words}", p.summary);
     import_catalog(&app.state.db, &catalog).await.unwrap();
-    app.indexed().await;
-    let (_, body) = app.get("/api/v1/search?q=wombat").await;
-    assert!(body.contains("family-reading-bags"), "{body}");
 }
