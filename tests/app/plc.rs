@@ -146,6 +146,17 @@ async fn a_session_gathers_the_quarter_and_exports_it() {
     assert!(p.contains("<th scope=\"row\">robotics club</th><td class=\"num\">2</td>"));
     assert!(p.contains("xyzzy plugh"));
     assert!(p.contains("role=\"img\"") && p.contains("Submissions per quarter"));
+    // At the end of this quarter: the 17 vetted, less the one archived today.
+    let totals = &p[p
+        .find("Vetted practices in the catalog at the end of each quarter")
+        .unwrap()..];
+    let totals = &totals[..totals.find("</table>").unwrap()];
+    assert!(
+        totals.contains(&format!(
+            r#"<th scope="row">{quarter}</th><td class="num">16</td>"#
+        )),
+        "{totals}"
+    );
 
     // The decision log keeps its entries; an empty one is explained with the text kept.
     let d = format!("/plc/{quarter}/decisions");
