@@ -3,7 +3,6 @@
 
 use sqlx::FromRow;
 
-use super::capped::Counted;
 use super::{Capped, Db};
 
 #[derive(Debug, Clone, FromRow)]
@@ -155,9 +154,8 @@ impl Db {
         .await
     }
 
-    /// What happened to practices in [from, to) of the given kinds (`vetted` from the
-    /// practices' vetting dates, which covers imported catalogs too; the rest from the event
-    /// log): the first `limit`, oldest first, and how many there are.
+    /// Events of the given kinds in [from, to) from the practices' event log (submitted,
+    /// returned, archived, replicated…): the first `limit`, oldest first, and how many.
     pub async fn events_between(
         &self,
         from: &str,
@@ -166,56 +164,92 @@ impl Db {
         limit: i64,
     ) -> sqlx::Result<Capped<EventRow>> {
         let kinds = serde_json::to_string(kinds).expect("strings");
-        let rows: Vec<Counted<EventRow>> = sqlx::query_as(
-            r#"select *, count(*) over () as total from (
-               select p.slug, r.title, t.name as team_name, e.kind, e.at,
+        const WHERE: &str =
+            "e.kind in (select value from json_each(?3)) and e.at >= ?1 and e.at < ?2";
+        let rows = sqlx::query_as(&format!(
+            r#"select p.slug, r.title, t.name as team_name, e.kind, e.at,
                       p.public_revision_id is not null and p.status <> 'archived' as public
                from practice_events e join practices p on p.id = e.practice_id
                join practice_revisions r on r.id = p.current_revision_id
                join teams t on t.id = p.team_id
-               where e.at >= ?1 and e.at < ?2 and e.kind <> 'vetted'
-                 and e.kind in (select value from json_each(?3))
-               union all
-               select p.slug, r.title, t.name, 'vetted', p.vetted_on, p.status <> 'archived'
-               from practices p join practice_revisions r on r.id = p.public_revision_id
-               join teams t on t.id = p.team_id
-               where p.vetted_on >= ?1 and p.vetted_on < ?2
-                 and 'vetted' in (select value from json_each(?3)))
-               order by at, slug limit ?4"#,
-        )
+               where {WHERE} order by e.at, p.slug limit ?4"#
+        ))
         .bind(from)
         .bind(to)
-        .bind(kinds)
+        .bind(&kinds)
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        Ok(rows.into())
+        let total = sqlx::query_scalar(&format!(
+            "select count(*) from practice_events e where {WHERE}"
+        ))
+        .bind(from)
+        .bind(to)
+        .bind(&kinds)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(Capped { rows, total })
     }
 
-    /// Adoptions that started or reported in [from, to): the first `limit`, and how many.
+    /// Practices vetted in [from, to), from their vetting dates (which covers imported
+    /// catalogs too): the first `limit`, in vetting order (an index), and how many.
+    pub async fn vetted_between(
+        &self,
+        from: &str,
+        to: &str,
+        limit: i64,
+    ) -> sqlx::Result<Capped<EventRow>> {
+        const WHERE: &str =
+            "p.vetted_on >= ?1 and p.vetted_on < ?2 and p.public_revision_id is not null";
+        let rows = sqlx::query_as(&format!(
+            r#"select p.slug, r.title, t.name as team_name, 'vetted' as kind, p.vetted_on as at,
+                      p.status <> 'archived' as public
+               from practices p join practice_revisions r on r.id = p.public_revision_id
+               join teams t on t.id = p.team_id
+               where {WHERE} order by p.vetted_on, p.slug limit ?3"#
+        ))
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let total = sqlx::query_scalar(&format!("select count(*) from practices p where {WHERE}"))
+            .bind(from)
+            .bind(to)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(Capped { rows, total })
+    }
+
+    /// Adoptions that started or reported in [from, to): the first `limit`, in the order of
+    /// the `adoptions_reported` index, and how many.
     pub async fn adoptions_between(
         &self,
         from: &str,
         to: &str,
         limit: i64,
     ) -> sqlx::Result<Capped<AdoptionEvent>> {
-        let rows: Vec<Counted<AdoptionEvent>> = sqlx::query_as(
+        const WHERE: &str = "coalesce(a.updated_at, a.started_on) >= ?1 and coalesce(a.updated_at, a.started_on) < ?2";
+        let rows = sqlx::query_as(&format!(
             r#"select p.slug, r.title, s.name as school_name, d.name as district_name, a.status,
-                      a.outcome, coalesce(a.updated_at, a.started_on) as at,
-                      count(*) over () as total
+                      a.outcome, coalesce(a.updated_at, a.started_on) as at
                from adoptions a join practices p on p.id = a.practice_id
                join practice_revisions r on r.id = coalesce(p.public_revision_id, p.current_revision_id)
                join teams t on t.id = a.team_id join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
-               where coalesce(a.updated_at, a.started_on) >= ? and coalesce(a.updated_at, a.started_on) < ?
-               order by at, p.slug limit ?"#,
-        )
+               where {WHERE} order by coalesce(a.updated_at, a.started_on), p.slug limit ?3"#
+        ))
         .bind(from)
         .bind(to)
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        Ok(rows.into())
+        let total = sqlx::query_scalar(&format!("select count(*) from adoptions a where {WHERE}"))
+            .bind(from)
+            .bind(to)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(Capped { rows, total })
     }
 
     /// (public vetted practices at the end, submissions, vettings, adoptions) of [from, to).

@@ -88,26 +88,23 @@ pub enum DecisionError {
     Db(#[from] sqlx::Error),
 }
 
-const DUE: &str = r#"
-    select p.slug, r.title, t.name as team_name, p.vetted_on,
-           date(p.vetted_on, '+' || ?1 || ' months') as due_on, count(*) over () as total
-    from practices p
-    join practice_revisions r on r.id = p.public_revision_id
-    join teams t on t.id = p.team_id
+/// Practices due for re-review (`?1` months after vetting, on `?2`): the condition.
+const DUE_WHERE: &str = r#"
     where p.status <> 'archived' and p.vetted_on is not null
       and date(p.vetted_on, '+' || ?1 || ' months') <= ?2
       and not exists (select 1 from adoptions a where a.practice_id = p.id
-                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)
-    order by due_on, p.slug limit ?3"#;
+                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#;
 
 impl Db {
-    /// Submitted revisions, oldest first, optionally of one district or challenge area.
+    /// The first `limit` submitted revisions, oldest first, optionally of one district or
+    /// challenge area, and how many there are.
     pub async fn review_queue(
         &self,
         district: Option<&str>,
         area: Option<&str>,
-    ) -> sqlx::Result<Vec<QueueRow>> {
-        sqlx::query_as(
+        limit: i64,
+    ) -> sqlx::Result<Capped<QueueRow>> {
+        let rows: Vec<Counted<QueueRow>> = sqlx::query_as(
             r#"select p.slug, r.title, t.name as team_name, s.name as school_name,
                       d.slug as district_slug, d.name as district_name,
                       coalesce((select group_concat(a.name, ', ') from revision_challenge_areas rca
@@ -115,7 +112,7 @@ impl Db {
                                 where rca.revision_id = r.id), '') as areas,
                       coalesce((select max(e.at) from practice_events e
                                 where e.practice_id = p.id and e.kind = 'submitted'), p.updated_at) as submitted_at,
-                      r.id as revision_id
+                      r.id as revision_id, count(*) over () as total
                from practices p
                join practice_revisions r on r.id = p.current_revision_id
                join teams t on t.id = p.team_id
@@ -126,12 +123,14 @@ impl Db {
                  and (?2 is null or exists (select 1 from revision_challenge_areas rca
                         join challenge_areas a on a.id = rca.challenge_area_id
                         where rca.revision_id = r.id and a.slug = ?2))
-               order by submitted_at, p.slug"#,
+               order by submitted_at, p.slug limit ?3"#,
         )
         .bind(district)
         .bind(area)
+        .bind(limit)
         .fetch_all(&self.read)
-        .await
+        .await?;
+        Ok(rows.into())
     }
 
     /// Records a coach's decision on `revision_id`, if it is still the submitted revision.
@@ -251,13 +250,28 @@ impl Db {
         today: &str,
         limit: i64,
     ) -> sqlx::Result<Capped<DueRow>> {
-        let rows: Vec<Counted<DueRow>> = sqlx::query_as(DUE)
+        // Due dates follow vetting dates, so the vetting order (an index) is the due order:
+        // the first rows are read without sorting every vetted practice.
+        let rows: Vec<DueRow> = sqlx::query_as(&format!(
+            r#"select p.slug, r.title, t.name as team_name, p.vetted_on,
+                      date(p.vetted_on, '+' || ?1 || ' months') as due_on
+               from practices p
+               join practice_revisions r on r.id = p.public_revision_id
+               join teams t on t.id = p.team_id
+               {DUE_WHERE}
+               order by p.vetted_on, p.slug limit ?3"#
+        ))
+        .bind(months)
+        .bind(today)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let total = sqlx::query_scalar(&format!("select count(*) from practices p {DUE_WHERE}"))
             .bind(months)
             .bind(today)
-            .bind(limit)
-            .fetch_all(&self.read)
+            .fetch_one(&self.read)
             .await?;
-        Ok(rows.into())
+        Ok(Capped { rows, total })
     }
 }
 

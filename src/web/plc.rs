@@ -268,7 +268,10 @@ async fn render_session(
         previous: previous.map(|p| p.quarter),
         moved: vec![
             ("Submitted", events(&["submitted"]).await?),
-            ("Vetted", events(&["vetted"]).await?),
+            (
+                "Vetted",
+                state.db.vetted_between(&from, &to, LIST_ROWS).await?,
+            ),
             ("Returned to their teams", events(&["returned"]).await?),
             ("Archived", events(&["archived"]).await?),
         ],

@@ -44,6 +44,8 @@ pub fn require_coach(user: &User) -> AppResult<()> {
 struct QueuePage {
     chrome: Chrome,
     queue: Vec<(QueueRow, i64, usize)>,
+    /// How many are waiting in all (the queue shows the oldest).
+    waiting: i64,
     due: Capped<DueRow>,
     districts: Vec<(String, String)>,
     areas: Vec<(String, String)>,
@@ -69,11 +71,11 @@ async fn queue(
     let area = f.area.filter(|a| !a.is_empty());
     let rows = state
         .db
-        .review_queue(district.as_deref(), area.as_deref())
+        .review_queue(district.as_deref(), area.as_deref(), super::plc::LIST_ROWS)
         .await?;
     let today = time::OffsetDateTime::now_utc().date();
     let mut queue = Vec::new();
-    for row in rows {
+    for row in rows.rows {
         let age = views::parse_date(&row.submitted_at).map_or(0, |d| (today - d).whole_days());
         // The queue shows how many privacy flags each submission raises.
         let flags = match state.db.edit_target(&row.slug).await? {
@@ -85,6 +87,7 @@ async fn queue(
     page(QueuePage {
         chrome: Chrome::new(&state, &viewer),
         queue,
+        waiting: rows.total,
         due: state
             .db
             .due_for_rereview(
