@@ -6,8 +6,8 @@
 # and /api/v1/search with wrk at several concurrency levels. Every figure is also printed as a
 # ratio to /healthz in the same run. Then, while a search load runs, a coach vets practices one
 # after another and the time until /api/v1/search returns each is measured. Finally the
-# server's peak RSS. Needs: the Rust toolchain, python3, curl, wrk (installed with apt if
-# missing). BRIGHTSPOTS_BIN=PATH uses that binary instead of building the release one (the test
+# server's peak RSS. Needs the Rust toolchain; wrk, curl, python3 and time are installed with
+# apt if missing. BRIGHTSPOTS_BIN=PATH uses that binary instead of building the release one (the test
 # suite runs this script on a tiny catalog that way); VISIBLE=N vets N practices (default 30).
 set -euo pipefail
 
@@ -19,10 +19,13 @@ DIR=${BENCH_HTTP_DIR:-/tmp/bs-http-$N}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BASE="http://127.0.0.1:$PORT"
 
-if ! command -v wrk >/dev/null; then
-    echo "installing wrk…" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
+missing=()
+for tool in wrk curl python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+[ -x /usr/bin/time ] || missing+=(time)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}…" >&2
+    sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if [ -n "${BRIGHTSPOTS_BIN:-}" ]; then
