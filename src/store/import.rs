@@ -72,7 +72,8 @@ pub async fn import_dir(
                     .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                     .is_err()
             {
-                break;
+                // The writer failed and returned its error: reading on is wasted work.
+                return Ok(Catalog::default());
             }
         }
         if !batch.is_empty() && !reader.has_errors() {

@@ -90,7 +90,7 @@ pub enum DecisionError {
 
 /// Practices due for re-review (`?1` months after vetting, on `?2`): the condition.
 const DUE_WHERE: &str = r#"
-    where p.status <> 'archived' and p.vetted_on is not null
+    where p.status <> 'archived' and p.vetted_on is not null and p.public_revision_id is not null
       and date(p.vetted_on, '+' || ?1 || ' months') <= ?2
       and not exists (select 1 from adoptions a where a.practice_id = p.id
                       and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#;
@@ -250,8 +250,9 @@ impl Db {
         today: &str,
         limit: i64,
     ) -> sqlx::Result<Capped<DueRow>> {
-        // Due dates follow vetting dates, so the vetting order (an index) is the due order:
-        // the first rows are read without sorting every vetted practice.
+        // Due dates follow vetting dates, so the vetting order (an index) is the due order —
+        // within a few days: SQLite carries a month-end overflow over ("08-31" + 6 months is
+        // "03-03"). The first rows are read without sorting every vetted practice.
         let rows: Vec<DueRow> = sqlx::query_as(&format!(
             r#"select p.slug, r.title, t.name as team_name, p.vetted_on,
                       date(p.vetted_on, '+' || ?1 || ' months') as due_on

@@ -47,7 +47,16 @@ pub(super) struct AreaCount {
 /// counts, kept per index version (the database would read every practice to count them).
 async fn area_counts(state: &AppState) -> AppResult<Vec<AreaCount>> {
     let areas = state.db.areas().await?;
-    let counts = super::on_index(state, |search| search.catalog_counts(Facet::Challenge)).await?;
+    let counts = if index_ready(state) {
+        super::on_index(state, |search| search.catalog_counts(Facet::Challenge)).await?
+    } else {
+        let mut counts = Vec::new();
+        for a in &areas {
+            let n = state.db.card_count(Cards::Area(&a.slug)).await? as u64;
+            counts.push((a.slug.clone(), n));
+        }
+        counts
+    };
     Ok(areas
         .into_iter()
         .map(|a| AreaCount {
@@ -62,10 +71,21 @@ async fn area_counts(state: &AppState) -> AppResult<Vec<AreaCount>> {
         .collect())
 }
 
+/// Whether the index has applied the database's changes at least once. On a first start or
+/// after a schema change it is rebuilt from nothing, and until then its counts would be zero:
+/// the pages count in the database instead (slow at scale, but only for that while).
+fn index_ready(state: &AppState) -> bool {
+    state.search.indexed_seq() > 0
+}
+
 async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
     let areas = area_counts(&state).await?;
     let recent = views::cards(state.db.cards(Cards::All, 6, 0).await?);
-    let total = state.search.num_docs();
+    let total = if index_ready(&state) {
+        state.search.num_docs()
+    } else {
+        state.db.card_count(Cards::All).await? as u64
+    };
     page(Home {
         chrome: Chrome::new(&state, &viewer),
         areas,

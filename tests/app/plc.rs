@@ -319,6 +319,27 @@ async fn long_lists_show_fifty_and_how_many_more() {
     .await
     .unwrap();
     assert!(vetted > 50, "{vetted}");
+    // A practice that was never public but carries a vetting date (as an imported export of a
+    // submitted practice can) is not due for re-review.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let changed = sqlx::query(
+        "update practices set vetted_on = '2000-01-01' where id =
+           (select id from practices where public_revision_id is null limit 1)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    tx.commit().await.unwrap();
+    let public_due: i64 = sqlx::query_scalar(
+        "select count(*) from practices p where p.public_revision_id is not null
+           and p.status <> 'archived' and date(p.vetted_on, '+1 months') <= date('now')
+           and not exists (select 1 from adoptions a where a.practice_id = p.id
+                           and coalesce(a.updated_at, a.started_on) > p.vetted_on)",
+    )
+    .fetch_one(&app.state.db.read)
+    .await
+    .unwrap();
     let today = time::OffsetDateTime::now_utc().date();
     let quarter = brightspots::domain::Quarter::containing(today).to_string();
     let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
@@ -374,6 +395,7 @@ async fn long_lists_show_fifty_and_how_many_more() {
             .unwrap()
     };
     assert!(due > 50, "{due}");
+    assert_eq!(due, public_due, "only public practices are due");
     for body in [page.clone(), coach.get("/review").await.body] {
         let (shown, more) = list_after(&body, &format!("Due for re-review ({due})"));
         assert_eq!(shown, 50);
