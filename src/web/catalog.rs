@@ -47,7 +47,7 @@ pub(super) struct AreaCount {
 /// counts, kept per index version (the database would read every practice to count them).
 async fn area_counts(state: &AppState) -> AppResult<Vec<AreaCount>> {
     let areas = state.db.areas().await?;
-    let counts = if index_ready(state) {
+    let counts = if super::index_ready(state).await? {
         super::on_index(state, |search| search.catalog_counts(Facet::Challenge)).await?
     } else {
         let mut counts = Vec::new();
@@ -71,17 +71,10 @@ async fn area_counts(state: &AppState) -> AppResult<Vec<AreaCount>> {
         .collect())
 }
 
-/// Whether the index has applied the database's changes at least once. On a first start or
-/// after a schema change it is rebuilt from nothing, and until then its counts would be zero:
-/// the pages count in the database instead (slow at scale, but only for that while).
-fn index_ready(state: &AppState) -> bool {
-    state.search.indexed_seq() > 0
-}
-
 async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
     let areas = area_counts(&state).await?;
     let recent = views::cards(state.db.cards(Cards::All, 6, 0).await?);
-    let total = if index_ready(&state) {
+    let total = if super::index_ready(&state).await? {
         state.search.num_docs()
     } else {
         state.db.card_count(Cards::All).await? as u64

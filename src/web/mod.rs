@@ -99,6 +99,14 @@ pub fn form_field(body: &[u8], name: &str) -> String {
 }
 
 /// Renders a template into a response, turning a template failure into a logged 500.
+/// Whether the index has applied the database's changes at least once. On a first start or
+/// after a schema change it is rebuilt from nothing, and until then its counts would be zero:
+/// pages that show counts count in the database instead, or say they will show them soon.
+/// (An empty hub has nothing to index: its index is ready.)
+pub async fn index_ready(state: &AppState) -> Result<bool, AppError> {
+    Ok(state.search.indexed_seq() > 0 || state.db.last_change().await? == 0)
+}
+
 /// Runs `f` on the search index off the async executor (tantivy reads block).
 pub async fn on_index<T: Send + 'static>(
     state: &AppState,

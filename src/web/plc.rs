@@ -150,7 +150,8 @@ struct SessionPage {
     adoptions: Capped<AdoptionEvent>,
     due: Capped<DueRow>,
     grades: Vec<&'static str>,
-    coverage: Vec<Coverage>,
+    /// `None` while the search index is being rebuilt.
+    coverage: Option<Vec<Coverage>>,
     gaps: Vec<String>,
     demand: Vec<(String, i64)>,
     trends: Vec<Trend>,
@@ -214,9 +215,15 @@ async fn render_session(
     let to = to_day.to_string();
     let events =
         |kinds: &'static [&'static str]| state.db.events_between(&from, &to, kinds, LIST_ROWS);
-    let coverage = coverage(state).await?;
+    // While the index is rebuilt from nothing its counts are zeros: the page says so instead.
+    let coverage = if super::index_ready(state).await? {
+        Some(coverage(state).await?)
+    } else {
+        None
+    };
     let gaps = coverage
         .iter()
+        .flatten()
         .filter(|c| c.total == 0)
         .map(|c| c.name.clone())
         .collect();

@@ -402,3 +402,27 @@ async fn long_lists_show_fifty_and_how_many_more() {
         assert!(more.contains(&format!("…and {} more.", due - 50)), "{more}");
     }
 }
+
+/// An empty hub has nothing to index: its quarterly view shows the (empty) coverage table,
+/// not the notice that the index is being rebuilt.
+#[tokio::test]
+async fn an_empty_hub_is_not_rebuilding() {
+    let app = TestApp::empty().await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let quarter = brightspots::domain::Quarter::containing(today).to_string();
+    let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let r = coach
+        .submit(
+            "/plc",
+            &[("quarter", &quarter), ("held_on", &today.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = coach.get(&format!("/plc/{quarter}")).await.body;
+    assert!(
+        page.contains("Where the network still needs bright spots"),
+        "{page}"
+    );
+    assert!(!page.contains("being rebuilt"));
+    assert!(app.page("/").await.contains("0 vetted practices so far"));
+}
