@@ -32,6 +32,8 @@ pub struct AppState {
     pub search_log: mpsc::Sender<SearchLogEntry>,
     /// Rendered reading pages for anonymous visitors, until the catalog changes.
     pub pages: Arc<web::page_cache::PageCache>,
+    /// Facet labels for search requests, until the catalog changes.
+    pub labels: Arc<web::search::LabelCache>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             search,
             search_log: tx,
             pages: Arc::default(),
+            labels: Arc::default(),
         })
     }
 

@@ -145,14 +145,20 @@ impl Search {
     pub fn search(&self, req: &SearchRequest) -> tantivy::Result<Arc<SearchResults>> {
         let searcher = self.reader.searcher();
         let generation = searcher.generation().generation_id();
-        // The request's every field, filters in order: equal requests, equal keys.
-        let key = format!("{req:?}");
+        let key = cache_key(req);
         if let Some(results) = self.results.get(generation, &key) {
             return Ok(results);
         }
         let results = Arc::new(self.run(&searcher, req)?);
         self.results.put(generation, key, results.clone());
         Ok(results)
+    }
+
+    /// The results of `req` if the result cache has them for the current index (a lookup, no
+    /// search: callers may run it on the async executor).
+    pub fn cached(&self, req: &SearchRequest) -> Option<Arc<SearchResults>> {
+        let generation = self.reader.searcher().generation().generation_id();
+        self.results.get(generation, &cache_key(req))
     }
 
     /// How many public practices have each value of `facet`, over the whole catalog (kept per
@@ -550,6 +556,11 @@ impl Search {
         ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         Ok(ranked.into_iter().map(|(_, _, t)| t).collect())
     }
+}
+
+/// The request's every field, filters in order: equal requests, equal keys.
+fn cache_key(req: &SearchRequest) -> String {
+    format!("{req:?}")
 }
 
 struct Built {

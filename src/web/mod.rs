@@ -12,7 +12,7 @@ pub mod page_cache;
 mod plc;
 mod publish;
 mod review;
-mod search;
+pub mod search;
 mod signin;
 mod views;
 

@@ -1,6 +1,7 @@
 //! `/search` (the results page) and `/api/v1/search` (the same as JSON).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use askama::Template;
@@ -41,8 +42,25 @@ struct Problem {
 /// for challenge areas and districts.
 struct Labels(HashMap<Facet, Vec<(String, String)>>);
 
+/// The labels, kept until the index has seen a change (reading area and district names was
+/// two of a search request's three database round trips).
+#[derive(Default)]
+pub struct LabelCache(std::sync::Mutex<Option<(i64, Arc<Labels>)>>);
+
 impl Labels {
-    async fn load(state: &AppState) -> AppResult<Labels> {
+    async fn load(state: &AppState) -> AppResult<Arc<Labels>> {
+        let generation = state.search.indexed_seq();
+        if let Some((g, labels)) = state.labels.0.lock().expect("labels").as_ref()
+            && *g == generation
+        {
+            return Ok(labels.clone());
+        }
+        let labels = Arc::new(Labels::read(state).await?);
+        *state.labels.0.lock().expect("labels") = Some((generation, labels.clone()));
+        Ok(labels)
+    }
+
+    async fn read(state: &AppState) -> AppResult<Labels> {
         fn vocab<V: Vocabulary>() -> Vec<(String, String)> {
             V::ALL
                 .iter()
@@ -161,8 +179,14 @@ struct Outcome {
 /// Runs a search; `log` records it for the network (once per search a person made).
 async fn run(state: &AppState, req: SearchRequest, log: bool) -> AppResult<Outcome> {
     let started = Instant::now();
-    let job = req.clone();
-    let results = super::on_index(state, move |search| search.search(&job)).await?;
+    // A search answered from the result cache needs no blocking thread.
+    let results = match state.search.cached(&req) {
+        Some(results) => results,
+        None => {
+            let job = req.clone();
+            super::on_index(state, move |search| search.search(&job)).await?
+        }
+    };
     let slugs: Vec<String> = results.hits.iter().map(|h| h.slug.clone()).collect();
     let rows = state.db.search_hits(&slugs).await?;
     let filters: BTreeMap<&str, &BTreeSet<String>> =
