@@ -256,7 +256,7 @@ pub async fn check_csrf(request: Request, next: Next) -> Response {
             .into_response();
         }
     };
-    let sent = form_field(&bytes, "csrf")
+    let sent = form_value(&bytes, "csrf")
         .or_else(|| {
             parts
                 .headers
@@ -290,7 +290,8 @@ fn keeps_text(path: &str) -> bool {
             .is_some_and(|rest| rest.ends_with("/edit") && rest.matches('/').count() == 1)
 }
 
-fn form_field(body: &[u8], name: &str) -> Option<String> {
+/// One field of a urlencoded form or query string, as sent.
+pub(crate) fn form_value(body: &[u8], name: &str) -> Option<String> {
     form_urlencoded::parse(body)
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())

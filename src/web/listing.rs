@@ -73,7 +73,5 @@ impl Listing {
 
 /// The `page` parameter of a query string, if any.
 fn page_param(query: Option<&str>) -> Option<String> {
-    form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, _)| k == "page")
-        .map(|(_, v)| v.into_owned())
+    crate::auth::form_value(query?.as_bytes(), "page")
 }

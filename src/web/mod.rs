@@ -92,13 +92,11 @@ impl Chrome {
 
 /// One field of a posted form, trimmed ("" when absent).
 pub fn form_field(body: &[u8], name: &str) -> String {
-    form_urlencoded::parse(body)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_string())
+    auth::form_value(body, name)
+        .map(|v| v.trim().to_string())
         .unwrap_or_default()
 }
 
-/// Renders a template into a response, turning a template failure into a logged 500.
 /// Whether the index has applied the database's changes at least once. On a first start or
 /// after a schema change it is rebuilt from nothing, and until then its counts would be zero:
 /// pages that show counts count in the database instead, or say they will show them soon.
@@ -119,6 +117,7 @@ pub async fn on_index<T: Send + 'static>(
         .map_err(|e| AppError::Internal(e.into()))
 }
 
+/// Renders a template into a response, turning a template failure into a logged 500.
 pub fn page<T: Template>(template: T) -> Result<Response, AppError> {
     Ok(Html(template.render()?).into_response())
 }
