@@ -55,6 +55,8 @@ pub type Counts = HashMap<String, u64>;
 pub struct FacetTables {
     field: String,
     segments: Mutex<HashMap<SegmentId, Arc<SegmentFacets>>>,
+    /// The searcher generation the tables were last pruned for.
+    pruned: std::sync::atomic::AtomicU64,
     /// The counts over the whole catalog, for the searcher generation they were taken from:
     /// browsing needs them on every request, and they change only when the index does.
     catalog: Mutex<Option<(u64, Arc<Counts>)>>,
@@ -77,6 +79,7 @@ impl FacetTables {
         FacetTables {
             field: field.to_string(),
             segments: Mutex::default(),
+            pruned: std::sync::atomic::AtomicU64::new(u64::MAX),
             catalog: Mutex::default(),
             pairs: Mutex::default(),
         }
@@ -142,8 +145,17 @@ impl FacetTables {
         Ok(table)
     }
 
-    /// Forgets the segments that `searcher` no longer has (merged away or deleted).
+    /// Forgets the segments that `searcher` no longer has (merged away or deleted). Segments
+    /// change only with the searcher generation, so the work is done once per generation.
     pub fn retain(&self, searcher: &Searcher) {
+        let generation = searcher.generation().generation_id();
+        if self
+            .pruned
+            .swap(generation, std::sync::atomic::Ordering::AcqRel)
+            == generation
+        {
+            return;
+        }
         let live: Vec<SegmentId> = searcher
             .segment_readers()
             .iter()

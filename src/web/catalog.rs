@@ -1,5 +1,7 @@
 //! The reading pages of the catalog: home, a practice, the challenge areas.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -37,33 +39,34 @@ struct Home {
 
 /// A challenge area with its count of public practices.
 pub(super) struct AreaCount {
-    slug: String,
-    name: String,
-    description: String,
-    count: u64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub count: u64,
 }
 
 /// Every challenge area with its count: the counts are the search index's whole-catalog facet
-/// counts, kept per index version (the database would read every practice to count them).
-async fn area_counts(state: &AppState) -> AppResult<Vec<AreaCount>> {
+/// counts, kept per index version (the database would read every practice to count them), or
+/// the database's while the index is not `ready` (see `index_ready`).
+pub(super) async fn area_counts(state: &AppState, ready: bool) -> AppResult<Vec<AreaCount>> {
     let areas = state.db.areas().await?;
-    let counts = if super::index_ready(state).await? {
-        super::on_index(state, |search| search.catalog_counts(Facet::Challenge)).await?
+    let counts: HashMap<String, u64> = if ready {
+        super::on_index(state, |search| search.catalog_counts(Facet::Challenge))
+            .await?
+            .into_iter()
+            .collect()
     } else {
-        let mut counts = Vec::new();
+        let mut counts = HashMap::new();
         for a in &areas {
             let n = state.db.card_count(Cards::Area(&a.slug)).await? as u64;
-            counts.push((a.slug.clone(), n));
+            counts.insert(a.slug.clone(), n);
         }
         counts
     };
     Ok(areas
         .into_iter()
         .map(|a| AreaCount {
-            count: counts
-                .iter()
-                .find(|(value, _)| *value == a.slug)
-                .map_or(0, |(_, n)| *n),
+            count: counts.get(&a.slug).copied().unwrap_or(0),
             slug: a.slug,
             name: a.name,
             description: a.description,
@@ -72,9 +75,10 @@ async fn area_counts(state: &AppState) -> AppResult<Vec<AreaCount>> {
 }
 
 async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
-    let areas = area_counts(&state).await?;
+    let ready = super::index_ready(&state).await?;
+    let areas = area_counts(&state, ready).await?;
     let recent = views::cards(state.db.cards(Cards::All, 6, 0).await?);
-    let total = if super::index_ready(&state).await? {
+    let total = if ready {
         state.search.num_docs()
     } else {
         state.db.card_count(Cards::All).await? as u64
@@ -281,7 +285,7 @@ struct Challenges {
 }
 
 async fn challenges(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
-    let areas = area_counts(&state).await?;
+    let areas = area_counts(&state, super::index_ready(&state).await?).await?;
     page(Challenges {
         chrome: Chrome::new(&state, &viewer),
         areas,
@@ -302,7 +306,7 @@ async fn challenge(
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let area = area_counts(&state)
+    let area = area_counts(&state, super::index_ready(&state).await?)
         .await?
         .into_iter()
         .find(|a| a.slug == slug)

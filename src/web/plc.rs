@@ -413,21 +413,15 @@ pub(super) struct Coverage {
 /// The coverage table, from the search index's whole-catalog counts (kept per index version;
 /// the database would read every practice on each visit).
 async fn coverage(state: &AppState) -> AppResult<Vec<Coverage>> {
-    let areas = state.db.areas().await?;
-    let (totals, pairs) = super::on_index(state, |search| {
-        Ok((
-            search.catalog_counts(Facet::Challenge)?,
-            search.catalog_pairs(Facet::Challenge, Facet::Grade)?,
-        ))
+    let areas = super::catalog::area_counts(state, true).await?;
+    let pairs = super::on_index(state, |search| {
+        search.catalog_pairs(Facet::Challenge, Facet::Grade)
     })
     .await?;
     Ok(areas
         .into_iter()
         .map(|a| Coverage {
-            total: totals
-                .iter()
-                .find(|(value, _)| *value == a.slug)
-                .map_or(0, |(_, n)| *n),
+            total: a.count,
             by_grade: GradeBand::ALL
                 .iter()
                 .map(|g| {
