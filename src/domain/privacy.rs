@@ -189,13 +189,39 @@ pub fn scan(place: &str, text: &str) -> Vec<PrivacyFlag> {
 
 /// Everything in a practice that may identify a student, by the part it is in.
 pub fn scan_doc(doc: &super::PracticeDoc) -> Vec<PrivacyFlag> {
-    let mut flags = scan("Title", &doc.title);
-    flags.extend(scan("Summary", &doc.summary));
-    for (kind, md) in &doc.sections {
-        flags.extend(scan(kind.heading(), md));
+    scan_parts(
+        &doc.title,
+        &doc.summary,
+        doc.sections
+            .iter()
+            .map(|(kind, md)| (kind.heading(), md.as_str())),
+        doc.measures
+            .iter()
+            .map(|m| [&m.name, &m.instrument, &m.period]),
+    )
+}
+
+/// The flags of a practice's parts, however it is held (a stored document or a form being
+/// filled in): title, summary, each section under its heading, and each measure's name,
+/// instrument and period.
+pub fn scan_parts<'a, S: AsRef<str>>(
+    title: &str,
+    summary: &str,
+    sections: impl IntoIterator<Item = (&'a str, &'a str)>,
+    measures: impl IntoIterator<Item = [S; 3]>,
+) -> Vec<PrivacyFlag> {
+    let mut flags = scan("Title", title);
+    flags.extend(scan("Summary", summary));
+    for (heading, md) in sections {
+        flags.extend(scan(heading, md));
     }
-    for (i, m) in doc.measures.iter().enumerate() {
-        let text = format!("{} {} {}", m.name, m.instrument, m.period);
+    for (i, [name, instrument, period]) in measures.into_iter().enumerate() {
+        let text = format!(
+            "{} {} {}",
+            name.as_ref(),
+            instrument.as_ref(),
+            period.as_ref()
+        );
         flags.extend(scan(&format!("Measure {}", i + 1), &text));
     }
     flags

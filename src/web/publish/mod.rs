@@ -154,16 +154,16 @@ async fn render_form(
 
 /// Everything in the form that may identify a student.
 fn privacy_flags(f: &PracticeForm) -> Vec<PrivacyFlag> {
-    let mut flags = privacy::scan("Title", &f.title);
-    flags.extend(privacy::scan("Summary", &f.summary));
-    for s in section_fields() {
-        flags.extend(privacy::scan(s.heading, f.section(s.key)));
-    }
-    for (i, m) in f.measures.iter().enumerate() {
-        let text = format!("{} {} {}", m.name, m.instrument, m.period);
-        flags.extend(privacy::scan(&format!("Measure {}", i + 1), &text));
-    }
-    flags
+    privacy::scan_parts(
+        &f.title,
+        &f.summary,
+        section_fields()
+            .into_iter()
+            .map(|s| (s.heading, f.section(s.key))),
+        f.measures
+            .iter()
+            .map(|m| [&m.name, &m.instrument, &m.period]),
+    )
 }
 
 fn team_choices(user: &User) -> Vec<(String, String)> {
