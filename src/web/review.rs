@@ -77,11 +77,12 @@ async fn queue(
     let mut queue = Vec::new();
     for row in rows.rows {
         let age = views::parse_date(&row.submitted_at).map_or(0, |d| (today - d).whole_days());
-        // The queue shows how many privacy flags each submission raises.
-        let flags = match state.db.edit_target(&row.slug).await? {
-            Some(t) => scan_doc(&t.doc).len(),
-            None => 0,
-        };
+        // The queue shows how many privacy flags each submitted revision raises.
+        let flags = state
+            .db
+            .revision(row.revision_id)
+            .await?
+            .map_or(0, |doc| scan_doc(&doc).len());
         queue.push((row, age, flags));
     }
     page(QueuePage {

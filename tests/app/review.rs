@@ -106,10 +106,33 @@ async fn submit_return_revise_resubmit_vet() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let slug = "restate-then-add";
 
+    // A second submission whose evidence names a contact: the queue counts its flags.
+    let r = send(
+        &mut rosa,
+        "/share",
+        &share(
+            "Tally talk moves",
+            "Ask maria.lopez@example.org for the tally sheets.",
+            &[("action", "submit")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
     // The queue lists it with its team, age and flags; the page has the rubric.
     let queue = ada.get("/review").await;
     assert_eq!(queue.status, StatusCode::OK);
     assert!(queue.body.contains("Restate, then add") && queue.body.contains("Bayview"));
+    let row = |title: &str| {
+        let at = queue.body.find(title).unwrap();
+        queue.body[at..at + queue.body[at..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(row("Restate, then add").contains("<td>none</td>"));
+    assert!(
+        row("Tally talk moves").contains("<td><strong>1</strong></td>"),
+        "{}",
+        row("Tally talk moves")
+    );
     let queue = ada.get("/review?district=pine-valley-sd").await.body;
     assert!(!queue.contains("Restate, then add"), "the district filter");
     let page = ada.get(&format!("/review/{slug}")).await.body;
