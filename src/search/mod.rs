@@ -7,6 +7,7 @@ mod facets;
 mod indexer;
 mod query;
 mod schema;
+mod segments;
 mod stem;
 mod synonyms;
 
@@ -31,9 +32,6 @@ use synonyms::Synonyms;
 
 /// Search results kept per index version: about 10 KB each.
 pub const DEFAULT_CACHED_RESULTS: usize = 1000;
-
-/// Memory the writer may use for buffering documents before it flushes a segment.
-const WRITER_MEMORY: usize = 128 * 1024 * 1024;
 
 pub struct Search {
     index: Index,
@@ -107,7 +105,7 @@ fn open_locked(dir: &Path, lock: std::fs::File) -> anyhow::Result<Opened> {
         info!(dir = %dir.display(), "no search index yet; building it from the database");
         None
     };
-    let (index, needs_rebuild) = match existing {
+    let (mut index, needs_rebuild) = match existing {
         Some(index) => (index, false),
         None => {
             clear_dir(dir)?;
@@ -115,6 +113,7 @@ fn open_locked(dir: &Path, lock: std::fs::File) -> anyhow::Result<Opened> {
         }
     };
     schema::register_analyzers(&index);
+    segments::search_in_parallel(&mut index)?;
     Ok(Opened {
         index,
         fields,
@@ -168,7 +167,7 @@ impl Search {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer = index.writer(WRITER_MEMORY).map_err(|e| match e {
+        let writer = segments::writer(&index).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
                 "the search index in {} is in use by another running hub; give each hub its own --index-dir",
                 dir.display()
@@ -257,7 +256,7 @@ pub async fn rebuild_offline(
         lock,
         ..
     } = open_index(dir)?;
-    let writer = match index.writer(WRITER_MEMORY) {
+    let writer = match segments::writer(&index) {
         Ok(w) => w,
         Err(tantivy::TantivyError::LockFailure(..)) => return Err(RebuildError::InUse),
         Err(e) => return Err(RebuildError::Other(e.into())),
