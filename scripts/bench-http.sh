@@ -56,7 +56,10 @@ start_server
 # Paths: 500 practices, and a mix of 400 searches (words, phrases, typos, synonyms, facets,
 # sorts, deep pages) for the search endpoints. The words are the catalog's most frequent, so
 # each search matches much of the catalog (the expensive end). Popularity follows Zipf's law,
-# as search logs do: the k-th search is listed 200/k times and wrk picks lines at random.
+# as search logs do: the k-th search is listed 200/k times and wrk picks lines at random. On
+# top of that head, TAIL_SHARE of the searches (default 0.25) are two random words of the
+# catalog's titles and summaries, drawn afresh for every request: the long tail of searches
+# nobody has made before, which the result cache cannot answer.
 python3 - "$BASE" "$DIR" <<'EOF'
 import json, random, sys, urllib.parse, urllib.request
 base, out = sys.argv[1], sys.argv[2]
@@ -69,6 +72,13 @@ for page in range(1, 6):
     if len(hits) < 100:
         break
 open(f"{out}/practices.txt", "w").write("".join(f"/practices/{s}\n" for s in slugs))
+import re
+vocabulary = set()
+for page in range(1, 3):
+    with urllib.request.urlopen(f"{base}/api/v1/search?per_page=100&page={page}") as r:
+        for h in json.load(r)["hits"]:
+            vocabulary.update(re.findall(r"[a-z]{4,}", (h["title"] + " " + h["summary"]).lower()))
+open(f"{out}/tail-words.txt", "w").write("".join(f"{w}\n" for w in sorted(vocabulary)))
 words = ["students", "discussion", "reading", "attendance", "families", "writing", "feedback",
          "routine", "evidence", "math", "problem", "science", "teachers", "learners", "talk"]
 queries = []
@@ -96,12 +106,21 @@ open(f"{out}/search.txt", "w").write("".join(f"/search?{q}\n" for q in popular))
 open(f"{out}/api.txt", "w").write("".join(f"/api/v1/search?{q}\n" for q in popular))
 EOF
 
-run() { # connections, path file or "-", url → "rps p50 p99"
-    local c=$1 file=$2 url=$3 out
+TAIL_SHARE=${TAIL_SHARE:-0.25}
+wrk_paths() { # path file, [search path whose long tail to add], wrk arguments…
+    local file=$1 tail=$2
+    shift 2
+    PATHS="$file" TAIL_WORDS="$DIR/tail-words.txt" TAIL_PREFIX="$tail?q=" \
+        TAIL_SHARE=$([ -n "$tail" ] && echo "$TAIL_SHARE" || echo 0) \
+        wrk -s "$ROOT/scripts/paths.lua" "$@"
+}
+
+run() { # connections, path file or "-", url, [search path] → "rps p50 p99"
+    local c=$1 file=$2 url=$3 search=${4:-} out
     if [ "$file" = - ]; then
         out=$(wrk -t"$(( c < 2 ? c : 2 ))" -c"$c" -d"${DURATION}s" --latency "$url")
     else
-        out=$(PATHS="$file" wrk -t"$(( c < 2 ? c : 2 ))" -c"$c" -d"${DURATION}s" --latency -s "$ROOT/scripts/paths.lua" "$url")
+        out=$(wrk_paths "$file" "$search" -t"$(( c < 2 ? c : 2 ))" -c"$c" -d"${DURATION}s" --latency "$url")
     fi
     local rps p50 p99
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -117,23 +136,24 @@ table() { # "path:file" targets (file "-": the path itself) → one row per conn
         read -r base_rps base_p50 base_p99 < <(run "$c" - "$BASE/healthz")
         echo "| $c | /healthz | $base_rps | $base_p50 | $base_p99 | 1.00 |"
         for target in "$@"; do
-            local name=${target%%:*} file=${target#*:} url=$BASE
+            local name=${target%%:*} file=${target#*:} url=$BASE search=
             [ "$file" = - ] && url="$BASE$name"
-            read -r rps p50 p99 < <(run "$c" "$file" "$url")
+            [[ $name == *search ]] && search=$name
+            read -r rps p50 p99 < <(run "$c" "$file" "$url" "$search")
             echo "| $c | $name | $rps | $p50 | $p99 | $(python3 -c "print(f'{$rps / $base_rps:.3f}')") |"
         done
     done
 }
 
 echo
-echo "$N practices, ${DURATION}s per run, wrk -t2 (on the same 2 cores as the server)"
+echo "$N practices, ${DURATION}s per run, wrk -t2 (on the same 2 cores as the server); $TAIL_SHARE of the searches are new ones"
 echo
 table "/:-" "/practices/{slug}:$DIR/practices.txt" "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"
 
 echo
 VISIBLE=${VISIBLE:-30}
 echo "Write-to-visible while /api/v1/search runs at 8 connections (vetting $VISIBLE practices one after another):"
-PATHS="$DIR/api.txt" wrk -t2 -c8 -d60s -s "$ROOT/scripts/paths.lua" "$BASE" >/dev/null &
+wrk_paths "$DIR/api.txt" /api/v1/search -t2 -c8 -d60s "$BASE" >/dev/null &
 LOAD=$!
 sleep 2
 read -r v50 v95 v99 vn < <(python3 "$ROOT/scripts/write_to_visible.py" "$BASE" "$VISIBLE")
