@@ -61,23 +61,19 @@ start_server
 # catalog's titles and summaries, drawn afresh for every request: the long tail of searches
 # nobody has made before, which the result cache cannot answer.
 python3 - "$BASE" "$DIR" <<'EOF'
-import json, random, sys, urllib.parse, urllib.request
+import json, random, re, sys, urllib.parse, urllib.request
 base, out = sys.argv[1], sys.argv[2]
 random.seed(42)
-slugs = []
+slugs, vocabulary = [], set()
 for page in range(1, 6):
     with urllib.request.urlopen(f"{base}/api/v1/search?sort=newest&per_page=100&page={page}") as r:
         hits = json.load(r)["hits"]
     slugs += [h["slug"] for h in hits]
+    for h in hits:
+        vocabulary.update(re.findall(r"[a-z]{4,}", (h["title"] + " " + h["summary"]).lower()))
     if len(hits) < 100:
         break
 open(f"{out}/practices.txt", "w").write("".join(f"/practices/{s}\n" for s in slugs))
-import re
-vocabulary = set()
-for page in range(1, 3):
-    with urllib.request.urlopen(f"{base}/api/v1/search?per_page=100&page={page}") as r:
-        for h in json.load(r)["hits"]:
-            vocabulary.update(re.findall(r"[a-z]{4,}", (h["title"] + " " + h["summary"]).lower()))
 open(f"{out}/tail-words.txt", "w").write("".join(f"{w}\n" for w in sorted(vocabulary)))
 words = ["students", "discussion", "reading", "attendance", "families", "writing", "feedback",
          "routine", "evidence", "math", "problem", "science", "teachers", "learners", "talk"]

@@ -5,6 +5,7 @@ mod cache;
 mod engine;
 mod facets;
 mod indexer;
+mod pairs;
 mod query;
 mod schema;
 mod segments;

@@ -96,14 +96,17 @@ pub fn bare(token: &str) -> String {
 }
 
 /// Words that carry no meaning in a teacher's query.
+pub const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "do", "does", "don't",
+    "dont", "for", "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in",
+    "into", "is", "it", "its", "my", "no", "not", "of", "on", "or", "our", "she", "so", "than",
+    "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "too",
+    "very", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with",
+    "won't", "you", "your",
+];
+
 pub fn is_stop_word(word: &str) -> bool {
-    const STOP: &[&str] = &[
-        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "don't",
-        "dont", "for", "from", "how", "i", "in", "into", "is", "it", "my", "no", "not", "of", "on",
-        "or", "our", "so", "that", "the", "their", "them", "they", "this", "to", "too", "very",
-        "we", "what", "when", "where", "who", "why", "will", "with", "won't", "you", "your",
-    ];
-    STOP.contains(&word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
+    STOP_WORDS.contains(&word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
 }
 
 #[cfg(test)]

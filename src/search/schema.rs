@@ -12,12 +12,14 @@ use tantivy::{Index, TantivyDocument, Term};
 use crate::store::IndexDoc;
 
 /// Bump when the schema or an analyzer changes: a mismatch rebuilds the index at start-up.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// English: words, lowercased, accents folded, stemmed.
 pub const EN: &str = "bs_en";
 /// Spelling: words, lowercased and folded but not stemmed — real words for "did you mean".
 pub const SPELL: &str = "bs_spell";
+/// Pairs of adjacent English terms, for narrowing phrases (see `pairs.rs`).
+pub const PAIRS: &str = "bs_en_pairs";
 /// The name of the field with every facet value.
 pub const FACETS: &str = "facets";
 /// The single-facet fields, in `Facet::ALL` order.
@@ -41,6 +43,9 @@ pub struct Fields {
     pub aspects: Field,
     pub body: Field,
     pub spell: Field,
+    /// The pairs of adjacent terms of every weighted field (which documents only, no
+    /// frequencies or positions: it narrows, the weighted fields score).
+    pub pairs: Field,
     /// Every facet value as `/facet/value` (`/grade/6-8`): one field, so that counting all
     /// facets reads one column per document instead of seven.
     pub facets: Field,
@@ -89,6 +94,14 @@ pub fn schema() -> (Schema, Fields) {
                     .set_index_option(IndexRecordOption::Basic),
             ),
         ),
+        pairs: b.add_text_field(
+            "pairs",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(PAIRS)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
         facets: b.add_facet_field(FACETS, FacetOptions::default()),
         facet_fields: FACET_NAMES.map(|name| b.add_facet_field(name, FacetOptions::default())),
         vetted: b.add_i64_field("vetted", FAST | STORED),
@@ -100,15 +113,17 @@ pub fn schema() -> (Schema, Fields) {
 }
 
 pub fn register_analyzers(index: &Index) {
-    index.tokenizers().register(
-        EN,
+    let english = || {
         TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(40))
             .filter(LowerCaser)
             .filter(AsciiFoldingFilter)
             .filter(super::stem::EnglishStemmer)
-            .build(),
-    );
+    };
+    index.tokenizers().register(EN, english().build());
+    index
+        .tokenizers()
+        .register(PAIRS, english().filter(super::pairs::WordPairs).build());
     index.tokenizers().register(
         SPELL,
         TextAnalyzer::builder(SimpleTokenizer::default())
@@ -139,8 +154,12 @@ pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     doc.add_text(f.summary, &d.summary);
     let aspects = markdown_text(&d.aspects);
     let sections = markdown_text(&d.sections);
+    let body = format!("{sections}\n{}", d.extra);
+    for text in [&d.title, &d.summary, &aspects, &body] {
+        doc.add_text(f.pairs, text);
+    }
     doc.add_text(f.aspects, &aspects);
-    doc.add_text(f.body, format!("{sections}\n{}", d.extra));
+    doc.add_text(f.body, body);
     // Only text a reader sees: no Markdown syntax, link targets or HTML comments.
     doc.add_text(
         f.spell,

@@ -2,8 +2,8 @@
 //! (a thousand words each), and the Snowball stemmer showed up as a fifth of a broad query's
 //! time; a catalog's vocabulary is small next to its text, so most words are stemmed once.
 
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
@@ -11,8 +11,8 @@ use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 const MAX_ENTRIES: usize = 100_000;
 
 thread_local! {
-    static MEMO: RefCell<(frostem::Stemmer, HashMap<String, String>)> =
-        RefCell::new((frostem::Stemmer::new(frostem::Algorithm::English), HashMap::new()));
+    static MEMO: RefCell<(frostem::Stemmer, FxHashMap<String, String>)> =
+        RefCell::new((frostem::Stemmer::new(frostem::Algorithm::English), FxHashMap::default()));
 }
 
 /// Stems English tokens exactly as tantivy's `Stemmer::new(Language::English)` does.

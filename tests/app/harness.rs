@@ -60,4 +60,7 @@ fn the_http_harness_runs_end_to_end_on_a_tiny_catalog() {
         .unwrap_or_else(|| panic!("no write-to-visible figures:\n{stdout}"));
     assert!(visible.contains("p95 "), "{visible}");
     assert!(stdout.contains("Server peak RSS: "), "{stdout}");
+    // The long tail of new searches draws from the catalog's words.
+    let tail = std::fs::read_to_string(dir.path().join("tail-words.txt")).unwrap();
+    assert!(tail.lines().count() >= 20, "{tail}");
 }

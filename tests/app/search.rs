@@ -174,6 +174,16 @@ async fn phrases_and_exclusions() {
             "{hit}"
         );
     }
+    // Found through its word pairs: the words in another order are not the phrase.
+    assert_eq!(api(&app, &q("\"slips exit\"")).await["total"], 0);
+    // A phrase around a stop word is checked word by word, in order.
+    let turn = slugs(&api(&app, &q("\"turn and talk\"")).await);
+    assert!(
+        turn.contains(&"turn-and-talk-with-talk-moves".to_string()),
+        "{turn:?}"
+    );
+    assert_eq!(api(&app, &q("\"talk and turn\"")).await["total"], 0);
+
     let with = slugs(&api(&app, &q("talk")).await);
     let without = slugs(&api(&app, &q("talk -math")).await);
     assert!(with.contains(&"number-talks-sentence-frames".to_string()));
