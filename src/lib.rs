@@ -34,6 +34,10 @@ pub struct AppState {
     pub pages: Arc<web::page_cache::PageCache>,
     /// Facet labels for search requests, until the catalog changes.
     pub labels: Arc<web::search::LabelCache>,
+    /// The quarterly view's catalog-wide figures and the list due for re-review, until the
+    /// catalog changes.
+    pub quarters: Arc<web::memo::Memo<web::plc::QuarterFigures>>,
+    pub due: Arc<web::memo::Memo<store::Capped<store::DueRow>>>,
 }
 
 impl AppState {
@@ -53,6 +57,8 @@ impl AppState {
             search_log: tx,
             pages: Arc::default(),
             labels: Arc::default(),
+            quarters: Arc::default(),
+            due: Arc::default(),
         })
     }
 

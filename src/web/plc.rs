@@ -2,6 +2,8 @@
 //! gathers what happened since the previous session, the catalog's coverage and the network's
 //! unmet demand, keeps the session's decision log, and exports as CSV and a printable packet.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
@@ -194,6 +196,30 @@ async fn find_session(state: &AppState, quarter: &str) -> AppResult<(Quarter, Pl
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Four quarters' figures (vetted total, submitted, vetted, adoptions): at 1,000,000
+/// practices the totals read an index entry per vetted practice, so they are kept until the
+/// catalog changes (`state.quarters`).
+pub type QuarterFigures = Vec<(String, [i64; 4])>;
+
+async fn quarter_figures(state: &AppState, q: Quarter) -> AppResult<Arc<QuarterFigures>> {
+    state
+        .quarters
+        .get(state, &q.to_string(), || async {
+            let mut figures = Vec::new();
+            let mut quarter = q.previous().previous().previous();
+            for _ in 0..4 {
+                let (total, submitted, vetted, adoptions) = state
+                    .db
+                    .quarter_figures(&quarter.start().to_string(), &quarter.end().to_string())
+                    .await?;
+                figures.push((quarter.to_string(), [total, submitted, vetted, adoptions]));
+                quarter = quarter.next();
+            }
+            Ok(figures)
+        })
+        .await
+}
+
 async fn render_session(
     state: &AppState,
     viewer: &Viewer,
@@ -253,16 +279,10 @@ async fn render_session(
             rows: Vec::new(),
         },
     ];
-    let mut quarter = q.previous().previous().previous();
-    for _ in 0..4 {
-        let (total, submitted, vetted, adoptions) = state
-            .db
-            .quarter_figures(&quarter.start().to_string(), &quarter.end().to_string())
-            .await?;
-        for (trend, value) in trends.iter_mut().zip([total, submitted, vetted, adoptions]) {
-            trend.rows.push((quarter.to_string(), value));
+    for (quarter, values) in quarter_figures(state, q).await?.iter() {
+        for (trend, value) in trends.iter_mut().zip(values) {
+            trend.rows.push((quarter.clone(), *value));
         }
-        quarter = quarter.next();
     }
     for t in &mut trends {
         t.svg = chart::bars_svg(t.id, t.title, &t.rows);
@@ -284,14 +304,10 @@ async fn render_session(
         ],
         replicated: events(&["replicated", "unreplicated"]).await?,
         adoptions: state.db.adoptions_between(&from, &to, LIST_ROWS).await?,
-        due: state
-            .db
-            .due_for_rereview(
-                state.settings.rereview_months,
-                &to_day.to_string(),
-                LIST_ROWS,
-            )
-            .await?,
+        due: super::review::due_list(state, to_day)
+            .await?
+            .as_ref()
+            .clone(),
         grades: GradeBand::ALL.iter().map(|g| g.label()).collect(),
         coverage,
         gaps,

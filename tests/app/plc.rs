@@ -221,6 +221,27 @@ async fn a_session_gathers_the_quarter_and_exports_it() {
         vetted_in_csv, 16,
         "17 vetted on the page, one of them archived since"
     );
+
+    // The catalog-wide figures are kept between views only until the catalog changes:
+    // archiving the practice due for re-review shows at once.
+    assert_eq!(
+        coach
+            .submit(
+                "/review/reciprocal-teaching-roles/archive",
+                &[("comment", "Replaced by a newer routine.")]
+            )
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let p = coach.get(&format!("/plc/{quarter}")).await.body;
+    assert!(
+        p.contains(&format!(
+            r#"<th scope="row">{quarter}</th><td class="num">15</td>"#
+        )),
+        "the total after a second archiving"
+    );
+    assert!(!p.contains("Due for re-review (1)"), "nothing due any more");
 }
 
 #[tokio::test]
