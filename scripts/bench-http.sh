@@ -108,7 +108,7 @@ wrk_paths() { # path file, [search path whose long tail to add], wrk argumentsâ€
     shift 2
     PATHS="$file" TAIL_WORDS="$DIR/tail-words.txt" TAIL_PREFIX="$tail?q=" \
         TAIL_SHARE=$([ -n "$tail" ] && echo "$TAIL_SHARE" || echo 0) \
-        wrk -s "$ROOT/scripts/paths.lua" "$@"
+        exec wrk -s "$ROOT/scripts/paths.lua" "$@" # exec: `kill $!` must reach wrk itself
 }
 
 run() { # connections, path file or "-", url, [search path] â†’ "rps p50 p99"
@@ -158,7 +158,7 @@ wait $LOAD 2>/dev/null || true
 echo "p50 ${v50} ms, p95 ${v95} ms, p99 ${v99} ms ($vn practices)"
 
 echo
-echo "Server peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$SERVER/status"); database $(du -sh "$DIR/brightspots.db" | cut -f1), index $(du -sh "$DIR/index" | cut -f1)"
+echo "Server peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$SERVER/status") (now: $(awk '/RssAnon|RssFile/ {printf "%s %.0f MB ", $1, $2 / 1024}' "/proc/$SERVER/status")); database $(du -sh "$DIR/brightspots.db" | cut -f1), index $(du -sh "$DIR/index" | cut -f1)"
 
 # The same searches with the result cache off: every request runs the search.
 kill $SERVER && wait $SERVER 2>/dev/null || true
