@@ -579,8 +579,8 @@ enum Top {
 /// phrase with a pair of adjacent content words ("exit slips", "english language learners")
 /// is found through its pairs (the `pairs` field) and each field scores the phrase's words it
 /// has; checking positions instead read the positions of common words in most practices, the
-/// largest cost of a search. A phrase of stop words around one content word ("in math") is
-/// checked position by position, which is cheap: a content word narrows it.
+/// largest cost of a search. A phrase with no two content words side by side ("in math",
+/// "turn and talk") keeps the position check, which costs most when its words are common.
 fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
     let pairs = super::pairs::pairs_of(terms);
     let term = |field, t: &str| -> Box<dyn Query> {

@@ -1,6 +1,6 @@
 //! Word pairs: a token filter that turns a stream of terms into the pairs of adjacent content
 //! terms ("english languag", "languag learner"; a pair with a stop word such as "of the" is
-//! left out, which keeps the field to about a third of the text). The `pairs` field indexes
+//! left out, which halves what the field costs to build and store). The `pairs` field indexes
 //! them so that a phrase is one cheap term lookup per pair instead of a check of positions
 //! in every practice that has its words: a phrase of common words ("english language
 //! learners", a synonym of "ELL") used to check positions in most of the catalog.

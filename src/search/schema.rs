@@ -43,7 +43,7 @@ pub struct Fields {
     pub aspects: Field,
     pub body: Field,
     pub spell: Field,
-    /// The pairs of adjacent terms of every weighted field (which documents only, no
+    /// The pairs of adjacent content terms of every weighted field (which documents only, no
     /// frequencies or positions: it narrows, the weighted fields score).
     pub pairs: Field,
     /// Every facet value as `/facet/value` (`/grade/6-8`): one field, so that counting all

@@ -5,7 +5,7 @@
 //! one of the two cores. Here merges stop at a `1 / cores` share of the catalog, so a rebuilt
 //! index is a few segments of similar size plus small recent ones, and a search runs them on
 //! `cores` threads. Under many concurrent searches this changes little (the cores are busy
-//! anyway); a single search, the common case between bursts, takes about half the time.
+//! anyway); a single search, the common case between bursts, takes 60–80% of the time.
 
 use tantivy::index::SegmentMeta;
 use tantivy::indexer::{LogMergePolicy, MergeCandidate, MergePolicy};

@@ -2,9 +2,9 @@
 //! (a thousand words each), and the Snowball stemmer showed up as a fifth of a broad query's
 //! time; a catalog's vocabulary is small next to its text, so most words are stemmed once.
 
-use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 
+use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
 /// Entries kept per thread before the memo starts over (a few MB at most).

@@ -195,7 +195,6 @@ async fn find_session(state: &AppState, quarter: &str) -> AppResult<(Quarter, Pl
     Ok((q, session))
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Four quarters' figures (vetted total, submitted, vetted, adoptions): at 1,000,000
 /// practices the totals read an index entry per vetted practice, so they are kept until the
 /// catalog changes (`state.quarters`).
