@@ -12,7 +12,7 @@ use tantivy::{Index, TantivyDocument, Term};
 use crate::store::IndexDoc;
 
 /// Bump when the schema or an analyzer changes: a mismatch rebuilds the index at start-up.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// English: words, lowercased, accents folded, stemmed.
 pub const EN: &str = "bs_en";
@@ -52,9 +52,11 @@ pub struct Fields {
     /// The same values, one field per facet (`challenge`, `grade`, …, named after the URL
     /// parameters, in `Facet::ALL` order): cheaper when a single facet is counted.
     pub facet_fields: [Field; 7],
+    /// The vetting day and the id (`day << 32 | id`): the "newest" order, with no ties.
     pub vetted: Field,
     pub published: Field,
     pub adoptions: Field,
+    /// Adoptions, vetting day and id (`adoptions << 48 | day << 32 | id`): "most adopted".
     pub popularity: Field,
 }
 
@@ -194,15 +196,17 @@ pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     for l in &d.locales {
         facet("locale", l);
     }
-    let day = day_number(d.vetted_on.as_deref());
-    doc.add_i64(f.vetted, day);
+    // The sort keys end with the practice's id, so no two practices tie: paging is stable
+    // even when a merge renumbers the documents (tantivy breaks ties by document address).
+    let day = day_number(d.vetted_on.as_deref()).clamp(0, 0xFFFF);
+    let id = d.id as u64 & 0xFFFF_FFFF;
+    // Newest vetted first; among the same day, the newer practice.
+    doc.add_i64(f.vetted, (day << 32) | id as i64);
     doc.add_i64(f.published, day_number(d.published_on.as_deref()));
     doc.add_u64(f.adoptions, d.adoption_count.max(0) as u64);
-    // Most adopted first, newest among equals: one sortable key.
-    doc.add_u64(
-        f.popularity,
-        ((d.adoption_count.max(0) as u64) << 32) | day.max(0) as u64,
-    );
+    // Most adopted first, then newest.
+    let adoptions = (d.adoption_count.clamp(0, 0xFFFF)) as u64;
+    doc.add_u64(f.popularity, (adoptions << 48) | ((day as u64) << 32) | id);
     doc
 }
 

@@ -163,6 +163,17 @@ impl Db {
         query.bind(limit).bind(offset).fetch_all(&self.read).await
     }
 
+    /// The public practices among `slugs`, in the order given (a page the search index chose).
+    pub async fn cards_in_order(&self, slugs: &[String]) -> sqlx::Result<Vec<Card>> {
+        let sql = format!("{CARD} and p.slug in (select value from json_each(?))");
+        let mut cards: Vec<Card> = sqlx::query_as(&sql)
+            .bind(serde_json::to_string(slugs).unwrap_or_else(|_| "[]".into()))
+            .fetch_all(&self.read)
+            .await?;
+        cards.sort_by_key(|c| slugs.iter().position(|s| *s == c.slug));
+        Ok(cards)
+    }
+
     /// How many public practices a team, school or district has (a challenge area's count
     /// comes from the search index: counting it here would read a tenth of the catalog).
     pub async fn card_count(&self, of: Cards<'_>) -> sqlx::Result<i64> {

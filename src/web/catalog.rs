@@ -306,7 +306,9 @@ async fn challenge(
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let area = area_counts(&state, super::index_ready(&state).await?)
+    // Counted and paged by the index once it has applied the database, by the database before.
+    let ready = super::index_ready(&state).await?;
+    let area = area_counts(&state, ready)
         .await?
         .into_iter()
         .find(|a| a.slug == slug)
@@ -315,6 +317,7 @@ async fn challenge(
         &state,
         Cards::Area(&slug),
         area.count,
+        ready,
         query.as_deref(),
         format!("/challenges/{slug}"),
     )

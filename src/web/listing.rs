@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::search::{Facet, SearchRequest, Sort};
 use crate::store::pages::Cards;
 
 use super::views::{self, CardView};
@@ -22,7 +23,8 @@ pub struct Listing {
 }
 
 impl Listing {
-    /// A list whose count comes from the database (a team's, a school's, a district's).
+    /// A list whose count and pages come from the database (a team's, a school's, a
+    /// district's: a few thousand practices at most).
     pub async fn counted(
         state: &AppState,
         of: Cards<'_>,
@@ -30,15 +32,16 @@ impl Listing {
         path: String,
     ) -> AppResult<Listing> {
         let total = state.db.card_count(of).await? as u64;
-        Listing::load(state, of, total, query, path).await
+        Listing::load(state, of, total, false, query, path).await
     }
 
     /// The page that the query string asks for (`?page=N`; the first without) of `total`
-    /// practices.
+    /// practices; a challenge area's pages come from the search index when `from_index`.
     pub async fn load(
         state: &AppState,
         of: Cards<'_>,
         total: u64,
+        from_index: bool,
         query: Option<&str>,
         path: String,
     ) -> AppResult<Listing> {
@@ -58,7 +61,25 @@ impl Listing {
                 })?,
         };
         let offset = (page - 1) * PER_PAGE;
-        let cards = views::cards(state.db.cards(of, PER_PAGE as i64, offset as i64).await?);
+        let cards = match of {
+            // An area holds a large share of the catalog. The index finds its page N directly
+            // (the area browsed by newest); the database's OFFSET reads the pages before it:
+            // 2.8 s for page 200 of an area at 1,000,000 practices.
+            Cards::Area(area) if from_index => {
+                let request = SearchRequest {
+                    filters: [(Facet::Challenge, [area.to_string()].into())].into(),
+                    sort: Sort::Newest,
+                    page: page as usize,
+                    per_page: PER_PAGE as usize,
+                    ..SearchRequest::default()
+                };
+                let results = super::on_index(state, move |s| s.search(&request)).await?;
+                let slugs: Vec<String> = results.hits.iter().map(|h| h.slug.clone()).collect();
+                state.db.cards_in_order(&slugs).await?
+            }
+            _ => state.db.cards(of, PER_PAGE as i64, offset as i64).await?,
+        };
+        let cards = views::cards(cards);
         Ok(Listing {
             first: offset + 1,
             last: offset + cards.len() as u64,
