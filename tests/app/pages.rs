@@ -340,6 +340,22 @@ async fn long_lists_are_paged_and_counts_match_search() {
         newest.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()
     );
     assert!(newest.windows(2).all(|w| w[0].1 >= w[1].1), "{newest:?}");
+    // Most adopted: adoption counts never increase, and among equals the newest comes first.
+    let (_, body) = app.get("/api/v1/search?sort=adopted&per_page=100").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let adopted: Vec<(u64, String)> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["adoption_count"].as_u64().unwrap(),
+                h["vetted_on"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(adopted[0].0 > 0, "the generator's adoptions are counted");
+    assert!(adopted.windows(2).all(|w| w[0] >= w[1]), "{adopted:?}");
 
     for bad in ["0", "999", "two"] {
         let (status, html) = app.get(&format!("{path}?page={bad}")).await;
