@@ -297,7 +297,9 @@ impl Search {
             }
         }
 
-        let hits = self.hits(searcher, &built.query, &docs)?;
+        // Browsing (or only excluding) has no words to show in context: each hit's summary.
+        let has_text = !req.query.words.is_empty() || !req.query.phrases.is_empty();
+        let hits = self.hits(searcher, has_text.then_some(&*built.query), &docs)?;
         let without_filters = if total == 0 && !filter_clauses.is_empty() {
             Some(searcher.search(&built.query, &Count)? as u64)
         } else {
@@ -312,18 +314,22 @@ impl Search {
         })
     }
 
+    /// The hits at `docs`, each with a snippet of where `query` matched (a snippet generator
+    /// reads a hit's whole text, so none is made without a query: the summary stands in).
     fn hits(
         &self,
         searcher: &Searcher,
-        query: &dyn Query,
+        query: Option<&dyn Query>,
         docs: &[(Option<f32>, DocAddress)],
     ) -> tantivy::Result<Vec<Hit>> {
         let f = &self.fields;
         let mut generators = Vec::new();
-        for field in [f.aspects, f.body, f.summary] {
-            let mut g = SnippetGenerator::create(searcher, query, field)?;
-            g.set_max_num_chars(SNIPPET_CHARS);
-            generators.push((field, g));
+        if let Some(query) = query {
+            for field in [f.aspects, f.body, f.summary] {
+                let mut g = SnippetGenerator::create(searcher, query, field)?;
+                g.set_max_num_chars(SNIPPET_CHARS);
+                generators.push(g);
+            }
         }
         let mut hits = Vec::with_capacity(docs.len());
         for (score, address) in docs {
@@ -336,7 +342,7 @@ impl Search {
             };
             let snippet = generators
                 .iter()
-                .map(|(_, g)| g.snippet_from_doc(&doc))
+                .map(|g| g.snippet_from_doc(&doc))
                 .find(|s| !s.highlighted().is_empty())
                 .map(|mut s| {
                     s.set_snippet_prefix_postfix("<mark>", "</mark>");
