@@ -2,6 +2,7 @@
 //! `IndexWriter` and tails the `changes` table; every request takes its own searcher.
 
 mod cache;
+mod directory;
 mod engine;
 mod facets;
 mod indexer;
@@ -85,7 +86,7 @@ fn open_index(dir: &Path) -> Result<Opened, RebuildError> {
 fn open_locked(dir: &Path, lock: std::fs::File) -> anyhow::Result<Opened> {
     let (schema, fields) = schema::schema();
     let existing = if dir.join("meta.json").exists() {
-        match Index::open_in_dir(dir) {
+        match directory::IndexDirectory::open(dir).and_then(Index::open) {
             Ok(index) => {
                 let payload = Payload::read(&index);
                 let current = index.schema() == schema
@@ -110,7 +111,14 @@ fn open_locked(dir: &Path, lock: std::fs::File) -> anyhow::Result<Opened> {
         Some(index) => (index, false),
         None => {
             clear_dir(dir)?;
-            (Index::create_in_dir(dir, schema)?, true)
+            (
+                Index::create(
+                    directory::IndexDirectory::open(dir)?,
+                    schema,
+                    tantivy::IndexSettings::default(),
+                )?,
+                true,
+            )
         }
     };
     schema::register_analyzers(&index);
