@@ -136,7 +136,11 @@ mod tests {
                 let path = line.split_whitespace().nth(5).unwrap_or_default();
                 in_store = path.starts_with(&*dir.to_string_lossy()) && path.ends_with(".store");
             } else if in_store && let Some(rss) = line.strip_prefix("Rss:") {
-                kb += rss.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0);
+                kb += rss
+                    .trim()
+                    .trim_end_matches(" kB")
+                    .parse::<u64>()
+                    .unwrap_or(0);
             }
         }
         kb
@@ -185,10 +189,16 @@ mod tests {
         let handle = directory.get_file_handle(Path::new("x.store")).unwrap();
         assert_eq!(handle.len(), data.len());
         let small = 1_000..1_000 + 16_384;
-        assert_eq!(handle.read_bytes(small.clone()).unwrap().as_slice(), &data[small]);
+        assert_eq!(
+            handle.read_bytes(small.clone()).unwrap().as_slice(),
+            &data[small]
+        );
         assert_eq!(resident_store_kb(dir.path()), 0);
         let large = 10..data.len();
-        assert_eq!(handle.read_bytes(large.clone()).unwrap().as_slice(), &data[large]);
+        assert_eq!(
+            handle.read_bytes(large.clone()).unwrap().as_slice(),
+            &data[large]
+        );
         assert!(resident_store_kb(dir.path()) > 0);
     }
 }

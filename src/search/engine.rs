@@ -10,12 +10,12 @@ use tantivy::query::{
     Query, TermQuery,
 };
 use tantivy::schema::{Facet as TantivyFacet, Field, IndexRecordOption, Value};
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::Search;
 use super::query::{UserQuery, is_stop_word};
 use super::schema::{Fields, weighted};
+use super::snippets::FieldSnippets;
 
 /// The facets a teacher can filter by, with their URL parameter names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -323,12 +323,12 @@ impl Search {
         docs: &[(Option<f32>, DocAddress)],
     ) -> tantivy::Result<Vec<Hit>> {
         let f = &self.fields;
-        let mut generators = Vec::new();
+        let mut fields = Vec::new();
         if let Some(query) = query {
             for field in [f.aspects, f.body, f.summary] {
-                let mut g = SnippetGenerator::create(searcher, query, field)?;
-                g.set_max_num_chars(SNIPPET_CHARS);
-                generators.push(g);
+                if let Some(s) = FieldSnippets::create(searcher, query, field, SNIPPET_CHARS)? {
+                    fields.push((field, s));
+                }
             }
         }
         let mut hits = Vec::with_capacity(docs.len());
@@ -338,19 +338,18 @@ impl Search {
                 doc.get_first(field)
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
-                    .to_string()
             };
-            let snippet = generators
+            let snippet = fields
                 .iter()
-                .map(|g| g.snippet_from_doc(&doc))
+                .map(|(field, s)| s.snippet(text(*field)))
                 .find(|s| !s.highlighted().is_empty())
                 .map(|mut s| {
                     s.set_snippet_prefix_postfix("<mark>", "</mark>");
                     s.to_html()
                 })
-                .unwrap_or_else(|| escape(&truncate(&text(f.summary), SNIPPET_CHARS)));
+                .unwrap_or_else(|| escape(&truncate(text(f.summary), SNIPPET_CHARS)));
             hits.push(Hit {
-                slug: text(f.slug),
+                slug: text(f.slug).to_string(),
                 snippet,
                 score: *score,
             });

@@ -10,6 +10,7 @@ mod pairs;
 mod query;
 mod schema;
 mod segments;
+mod snippets;
 mod stem;
 mod synonyms;
 
