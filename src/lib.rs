@@ -34,6 +34,8 @@ pub struct AppState {
     pub pages: Arc<web::page_cache::PageCache>,
     /// Facet labels for search requests, until the catalog changes.
     pub labels: Arc<web::search::LabelCache>,
+    /// Rows of practices shown as search hits, until the catalog changes.
+    pub hit_rows: Arc<web::search::HitRowCache>,
     /// The quarterly view's catalog-wide figures and the list due for re-review, until the
     /// catalog changes.
     pub quarters: Arc<web::memo::Memo<web::plc::QuarterFigures>>,
@@ -57,6 +59,7 @@ impl AppState {
             search_log: tx,
             pages: Arc::default(),
             labels: Arc::default(),
+            hit_rows: Arc::default(),
             quarters: Arc::default(),
             due: Arc::default(),
         })

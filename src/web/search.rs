@@ -47,6 +47,56 @@ struct Labels(HashMap<Facet, Vec<(String, String)>>);
 #[derive(Default)]
 pub struct LabelCache(std::sync::Mutex<Option<(i64, Arc<Labels>)>>);
 
+/// Rows of the practices shown as hits, kept until the index has seen a change, like the
+/// labels: most searches show practices that another search showed a moment before, and
+/// reading the page of hits from the database was a fifth of the server's time when searches
+/// came from the result cache.
+#[derive(Default)]
+pub struct HitRowCache(std::sync::Mutex<(i64, HashMap<String, HitRow>)>);
+
+/// Rows kept at most (about 10 MB); past it the cache starts over.
+const MAX_HIT_ROWS: usize = 20_000;
+
+impl HitRowCache {
+    /// The public practices among `slugs`, keyed by slug.
+    async fn rows(state: &AppState, slugs: &[String]) -> AppResult<HashMap<String, HitRow>> {
+        let generation = state.search.indexed_seq();
+        let mut rows = HashMap::with_capacity(slugs.len());
+        let missing: Vec<String> = {
+            let cache = state.hit_rows.0.lock().expect("hit rows");
+            slugs
+                .iter()
+                .filter(|slug| match cache.1.get(*slug) {
+                    Some(row) if cache.0 == generation => {
+                        rows.insert(row.slug.clone(), row.clone());
+                        false
+                    }
+                    _ => true,
+                })
+                .cloned()
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(rows);
+        }
+        let fetched = state.db.search_hits(&missing).await?;
+        let mut cache = state.hit_rows.0.lock().expect("hit rows");
+        // Rows read after the index reached `generation` are at least that new; a request
+        // that already saw a later generation keeps the cache.
+        if cache.0 < generation || cache.1.len() + fetched.len() > MAX_HIT_ROWS {
+            *cache = (generation, HashMap::new());
+        }
+        let keep = cache.0 == generation;
+        for (slug, row) in fetched {
+            if keep {
+                cache.1.insert(slug.clone(), row.clone());
+            }
+            rows.insert(slug, row);
+        }
+        Ok(rows)
+    }
+}
+
 impl Labels {
     async fn load(state: &AppState) -> AppResult<Arc<Labels>> {
         let generation = state.search.indexed_seq();
@@ -188,7 +238,7 @@ async fn run(state: &AppState, req: SearchRequest, log: bool) -> AppResult<Outco
         }
     };
     let slugs: Vec<String> = results.hits.iter().map(|h| h.slug.clone()).collect();
-    let rows = state.db.search_hits(&slugs).await?;
+    let rows = HitRowCache::rows(state, &slugs).await?;
     let filters: BTreeMap<&str, &BTreeSet<String>> =
         req.filters.iter().map(|(f, v)| (f.param(), v)).collect();
     // No identity: the normalised query, the filters, the count and the time.

@@ -603,3 +603,55 @@ async fn searches_are_logged_without_identity() {
         .unwrap();
     assert_eq!(zero, vec![("zzzqqq nothing".to_string(), 1)]);
 }
+
+/// Renames the team of `attendance-welcome-calls` in a transaction left open.
+async fn rename(app: &TestApp, name: &str) -> sqlx::Transaction<'static, sqlx::Sqlite> {
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query(
+        "update teams set name = ? where id = (select team_id from practices where slug = 'attendance-welcome-calls')",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx
+}
+
+/// The rows of hits are kept until the index has seen a change: a second search reads none,
+/// and the first search after a write reads them again.
+#[tokio::test]
+async fn hit_rows_are_kept_until_the_catalog_changes() {
+    let app = TestApp::seeded().await;
+    let team = |v: &Value| {
+        v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["slug"] == "attendance-welcome-calls")
+            .map(|h| h["team"]["name"].as_str().unwrap().to_string())
+            .expect("the practice is a hit")
+    };
+    let query = format!("{}&per_page=100", q("attendance"));
+    let before = team(&api(&app, &query).await);
+
+    // Renamed behind the hub's back: no change is recorded, so the kept row still shows.
+    rename(&app, "Renamed quietly")
+        .await
+        .commit()
+        .await
+        .unwrap();
+    assert_eq!(team(&api(&app, &query).await), before);
+
+    // The same rename recorded as a change to the practice: once the index has seen it,
+    // searches read the row again.
+    let mut tx = rename(&app, "Renamed team").await;
+    sqlx::query(
+        "insert into changes (practice_id, kind) select id, 'practice' from practices where slug = 'attendance-welcome-calls'",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.indexed().await;
+    assert_eq!(team(&api(&app, &query).await), "Renamed team");
+}
