@@ -50,11 +50,12 @@ pub struct LabelCache(std::sync::Mutex<Option<(i64, Arc<Labels>)>>);
 /// Rows of the practices shown as hits, kept until the index has seen a change, like the
 /// labels: most searches show practices that another search showed a moment before, and
 /// reading the page of hits from the database was a fifth of the server's time when searches
-/// came from the result cache.
+/// came from the result cache. Like the results themselves, a kept row can outlive a write by
+/// the write-to-visible lag at most.
 #[derive(Default)]
 pub struct HitRowCache(std::sync::Mutex<(i64, HashMap<String, HitRow>)>);
 
-/// Rows kept at most (about 10 MB); past it the cache starts over.
+/// Rows kept at most (about 12 MB); past it the cache starts over.
 const MAX_HIT_ROWS: usize = 20_000;
 
 impl HitRowCache {
@@ -81,18 +82,20 @@ impl HitRowCache {
         }
         let fetched = state.db.search_hits(&missing).await?;
         let mut cache = state.hit_rows.0.lock().expect("hit rows");
-        // Rows read after the index reached `generation` are at least that new; a request
-        // that already saw a later generation keeps the cache.
-        if cache.0 < generation || cache.1.len() + fetched.len() > MAX_HIT_ROWS {
+        // Rows read after the index reached `generation` are at least that new; a cache that
+        // a request has already moved to a later generation is left as it is.
+        if cache.0 < generation {
             *cache = (generation, HashMap::new());
         }
-        let keep = cache.0 == generation;
-        for (slug, row) in fetched {
-            if keep {
-                cache.1.insert(slug.clone(), row.clone());
+        if cache.0 == generation {
+            if cache.1.len() + fetched.len() > MAX_HIT_ROWS {
+                cache.1.clear();
             }
-            rows.insert(slug, row);
+            cache
+                .1
+                .extend(fetched.iter().map(|(s, r)| (s.clone(), r.clone())));
         }
+        rows.extend(fetched);
         Ok(rows)
     }
 }
