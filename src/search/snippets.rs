@@ -94,7 +94,8 @@ impl FieldSnippets {
             if shown > best.as_ref().map_or(0, |(n, _)| *n) {
                 best = Some((shown, snippet));
             }
-            from = at + 1;
+            // The next window starts past most of this one.
+            from = (at + self.max_chars).min(lower.len());
         }
         match best {
             Some((_, snippet)) => snippet,
