@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use tantivy::collector::{Count, MultiCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, MoreLikeThisQuery, Occur, PhraseQuery,
     Query, TermQuery,
@@ -205,31 +205,7 @@ impl Search {
 
         let offset = (req.page.max(1) - 1) * req.per_page;
         let limit = req.per_page.max(1);
-        let mut multi = MultiCollector::new();
-        let count = multi.add_collector(Count);
-        let top = match req.sort {
-            Sort::Relevance => Top::Score(
-                multi.add_collector(
-                    TopDocs::with_limit(limit)
-                        .and_offset(offset)
-                        .order_by_score(),
-                ),
-            ),
-            Sort::Newest => Top::Newest(
-                multi.add_collector(
-                    TopDocs::with_limit(limit)
-                        .and_offset(offset)
-                        .order_by_fast_field::<i64>("vetted", Order::Desc),
-                ),
-            ),
-            Sort::MostAdopted => Top::Adopted(
-                multi.add_collector(
-                    TopDocs::with_limit(limit)
-                        .and_offset(offset)
-                        .order_by_fast_field::<u64>("popularity", Order::Desc),
-                ),
-            ),
-        };
+        let top = TopDocs::with_limit(limit).and_offset(offset);
         // Facets without a selection are counted in the main pass.
         let unselected: Vec<Facet> = Facet::ALL
             .into_iter()
@@ -238,29 +214,41 @@ impl Search {
         self.facet_tables.retain(searcher);
         // Browsing the whole catalog: its counts are cached per index version.
         let whole_catalog = req.query.is_empty() && filter_clauses.is_empty();
-        let facet_handle =
-            (!whole_catalog).then(|| multi.add_collector(self.facet_tables.collector()));
-        let mut fruits = searcher.search(&query, &multi)?;
-        let total = count.extract(&mut fruits) as u64;
-        let docs: Vec<(Option<f32>, DocAddress)> = match top {
-            Top::Score(h) => h
-                .extract(&mut fruits)
-                .into_iter()
-                .map(|(s, a)| (Some(s), a))
-                .collect(),
-            Top::Newest(h) => h
-                .extract(&mut fruits)
-                .into_iter()
-                .map(|(_, a)| (None, a))
-                .collect(),
-            Top::Adopted(h) => h
-                .extract(&mut fruits)
-                .into_iter()
-                .map(|(_, a)| (None, a))
-                .collect(),
+        let counter = (!whole_catalog).then(|| self.facet_tables.collector());
+        // One pass counts, ranks and counts facets (a tuple of collectors: typed fruits, no
+        // handles to extract).
+        let (total, docs, counts): (usize, Vec<(Option<f32>, DocAddress)>, _) = match req.sort {
+            Sort::Relevance => {
+                let (n, hits, counts) =
+                    searcher.search(&query, &(Count, top.order_by_score(), counter))?;
+                (
+                    n,
+                    hits.into_iter().map(|(s, a)| (Some(s), a)).collect(),
+                    counts,
+                )
+            }
+            Sort::Newest => {
+                let by = top.order_by_fast_field::<i64>("vetted", Order::Desc);
+                let (n, hits, counts) = searcher.search(&query, &(Count, by, counter))?;
+                (
+                    n,
+                    hits.into_iter().map(|(_, a)| (None, a)).collect(),
+                    counts,
+                )
+            }
+            Sort::MostAdopted => {
+                let by = top.order_by_fast_field::<u64>("popularity", Order::Desc);
+                let (n, hits, counts) = searcher.search(&query, &(Count, by, counter))?;
+                (
+                    n,
+                    hits.into_iter().map(|(_, a)| (None, a)).collect(),
+                    counts,
+                )
+            }
         };
-        let counts = match facet_handle {
-            Some(h) => Arc::new(h.extract(&mut fruits)),
+        let total = total as u64;
+        let counts = match counts {
+            Some(counts) => Arc::new(counts),
             None => self.facet_tables.catalog_counts(searcher)?,
         };
         let mut facets = BTreeMap::new();
@@ -572,12 +560,6 @@ fn cache_key(req: &SearchRequest) -> String {
 struct Built {
     query: Box<dyn Query>,
     suggestion: Option<String>,
-}
-
-enum Top {
-    Score(tantivy::collector::FruitHandle<Vec<(f32, DocAddress)>>),
-    Newest(tantivy::collector::FruitHandle<Vec<(Option<i64>, DocAddress)>>),
-    Adopted(tantivy::collector::FruitHandle<Vec<(Option<u64>, DocAddress)>>),
 }
 
 /// The terms in every weighted field, each field weighted. Several terms are a phrase. A
