@@ -221,29 +221,18 @@ impl Search {
             Sort::Relevance => {
                 let (n, hits, counts) =
                     searcher.search(&query, &(Count, top.order_by_score(), counter))?;
-                (
-                    n,
-                    hits.into_iter().map(|(s, a)| (Some(s), a)).collect(),
-                    counts,
-                )
+                let hits = hits.into_iter().map(|(s, a)| (Some(s), a)).collect();
+                (n, hits, counts)
             }
             Sort::Newest => {
                 let by = top.order_by_fast_field::<i64>("vetted", Order::Desc);
                 let (n, hits, counts) = searcher.search(&query, &(Count, by, counter))?;
-                (
-                    n,
-                    hits.into_iter().map(|(_, a)| (None, a)).collect(),
-                    counts,
-                )
+                (n, unscored(hits), counts)
             }
             Sort::MostAdopted => {
                 let by = top.order_by_fast_field::<u64>("popularity", Order::Desc);
                 let (n, hits, counts) = searcher.search(&query, &(Count, by, counter))?;
-                (
-                    n,
-                    hits.into_iter().map(|(_, a)| (None, a)).collect(),
-                    counts,
-                )
+                (n, unscored(hits), counts)
             }
         };
         let total = total as u64;
@@ -302,8 +291,8 @@ impl Search {
         })
     }
 
-    /// The hits at `docs`, each with a snippet of where `query` matched (a snippet generator
-    /// reads a hit's whole text, so none is made without a query: the summary stands in).
+    /// The hits at `docs`, each with a snippet of where `query` matched. Without a query
+    /// (browsing) there is nothing to show in context, and each hit's summary stands in.
     fn hits(
         &self,
         searcher: &Searcher,
@@ -555,6 +544,11 @@ impl Search {
 /// The request's every field, filters in order: equal requests, equal keys.
 fn cache_key(req: &SearchRequest) -> String {
     format!("{req:?}")
+}
+
+/// Hits in a sort order other than relevance: no score to show.
+fn unscored<K>(hits: Vec<(K, DocAddress)>) -> Vec<(Option<f32>, DocAddress)> {
+    hits.into_iter().map(|(_, a)| (None, a)).collect()
 }
 
 struct Built {

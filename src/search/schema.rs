@@ -73,37 +73,33 @@ pub fn weighted(f: &Fields) -> [(Field, f32); 4] {
 
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |analyzer: &str, stored: bool| {
-        let o = TextOptions::default().set_indexing_options(
+    // Scored and shown: frequencies and positions, and the text kept for snippets.
+    let text = |analyzer: &str| {
+        TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(analyzer)
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            )
+            .set_stored()
+    };
+    // Which documents have a term, no frequencies or positions: for lookups, not scores.
+    let listed = |analyzer: &str| {
+        TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(analyzer)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        );
-        if stored { o.set_stored() } else { o }
+                .set_index_option(IndexRecordOption::Basic),
+        )
     };
     let fields = Fields {
         id: b.add_u64_field("id", INDEXED | FAST | STORED),
         slug: b.add_text_field("slug", STRING | STORED),
-        title: b.add_text_field("title", text(EN, true)),
-        summary: b.add_text_field("summary", text(EN, true)),
-        aspects: b.add_text_field("aspects", text(EN, true)),
-        body: b.add_text_field("body", text(EN, true)),
-        spell: b.add_text_field(
-            "spell",
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(SPELL)
-                    .set_index_option(IndexRecordOption::Basic),
-            ),
-        ),
-        pairs: b.add_text_field(
-            "pairs",
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(PAIRS)
-                    .set_index_option(IndexRecordOption::Basic),
-            ),
-        ),
+        title: b.add_text_field("title", text(EN)),
+        summary: b.add_text_field("summary", text(EN)),
+        aspects: b.add_text_field("aspects", text(EN)),
+        body: b.add_text_field("body", text(EN)),
+        spell: b.add_text_field("spell", listed(SPELL)),
+        pairs: b.add_text_field("pairs", listed(PAIRS)),
         facets: b.add_facet_field(FACETS, FacetOptions::default()),
         facet_fields: FACET_NAMES.map(|name| b.add_facet_field(name, FacetOptions::default())),
         vetted: b.add_i64_field("vetted", FAST | STORED),
