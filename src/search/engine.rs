@@ -13,6 +13,7 @@ use tantivy::schema::{Facet as TantivyFacet, Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::Search;
+use super::pairs::{has_content, pairs_of};
 use super::query::{UserQuery, is_stop_word};
 use super::schema::{Fields, weighted};
 use super::snippets::FieldSnippets;
@@ -387,7 +388,7 @@ impl Search {
             let mut seen: Vec<Vec<String>> = Vec::new();
             for (i, words) in concept.iter().enumerate() {
                 let terms = self.analyze(&words.join(" "));
-                if terms.is_empty() || seen.contains(&terms) {
+                if !has_content(&terms) || seen.contains(&terms) {
                     continue;
                 }
                 seen.push(terms.clone());
@@ -426,16 +427,18 @@ impl Search {
                 clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
             }
         }
+        // Stop words alone ("of the", "-the") say nothing, in a phrase or excluded, as when
+        // typed alone.
         for phrase in &q.phrases {
             let terms = self.analyze(phrase);
-            if !terms.is_empty() {
+            if has_content(&terms) {
                 clauses.push((Occur::Must, fields_query(f, &terms, 1.0)));
             }
         }
         let has_positive = !clauses.is_empty();
         for word in &q.excluded {
             let terms = self.analyze(word);
-            if !terms.is_empty() {
+            if has_content(&terms) {
                 clauses.push((Occur::MustNot, fields_query(f, &terms, 1.0)));
             }
         }
@@ -556,49 +559,14 @@ struct Built {
     suggestion: Option<String>,
 }
 
-/// The terms in every weighted field, each field weighted. Several terms are a phrase. A
-/// phrase with a pair of adjacent content words ("exit slips", "english language learners")
-/// is found through its pairs (the `pairs` field) and each field scores the phrase's words it
-/// has; checking positions instead read the positions of common words in most practices, the
-/// largest cost of a search. A phrase with no two content words side by side ("in math",
-/// "turn and talk") keeps the position check, which costs most when its words are common.
+/// The terms in every weighted field, each field weighted. Several terms are a phrase: its
+/// words next to each other, in order, in one field. A phrase is first narrowed to the
+/// practices that have all its word pairs (the `pairs` field: a term lookup each), and each
+/// field checks and scores the phrase there only (an intersection seeks its phrase scorer to
+/// the pairs' candidates). Checking positions in every practice with the words instead was
+/// the largest cost of a search whenever the words were common.
 fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
-    let pairs = super::pairs::pairs_of(terms);
-    let term = |field, t: &str| -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, t),
-            IndexRecordOption::WithFreqs,
-        ))
-    };
-    let per_field = weighted(f)
-        .into_iter()
-        .map(|(field, weight)| {
-            let q = match terms {
-                [one] => term(field, one),
-                _ if pairs.is_empty() => Box::new(PhraseQuery::new(
-                    terms
-                        .iter()
-                        .map(|t| Term::from_field_text(field, t))
-                        .collect(),
-                )),
-                _ => Box::new(BooleanQuery::new(
-                    terms
-                        .iter()
-                        .map(|t| (Occur::Should, term(field, t)))
-                        .collect(),
-                )),
-            };
-            (
-                Occur::Should,
-                Box::new(BoostQuery::new(q, weight * boost)) as Box<dyn Query>,
-            )
-        })
-        .collect();
-    let in_fields = Box::new(BooleanQuery::new(per_field));
-    if pairs.is_empty() {
-        return in_fields;
-    }
-    let pairs = pairs
+    let pairs: Vec<(Occur, Box<dyn Query>)> = pairs_of(terms)
         .into_iter()
         .map(|p| -> (Occur, Box<dyn Query>) {
             let q = TermQuery::new(Term::from_field_text(f.pairs, &p), IndexRecordOption::Basic);
@@ -606,11 +574,38 @@ fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
         })
         .collect();
     // The pairs only narrow: they add nothing to the score.
-    let has_pairs = ConstScoreQuery::new(Box::new(BooleanQuery::new(pairs)), 0.0);
-    Box::new(BooleanQuery::new(vec![
-        (Occur::Must, Box::new(has_pairs)),
-        (Occur::Must, in_fields),
-    ]))
+    let has_pairs =
+        (!pairs.is_empty()).then(|| ConstScoreQuery::new(Box::new(BooleanQuery::new(pairs)), 0.0));
+    let per_field = weighted(f)
+        .into_iter()
+        .map(|(field, weight)| {
+            let q: Box<dyn Query> = match terms {
+                [one] => Box::new(TermQuery::new(
+                    Term::from_field_text(field, one),
+                    IndexRecordOption::WithFreqs,
+                )),
+                _ => Box::new(PhraseQuery::new(
+                    terms
+                        .iter()
+                        .map(|t| Term::from_field_text(field, t))
+                        .collect(),
+                )),
+            };
+            // The pairs come first: the intersection starts from them.
+            let q: Box<dyn Query> = match &has_pairs {
+                Some(pairs) => Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(pairs.clone()) as Box<dyn Query>),
+                    (Occur::Must, q),
+                ])),
+                None => q,
+            };
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(q, weight * boost)) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    Box::new(BooleanQuery::new(per_field))
 }
 
 fn facet_filter(field: Field, values: &BTreeSet<String>) -> Box<dyn Query> {

@@ -25,7 +25,7 @@ use tracing::{info, warn};
 
 pub use engine::{Facet, Hit, SearchRequest, SearchResults, Sort, escape};
 pub use indexer::Payload;
-pub use query::{MAX_QUERY_CHARS, UserQuery};
+pub use query::{MAX_QUERY_CHARS, UserQuery, is_stop_word};
 pub use schema::{SCHEMA_VERSION, markdown_text};
 
 use crate::store::Db;

@@ -1,10 +1,13 @@
-//! Word pairs: a token filter that turns a stream of terms into the pairs of adjacent content
-//! terms ("english languag", "languag learner"; a pair with a stop word such as "of the" is
-//! left out, which halves what the field costs to build and store). The `pairs` field indexes
-//! them so that a phrase is one cheap term lookup per pair instead of a check of positions
-//! in every practice that has its words: a phrase of common words ("english language
-//! learners", a synonym of "ELL") used to check positions in most of the catalog.
+//! Word pairs: a token filter that turns a stream of terms into the pairs of adjacent terms
+//! ("english languag", "languag learner", "teacher not"; a pair of two stop words such as
+//! "of the" is left out: they are a quarter of all pairs, in nearly every practice, so they
+//! would narrow nothing). The `pairs` field indexes a hash bucket of each pair, so that a
+//! phrase is first narrowed to the practices that have all its pairs (one term lookup per
+//! pair), and word positions are checked only there: a phrase of common words ("english
+//! language learners", a synonym of "ELL", or "students were") used to check positions in most
+//! of the catalog.
 
+use std::fmt::Write;
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashSet;
@@ -28,22 +31,47 @@ static STOP_TERMS: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
     terms
 });
 
-fn is_content(term: &str) -> bool {
-    !STOP_TERMS.contains(term)
+fn is_stop(term: &str) -> bool {
+    STOP_TERMS.contains(term)
 }
 
-/// The indexed term of two adjacent analysed terms. The tokenizer never yields a space, so a
-/// pair can never equal a single term.
+/// Whether analysed terms say anything: not only stop words ("of the", "don't").
+pub fn has_content(terms: &[String]) -> bool {
+    terms.iter().any(|t| !is_stop(t))
+}
+
+/// How many bits of a pair's hash the index keeps: 262,144 buckets. A practice has some 700
+/// distinct pairs, so it has a given bucket by chance one time in 370.
+const PAIR_BITS: u32 = 18;
+
+/// The indexed term of two adjacent analysed terms: a bucket of their 32-bit FNV-1a hash, in
+/// hex. The field only narrows a phrase before the fields check it exactly, so a bucket
+/// shared by other pairs costs a few more checks, never a wrong hit; and a few hundred
+/// thousand short terms keep the indexer's term table in the processor's cache, where
+/// millions of distinct pairs made the pairs cost more than all the text fields together.
+/// (FNV is written out here: its buckets are part of the index format.)
 pub fn pair(first: &str, second: &str) -> String {
-    format!("{first} {second}")
+    let mut out = String::new();
+    write_pair(&mut out, first, second);
+    out
 }
 
-/// The pairs of adjacent content terms of an analysed phrase, in order (none for "in math"
-/// or "reading and writing").
+fn write_pair(out: &mut String, first: &str, second: &str) {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in first.bytes().chain([b' ']).chain(second.bytes()) {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    let bucket = (h ^ (h >> PAIR_BITS)) & ((1 << PAIR_BITS) - 1);
+    out.clear();
+    let _ = write!(out, "{bucket:x}");
+}
+
+/// The pairs of adjacent terms of an analysed phrase that the index has, in order: none for
+/// a single term or for stop words only ("of the").
 pub fn pairs_of(terms: &[String]) -> Vec<String> {
     terms
         .windows(2)
-        .filter(|w| is_content(&w[0]) && is_content(&w[1]))
+        .filter(|w| !(is_stop(&w[0]) && is_stop(&w[1])))
         .map(|w| pair(&w[0], &w[1]))
         .collect()
 }
@@ -76,30 +104,52 @@ impl<T: Tokenizer> Tokenizer for WordPairsFilter<T> {
     }
 }
 
+/// The previous term, kept in buffers reused for the whole text (no allocation per term:
+/// this runs for every word of the catalog on a rebuild).
+struct Previous {
+    text: String,
+    position: usize,
+    offset_from: usize,
+    stop: bool,
+}
+
 pub struct WordPairsStream<T> {
     tail: T,
-    previous: Option<Token>,
+    previous: Option<Previous>,
     token: Token,
 }
 
 impl<T: TokenStream> TokenStream for WordPairsStream<T> {
     fn advance(&mut self) -> bool {
         while self.tail.advance() {
-            let current = self.tail.token().clone();
+            let current = self.tail.token();
+            let stop = is_stop(&current.text);
             // Only terms a phrase query would see as adjacent make a pair (a term removed
             // by a filter leaves a gap in the positions).
-            if let Some(previous) = self.previous.replace(current.clone())
+            let mut pairs = false;
+            if let Some(previous) = &self.previous
                 && previous.position + 1 == current.position
-                && is_content(&previous.text)
-                && is_content(&current.text)
+                && !(previous.stop && stop)
             {
-                self.token = Token {
-                    offset_from: previous.offset_from,
-                    offset_to: current.offset_to,
-                    position: previous.position,
-                    text: pair(&previous.text, &current.text),
-                    position_length: 1,
-                };
+                write_pair(&mut self.token.text, &previous.text, &current.text);
+                self.token.offset_from = previous.offset_from;
+                self.token.offset_to = current.offset_to;
+                self.token.position = previous.position;
+                self.token.position_length = 1;
+                pairs = true;
+            }
+            let previous = self.previous.get_or_insert_with(|| Previous {
+                text: String::new(),
+                position: 0,
+                offset_from: 0,
+                stop,
+            });
+            previous.text.clear();
+            previous.text.push_str(&current.text);
+            previous.position = current.position;
+            previous.offset_from = current.offset_from;
+            previous.stop = stop;
+            if pairs {
                 return true;
             }
         }
@@ -134,16 +184,29 @@ mod tests {
         while s.advance() {
             out.push(s.token().text.clone());
         }
-        assert_eq!(
-            out,
-            vec![
-                "english language",
-                "language learners",
-                "town s",
-                "s people"
-            ]
-        );
+        let expected = [
+            ("english", "language"),
+            ("language", "learners"),
+            ("talk", "of"),
+            ("the", "town"),
+            ("town", "s"),
+            ("s", "people"),
+        ]
+        .map(|(a, b)| pair(a, b));
+        assert_eq!(out, expected);
         let terms = ["exit", "slip", "and", "the", "cold", "call"].map(String::from);
-        assert_eq!(pairs_of(&terms), vec!["exit slip", "cold call"]);
+        let expected = [
+            ("exit", "slip"),
+            ("slip", "and"),
+            ("the", "cold"),
+            ("cold", "call"),
+        ];
+        assert_eq!(pairs_of(&terms), expected.map(|(a, b)| pair(a, b)));
+        // Buckets are short and spread: no two of these pairs share one.
+        let buckets: FxHashSet<String> = out.iter().chain(&pairs_of(&terms)).cloned().collect();
+        assert_eq!(buckets.len(), 10);
+        assert!(buckets.iter().all(|b| b.len() <= 5));
+        assert!(pairs_of(&["of", "the"].map(String::from)).is_empty());
+        assert!(!has_content(&["don", "t"].map(String::from)));
     }
 }

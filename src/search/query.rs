@@ -23,6 +23,30 @@ impl UserQuery {
         self.words.is_empty() && self.phrases.is_empty() && self.excluded.is_empty()
     }
 
+    /// What a search leaves out because it is only stop words, as the person wrote it: a
+    /// quoted phrase (`"of the"`), an exclusion (`-the`), and the words when every one is a
+    /// stop word. (Stop words among other words are left out too, silently: "kids don't
+    /// talk in math" needs no notice.)
+    pub fn ignored(&self) -> Vec<String> {
+        let only_stop = |text: &str| text.split(' ').all(is_stop_word);
+        let mut out: Vec<String> = self
+            .phrases
+            .iter()
+            .filter(|p| only_stop(p))
+            .map(|p| format!("\"{p}\""))
+            .collect();
+        if !self.words.is_empty() && self.words.iter().all(|w| is_stop_word(w)) {
+            out.extend(self.words.iter().cloned());
+        }
+        out.extend(
+            self.excluded
+                .iter()
+                .filter(|w| is_stop_word(w))
+                .map(|w| format!("-{w}")),
+        );
+        out
+    }
+
     pub fn parse(input: &str) -> UserQuery {
         let cleaned: String = input
             .chars()
@@ -120,6 +144,14 @@ mod tests {
         assert_eq!(q.phrases, vec!["exit slips"]);
         assert_eq!(q.excluded, vec!["homework"]);
         assert_eq!(q.normalized, r#"Chronic "exit slips" -homework math?"#);
+    }
+
+    #[test]
+    fn stop_words_alone_are_named_as_ignored() {
+        let ignored = |q: &str| UserQuery::parse(q).ignored();
+        assert_eq!(ignored(r#""of the" -the talk"#), vec!["\"of the\"", "-the"]);
+        assert_eq!(ignored("in the"), vec!["in", "the"]);
+        assert!(ignored(r#"kids don't talk in math "turn and talk""#).is_empty());
     }
 
     #[test]

@@ -5,18 +5,20 @@ use tantivy::schema::{
     TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter,
+    TextAnalyzer, TokenStream,
 };
 use tantivy::{Index, TantivyDocument, Term};
 
 use crate::store::IndexDoc;
 
 /// Bump when the schema or an analyzer changes: a mismatch rebuilds the index at start-up.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// English: words, lowercased, accents folded, stemmed.
 pub const EN: &str = "bs_en";
-/// Spelling: words, lowercased and folded but not stemmed — real words for "did you mean".
+/// Spelling: words, lowercased and folded but not stemmed — real words for "did you mean" —
+/// without stop words (never a correction, and half of all the words to index).
 pub const SPELL: &str = "bs_spell";
 /// Pairs of adjacent English terms, for narrowing phrases (see `pairs.rs`).
 pub const PAIRS: &str = "bs_en_pairs";
@@ -43,8 +45,8 @@ pub struct Fields {
     pub aspects: Field,
     pub body: Field,
     pub spell: Field,
-    /// The pairs of adjacent content terms of every weighted field (which documents only, no
-    /// frequencies or positions: it narrows, the weighted fields score).
+    /// The pairs of adjacent terms (not both stop words) of every weighted field (which
+    /// documents only, no frequencies or positions: it narrows phrases, the fields check them).
     pub pairs: Field,
     /// Every facet value as `/facet/value` (`/grade/6-8`): one field, so that counting all
     /// facets reads one column per document instead of seven.
@@ -128,8 +130,22 @@ pub fn register_analyzers(index: &Index) {
             .filter(RemoveLongFilter::limit(40))
             .filter(LowerCaser)
             .filter(AsciiFoldingFilter)
+            .filter(StopWordFilter::remove(stop_spellings()))
             .build(),
     );
+}
+
+/// The stop words as the spelling analyzer splits them ("don't" is "don" and "t").
+fn stop_spellings() -> Vec<String> {
+    let mut words = TextAnalyzer::from(SimpleTokenizer::default());
+    let mut out = Vec::new();
+    for word in super::query::STOP_WORDS {
+        let mut stream = words.token_stream(word);
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+    }
+    out
 }
 
 /// Days since 1970-01-01 of an ISO date, for sorting by newest.

@@ -324,10 +324,21 @@ async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> A
         "facets": facets,
         "suggestion": o.results.suggestion,
     });
+    let mut notices = Vec::new();
     if o.req.query.truncated {
-        body["notice"] = json!(format!(
+        notices.push(format!(
             "the query was cut to its first {MAX_QUERY_CHARS} characters"
         ));
+    }
+    let ignored = o.req.query.ignored();
+    if !ignored.is_empty() {
+        notices.push(format!(
+            "left out, as words in nearly every practice: {}",
+            ignored.join(", ")
+        ));
+    }
+    if !notices.is_empty() {
+        body["notice"] = json!(notices.join("; "));
     }
     Ok(Json(body).into_response())
 }
@@ -409,6 +420,14 @@ async fn search_page(
     if req.query.truncated {
         notices.push(format!(
             "Your search was long, so only its first {MAX_QUERY_CHARS} characters were used."
+        ));
+    }
+    let ignored = req.query.ignored();
+    if !ignored.is_empty() {
+        notices.push(format!(
+            "Left out of your search: {}. Words this common are in nearly every practice; \
+             add a word that says what you are looking for.",
+            ignored.join(", ")
         ));
     }
     let mut o = run(&state, req, true).await?;

@@ -183,6 +183,18 @@ async fn phrases_and_exclusions() {
         "{turn:?}"
     );
     assert_eq!(api(&app, &q("\"talk and turn\"")).await["total"], 0);
+    // Every word in place, even when each pair of the phrase is in the practice: this one
+    // says "without the question" and, elsewhere, "the teacher".
+    let notice = "notice-and-wonder-problem-launch".to_string();
+    assert!(slugs(&api(&app, &q("\"without the question\"")).await).contains(&notice));
+    assert_eq!(api(&app, &q("\"without the teacher\"")).await["total"], 0);
+    // Stop words alone are left out, with a notice.
+    let v = api(&app, &q("\"of the\" talk -the")).await;
+    assert_eq!(v["total"], api(&app, &q("talk")).await["total"]);
+    assert_eq!(
+        v["notice"],
+        "left out, as words in nearly every practice: \"of the\", -the"
+    );
 
     let with = slugs(&api(&app, &q("talk")).await);
     let without = slugs(&api(&app, &q("talk -math")).await);
@@ -469,6 +481,11 @@ async fn the_results_page_keeps_the_query_and_explains_bad_filters() {
     assert!(
         html.contains("<label for=\"f-grade-3-5\">3–5 <span class=\"count\">("),
         "facet counts shown"
+    );
+    let html = app.page(&format!("/search?{}", q("\"in the\""))).await;
+    assert!(
+        html.contains("Left out of your search: &#34;in the&#34;."),
+        "stop words alone explained: {html}"
     );
 }
 
