@@ -1,3 +1,8 @@
+//! Times given queries on a kept benchmark database and index, to find what makes a tail:
+//! `cargo run --release --example probe -- /tmp/bk1m/1000000 '"teacher not"' teacher`
+//! (DIR holds `bench.db` and `index/`, as `BENCH_KEEP` leaves them; `P50:` before a query
+//! asks for its page 50). Prints each query's median of 20 uncached runs and its total.
+
 use brightspots::search::{Search, SearchRequest, UserQuery};
 use brightspots::store::Db;
 use std::time::Instant;
