@@ -21,14 +21,9 @@ static STOP_TERMS: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
         .filter(LowerCaser)
         .filter(super::stem::EnglishStemmer)
         .build();
-    let mut terms = FxHashSet::default();
-    for word in super::query::STOP_WORDS {
-        let mut stream = analyzer.token_stream(word);
-        while stream.advance() {
-            terms.insert(stream.token().text.clone());
-        }
-    }
-    terms
+    super::query::stop_words_as(&mut analyzer)
+        .into_iter()
+        .collect()
 });
 
 fn is_stop(term: &str) -> bool {

@@ -129,6 +129,19 @@ pub const STOP_WORDS: &[&str] = &[
     "won't", "you", "your",
 ];
 
+/// The stop words as `analyzer` writes them (the simple tokenizer splits "don't" into "don"
+/// and "t"; the English analyzer also stems).
+pub fn stop_words_as(analyzer: &mut tantivy::tokenizer::TextAnalyzer) -> Vec<String> {
+    let mut out = Vec::new();
+    for word in STOP_WORDS {
+        let mut stream = analyzer.token_stream(word);
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+    }
+    out
+}
+
 pub fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.contains(&word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
 }

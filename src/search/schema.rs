@@ -5,8 +5,7 @@ use tantivy::schema::{
     TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter,
-    TextAnalyzer, TokenStream,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer,
 };
 use tantivy::{Index, TantivyDocument, Term};
 
@@ -130,22 +129,11 @@ pub fn register_analyzers(index: &Index) {
             .filter(RemoveLongFilter::limit(40))
             .filter(LowerCaser)
             .filter(AsciiFoldingFilter)
-            .filter(StopWordFilter::remove(stop_spellings()))
+            .filter(StopWordFilter::remove(super::query::stop_words_as(
+                &mut TextAnalyzer::from(SimpleTokenizer::default()),
+            )))
             .build(),
     );
-}
-
-/// The stop words as the spelling analyzer splits them ("don't" is "don" and "t").
-fn stop_spellings() -> Vec<String> {
-    let mut words = TextAnalyzer::from(SimpleTokenizer::default());
-    let mut out = Vec::new();
-    for word in super::query::STOP_WORDS {
-        let mut stream = words.token_stream(word);
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-    }
-    out
 }
 
 /// Days since 1970-01-01 of an ISO date, for sorting by newest.
