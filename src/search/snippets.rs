@@ -214,9 +214,14 @@ mod tests {
             .collect()
     }
 
+    /// `n` sentences with none of the searched words.
+    fn filler(n: usize) -> String {
+        "Teachers plan the week together and share notes. ".repeat(n)
+    }
+
     #[test]
     fn a_word_deep_in_a_long_text_is_marked() {
-        let filler = "Teachers plan the week together and share notes. ".repeat(60);
+        let filler = filler(60);
         let body = format!("{filler}Students lead the Discussions on Fridays. {filler}");
         assert_eq!(marked(&body, &["discuss"]), ["Discussions"]);
         // A stem that changes its last letter: "studi" from "study".
@@ -226,7 +231,7 @@ mod tests {
 
     #[test]
     fn words_found_by_other_letters_fall_back_to_the_whole_text() {
-        let filler = "Teachers plan the week together and share notes. ".repeat(60);
+        let filler = filler(60);
         // "Élèves" folds to "eleves": no byte of it starts with "elev".
         let body = format!("{filler}Les Élèves lisent. {filler}");
         assert_eq!(marked(&body, &["elev"]), ["Élèves"]);
@@ -238,7 +243,7 @@ mod tests {
 
     #[test]
     fn a_window_with_every_term_wins_over_the_first() {
-        let filler = "Teachers plan the week together and share notes. ".repeat(30);
+        let filler = filler(30);
         let body = format!("An exit ticket first. {filler}{filler}Then exit slips daily. {filler}");
         assert_eq!(marked(&body, &["exit", "slip"]), ["exit", "slips"]);
     }
