@@ -202,8 +202,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 Some(id) => id,
                 None => {
                     let name = email.split('@').next().unwrap_or_default().to_string();
-                    db.upsert_user(&email, &name, "cli", "", false, None)
-                        .await?
+                    db.create_person(&email, &name).await?
                 }
             };
             db.set_role(id, role).await?;
@@ -242,6 +241,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     settings.check_serving()?;
+    for warning in settings.providers.iter().flat_map(|p| p.warnings()) {
+        tracing::warn!("{warning}");
+    }
     let db = Db::connect(&settings.database_url).await?;
     if db.is_empty().await? {
         seed(&db, &settings).await?;

@@ -185,18 +185,44 @@ impl Settings {
         self.public_url().starts_with("https://")
     }
 
-    /// Local sign-in (pick a name and a role) exists only without providers.
+    /// Local sign-in (pick a name and a role) exists only without providers, on a hub that
+    /// people reach at a loopback `http://` address: behind a reverse proxy (an `https://`
+    /// public URL) anyone who reached it could pick "administrator".
     pub fn local_sign_in(&self) -> bool {
-        self.providers.is_empty()
+        self.providers.is_empty() && self.reached_on_loopback()
+    }
+
+    fn reached_on_loopback(&self) -> bool {
+        url::Url::parse(&self.public_url()).is_ok_and(|u| {
+            u.scheme() == "http"
+                && match u.host() {
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                    None => false,
+                }
+        })
     }
 
     /// Refuses settings that would open local sign-in to a network.
     pub fn check_serving(&self) -> anyhow::Result<()> {
-        if self.local_sign_in() && !self.bind.ip().is_loopback() {
+        if !self.providers.is_empty() {
+            return Ok(());
+        }
+        if !self.bind.ip().is_loopback() {
             anyhow::bail!(
                 "no sign-in provider is configured, and local sign-in (anyone picks a name and a role) \
                  is only allowed on a loopback address; bind to 127.0.0.1 or add a [[providers]] \
-                 section to brightspots.toml (see README, \"Sign-in\")"
+                 section to brightspots.toml (see README, \"Signing in\")"
+            );
+        }
+        if !self.reached_on_loopback() {
+            anyhow::bail!(
+                "no sign-in provider is configured, and public_url is {}: people reach this hub \
+                 through another address (a reverse proxy), where local sign-in would let anyone \
+                 choose to be an administrator. Add a [[providers]] section to brightspots.toml \
+                 (see README, \"Signing in\"), or leave public_url out to try the hub on this computer",
+                self.public_url()
             );
         }
         Ok(())

@@ -40,6 +40,8 @@ pub struct AppState {
     /// catalog changes.
     pub quarters: Arc<web::memo::Memo<web::plc::QuarterFigures>>,
     pub due: Arc<web::memo::Memo<store::Capped<store::DueRow>>>,
+    /// The sign-in providers' published signing keys.
+    pub oidc_keys: Arc<auth::oidc::KeyCache>,
 }
 
 impl AppState {
@@ -52,9 +54,11 @@ impl AppState {
         );
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(write_search_log(db.clone(), rx));
+        let settings = Arc::new(settings);
+        tokio::spawn(auth::sweep_periodically(db.clone(), settings.clone()));
         Ok(AppState {
             db,
-            settings: Arc::new(settings),
+            settings,
             search,
             search_log: tx,
             pages: Arc::default(),
@@ -62,6 +66,7 @@ impl AppState {
             hit_rows: Arc::default(),
             quarters: Arc::default(),
             due: Arc::default(),
+            oidc_keys: Arc::default(),
         })
     }
 

@@ -7,6 +7,7 @@
 //! session ended while they wrote; those receive the verdict and save nothing.
 
 pub mod oauth;
+pub mod oidc;
 mod providers;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,6 +29,9 @@ use crate::error::AppError;
 use crate::store::{SessionRow, User};
 
 pub const SESSION_COOKIE: &str = "bs_session";
+/// Carries the local sign-in form's CSRF token before there is a session (double submit):
+/// showing the sign-in page creates no session row.
+pub const PRESESSION_COOKIE: &str = "bs_presession";
 /// The largest form body accepted (a whole practice with 500 measure rows fits easily).
 pub const MAX_FORM_BYTES: usize = 4 * 1024 * 1024;
 
@@ -152,12 +156,29 @@ pub fn encode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Whether a local path is safe to send someone back to after sign-in.
-pub fn safe_return(path: &str) -> &str {
-    if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') {
-        path
-    } else {
-        "/"
+/// Where to send someone after sign-in: `next` when it parses as a path on this hub, else
+/// `/`. A browser reads `/\t/evil.example/` or `/\\evil.example` as another host, so control
+/// characters and backslashes are refused before parsing, and the path that comes out is
+/// serialised again (percent-encoded, so it is always a valid `Location`).
+pub fn safe_return(next: &str) -> String {
+    let home = || "/".to_string();
+    if !next.starts_with('/')
+        || next.starts_with("//")
+        || next.contains('\\')
+        || next.chars().any(char::is_control)
+    {
+        return home();
+    }
+    let base = url::Url::parse("http://hub.invalid/").expect("a valid base");
+    let Ok(url) = base.join(next) else {
+        return home();
+    };
+    if url.origin() != base.origin() || url.path().starts_with("//") {
+        return home();
+    }
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
     }
 }
 
@@ -186,29 +207,40 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         })
 }
 
-/// Starts a session (for `user`, or a visitor's holding only a CSRF token) and returns the
-/// cookie value. Signing in always starts a new one, so a session id seen before sign-in is
-/// worthless after it.
-pub async fn start_session(state: &AppState, user_id: Option<i64>) -> Result<String, AppError> {
+/// Starts a session for `user_id` and returns the cookie value. Signing in always starts a
+/// new one, so a session id seen before sign-in is worthless after it.
+pub async fn start_session(state: &AppState, user_id: i64) -> Result<String, AppError> {
     let token = random_token();
-    let now = now();
     state
         .db
-        .create_session(&hash_token(&token), user_id, &random_token(), now)
+        .create_session(&hash_token(&token), user_id, &random_token(), now())
         .await?;
-    // Sign-ins are rare enough to sweep expired rows here rather than in a timer.
-    if user_id.is_some() {
-        let s = &state.settings;
-        state
-            .db
-            .purge_sessions(
-                now - s.session_idle_hours as i64 * 3600,
-                now - s.session_max_days as i64 * 86400,
-                now - 3600,
-            )
-            .await?;
-    }
     Ok(token)
+}
+
+/// How often expired sessions and sign-in attempts are cleared from the database.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes the sessions and sign-in attempts that can no longer be used at `now`.
+pub async fn sweep_expired(db: &crate::store::Db, s: &Settings, now: i64) -> sqlx::Result<()> {
+    db.purge_sessions(
+        now - s.session_idle_hours as i64 * 3600,
+        now - s.session_max_days as i64 * 86400,
+        now - oauth::ATTEMPT_LIFETIME,
+    )
+    .await
+}
+
+/// Sweeps at start and every [`SWEEP_EVERY`]. Each instance sweeping the same rows is
+/// harmless: a delete of what is already gone deletes nothing.
+pub async fn sweep_periodically(db: crate::store::Db, settings: std::sync::Arc<Settings>) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sweep_expired(&db, &settings, now()).await {
+            tracing::warn!(error = %e, "expired sessions not cleared");
+        }
+    }
 }
 
 /// Attaches the [`Viewer`] of every request.
@@ -265,8 +297,15 @@ pub async fn check_csrf(request: Request, next: Next) -> Response {
                 .map(String::from)
         })
         .unwrap_or_default();
-    let verdict = match &viewer.session {
-        Some(s) if !sent.is_empty() && same_secret(&sent, &s.csrf_token) => Csrf::Valid,
+    let expected = match &viewer.session {
+        Some(s) => Some(s.csrf_token.as_str()),
+        // Local sign-in happens before there is a session: its form carries the value of the
+        // pre-session cookie, which another site can neither read nor set.
+        None if parts.uri.path() == "/signin/local" => cookie(&parts.headers, PRESESSION_COOKIE),
+        None => None,
+    };
+    let verdict = match expected {
+        Some(token) if !sent.is_empty() && same_secret(&sent, token) => Csrf::Valid,
         _ => Csrf::Invalid,
     };
     if verdict == Csrf::Invalid && !keeps_text(parts.uri.path()) {
@@ -330,9 +369,26 @@ mod tests {
         assert_ne!(a, random_token());
         assert_eq!(hash_token("x").len(), 64);
         assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("a", "ab"));
-        assert_eq!(safe_return("//evil.example/"), "/");
-        assert_eq!(safe_return("https://evil.example/"), "/");
+        for hostile in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\tevil",
+            "/\t/evil.example/",
+            "/\\evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/./\t/evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_return(hostile), "/", "{hostile:?}");
+        }
         assert_eq!(safe_return("/share"), "/share");
+        assert_eq!(safe_return("/search?q=a b"), "/search?q=a%20b");
+        assert_eq!(
+            safe_return("/practices/élève"),
+            "/practices/%C3%A9l%C3%A8ve"
+        );
+        assert_eq!(safe_return("/a/..//evil.example"), "/");
         assert!(keeps_text("/share") && keeps_text("/practices/x/edit"));
         assert!(!keeps_text("/practices/x/submit") && !keeps_text("/signout"));
         let mut h = HeaderMap::new();

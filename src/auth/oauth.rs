@@ -1,13 +1,11 @@
 //! The authorization-code flow with PKCE (S256), a single-use `state` and an OIDC `nonce`, all
-//! kept server-side. Identity comes from the ID token when the provider returns one (its
-//! `iss`, `aud`, expiry and `nonce` checked; it arrives straight from the token endpoint over
-//! the client's own connection, which OIDC Core §3.1.3.7 accepts in place of a signature
-//! check), otherwise from the userinfo endpoint.
-
+//! kept server-side. Who signed in is what the provider proves: an ID token whose signature
+//! checks against the provider's published keys ([`super::oidc`]), or, for a plain OAuth2
+//! provider without an issuer, its userinfo endpoint answering our own access token.
+//!
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use base64::Engine;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
     BasicTokenType,
@@ -19,6 +17,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::oidc::KeyCache;
 use super::{ProviderKind, ProviderSettings, hash_token, now, random_token};
 use crate::config::Settings;
 use crate::store::{Db, LoginAttempt};
@@ -49,9 +48,13 @@ type Client = oauth2::Client<
 /// Who signed in, as the provider vouched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
+    /// The provider's stable id of the person: accounts are bound to it.
     pub subject: String,
     pub email: String,
     pub name: String,
+    /// The provider is authoritative for `email`: it says it verified it (`email_verified`),
+    /// or it owns the domain (Google Workspace's `hd`, a pinned Entra tenant).
+    pub email_trusted: bool,
 }
 
 /// Why a sign-in failed; every message tells the person what to do next.
@@ -70,6 +73,10 @@ pub enum LoginError {
     #[error("The provider could not be reached. Try again in a few minutes.")]
     Unreachable,
     #[error(
+        "The provider had a problem completing sign-in ({0}). Try again in a few minutes; if it keeps happening, tell your district's IT team."
+    )]
+    ProviderFailed(String),
+    #[error(
         "The identity the provider sent could not be trusted ({0}). Start again from the sign-in page."
     )]
     IdToken(String),
@@ -83,7 +90,26 @@ pub enum LoginError {
     NoEmail,
 }
 
-fn http() -> &'static reqwest::Client {
+impl LoginError {
+    /// Whether the fault is the provider's (a 502), not the sign-in's (a 400).
+    pub fn is_provider_fault(&self) -> bool {
+        matches!(
+            self,
+            LoginError::Unreachable | LoginError::ProviderFailed(_)
+        )
+    }
+}
+
+/// The token endpoint's HTTP call, with a server error told apart from an OAuth error answer.
+#[derive(Debug, thiserror::Error)]
+enum TokenHttpError {
+    #[error(transparent)]
+    Http(#[from] oauth2::HttpClientError<reqwest::Error>),
+    #[error("the token endpoint answered {0}")]
+    Status(u16),
+}
+
+pub(super) fn http() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         reqwest::Client::builder()
@@ -111,13 +137,18 @@ pub fn redirect_uri(settings: &Settings, p: &ProviderSettings) -> String {
     format!("{}/auth/{}/callback", settings.public_url(), p.id)
 }
 
-/// Records a new attempt and returns the provider's authorization URL and the `state`.
+/// Sign-ins started and not finished that the hub keeps at most (each lives
+/// [`ATTEMPT_LIFETIME`]): anonymous clients cannot make the database hold more.
+pub const MAX_ATTEMPTS_IN_FLIGHT: i64 = 10_000;
+
+/// Records a new attempt and returns the provider's authorization URL and the `state`; none
+/// when [`MAX_ATTEMPTS_IN_FLIGHT`] are already waiting.
 pub async fn start(
     db: &Db,
     settings: &Settings,
     p: &ProviderSettings,
     return_to: &str,
-) -> anyhow::Result<(String, String)> {
+) -> anyhow::Result<Option<(String, String)>> {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = random_token();
     let client = client(settings, p)?;
@@ -133,24 +164,30 @@ pub async fn start(
         request = request.add_extra_param("hd", p.allowed_domains[0].clone());
     }
     let (url, state) = request.url();
-    db.create_login_attempt(
-        &hash_token(state.secret()),
-        &LoginAttempt {
-            provider: p.id.clone(),
-            pkce_verifier: verifier.secret().clone(),
-            nonce,
-            return_to: return_to.to_string(),
-            created_at: now(),
-        },
-    )
-    .await?;
-    Ok((url.to_string(), state.secret().clone()))
+    let added = db
+        .create_login_attempt(
+            &hash_token(state.secret()),
+            &LoginAttempt {
+                provider: p.id.clone(),
+                pkce_verifier: verifier.secret().clone(),
+                nonce,
+                return_to: return_to.to_string(),
+                created_at: now(),
+            },
+            MAX_ATTEMPTS_IN_FLIGHT,
+        )
+        .await?;
+    if !added {
+        return Ok(None);
+    }
+    Ok(Some((url.to_string(), state.secret().clone())))
 }
 
 /// Completes a callback: the attempt must exist (it is deleted first), be fresh and belong to
 /// this provider; then the code is exchanged with its PKCE verifier and the identity checked.
 pub async fn finish(
     db: &Db,
+    keys: &KeyCache,
     settings: &Settings,
     p: &ProviderSettings,
     state: &str,
@@ -166,11 +203,20 @@ pub async fn finish(
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .set_pkce_verifier(PkceCodeVerifier::new(attempt.pkce_verifier.clone()))
-        .request_async(http())
+        .request_async(&|request| async move {
+            let response = oauth2::AsyncHttpClient::call(http(), request).await?;
+            if response.status().is_server_error() {
+                return Err(TokenHttpError::Status(response.status().as_u16()));
+            }
+            Ok(response)
+        })
         .await
         .map_err(|e| match e {
             oauth2::RequestTokenError::ServerResponse(r) => {
                 LoginError::Exchange(r.error().to_string())
+            }
+            oauth2::RequestTokenError::Request(TokenHttpError::Status(s)) => {
+                LoginError::ProviderFailed(format!("its token endpoint answered {s}"))
             }
             oauth2::RequestTokenError::Request(_) => LoginError::Unreachable,
             other => LoginError::Exchange(other.to_string()),
@@ -178,37 +224,60 @@ pub async fn finish(
     let endpoints = p
         .endpoints()
         .map_err(|e| LoginError::Exchange(e.to_string()))?;
-    let mut claims = match &token.extra_fields().id_token {
-        Some(jwt) => {
-            let c = id_token_claims(jwt)?;
-            check_id_token(&c, p, endpoints.issuer.as_deref(), &attempt.nonce)?;
-            c
+    let mut claims = match (&endpoints.issuer, &token.extra_fields().id_token) {
+        (Some(_), Some(jwt)) => {
+            let c = keys.verify(p, jwt, &attempt.nonce).await?;
+            let name = c.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+            Found {
+                sub: Some(c.subject().to_string()),
+                email: c.email().map(|e| e.to_string()),
+                email_verified: c.email_verified(),
+                name,
+                hd: c.additional_claims().hd.clone(),
+                tid: c.additional_claims().tid.clone(),
+            }
         }
-        None => Claims::default(),
+        (Some(_), None) => {
+            return Err(LoginError::IdToken("the provider sent no ID token".into()));
+        }
+        // A plain OAuth2 provider: identity is what its userinfo endpoint says.
+        (None, _) => Found::default(),
     };
     if claims.email.is_none() || claims.sub.is_none() {
         let Some(url) = &endpoints.userinfo_url else {
             return Err(LoginError::NoEmail);
         };
-        let info: Claims = http()
+        let response = http()
             .get(url)
             .bearer_auth(token.access_token().secret())
             .send()
             .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|_| LoginError::Unreachable)?
+            .map_err(|_| LoginError::Unreachable)?;
+        if !response.status().is_success() {
+            return Err(LoginError::ProviderFailed(format!(
+                "its userinfo endpoint answered {}",
+                response.status()
+            )));
+        }
+        let info: UserInfo = response
             .json()
             .await
-            .map_err(|e| LoginError::Exchange(format!("userinfo: {e}")))?;
+            .map_err(|e| LoginError::ProviderFailed(format!("userinfo: {e}")))?;
         if claims.sub.is_some() && info.sub.is_some() && claims.sub != info.sub {
             return Err(LoginError::IdToken("userinfo is about someone else".into()));
         }
         claims.sub = claims.sub.or(info.sub);
-        claims.email = claims.email.or(info.email);
+        if claims.email.is_none() {
+            claims.email = info.email;
+            claims.email_verified = info.email_verified.and_then(|v| v.as_bool());
+        }
         claims.name = claims.name.or(info.name);
         claims.hd = claims.hd.or(info.hd);
-        claims.email_verified = claims.email_verified.or(info.email_verified);
     }
+    let subject = claims
+        .sub
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| LoginError::IdToken("the provider did not say who signed in".into()))?;
     let email = claims.email.ok_or(LoginError::NoEmail)?.to_lowercase();
     if claims.email_verified == Some(false) {
         return Err(LoginError::IdToken(
@@ -219,22 +288,27 @@ pub async fn finish(
     if !p.allows(&email) {
         return Err(LoginError::Domain(email, domains));
     }
-    if p.kind == ProviderKind::Google
-        && !p.allowed_domains.is_empty()
-        && !claims
-            .hd
-            .as_deref()
-            .is_some_and(|hd| p.allowed_domains.iter().any(|d| d.eq_ignore_ascii_case(hd)))
-    {
+    let email_domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    // Google's `hd` is the Workspace that owns the account: present and ours, it vouches for
+    // an address in that domain.
+    let workspace = p.kind == ProviderKind::Google
+        && claims.hd.as_deref().is_some_and(|hd| {
+            hd.eq_ignore_ascii_case(email_domain)
+                && p.allowed_domains.iter().any(|d| d.eq_ignore_ascii_case(hd))
+        });
+    if p.kind == ProviderKind::Google && !p.allowed_domains.is_empty() && !workspace {
         return Err(LoginError::Domain(email, domains));
     }
+    // A pinned tenant was checked against the token's `tid` with its signature.
+    let tenant = p.pinned_tenant().is_some() && claims.tid.is_some();
     let name = claims
         .name
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
     Ok((
         Identity {
-            subject: claims.sub.unwrap_or_default(),
+            subject,
+            email_trusted: claims.email_verified == Some(true) || workspace || tenant,
             email,
             name,
         },
@@ -242,15 +316,10 @@ pub async fn finish(
     ))
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-struct Claims {
-    iss: Option<String>,
-    #[serde(default)]
-    aud: Audience,
-    exp: Option<i64>,
-    nonce: Option<String>,
+/// What the ID token and userinfo said, gathered.
+#[derive(Debug, Default)]
+struct Found {
     sub: Option<String>,
-    #[serde(alias = "preferred_username")]
     email: Option<String>,
     email_verified: Option<bool>,
     name: Option<String>,
@@ -258,62 +327,30 @@ struct Claims {
     tid: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A userinfo answer. `preferred_username` is not read: it is a name the person may choose,
+/// never an e-mail the provider checked.
+#[derive(Debug, Deserialize)]
+struct UserInfo {
+    sub: Option<String>,
+    email: Option<String>,
+    /// Some providers send it as a string.
+    email_verified: Option<BoolOrString>,
+    name: Option<String>,
+    hd: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum Audience {
-    #[default]
-    None,
-    One(String),
-    Many(Vec<String>),
+enum BoolOrString {
+    Bool(bool),
+    String(String),
 }
 
-fn id_token_claims(jwt: &str) -> Result<Claims, LoginError> {
-    let payload = jwt
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| LoginError::IdToken("malformed ID token".into()))?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|_| LoginError::IdToken("malformed ID token".into()))?;
-    serde_json::from_slice(&bytes).map_err(|_| LoginError::IdToken("malformed ID token".into()))
-}
-
-fn check_id_token(
-    c: &Claims,
-    p: &ProviderSettings,
-    issuer: Option<&str>,
-    nonce: &str,
-) -> Result<(), LoginError> {
-    let bad = |what: &str| Err(LoginError::IdToken(what.into()));
-    let expected_issuer = match (issuer, p.kind, &c.tid) {
-        (Some(i), _, _) => Some(i.to_string()),
-        (None, ProviderKind::Microsoft, Some(tid)) => {
-            Some(format!("https://login.microsoftonline.com/{tid}/v2.0"))
+impl BoolOrString {
+    fn as_bool(&self) -> Option<bool> {
+        match self {
+            BoolOrString::Bool(b) => Some(*b),
+            BoolOrString::String(s) => s.parse().ok(),
         }
-        _ => None,
-    };
-    match (&expected_issuer, &c.iss) {
-        (Some(want), Some(got)) if want.trim_end_matches('/') == got.trim_end_matches('/') => {}
-        (None, _) => {}
-        _ => return bad("wrong issuer"),
     }
-    let audience_ok = match &c.aud {
-        Audience::One(a) => *a == p.client_id,
-        Audience::Many(all) => all.contains(&p.client_id),
-        Audience::None => false,
-    };
-    if !audience_ok {
-        return bad("issued for another application");
-    }
-    if c.exp.is_none_or(|exp| exp + 60 < now()) {
-        return bad("expired");
-    }
-    if !c
-        .nonce
-        .as_deref()
-        .is_some_and(|n| super::same_secret(n, nonce))
-    {
-        return bad("nonce does not match");
-    }
-    Ok(())
 }

@@ -64,8 +64,11 @@ pub struct ProviderSettings {
     pub auth_url: Option<String>,
     pub token_url: Option<String>,
     pub userinfo_url: Option<String>,
-    /// Expected `iss` of ID tokens.
+    /// Expected `iss` of ID tokens; their signing keys come from this issuer's OpenID
+    /// discovery document (`{issuer}/.well-known/openid-configuration`).
     pub issuer: Option<String>,
+    /// Where the ID tokens' signing keys are, when the provider has no discovery document.
+    pub jwks_url: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(skip)]
@@ -78,9 +81,16 @@ pub struct Endpoints {
     pub auth_url: String,
     pub token_url: String,
     pub userinfo_url: Option<String>,
+    /// The `iss` ID tokens must carry; for a multi-tenant Microsoft sign-in, a template with
+    /// `{tenantid}` (the token's `tid` fills it in).
     pub issuer: Option<String>,
+    /// The OpenID discovery document: the issuer, the signing keys' URL and algorithms.
+    pub discovery_url: Option<String>,
     pub scopes: Vec<String>,
 }
+
+/// The Microsoft tenants that mean "any organisation" rather than one directory.
+const MICROSOFT_MULTI_TENANT: [&str; 3] = ["organizations", "common", "consumers"];
 
 impl ProviderSettings {
     pub fn secret_variable(&self) -> String {
@@ -103,11 +113,44 @@ impl ProviderSettings {
                 self.id
             );
         }
+        if self.kind == ProviderKind::Microsoft
+            && self.pinned_tenant().is_none()
+            && self.allowed_domains.is_empty()
+        {
+            anyhow::bail!(
+                "providers.{}: a Microsoft sign-in without `tenant` accepts accounts of every Entra \
+                 organisation; pin your district's tenant (tenant = \"<directory id or domain>\"), or \
+                 list the e-mail domains that may sign in (allowed_domains = [\"…\"])",
+                self.id
+            );
+        }
         if let Ok(secret) = std::env::var(self.secret_variable()) {
             self.client_secret = Secret::new(secret);
         }
         self.endpoints()?;
         Ok(())
+    }
+
+    /// The Entra tenant this Microsoft sign-in is pinned to, if it is.
+    pub fn pinned_tenant(&self) -> Option<&str> {
+        let tenant = self.tenant.as_deref()?;
+        (self.kind == ProviderKind::Microsoft && !MICROSOFT_MULTI_TENANT.contains(&tenant))
+            .then_some(tenant)
+    }
+
+    /// What an administrator should know at start-up about how far this provider is trusted.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.kind == ProviderKind::Microsoft && self.pinned_tenant().is_none() {
+            w.push(format!(
+                "providers.{}: multi-tenant Microsoft sign-in: any Entra organisation can send an \
+                 e-mail in {}; such e-mails are not taken as proof, so they link to no account set \
+                 up beforehand and make nobody an administrator. Set `tenant` to trust them.",
+                self.id,
+                self.allowed_domains.join(", ")
+            ));
+        }
+        w
     }
 
     pub fn label(&self) -> String {
@@ -138,8 +181,14 @@ impl ProviderSettings {
                     "",
                     Some("https://graph.microsoft.com/oidc/userinfo"),
                     // A multi-tenant sign-in is checked against the token's own `tid`.
-                    (!matches!(tenant, "organizations" | "common" | "consumers"))
-                        .then(|| format!("https://login.microsoftonline.com/{tenant}/v2.0")),
+                    Some(format!(
+                        "https://login.microsoftonline.com/{}/v2.0",
+                        if MICROSOFT_MULTI_TENANT.contains(&tenant) {
+                            "{tenantid}"
+                        } else {
+                            tenant
+                        }
+                    )),
                 ),
                 ProviderKind::Clever => (
                     "https://clever.com/oauth/authorize",
@@ -194,6 +243,18 @@ impl ProviderSettings {
             );
         };
         let userinfo_url = self.userinfo_url.clone().or(userinfo.map(String::from));
+        let discovery_url = match (&self.issuer, self.kind) {
+            // Microsoft's multi-tenant issuer is a template: its document is the tenant's.
+            (None, ProviderKind::Microsoft) => Some(format!(
+                "https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration"
+            )),
+            _ => self.issuer.clone().or(issuer.clone()).map(|i| {
+                format!(
+                    "{}/.well-known/openid-configuration",
+                    i.trim_end_matches('/')
+                )
+            }),
+        };
         let issuer = self.issuer.clone().or(issuer);
         if userinfo_url.is_none() && issuer.is_none() {
             anyhow::bail!(
@@ -211,6 +272,7 @@ impl ProviderSettings {
             token_url,
             userinfo_url,
             issuer,
+            discovery_url,
             scopes,
         })
     }

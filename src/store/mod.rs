@@ -26,7 +26,7 @@ pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
 pub use capped::Capped;
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog, import_dir};
-pub use people::{LoginAttempt, PersonRow, SessionRow, TeamRef, User};
+pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, TeamRef, User};
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{IndexDoc, SearchLogEntry};
 

@@ -33,6 +33,27 @@ pub struct TeamRef {
     pub name: String,
 }
 
+/// Who a provider (or local sign-in) says signed in.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInIdentity<'a> {
+    pub provider: &'a str,
+    pub subject: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    /// The provider is authoritative for `email` (it verified it, or owns its domain).
+    pub email_trusted: bool,
+}
+
+/// The outcome of [`Db::sign_in_user`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    SignedIn(i64),
+    /// The e-mail's account is bound to another subject.
+    BoundElsewhere,
+    /// The e-mail's account was set up beforehand, and the provider does not vouch for it.
+    Unconfirmed,
+}
+
 /// A stored session, found by the hash of its cookie.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -63,42 +84,127 @@ pub struct PersonRow {
     pub teams: String,
     pub district: Option<String>,
     pub last_seen_at: Option<String>,
+    /// The provider whose subject the account is bound to; none before the first sign-in.
+    pub provider: Option<String>,
 }
 
 impl Db {
-    /// Creates the person on first sign-in, refreshes their name on later ones; `admin`
-    /// promotes them (an email listed in the settings' `admins`), never demotes. `district`
-    /// is the slug the provider maps their email domain to, if any.
+    /// Signs in the account bound to `id.provider` and `id.subject`, binding one at first
+    /// sign-in. E-mail links a first sign-in to a person set up beforehand (`user grant`)
+    /// only when `id.email_trusted`; an account already bound to another subject is never
+    /// taken over. `admin` promotes (never demotes) and `district` applies to a trusted e-mail
+    /// only, as both come from it.
     #[instrument(skip_all)]
-    pub async fn upsert_user(
+    pub async fn sign_in_user(
         &self,
-        email: &str,
-        name: &str,
-        provider: &str,
-        subject: &str,
+        id: &SignInIdentity<'_>,
         admin: bool,
         district: Option<&str>,
-    ) -> sqlx::Result<i64> {
+    ) -> sqlx::Result<Binding> {
+        let email = id.email.to_lowercase();
         let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
-            r#"insert into users (email, name, provider, subject, role, district_id) values (?1, ?2, ?3, ?4,
-                 case when ?5 then 'admin' else 'member' end, (select id from districts where slug = ?6))
-               on conflict (email) do update set name = excluded.name, provider = excluded.provider,
-                 subject = excluded.subject,
-                 role = case when ?5 then 'admin' else users.role end,
-                 district_id = coalesce(excluded.district_id, users.district_id)
-               returning id"#,
+        let bound: Option<(i64, String)> =
+            sqlx::query_as("select id, email from users where provider = ? and subject = ?")
+                .bind(id.provider)
+                .bind(id.subject)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let user_id = match bound {
+            Some((user_id, stored)) => {
+                // A provider that proves a new address for the same subject moves the account
+                // to it, unless another account holds that address.
+                if id.email_trusted && stored != email {
+                    sqlx::query(
+                        "update users set email = ?1 where id = ?2 and not exists (select 1 from users where email = ?1)",
+                    )
+                    .bind(&email)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                user_id
+            }
+            None => {
+                let by_email: Option<(i64, Option<String>)> =
+                    sqlx::query_as("select id, subject from users where email = ?")
+                        .bind(&email)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match by_email {
+                    Some((_, Some(_))) => return Ok(Binding::BoundElsewhere),
+                    Some((_, None)) if !id.email_trusted => return Ok(Binding::Unconfirmed),
+                    Some((user_id, None)) => {
+                        sqlx::query("update users set provider = ?, subject = ? where id = ?")
+                            .bind(id.provider)
+                            .bind(id.subject)
+                            .bind(user_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        user_id
+                    }
+                    None => {
+                        sqlx::query_scalar(
+                            "insert into users (email, name, provider, subject) values (?, ?, ?, ?) returning id",
+                        )
+                        .bind(&email)
+                        .bind(id.name)
+                        .bind(id.provider)
+                        .bind(id.subject)
+                        .fetch_one(&mut *tx)
+                        .await?
+                    }
+                }
+            }
+        };
+        let trusted = id.email_trusted;
+        sqlx::query(
+            r#"update users set name = ?1,
+                 role = case when ?2 and email = ?4 then 'admin' else role end,
+                 district_id = coalesce(case when ?3 and email = ?4
+                   then (select id from districts where slug = ?5) end, district_id)
+               where id = ?6"#,
         )
-        .bind(email.to_lowercase())
-        .bind(name)
-        .bind(provider)
-        .bind(subject)
-        .bind(admin)
+        .bind(id.name)
+        .bind(trusted && admin)
+        .bind(trusted)
+        .bind(&email)
         .bind(district)
-        .fetch_one(&mut *tx)
+        .bind(user_id)
+        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        Ok(Binding::SignedIn(user_id))
+    }
+
+    /// Sets up a person before their first sign-in (`user grant`): no subject is bound yet,
+    /// so their first sign-in with a provider that vouches for this e-mail binds one.
+    pub async fn create_person(&self, email: &str, name: &str) -> sqlx::Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let id = sqlx::query_scalar("insert into users (email, name) values (?, ?) returning id")
+            .bind(email.to_lowercase())
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(id)
+    }
+
+    /// Lets the next trusted sign-in with this person's e-mail bind a new subject (their
+    /// account was recreated at the provider); ends their sessions. False: no such person.
+    pub async fn unlink_sign_in(&self, user_id: i64) -> sqlx::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("update users set provider = null, subject = null where id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        sqlx::query("delete from sessions where user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     pub async fn user(&self, id: i64) -> sqlx::Result<Option<User>> {
@@ -175,7 +281,7 @@ impl Db {
 
     pub async fn people(&self) -> sqlx::Result<Vec<PersonRow>> {
         sqlx::query_as(
-            r#"select u.id, u.email, u.name, u.role, u.last_seen_at,
+            r#"select u.id, u.email, u.name, u.role, u.last_seen_at, u.provider,
                  (select d.name from districts d where d.id = u.district_id) as district,
                  coalesce((select group_concat(t.name, ', ') from team_members m
                            join teams t on t.id = m.team_id where m.user_id = u.id), '') as teams
@@ -198,7 +304,7 @@ impl Db {
     pub async fn create_session(
         &self,
         id_hash: &str,
-        user_id: Option<i64>,
+        user_id: i64,
         csrf_token: &str,
         now: i64,
     ) -> sqlx::Result<()> {
@@ -213,14 +319,12 @@ impl Db {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        if let Some(user_id) = user_id {
-            sqlx::query(
-                "update users set last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = ?",
-            )
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        sqlx::query(
+            "update users set last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = ?",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -287,15 +391,18 @@ impl Db {
         tx.commit().await
     }
 
+    /// Records an attempt unless `cap` attempts are already in flight (false then): what
+    /// anonymous clients can make the database hold stays bounded.
     pub async fn create_login_attempt(
         &self,
         state_hash: &str,
         attempt: &LoginAttempt,
-    ) -> sqlx::Result<()> {
+        cap: i64,
+    ) -> sqlx::Result<bool> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let added = sqlx::query(
             r#"insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at)
-               values (?, ?, ?, ?, ?, ?)"#,
+               select ?, ?, ?, ?, ?, ? where (select count(*) from login_attempts) < ?"#,
         )
         .bind(state_hash)
         .bind(&attempt.provider)
@@ -303,9 +410,13 @@ impl Db {
         .bind(&attempt.nonce)
         .bind(&attempt.return_to)
         .bind(attempt.created_at)
+        .bind(cap)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(added)
     }
 
     /// Deletes and returns the attempt with this state: a state is good for one callback.

@@ -55,6 +55,7 @@ async fn admin_page(
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
         notice: q.get("done").map(|d| match d.as_str() {
             "reindex" => "The search index is being rebuilt; search keeps answering from the old index until the new one is ready.".to_string(),
+            "unlink" => "Unlinked: the person's sessions have ended, and their next sign-in with a provider that confirms their e-mail address links the account again.".to_string(),
             _ => "Saved.".to_string(),
         }),
     })
@@ -73,6 +74,11 @@ async fn change_person(
         .map_err(|_| AppError::BadRequest("Choose a person.".into()))?;
     if state.db.user(person).await?.is_none() {
         return Err(AppError::BadRequest("There is no such person.".into()));
+    }
+    if field("unlink") == "1" {
+        state.db.unlink_sign_in(person).await?;
+        tracing::info!(user.id = user.id, person, "sign-in unlinked");
+        return Ok(Redirect::to("/admin?done=unlink").into_response());
     }
     let role = field("role");
     if !role.is_empty() {

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::oauth::{self, LoginError};
-use crate::auth::{self, ProviderSettings, SignedIn, Viewer, hash_token, safe_return};
+use crate::auth::{self, PRESESSION_COOKIE, ProviderSettings, SignedIn, Viewer, safe_return};
 use crate::domain::{Role, Vocabulary};
 use crate::error::{AppError, AppResult};
+use crate::store::{Binding, SignInIdentity};
 
 const LOGIN_COOKIE: &str = "bs_login";
 
@@ -34,6 +35,9 @@ struct SigninPage {
     next: String,
     providers: Vec<(String, String)>,
     local: bool,
+    /// The local form's CSRF token: the session's, or before any session the pre-session
+    /// cookie's (so a visitor's page view writes nothing).
+    form_csrf: String,
     teams: Vec<(String, String, String)>,
     roles: Vec<(&'static str, &'static str)>,
     error: Option<String>,
@@ -48,41 +52,50 @@ struct NextQuery {
 async fn signin_page(
     viewer: Viewer,
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> AppResult<Response> {
-    let next = safe_return(q.next.as_deref().unwrap_or("/")).to_string();
+    let next = safe_return(q.next.as_deref().unwrap_or("/"));
     if viewer.user().is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    render_signin(&state, viewer, next, None, String::new(), StatusCode::OK).await
+    render_signin(
+        &state,
+        viewer,
+        &headers,
+        next,
+        None,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
-/// Draws the sign-in page; a visitor without a session gets one, so the local form has a
-/// CSRF token to carry.
+/// Draws the sign-in page. It writes nothing: a visitor without a session who may sign in
+/// locally gets a pre-session cookie whose value the local form carries back.
 async fn render_signin(
     state: &AppState,
-    mut viewer: Viewer,
+    viewer: Viewer,
+    headers: &HeaderMap,
     next: String,
     error: Option<String>,
     name: String,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let mut new_cookie = None;
-    if viewer.session.is_none() {
-        let token = auth::start_session(state, None).await?;
-        viewer.session = state.db.session(&hash_token(&token)).await?;
-        new_cookie = Some(auth::session_cookie(
-            &state.settings,
-            &token,
-            state.settings.session_max_days as i64 * 86400,
-        ));
-    }
     let local = state.settings.local_sign_in();
     let teams = if local {
         state.db.teams().await?
     } else {
         Vec::new()
     };
+    let presession = (local && viewer.session.is_none()).then(|| {
+        auth::cookie(headers, PRESESSION_COOKIE)
+            .filter(|c| c.len() == 43)
+            .map_or_else(auth::random_token, String::from)
+    });
+    let form_csrf = presession
+        .clone()
+        .unwrap_or_else(|| viewer.csrf().to_string());
     let mut response = page(SigninPage {
         chrome: Chrome::new(state, &viewer),
         next,
@@ -93,14 +106,26 @@ async fn render_signin(
             .map(|p| (p.id.clone(), p.label()))
             .collect(),
         local,
+        form_csrf,
         teams,
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
         error,
         name,
     })?;
     *response.status_mut() = status;
-    if let Some(c) = new_cookie {
-        response.headers_mut().insert(header::SET_COOKIE, c);
+    if let Some(token) = presession {
+        let secure = if state.settings.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        response.headers_mut().insert(
+            header::SET_COOKIE,
+            header::HeaderValue::from_str(&format!(
+                "{PRESESSION_COOKIE}={token}; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
+            ))
+            .map_err(|e| AppError::Internal(e.into()))?,
+        );
     }
     Ok(response)
 }
@@ -118,12 +143,13 @@ struct LocalForm {
 async fn local_signin(
     viewer: Viewer,
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(form): Form<LocalForm>,
 ) -> AppResult<Response> {
     if !state.settings.local_sign_in() {
         return Err(AppError::NotFound);
     }
-    let next = safe_return(&form.next).to_string();
+    let next = safe_return(&form.next);
     let name = form.name.trim();
     let problem = if name.is_empty() || name.chars().count() > 80 {
         Some("Type a name of 1 to 80 characters.")
@@ -138,6 +164,7 @@ async fn local_signin(
         return render_signin(
             &state,
             viewer,
+            &headers,
             next,
             Some(message),
             form.name.clone(),
@@ -151,10 +178,18 @@ async fn local_signin(
         .map(|c| if c.is_alphanumeric() { c } else { '.' })
         .collect();
     let email = format!("{}@local", local_part.trim_matches('.'));
-    let id = state
-        .db
-        .upsert_user(&email, name, "local", &email, role == Role::Admin, None)
-        .await?;
+    let identity = SignInIdentity {
+        provider: "local",
+        subject: &email,
+        email: &email,
+        name,
+        email_trusted: true,
+    };
+    let Binding::SignedIn(id) = state.db.sign_in_user(&identity, false, None).await? else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "a local account's subject is its e-mail"
+        )));
+    };
     state.db.set_role(id, role).await?;
     if !form.team.is_empty() {
         state.db.set_membership(id, &form.team, true).await?;
@@ -172,8 +207,8 @@ async fn finish_signin(
     if let Some(old) = &viewer.session {
         state.db.delete_session(&old.id_hash).await?;
     }
-    let token = auth::start_session(state, Some(user_id)).await?;
-    let mut response = Redirect::to(safe_return(next)).into_response();
+    let token = auth::start_session(state, user_id).await?;
+    let mut response = Redirect::to(&safe_return(next)).into_response();
     let h = response.headers_mut();
     h.append(
         header::SET_COOKIE,
@@ -189,17 +224,43 @@ async fn finish_signin(
             "bs_login=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0",
         ),
     );
+    h.append(
+        header::SET_COOKIE,
+        header::HeaderValue::from_static(
+            "bs_presession=; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
     Ok(response)
 }
 
 async fn provider_login(
+    viewer: Viewer,
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(provider): Path<String>,
     Query(q): Query<NextQuery>,
 ) -> AppResult<Response> {
     let p = provider_named(&state, &provider)?;
     let next = safe_return(q.next.as_deref().unwrap_or("/"));
-    let (url, login_state) = oauth::start(&state.db, &state.settings, p, next).await?;
+    // A browser has one sign-in in flight: starting again voids the one it started before.
+    if let Some(previous) = auth::cookie(&headers, LOGIN_COOKIE) {
+        state
+            .db
+            .take_login_attempt(&auth::hash_token(previous))
+            .await?;
+    }
+    let Some((url, login_state)) = oauth::start(&state.db, &state.settings, p, &next).await? else {
+        return render_signin(
+            &state,
+            viewer,
+            &headers,
+            next,
+            Some("Too many sign-ins are in progress on this hub right now. Try again in a few minutes.".into()),
+            String::new(),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .await;
+    };
     let mut response = Redirect::to(&url).into_response();
     // Binds the attempt to this browser: a callback link made by someone else fails.
     let secure = if state.settings.secure_cookies() {
@@ -253,49 +314,81 @@ async fn provider_callback(
             if auth::cookie(&headers, LOGIN_COOKIE)
                 .is_some_and(|c| auth::same_secret(c, login_state)) =>
         {
-            oauth::finish(&state.db, &state.settings, p, login_state, code).await
+            oauth::finish(
+                &state.db,
+                &state.oidc_keys,
+                &state.settings,
+                p,
+                login_state,
+                code,
+            )
+            .await
         }
         _ => Err(LoginError::UnknownState),
     };
-    match result {
+    let refusal = match result {
         Ok((identity, attempt)) => {
             let admin = state
                 .settings
                 .admins
                 .iter()
                 .any(|a| a.eq_ignore_ascii_case(&identity.email));
-            let id = state
+            let binding = state
                 .db
-                .upsert_user(
-                    &identity.email,
-                    &identity.name,
-                    &p.id,
-                    &identity.subject,
+                .sign_in_user(
+                    &SignInIdentity {
+                        provider: &p.id,
+                        subject: &identity.subject,
+                        email: &identity.email,
+                        name: &identity.name,
+                        email_trusted: identity.email_trusted,
+                    },
                     admin,
                     p.district_for(&identity.email),
                 )
                 .await?;
-            tracing::info!(provider = %p.id, user.id = id, "signed in");
-            finish_signin(&state, &viewer, id, &attempt.return_to).await
+            match binding {
+                Binding::SignedIn(id) => {
+                    tracing::info!(provider = %p.id, user.id = id, "signed in");
+                    return finish_signin(&state, &viewer, id, &attempt.return_to).await;
+                }
+                Binding::BoundElsewhere => (
+                    format!(
+                        "{} already belongs to a Bright Spots account that signs in with another {} identity, so this sign-in was refused. If your account was recreated at your district, ask a Bright Spots administrator to unlink the old sign-in (at /admin), then sign in again.",
+                        identity.email,
+                        p.label().trim_start_matches("Sign in with ")
+                    ),
+                    StatusCode::FORBIDDEN,
+                ),
+                Binding::Unconfirmed => (
+                    format!(
+                        "An administrator set up an account for {}, but your provider did not confirm that this address is yours, so this sign-in cannot be linked to it. Ask your district's IT team to verify the address, or a Bright Spots administrator for help.",
+                        identity.email
+                    ),
+                    StatusCode::FORBIDDEN,
+                ),
+            }
         }
         Err(e) => {
-            tracing::info!(provider = %p.id, reason = ?e, "sign-in refused");
-            let status = if matches!(e, LoginError::Unreachable) {
+            let status = if e.is_provider_fault() {
                 StatusCode::BAD_GATEWAY
             } else {
                 StatusCode::BAD_REQUEST
             };
-            render_signin(
-                &state,
-                viewer,
-                "/".into(),
-                Some(e.to_string()),
-                String::new(),
-                status,
-            )
-            .await
+            (e.to_string(), status)
         }
-    }
+    };
+    tracing::info!(provider = %p.id, reason = %refusal.0, "sign-in refused");
+    render_signin(
+        &state,
+        viewer,
+        &headers,
+        "/".into(),
+        Some(refusal.0),
+        String::new(),
+        refusal.1,
+    )
+    .await
 }
 
 async fn signout(

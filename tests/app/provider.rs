@@ -1,7 +1,10 @@
-//! A real OAuth2 / OpenID Connect provider for the tests, served over HTTP on loopback: it
-//! issues single-use codes bound to a PKCE challenge and returns ID tokens (or only userinfo).
+//! A real OpenID Connect provider for the tests, served over HTTP on loopback: discovery, a
+//! JWKS with RSA keys, authorize, token and userinfo. It issues single-use codes bound to a
+//! PKCE challenge and RS256-signed ID tokens, and a test can make it misbehave as an attacker
+//! or a broken provider would: forged signatures, `alg: none`, rotated keys, chosen claims.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Query, State};
@@ -10,26 +13,70 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
-use serde_json::json;
+use openidconnect::core::{CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
+use openidconnect::{JsonWebKeyId, PrivateSigningKey};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 pub const CLIENT_ID: &str = "hub-client";
 pub const CLIENT_SECRET: &str = "hub-secret";
 
-/// How the provider behaves for the next sign-ins.
+/// How an ID token is signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signing {
+    /// With key `n` of [`KEYS`], naming it by its `kid`.
+    Key(usize),
+    /// With key 1, but naming key 0's `kid`: what a forger without the provider's key sends.
+    Forged,
+    /// `alg: none`, no signature.
+    Unsigned,
+}
+
+/// How the provider behaves for the next sign-ins (read when a sign-in is authorized).
 #[derive(Clone, Debug)]
 pub struct Behaviour {
-    pub email: String,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub preferred_username: Option<String>,
+    /// `sub`; by default derived from the e-mail.
+    pub subject: Option<String>,
     pub name: String,
     /// `aud` of the ID tokens it issues.
     pub audience: String,
     /// Return an ID token (otherwise only userinfo knows who signed in).
     pub id_token: bool,
+    pub signing: Signing,
+    /// Which of [`KEYS`] the JWKS publishes.
+    pub published: Vec<usize>,
+    pub tid: Option<String>,
+    pub hd: Option<String>,
+    /// The token endpoint answers this status with a page that is not JSON.
+    pub token_status: Option<u16>,
+}
+
+impl Behaviour {
+    fn subject(&self) -> String {
+        self.subject
+            .clone()
+            .unwrap_or_else(|| format!("sub-{}", self.email.as_deref().unwrap_or("nobody")))
+    }
+}
+
+/// The provider's RSA keys (test keys, made for this suite) and their `kid`s.
+pub const KEYS: [(&str, &str); 2] = [
+    ("key-a", include_str!("../data/oidc-key-a.pem")),
+    ("key-b", include_str!("../data/oidc-key-b.pem")),
+];
+
+fn signing_key(n: usize) -> CoreRsaPrivateSigningKey {
+    CoreRsaPrivateSigningKey::from_pem(KEYS[n].1, Some(JsonWebKeyId::new(KEYS[n].0.into())))
+        .unwrap()
 }
 
 #[derive(Default)]
 struct Inner {
     codes: HashMap<String, Issued>,
+    access: HashMap<String, Behaviour>,
     next_code: u64,
 }
 
@@ -37,8 +84,7 @@ struct Issued {
     challenge: String,
     nonce: String,
     redirect_uri: String,
-    email: String,
-    name: String,
+    behaviour: Behaviour,
 }
 
 #[derive(Clone)]
@@ -46,6 +92,8 @@ pub struct Provider {
     pub base: String,
     inner: Arc<Mutex<Inner>>,
     pub behaviour: Arc<Mutex<Behaviour>>,
+    /// How many times the JWKS was fetched.
+    pub jwks_fetches: Arc<AtomicUsize>,
 }
 
 impl Provider {
@@ -56,13 +104,24 @@ impl Provider {
             base: base.clone(),
             inner: Default::default(),
             behaviour: Arc::new(Mutex::new(Behaviour {
-                email: "ana@lincoln.k12.us".into(),
+                email: Some("ana@lincoln.k12.us".into()),
+                email_verified: Some(true),
+                preferred_username: None,
+                subject: None,
                 name: "Ana Ortiz".into(),
                 audience: CLIENT_ID.into(),
                 id_token: true,
+                signing: Signing::Key(0),
+                published: vec![0],
+                tid: None,
+                hd: None,
+                token_status: None,
             })),
+            jwks_fetches: Default::default(),
         };
         let app = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
@@ -80,6 +139,30 @@ impl Provider {
     }
 }
 
+async fn discovery(State(p): State<Provider>) -> Json<Value> {
+    let base = &p.base;
+    Json(json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
+        "jwks_uri": format!("{base}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }))
+}
+
+async fn jwks(State(p): State<Provider>) -> Json<Value> {
+    p.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let published = p.behaviour.lock().unwrap().published.clone();
+    let keys: Vec<Value> = published
+        .into_iter()
+        .map(|n| serde_json::to_value(signing_key(n).as_verification_key()).unwrap())
+        .collect();
+    Json(json!({ "keys": keys }))
+}
+
 async fn authorize(
     State(p): State<Provider>,
     Query(q): Query<HashMap<String, String>>,
@@ -89,7 +172,7 @@ async fn authorize(
     {
         return (StatusCode::BAD_REQUEST, "bad authorization request").into_response();
     }
-    let b = p.behaviour.lock().unwrap().clone();
+    let behaviour = p.behaviour.lock().unwrap().clone();
     let mut inner = p.inner.lock().unwrap();
     inner.next_code += 1;
     let code = format!("code-{}", inner.next_code);
@@ -99,8 +182,7 @@ async fn authorize(
             challenge: q["code_challenge"].clone(),
             nonce: q.get("nonce").cloned().unwrap_or_default(),
             redirect_uri: q["redirect_uri"].clone(),
-            email: b.email,
-            name: b.name,
+            behaviour,
         },
     );
     let state = serde_urlencoded::to_string([("state", &q["state"])]).unwrap();
@@ -109,6 +191,53 @@ async fn authorize(
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The identity claims both the ID token and userinfo carry.
+fn identity_claims(b: &Behaviour) -> serde_json::Map<String, Value> {
+    let mut c = serde_json::Map::new();
+    c.insert("sub".into(), json!(b.subject()));
+    c.insert("name".into(), json!(b.name));
+    let optional = [
+        ("email", b.email.clone().map(Value::from)),
+        ("email_verified", b.email_verified.map(Value::from)),
+        (
+            "preferred_username",
+            b.preferred_username.clone().map(Value::from),
+        ),
+        ("tid", b.tid.clone().map(Value::from)),
+        ("hd", b.hd.clone().map(Value::from)),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            c.insert(k.into(), v);
+        }
+    }
+    c
+}
+
+/// A compact JWS of `claims`, signed as `b.signing` says.
+pub fn sign(claims: &Value, signing: Signing) -> String {
+    let (kid, key) = match signing {
+        Signing::Key(n) => (KEYS[n].0, Some(signing_key(n))),
+        Signing::Forged => (KEYS[0].0, Some(signing_key(1))),
+        Signing::Unsigned => (KEYS[0].0, None),
+    };
+    let alg = if key.is_some() { "RS256" } else { "none" };
+    let header = json!({ "alg": alg, "typ": "JWT", "kid": kid });
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = key.map_or_else(Vec::new, |k| {
+        k.sign(
+            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            input.as_bytes(),
+        )
+        .unwrap()
+    });
+    format!("{input}.{}", b64(&signature))
 }
 
 async fn token(
@@ -145,37 +274,46 @@ async fn token(
     if f.get("redirect_uri") != Some(&issued.redirect_uri) {
         return error("invalid_grant");
     }
-    let b = p.behaviour.lock().unwrap().clone();
-    let access = format!("access:{}:{}", issued.email, issued.name);
+    let b = issued.behaviour;
+    if let Some(status) = b.token_status {
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            "<html><body>Internal Server Error</body></html>",
+        )
+            .into_response();
+    }
+    let access = {
+        let mut inner = p.inner.lock().unwrap();
+        inner.next_code += 1;
+        let access = format!("access-{}", inner.next_code);
+        inner.access.insert(access.clone(), b.clone());
+        access
+    };
     let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": 3600 });
     if b.id_token {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let claims = json!({
-            "iss": p.issuer(), "aud": b.audience, "exp": now + 300, "iat": now,
-            "nonce": issued.nonce, "sub": format!("sub-{}", issued.email),
-            "email": issued.email, "email_verified": true, "name": issued.name,
-        });
-        body["id_token"] = json!(format!(
-            "{}.{}.{}",
-            b64(br#"{"alg":"RS256","typ":"JWT"}"#),
-            b64(claims.to_string().as_bytes()),
-            b64(b"signature")
-        ));
+        let mut claims = identity_claims(&b);
+        claims.insert("iss".into(), json!(p.issuer()));
+        claims.insert("aud".into(), json!(b.audience));
+        claims.insert("exp".into(), json!(now + 300));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("nonce".into(), json!(issued.nonce));
+        body["id_token"] = json!(sign(&Value::Object(claims), b.signing));
     }
     Json(body).into_response()
 }
 
-async fn userinfo(headers: HeaderMap) -> Response {
-    let Some(token) = headers
+async fn userinfo(State(p): State<Provider>, headers: HeaderMap) -> Response {
+    let behaviour = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer access:"))
-    else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
-    let (email, name) = token.split_once(':').unwrap();
-    Json(json!({ "sub": format!("sub-{email}"), "email": email, "name": name })).into_response()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| p.inner.lock().unwrap().access.get(token).cloned());
+    match behaviour {
+        Some(b) => Json(Value::Object(identity_claims(&b))).into_response(),
+        None => StatusCode::UNAUTHORIZED.into_response(),
+    }
 }
