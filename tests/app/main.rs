@@ -7,6 +7,7 @@ mod cli;
 mod content_rules;
 mod harness;
 mod helpers;
+mod identity;
 mod pages;
 mod plc;
 mod provider;
