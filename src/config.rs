@@ -43,6 +43,14 @@ pub struct Settings {
     pub rereview_months: u32,
     /// Results of this many recent searches are kept until the index changes (0: none).
     pub search_cache_entries: usize,
+    /// A client that has not sent a request's headers this many seconds after connecting
+    /// (or after the first byte of a later request on the connection) is disconnected.
+    pub header_timeout_secs: u64,
+    /// A connection with no request in flight for this many seconds is closed.
+    pub idle_timeout_secs: u64,
+    /// At most this many connections are open at once; beyond it, new ones wait to be
+    /// accepted until one closes.
+    pub max_connections: usize,
 }
 
 /// The default rubric: what a network coach checks before a practice is vetted.
@@ -73,6 +81,17 @@ impl Default for Settings {
             rubric: DEFAULT_RUBRIC.iter().map(|c| c.to_string()).collect(),
             rereview_months: 18,
             search_cache_entries: crate::search::DEFAULT_CACHED_RESULTS,
+            // A browser sends a request's headers in one packet, at once; ten seconds is room
+            // for a slow mobile link, and a slowloris client holds a connection no longer.
+            header_timeout_secs: 10,
+            // Longer than a reader takes between clicks, so a browsing visitor reuses one
+            // connection; short enough that idle sockets do not pile up (browsers keep
+            // theirs open for minutes if we let them).
+            idle_timeout_secs: 60,
+            // Half of Linux's usual soft limit of 1024 open files, leaving the other half to
+            // the database, the search index's segments and outgoing sign-in requests; a
+            // browser opens about six connections, and idle ones close after a minute.
+            max_connections: 512,
         }
     }
 }
@@ -105,6 +124,15 @@ pub struct Overrides {
     /// Network name shown on every page [default: Bright Spots]
     #[arg(long, env = "BRIGHTSPOTS_NETWORK_NAME", global = true)]
     pub network_name: Option<String>,
+    /// Seconds a client has to send a request's headers [default: 10]
+    #[arg(long, env = "BRIGHTSPOTS_HEADER_TIMEOUT_SECS", global = true)]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds an idle connection stays open [default: 60]
+    #[arg(long, env = "BRIGHTSPOTS_IDLE_TIMEOUT_SECS", global = true)]
+    pub idle_timeout_secs: Option<u64>,
+    /// Connections open at once [default: 512]
+    #[arg(long, env = "BRIGHTSPOTS_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
 }
 
 impl Settings {
@@ -138,6 +166,15 @@ impl Settings {
         if let Some(v) = &o.network_name {
             s.network_name = v.clone();
         }
+        if let Some(v) = o.header_timeout_secs {
+            s.header_timeout_secs = v;
+        }
+        if let Some(v) = o.idle_timeout_secs {
+            s.idle_timeout_secs = v;
+        }
+        if let Some(v) = o.max_connections {
+            s.max_connections = v;
+        }
         CellSize::parse(s.min_cell_size).map_err(|e| anyhow::anyhow!("min_cell_size: {e}"))?;
         if let Some(url) = &s.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -151,6 +188,16 @@ impl Settings {
         }
         if s.rereview_months == 0 {
             anyhow::bail!("rereview_months: must be at least 1");
+        }
+        // Zero would close every connection at once, or accept none.
+        for (name, v) in [
+            ("header_timeout_secs", s.header_timeout_secs),
+            ("idle_timeout_secs", s.idle_timeout_secs),
+            ("max_connections", s.max_connections as u64),
+        ] {
+            if v == 0 {
+                anyhow::bail!("{name}: must be at least 1");
+            }
         }
         for p in &mut s.providers {
             p.load_secret()?;
@@ -243,18 +290,34 @@ mod tests {
         let path = dir.path().join("b.toml");
         std::fs::write(
             &path,
-            "network_name = \"Coastal NIC\"\nmin_cell_size = 12\n",
+            "network_name = \"Coastal NIC\"\nmin_cell_size = 12\nidle_timeout_secs = 30\n",
         )
         .unwrap();
         let o = Overrides {
             config: Some(path.clone()),
             min_cell_size: Some(15),
+            header_timeout_secs: Some(5),
             ..Default::default()
         };
         let s = Settings::load(&o).unwrap();
         assert_eq!(s.network_name, "Coastal NIC");
         assert_eq!(s.min_cell_size, 15);
         assert_eq!(s.content_dir, PathBuf::from("content"));
+        assert_eq!(
+            (
+                s.header_timeout_secs,
+                s.idle_timeout_secs,
+                s.max_connections
+            ),
+            (5, 30, 512)
+        );
+
+        let zero = Overrides {
+            max_connections: Some(0),
+            ..o.clone()
+        };
+        let err = Settings::load(&zero).unwrap_err().to_string();
+        assert!(err.contains("max_connections"), "{err}");
 
         std::fs::write(&path, "netwrok_name = \"typo\"\n").unwrap();
         let err = Settings::load(&o).unwrap_err().to_string();

@@ -8,11 +8,13 @@ pub mod domain;
 pub mod error;
 pub mod generate;
 pub mod search;
+mod server;
 pub mod store;
 pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -97,13 +99,18 @@ pub fn app(state: AppState) -> Router {
     web::router(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves.
+/// Serves `state` on `listener` until `shutdown` resolves; requests in flight then finish.
+/// Connections are timed out and capped as `state.settings` says.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let s = &state.settings;
+    let limits = server::Limits {
+        header_timeout: Duration::from_secs(s.header_timeout_secs),
+        idle_timeout: Duration::from_secs(s.idle_timeout_secs),
+        max_connections: s.max_connections,
+    };
+    server::run(listener, app(state), limits, shutdown).await
 }

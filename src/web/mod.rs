@@ -61,8 +61,34 @@ pub fn router(state: AppState) -> Router {
             page_cache::serve_cached,
         ))
         .layer(middleware::from_fn(security_headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span every request's log lines carry: tower-http's default, with the URI as
+/// `LoggedUri` shows it.
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %LoggedUri(request.uri()),
+        version = ?request.version(),
+    )
+}
+
+/// A request's URI for the logs. Under `/auth/` the query is left out at every level: a
+/// provider's callback carries the one-time `code` and `state`, which anyone reading the logs
+/// could otherwise replay while they are fresh.
+struct LoggedUri<'a>(&'a axum::http::Uri);
+
+impl std::fmt::Display for LoggedUri<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let uri = self.0;
+        match uri.query() {
+            Some(_) if uri.path().starts_with("/auth/") => write!(f, "{}?[redacted]", uri.path()),
+            _ => write!(f, "{uri}"),
+        }
+    }
 }
 
 /// What every page's header and footer need.

@@ -270,3 +270,53 @@ async fn local_mode_and_expired_sessions() {
         .unwrap();
     assert_eq!(users, 0);
 }
+
+/// The one-time `code` and `state` of a sign-in callback never reach the logs, not even at
+/// debug level, where every request's URI is logged.
+#[tokio::test]
+async fn callback_code_and_state_stay_out_of_the_logs() {
+    use std::sync::{Arc, Mutex};
+
+    use tower::ServiceExt;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let app = TestApp::empty().await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    // This test's runtime is current-thread: everything the request logs, it logs here.
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let response = brightspots::app(app.state.clone())
+        .oneshot(
+            axum::http::Request::get("/auth/x/callback?code=SECRETCODE&state=SECRETSTATE")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("/auth/x/callback"), "{logs}");
+    assert!(
+        !logs.contains("SECRETCODE") && !logs.contains("SECRETSTATE"),
+        "{logs}"
+    );
+}

@@ -4,6 +4,7 @@ mod accessibility;
 mod adopt;
 mod auth;
 mod cli;
+mod connections;
 mod content_rules;
 mod harness;
 mod helpers;
