@@ -281,7 +281,7 @@ impl Db {
 
     /// One row per practice that has been submitted at least once, for the session's CSV.
     pub async fn catalog_rows(&self, months: u32) -> sqlx::Result<Vec<CatalogRow>> {
-        sqlx::query_as(
+        sqlx::query_as(&format!(
             r#"select p.slug, r.title, t.name as team, d.name as district, p.status,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
                       (select count(*) from adoptions a where a.practice_id = p.id
@@ -289,14 +289,15 @@ impl Db {
                       coalesce((select max(substr(v.at, 1, 10)) from reviews v where v.practice_id = p.id),
                                p.vetted_on) as last_review,
                       case when p.vetted_on is not null and p.status <> 'archived'
-                           then date(p.vetted_on, '+' || ?1 || ' months') end as due_on
+                           then {} end as due_on
                from practices p
                join practice_revisions r on r.id = coalesce(p.public_revision_id, p.current_revision_id)
                join teams t on t.id = p.team_id join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
                where p.public_revision_id is not null or p.status <> 'draft'
                order by d.name, p.slug"#,
-        )
+            super::review::due_on!()
+        ))
         .bind(months)
         .fetch_all(&self.read)
         .await

@@ -88,12 +88,26 @@ pub enum DecisionError {
     Db(#[from] sqlx::Error),
 }
 
-/// Practices due for re-review (`?1` months after vetting, on `?2`): the condition.
-const DUE_WHERE: &str = r#"
+/// The day a vetted practice `p` falls due for re-review: `?1` months after its vetting.
+/// Every list and export of due dates uses this one expression.
+macro_rules! due_on {
+    () => {
+        "date(p.vetted_on, '+' || ?1 || ' months')"
+    };
+}
+pub(crate) use due_on;
+
+/// Practices due for re-review on the day `?2` (`YYYY-MM-DD`): due on or before it. The queue
+/// passes today and the quarter page the last day of its period, so both answer alike.
+const DUE_WHERE: &str = concat!(
+    r#"
     where p.status <> 'archived' and p.vetted_on is not null and p.public_revision_id is not null
-      and date(p.vetted_on, '+' || ?1 || ' months') <= ?2
+      and "#,
+    due_on!(),
+    r#" <= ?2
       and not exists (select 1 from adoptions a where a.practice_id = p.id
-                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#;
+                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#
+);
 
 impl Db {
     /// The first `limit` submitted revisions, oldest first, optionally of one district or
@@ -242,12 +256,12 @@ impl Db {
             .await
     }
 
-    /// The first `limit` vetted practices due for re-review on `today` (`YYYY-MM-DD`),
-    /// longest due first, and how many are due.
+    /// The first `limit` vetted practices due for re-review on `day` (`YYYY-MM-DD`, due on
+    /// or before it), longest due first, and how many are due.
     pub async fn due_for_rereview(
         &self,
         months: u32,
-        today: &str,
+        day: &str,
         limit: i64,
     ) -> sqlx::Result<Capped<DueRow>> {
         // Due dates follow vetting dates, so the vetting order (an index) is the due order —
@@ -255,21 +269,22 @@ impl Db {
         // "03-03"). The first rows are read without sorting every vetted practice.
         let rows: Vec<DueRow> = sqlx::query_as(&format!(
             r#"select p.slug, r.title, t.name as team_name, p.vetted_on,
-                      date(p.vetted_on, '+' || ?1 || ' months') as due_on
+                      {} as due_on
                from practices p
                join practice_revisions r on r.id = p.public_revision_id
                join teams t on t.id = p.team_id
                {DUE_WHERE}
-               order by p.vetted_on, p.slug limit ?3"#
+               order by p.vetted_on, p.slug limit ?3"#,
+            due_on!()
         ))
         .bind(months)
-        .bind(today)
+        .bind(day)
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
         let total = sqlx::query_scalar(&format!("select count(*) from practices p {DUE_WHERE}"))
             .bind(months)
-            .bind(today)
+            .bind(day)
             .fetch_one(&self.read)
             .await?;
         Ok(Capped { rows, total })

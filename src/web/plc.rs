@@ -236,7 +236,8 @@ async fn render_session(
         .as_ref()
         .map_or("0000-01-01".to_string(), |p| p.held_on.clone());
     let held = super::views::parse_date(&session.held_on).unwrap_or_else(today);
-    let to_day = held.max(today()).next_day().unwrap_or(held);
+    let last_day = held.max(today());
+    let to_day = last_day.next_day().unwrap_or(last_day);
     let to = to_day.to_string();
     let events =
         |kinds: &'static [&'static str]| state.db.events_between(&from, &to, kinds, LIST_ROWS);
@@ -303,7 +304,8 @@ async fn render_session(
         ],
         replicated: events(&["replicated", "unreplicated"]).await?,
         adoptions: state.db.adoptions_between(&from, &to, LIST_ROWS).await?,
-        due: super::review::due_list(state, to_day)
+        // Due on the period's last day, by the queue's rule (`to` is the day after it).
+        due: super::review::due_list(state, last_day)
             .await?
             .as_ref()
             .clone(),
