@@ -7,7 +7,7 @@ use super::export::revision_doc;
 use super::import::insert_revision;
 use super::review::record_event;
 use super::{Db, record_change};
-use crate::domain::{PracticeDoc, Slug, Status, Vocabulary};
+use crate::domain::{PracticeDoc, Slug, Standing, Status, Vocabulary};
 
 /// A practice as its editors see it: the newest revision, whatever its status.
 #[derive(Debug, Clone)]
@@ -55,6 +55,16 @@ pub struct WorkRow {
     pub team_name: String,
     pub updated_at: String,
     pub public: bool,
+}
+
+impl WorkRow {
+    /// Its status, and that of an edit waiting behind its public revision.
+    pub fn standing(&self) -> Standing {
+        Standing::of(
+            Status::parse(&self.status).unwrap_or(Status::Draft),
+            self.public,
+        )
+    }
 }
 
 impl Db {

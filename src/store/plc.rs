@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 
 use super::{Capped, Db};
+use crate::domain::{Standing, Status, Vocabulary};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PlcSession {
@@ -56,6 +57,18 @@ pub struct CatalogRow {
     pub adoptions: i64,
     pub last_review: Option<String>,
     pub due_on: Option<String>,
+    /// Whether a vetted revision is public (while a newer one may be in draft).
+    pub has_public: bool,
+}
+
+impl CatalogRow {
+    /// Its status, and that of an edit waiting behind its public revision.
+    pub fn standing(&self) -> Standing {
+        Standing::of(
+            Status::parse(&self.status).unwrap_or(Status::Draft),
+            self.has_public,
+        )
+    }
 }
 
 /// Whether opening a session worked.
@@ -289,7 +302,8 @@ impl Db {
                       coalesce((select max(substr(v.at, 1, 10)) from reviews v where v.practice_id = p.id),
                                p.vetted_on) as last_review,
                       case when p.vetted_on is not null and p.status <> 'archived'
-                           then {} end as due_on
+                           then {} end as due_on,
+                      p.public_revision_id is not null as has_public
                from practices p
                join practice_revisions r on r.id = coalesce(p.public_revision_id, p.current_revision_id)
                join teams t on t.id = p.team_id join schools s on s.id = t.school_id

@@ -360,8 +360,8 @@ async fn add_decision(
     Ok(Redirect::to(&format!("/plc/{}#decisions", session.quarter)).into_response())
 }
 
-/// The session as CSV: one row per practice with its status, stage, adoptions, last review
-/// and re-review due date.
+/// The session as CSV: one row per practice with its status, stage, adoptions, last review,
+/// re-review due date and the status of an edit pending behind its vetted revision.
 async fn csv(state: &AppState, quarter: &str) -> AppResult<Response> {
     let (_, session) = find_session(state, quarter).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -376,6 +376,8 @@ async fn csv(state: &AppState, quarter: &str) -> AppResult<Response> {
         "adoptions",
         "last_review",
         "due_on",
+        // Last, so that scripts reading the earlier columns by position keep working.
+        "pending_edit",
     ])
     .map_err(io)?;
     for r in state
@@ -383,16 +385,19 @@ async fn csv(state: &AppState, quarter: &str) -> AppResult<Response> {
         .catalog_rows(state.settings.rereview_months)
         .await?
     {
+        // A vetted practice being edited is "vetted" with its edit's status beside it.
+        let standing = r.standing();
         out.write_record([
             r.slug,
             r.title,
             r.team,
             r.district,
-            r.status,
+            standing.status.as_str().to_string(),
             r.stage,
             r.adoptions.to_string(),
             r.last_review.unwrap_or_default(),
             r.due_on.unwrap_or_default(),
+            standing.pending_key().to_string(),
         ])
         .map_err(io)?;
     }

@@ -202,7 +202,8 @@ async fn a_session_gathers_the_quarter_and_exports_it() {
             "stage",
             "adoptions",
             "last_review",
-            "due_on"
+            "due_on",
+            "pending_edit"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

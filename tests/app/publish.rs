@@ -715,3 +715,52 @@ async fn invalid_utf8_is_explained_not_stored() {
         0
     );
 }
+
+/// A vetted practice whose team is editing it is both public and in draft: `/me` and the
+/// quarterly CSV say both, not "Draft".
+#[tokio::test]
+async fn a_vetted_practice_with_an_edit_in_draft_says_both() {
+    let app = TestApp::seeded().await;
+    let slug = "attendance-welcome-calls"; // vetted, of harbor-hs-step
+    let mut hal = Browser::local(&app, "Hal Owner", "member", "harbor-hs-step").await;
+    let edit = hal.get(&format!("/practices/{slug}/edit")).await.body;
+    let base = csrf_field(&edit, "base");
+    let mut f = practice_form("Welcome-back calls after an absence", "30", "New evidence.");
+    f.retain(|(k, _)| *k != "team");
+    f.extend([("action", "save"), ("base", base.as_str())]);
+    let r = hal.submit(&format!("/practices/{slug}/edit"), &f).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    let me = hal.get("/me").await.body;
+    let at = me.find("Welcome-back calls after an absence").expect("listed");
+    let row = &me[me[..at].rfind("<tr>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("Vetted · edit in draft"), "{row}");
+    assert!(row.contains(&format!("href=\"/practices/{slug}\"")), "public: {row}");
+
+    let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let quarter = brightspots::domain::Quarter::containing(today).to_string();
+    coach
+        .submit(
+            "/plc",
+            &[("quarter", &quarter), ("held_on", &today.to_string())],
+        )
+        .await;
+    let csv = coach.get(&format!("/plc/{quarter}.csv")).await.body;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = rows.iter().find(|r| &r[0] == slug).unwrap();
+    assert_eq!(&row[column("status")], "vetted", "{row:?}");
+    assert_eq!(&row[column("pending_edit")], "draft", "{row:?}");
+    let other = rows
+        .iter()
+        .find(|r| &r[0] == "cognate-word-walls")
+        .unwrap();
+    assert_eq!(
+        (&other[column("status")], &other[column("pending_edit")]),
+        ("vetted", "")
+    );
+}

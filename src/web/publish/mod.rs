@@ -565,7 +565,3 @@ async fn me(
     })
 }
 
-/// Labels for statuses in lists.
-pub fn status_label(status: &str) -> &'static str {
-    Status::parse(status).map_or("Unknown", |s| s.label())
-}
