@@ -266,8 +266,9 @@ impl Db {
     }
 
     /// (public vetted practices at the end, submissions, vettings, adoptions) of [from, to).
-    /// The first is those vetted before the end less those archived before it, so that it is
-    /// counted from the `practices_vetted_public` index alone (no per-practice lookups).
+    /// The first is those vetted before the end less those archived (and not restored) before
+    /// it, so that it is counted from the `practices_vetted_public` index alone (no
+    /// per-practice lookups).
     pub async fn quarter_figures(
         &self,
         from: &str,
@@ -280,7 +281,11 @@ impl Db {
                  - (select count(distinct e.practice_id) from practice_events e
                     join practices p on p.id = e.practice_id
                     where e.kind = 'archived' and e.at < ?2 and p.vetted_on < ?2
-                      and p.public_revision_id is not null),
+                      and p.public_revision_id is not null
+                      -- restored after this archive (and before the end): in the catalog again
+                      and not exists (select 1 from practice_events r
+                                      where r.practice_id = e.practice_id and r.kind = 'restored'
+                                        and r.id > e.id and r.at < ?2)),
                  (select count(*) from practice_events where kind = 'submitted' and at >= ?1 and at < ?2),
                  (select count(*) from practices where vetted_on >= ?1 and vetted_on < ?2),
                  (select count(*) from adoptions where coalesce(updated_at, started_on) >= ?1

@@ -1,5 +1,5 @@
-//! Coach review: the queue, decisions with their rubric, archiving, re-review, and the
-//! life events of practices that the quarterly review reads.
+//! Coach review: the queue, decisions with their rubric, archiving and restoring, re-review,
+//! and the life events of practices that the quarterly review reads.
 
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, Sqlite, Transaction};
@@ -35,7 +35,10 @@ pub struct Score {
 pub enum Decision {
     Vet,
     Return,
+    /// Retires a vetted practice from the catalog.
     Archive,
+    /// Brings an archived practice's vetted revision back to the catalog.
+    Restore,
 }
 
 impl Decision {
@@ -44,7 +47,29 @@ impl Decision {
             Decision::Vet => "vet",
             Decision::Return => "return",
             Decision::Archive => "archive",
+            Decision::Restore => "restore",
         }
+    }
+
+    /// What the practice's life story records: "vetted", "restored"…
+    fn event(self) -> &'static str {
+        match self {
+            Decision::Vet => "vetted",
+            Decision::Return => "returned",
+            Decision::Archive => "archived",
+            Decision::Restore => "restored",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Decision> {
+        [
+            Decision::Vet,
+            Decision::Return,
+            Decision::Archive,
+            Decision::Restore,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
@@ -64,6 +89,11 @@ pub struct ReviewRow {
 impl ReviewRow {
     pub fn scores(&self) -> Vec<Score> {
         serde_json::from_str(&self.rubric).unwrap_or_default()
+    }
+
+    /// The decision as a verb for the trail: "vetted", "archived", "restored"…
+    pub fn verb(&self) -> &'static str {
+        Decision::parse(&self.decision).map_or("decided on", Decision::event)
     }
 }
 
@@ -173,9 +203,21 @@ impl Db {
                 r#"update practices set status = 'returned', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
                    where id = ? and current_revision_id = ? and status = 'submitted'"#
             }
+            // Only a practice with a vetted, public revision is retired: a draft or a
+            // submission is returned instead, and an archive must be restorable.
             Decision::Archive => {
                 r#"update practices set status = 'archived', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-                   where id = ? and current_revision_id = ? and status <> 'archived'"#
+                   where id = ? and current_revision_id = ? and status <> 'archived'
+                     and public_revision_id is not null"#
+            }
+            // The vetted revision is public again; an edit that was waiting behind it when the
+            // practice was archived goes back to its team as a draft.
+            Decision::Restore => {
+                r#"update practices set
+                     status = case when current_revision_id = public_revision_id then 'vetted' else 'draft' end,
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                   where id = ? and current_revision_id = ? and status = 'archived'
+                     and public_revision_id is not null"#
             }
         };
         let changed = sqlx::query(sql)
@@ -198,16 +240,11 @@ impl Db {
         .bind(serde_json::to_string(rubric).unwrap_or_else(|_| "[]".into()))
         .execute(&mut *tx)
         .await?;
-        let kind = match decision {
-            Decision::Vet => "vetted",
-            Decision::Return => "returned",
-            Decision::Archive => "archived",
-        };
         record_event(
             &mut tx,
             practice_id,
             Some(revision_id),
-            kind,
+            decision.event(),
             Some(reviewer),
         )
         .await?;

@@ -104,6 +104,8 @@ pub(super) struct PracticeTemplate {
     p: crate::store::pages::PracticeRow,
     stage: StageBadge,
     archived: bool,
+    /// Whether the viewer, a coach not on the owning team, may restore this archived practice.
+    restorable: bool,
     under_review: bool,
     areas: Vec<(String, String)>,
     grades: String,
@@ -136,7 +138,12 @@ async fn practice(
     template.ledger_chart =
         ledger_chart(&template.p.school_name, &template.own_outcome, &adoptions);
     template.ledger = adoptions.iter().map(LedgerRow::from).collect();
+    let own_team = |u: &crate::store::User| u.teams.iter().any(|t| t.slug == template.p.team_slug);
+    template.restorable = template.archived
+        && viewer.user().is_some_and(|u| u.is_coach() && !own_team(u));
     template.adopt_link = match viewer.user() {
+        // An archived practice is not in the catalog, so it is not adopted either.
+        _ if template.archived => None,
         None => Some(format!("/signin?next=/practices/{slug}/adopt")),
         Some(u) if u.teams.iter().any(|t| t.slug != template.p.team_slug) => {
             Some(format!("/practices/{slug}/adopt"))
@@ -234,6 +241,7 @@ pub(super) fn practice_template(
         chrome: Chrome::new(state, viewer),
         stage: views::stage(&p.stage),
         archived: preview.is_none() && status == Status::Archived,
+        restorable: false,
         under_review: preview.is_none() && matches!(status, Status::Submitted),
         areas: found.areas,
         grades: views::grade_labels(&p.grade_bands),

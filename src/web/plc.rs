@@ -146,7 +146,7 @@ struct SessionPage {
     session: PlcSession,
     since: String,
     previous: Option<String>,
-    /// (heading, practices) for submitted, vetted, returned, archived.
+    /// (heading, practices) for submitted, vetted, returned, archived, restored.
     moved: Vec<(&'static str, Capped<EventRow>)>,
     replicated: Capped<EventRow>,
     adoptions: Capped<AdoptionEvent>,
@@ -301,6 +301,7 @@ async fn render_session(
             ),
             ("Returned to their teams", events(&["returned"]).await?),
             ("Archived", events(&["archived"]).await?),
+            ("Restored to the catalog", events(&["restored"]).await?),
         ],
         replicated: events(&["replicated", "unreplicated"]).await?,
         adoptions: state.db.adoptions_between(&from, &to, LIST_ROWS).await?,
