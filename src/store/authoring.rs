@@ -14,6 +14,8 @@ use crate::domain::{PracticeDoc, Slug, Standing, Status, Vocabulary};
 pub struct EditTarget {
     pub id: i64,
     pub team_id: i64,
+    /// The originating school (of the owning team).
+    pub school_slug: String,
     pub status: Status,
     pub current_revision_id: i64,
     pub current_number: i64,
@@ -70,17 +72,25 @@ impl WorkRow {
 impl Db {
     pub async fn edit_target(&self, slug: &str) -> anyhow::Result<Option<EditTarget>> {
         let mut conn = self.read.acquire().await?;
-        let row: Option<(i64, i64, String, i64, i64, Option<i64>)> = sqlx::query_as(
-            r#"select p.id, p.team_id, p.status, p.current_revision_id, r.number,
+        let row: Option<(i64, i64, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+            r#"select p.id, p.team_id, s.slug, p.status, p.current_revision_id, r.number,
                       p.public_revision_id
                from practices p join practice_revisions r on r.id = p.current_revision_id
+               join teams t on t.id = p.team_id join schools s on s.id = t.school_id
                where p.slug = ?"#,
         )
         .bind(slug)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((id, team_id, status, current_revision_id, current_number, public_revision_id)) =
-            row
+        let Some((
+            id,
+            team_id,
+            school_slug,
+            status,
+            current_revision_id,
+            current_number,
+            public_revision_id,
+        )) = row
         else {
             return Ok(None);
         };
@@ -90,6 +100,7 @@ impl Db {
         Ok(Some(EditTarget {
             id,
             team_id,
+            school_slug,
             status: Status::parse(&status).unwrap_or(Status::Draft),
             current_revision_id,
             current_number,

@@ -100,6 +100,8 @@ pub(super) struct PracticeTemplate {
     ledger_chart: String,
     /// Where "Adopt this practice" leads, for someone who may adopt it (or sign in to).
     adopt_link: Option<String>,
+    /// Why a signed-in team member sees no Adopt button.
+    adopt_note: Option<String>,
     chrome: Chrome,
     p: crate::store::pages::PracticeRow,
     stage: StageBadge,
@@ -141,14 +143,20 @@ async fn practice(
     let own_team = |u: &crate::store::User| u.teams.iter().any(|t| t.slug == template.p.team_slug);
     template.restorable = template.archived
         && viewer.user().is_some_and(|u| u.is_coach() && !own_team(u));
+    let origin = template.p.school_slug.clone();
     template.adopt_link = match viewer.user() {
         // An archived practice is not in the catalog, so it is not adopted either.
         _ if template.archived => None,
         None => Some(format!("/signin?next=/practices/{slug}/adopt")),
-        Some(u) if u.teams.iter().any(|t| t.slug != template.p.team_slug) => {
+        Some(u) if !super::adopt::adopting_teams(u, &origin).is_empty() => {
             Some(format!("/practices/{slug}/adopt"))
         }
-        Some(_) => None,
+        Some(u) => {
+            // Only teams of the originating school: say why there is no button.
+            template.adopt_note =
+                (!u.teams.is_empty()).then(super::adopt::home_school_sentence);
+            None
+        }
     };
     page(template)
 }
@@ -264,6 +272,7 @@ pub(super) fn practice_template(
         ledger: Vec::new(),
         ledger_chart: String::new(),
         adopt_link: None,
+        adopt_note: None,
         p,
     }
 }
