@@ -31,6 +31,8 @@ struct AdoptValues {
     status: String,
     started_on: String,
     aspects: Vec<u32>,
+    /// Ticked aspect values that are not aspect numbers (a tampered form): told, not dropped.
+    unknown_aspects: Vec<String>,
     adaptations: String,
     outcome: String,
     measures: Vec<MeasureRow>,
@@ -142,7 +144,7 @@ async fn adopt_form(
             adaptations: a.adaptations.clone().unwrap_or_default(),
             outcome: a.outcome.clone().unwrap_or_default(),
             measures: form::rows_of(&a.measures),
-            action: String::new(),
+            ..Default::default()
         },
         None => AdoptValues {
             team: team.clone(),
@@ -262,13 +264,11 @@ async fn save(
             "team" => f.team = v,
             "status" => f.status = v,
             "started_on" => f.started_on = v.trim().to_string(),
-            "aspect" => {
-                if let Ok(n) = v.parse::<u32>()
-                    && !f.aspects.contains(&n)
-                {
-                    f.aspects.push(n);
-                }
-            }
+            "aspect" => match v.parse::<u32>() {
+                Ok(n) if !f.aspects.contains(&n) => f.aspects.push(n),
+                Ok(_) => {}
+                Err(_) => f.unknown_aspects.push(v),
+            },
             "adaptations" => f.adaptations = v,
             "outcome" => f.outcome = v,
             "action" => f.action = v,
@@ -348,6 +348,13 @@ async fn save(
         )
         .len(),
     } as u32;
+    for v in &f.unknown_aspects {
+        let shown: String = v.chars().take(60).collect();
+        add(
+            "aspects",
+            format!("\"{shown}\" is not one of the essential aspects; tick among those listed"),
+        );
+    }
     if f.aspects.iter().any(|n| *n == 0 || *n > total) {
         add(
             "aspects",

@@ -566,3 +566,69 @@ async fn teams_of_the_originating_school_do_not_adopt() {
     assert!(r.body.contains("Shorter texts for the first two weeks."));
     assert_eq!(count().await, before, "nothing saved for the home school");
 }
+
+/// The form element of `field` (`id="f-{field}"`) up to where it closes.
+fn field_block<'a>(page: &'a str, field: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"f-{field}\""))
+        .unwrap_or_else(|| panic!("no field {field}"));
+    let rest = &page[at..];
+    let close = if page[..at].ends_with("<fieldset ") {
+        "</fieldset>"
+    } else {
+        "</p>"
+    };
+    &rest[..rest.find(close).unwrap()]
+}
+
+/// Every choice of the adoption form refuses a value that is none of its choices next to its
+/// field, with what was typed kept: never a 500, never a silent drop.
+#[tokio::test]
+async fn unknown_choices_in_the_adoption_form_are_problems_next_to_their_fields() {
+    let app = TestApp::seeded().await;
+    let all: Vec<usize> = (1..=aspect_count(&app).await).collect();
+    let mut b = Browser::local(&app, "Lina (Lincoln)", "member", "lincoln-es-step").await;
+    // (posted name, the value it replaces, the field the problem is shown at, what it says)
+    let cases = [
+        ("team", "lincoln-es-step", "team", "choose one of your teams"),
+        ("status", "adopted", "status", "choose where your team is"),
+        ("outcome", "improved", "outcome", "choose improved, no change or declined"),
+        ("aspect", "1", "aspects", "is not one of the essential aspects"),
+        ("m-ingredient", "student-outcome", "m1-ingredient", "choose an ingredient"),
+        ("m-unit", "percent", "m1-unit", "choose a unit"),
+    ];
+    for (name, good, field, message) in cases {
+        for bogus in ["null", "<script>"] {
+            let mut form = adoption(
+                "lincoln-es-step",
+                "adopted",
+                &all,
+                "improved",
+                "student-outcome",
+                "40",
+            );
+            let posted = form.iter_mut().find(|(k, v)| k == name && v == good);
+            posted.unwrap_or_else(|| panic!("{name}")).1 = bogus.into();
+            let r = send(&mut b, &form).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}={bogus}: {}", r.body);
+            let block = field_block(&r.body, field);
+            assert!(
+                block.contains("field-error") && block.contains(message),
+                "{name}={bogus}: {block}"
+            );
+            assert!(!r.body.contains("<script>"), "{name}: the value is escaped");
+            for kept in [
+                "Shorter texts for the first two weeks.",
+                "value=\"Fall and winter benchmark\"",
+                "value=\"2026-09-08\"",
+            ] {
+                assert!(r.body.contains(kept), "{name}={bogus}: {kept} kept");
+            }
+        }
+    }
+    let n: i64 = sqlx::query_scalar("select count(*) from adoptions a join teams t on t.id = a.team_id where t.slug = 'lincoln-es-step'")
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing saved");
+}
