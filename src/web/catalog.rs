@@ -141,8 +141,8 @@ async fn practice(
         ledger_chart(&template.p.school_name, &template.own_outcome, &adoptions);
     template.ledger = adoptions.iter().map(LedgerRow::from).collect();
     let own_team = |u: &crate::store::User| u.teams.iter().any(|t| t.slug == template.p.team_slug);
-    template.restorable = template.archived
-        && viewer.user().is_some_and(|u| u.is_coach() && !own_team(u));
+    template.restorable =
+        template.archived && viewer.user().is_some_and(|u| u.is_coach() && !own_team(u));
     let origin = template.p.school_slug.clone();
     template.adopt_link = match viewer.user() {
         // An archived practice is not in the catalog, so it is not adopted either.
@@ -153,8 +153,7 @@ async fn practice(
         }
         Some(u) => {
             // Only teams of the originating school: say why there is no button.
-            template.adopt_note =
-                (!u.teams.is_empty()).then(super::adopt::home_school_sentence);
+            template.adopt_note = (!u.teams.is_empty()).then(super::adopt::home_school_sentence);
             None
         }
     };

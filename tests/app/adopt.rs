@@ -532,15 +532,36 @@ async fn teams_of_the_originating_school_do_not_adopt() {
     // Only on the home school's second team: no button but a plain explanation, and a refusal.
     let mut hana = Browser::local(&app, "Hana", "member", "bayview-ms-literacy").await;
     let page = hana.get(&format!("/practices/{SLUG}")).await.body;
-    assert!(!page.contains(&format!("href=\"{path}\"")), "no Adopt button");
-    assert!(page.contains("adoptions are for teams at other schools"), "{page}");
+    assert!(
+        !page.contains(&format!("href=\"{path}\"")),
+        "no Adopt button"
+    );
+    assert!(
+        page.contains("adoptions are for teams at other schools"),
+        "{page}"
+    );
     let r = hana.get(&path).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(r.body.contains("adoptions are for teams at other schools"), "{}", r.body);
-    let form = adoption("bayview-ms-literacy", "adopted", &all, "improved", "student-outcome", "40");
+    assert!(
+        r.body.contains("adoptions are for teams at other schools"),
+        "{}",
+        r.body
+    );
+    let form = adoption(
+        "bayview-ms-literacy",
+        "adopted",
+        &all,
+        "improved",
+        "student-outcome",
+        "40",
+    );
     let r = send(&mut hana, &form).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    assert!(r.body.contains("adoptions are for teams at other schools"), "{}", r.body);
+    assert!(
+        r.body.contains("adoptions are for teams at other schools"),
+        "{}",
+        r.body
+    );
 
     // On a Lincoln team too: the form offers only Lincoln's, and a post for the home school's
     // team is a problem next to the team field, with what was typed kept.
@@ -590,11 +611,31 @@ async fn unknown_choices_in_the_adoption_form_are_problems_next_to_their_fields(
     let mut b = Browser::local(&app, "Lina (Lincoln)", "member", "lincoln-es-step").await;
     // (posted name, the value it replaces, the field the problem is shown at, what it says)
     let cases = [
-        ("team", "lincoln-es-step", "team", "choose one of your teams"),
+        (
+            "team",
+            "lincoln-es-step",
+            "team",
+            "choose one of your teams",
+        ),
         ("status", "adopted", "status", "choose where your team is"),
-        ("outcome", "improved", "outcome", "choose improved, no change or declined"),
-        ("aspect", "1", "aspects", "is not one of the essential aspects"),
-        ("m-ingredient", "student-outcome", "m1-ingredient", "choose an ingredient"),
+        (
+            "outcome",
+            "improved",
+            "outcome",
+            "choose improved, no change or declined",
+        ),
+        (
+            "aspect",
+            "1",
+            "aspects",
+            "is not one of the essential aspects",
+        ),
+        (
+            "m-ingredient",
+            "student-outcome",
+            "m1-ingredient",
+            "choose an ingredient",
+        ),
         ("m-unit", "percent", "m1-unit", "choose a unit"),
     ];
     for (name, good, field, message) in cases {
@@ -610,7 +651,12 @@ async fn unknown_choices_in_the_adoption_form_are_problems_next_to_their_fields(
             let posted = form.iter_mut().find(|(k, v)| k == name && v == good);
             posted.unwrap_or_else(|| panic!("{name}")).1 = bogus.into();
             let r = send(&mut b, &form).await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}={bogus}: {}", r.body);
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{name}={bogus}: {}",
+                r.body
+            );
             let block = field_block(&r.body, field);
             assert!(
                 block.contains("field-error") && block.contains(message),

@@ -453,7 +453,10 @@ async fn an_empty_hub_is_not_rebuilding() {
 fn due_section(page: &str) -> &str {
     let at = page.find("Due for re-review (").expect("a re-review list");
     let rest = &page[at..];
-    &rest[..rest.find("</section>").or(rest.find("<p><a href=\"/plc\">")).unwrap()]
+    &rest[..rest
+        .find("</section>")
+        .or(rest.find("<p><a href=\"/plc\">"))
+        .unwrap()]
 }
 
 /// The queue and the quarter page answer "is it due?" with one rule: a practice is due on the

@@ -732,11 +732,16 @@ async fn a_vetted_practice_with_an_edit_in_draft_says_both() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 
     let me = hal.get("/me").await.body;
-    let at = me.find("Welcome-back calls after an absence").expect("listed");
+    let at = me
+        .find("Welcome-back calls after an absence")
+        .expect("listed");
     let row = &me[me[..at].rfind("<tr>").unwrap()..];
     let row = &row[..row.find("</tr>").unwrap()];
     assert!(row.contains("Vetted · edit in draft"), "{row}");
-    assert!(row.contains(&format!("href=\"/practices/{slug}\"")), "public: {row}");
+    assert!(
+        row.contains(&format!("href=\"/practices/{slug}\"")),
+        "public: {row}"
+    );
 
     let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
     let today = time::OffsetDateTime::now_utc().date();
@@ -755,10 +760,7 @@ async fn a_vetted_practice_with_an_edit_in_draft_says_both() {
     let row = rows.iter().find(|r| &r[0] == slug).unwrap();
     assert_eq!(&row[column("status")], "vetted", "{row:?}");
     assert_eq!(&row[column("pending_edit")], "draft", "{row:?}");
-    let other = rows
-        .iter()
-        .find(|r| &r[0] == "cognate-word-walls")
-        .unwrap();
+    let other = rows.iter().find(|r| &r[0] == "cognate-word-walls").unwrap();
     assert_eq!(
         (&other[column("status")], &other[column("pending_edit")]),
         ("vetted", "")
@@ -787,12 +789,32 @@ async fn unknown_choices_in_the_share_form_are_problems_next_to_their_fields() {
     let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
     // (posted name, the value it replaces, the field the problem is shown at, what it says)
     let cases = [
-        ("area", "academic-discourse", "areas", "is not a challenge area"),
+        (
+            "area",
+            "academic-discourse",
+            "areas",
+            "is not a challenge area",
+        ),
         ("grade", "6-8", "grades", "is not a grade band"),
         ("subject", "math", "subjects", "is not a subject"),
-        ("stage", "confirmed", "stage", "choose promising or confirmed"),
-        ("team", "bayview-ms-step", "team", "choose one of your teams"),
-        ("m-ingredient", "student-outcome", "m1-ingredient", "choose an ingredient"),
+        (
+            "stage",
+            "confirmed",
+            "stage",
+            "choose promising or confirmed",
+        ),
+        (
+            "team",
+            "bayview-ms-step",
+            "team",
+            "choose one of your teams",
+        ),
+        (
+            "m-ingredient",
+            "student-outcome",
+            "m1-ingredient",
+            "choose an ingredient",
+        ),
         ("m-unit", "percent", "m1-unit", "choose a unit"),
     ];
     for (name, good, field, message) in cases {
@@ -802,7 +824,12 @@ async fn unknown_choices_in_the_share_form_are_problems_next_to_their_fields() {
             posted.unwrap_or_else(|| panic!("{name}")).1 = bogus;
             form.push(("action", "save"));
             let r = b.submit("/share", &form).await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}={bogus}: {}", r.body);
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{name}={bogus}: {}",
+                r.body
+            );
             let block = field_block(&r.body, field);
             assert!(
                 block.contains("field-error") && block.contains(message),
@@ -820,7 +847,14 @@ async fn unknown_choices_in_the_share_form_are_problems_next_to_their_fields() {
             }
         }
     }
-    assert_eq!(count(&app, "select count(*) from practices where slug = 'restate-then-add'").await, 0);
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from practices where slug = 'restate-then-add'"
+        )
+        .await,
+        0
+    );
 
     // The edit form of a practice too.
     let slug = "cognate-word-walls"; // bayview-ms-step's

@@ -424,7 +424,11 @@ async fn only_vetted_practices_are_archived_and_another_coach_restores_them() {
         .submit("/review/peer-learning-walks/archive", &why)
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
-    assert!(r.body.contains("Only vetted practices can be archived"), "{}", r.body);
+    assert!(
+        r.body.contains("Only vetted practices can be archived"),
+        "{}",
+        r.body
+    );
     assert_eq!(status_of(&app, "peer-learning-walks").await, "submitted");
     let draft = share("Restate, then add", "Talk rose.", &[("action", "save")]);
     assert_eq!(
@@ -436,25 +440,48 @@ async fn only_vetted_practices_are_archived_and_another_coach_restores_them() {
     assert!(r.body.contains("Only vetted practices can be archived"));
     assert_eq!(status_of(&app, "restate-then-add").await, "draft");
     let page = ada.get("/review/peer-learning-walks").await.body;
-    assert!(!page.contains("/review/peer-learning-walks/archive"), "no archive form");
+    assert!(
+        !page.contains("/review/peer-learning-walks/archive"),
+        "no archive form"
+    );
 
     // Archived by another coach: its page offers coaches (not its own team's) a restore
     // button, a CSRF-protected form.
-    assert_eq!(ada.submit(&archive, &why).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        ada.submit(&archive, &why).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(status_of(&app, slug).await, "archived");
     for page in [
         ada.get(&format!("/review/{slug}")).await.body,
         ada.get(&format!("/practices/{slug}")).await.body,
     ] {
-        let form = &page[page.find(&format!("action=\"{restore}\"")).expect("a restore form")..];
+        let form = &page[page
+            .find(&format!("action=\"{restore}\""))
+            .expect("a restore form")..];
         assert!(form[..form.find("</form>").unwrap()].contains("name=\"csrf\""));
     }
-    assert!(!app.page(&format!("/practices/{slug}")).await.contains(&restore));
-    assert!(!own.get(&format!("/practices/{slug}")).await.body.contains(&restore));
+    assert!(
+        !app.page(&format!("/practices/{slug}"))
+            .await
+            .contains(&restore)
+    );
+    assert!(
+        !own.get(&format!("/practices/{slug}"))
+            .await
+            .body
+            .contains(&restore)
+    );
 
     // Not by the owning team's coach, not by a member, not without the token.
-    assert_eq!(own.submit(&restore, &[]).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(rosa.submit(&restore, &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        own.submit(&restore, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        rosa.submit(&restore, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(ben.post(&restore, &[]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(status_of(&app, slug).await, "archived");
 
@@ -472,7 +499,8 @@ async fn only_vetted_practices_are_archived_and_another_coach_restores_them() {
     let history = ada.get(&format!("/practices/{slug}/history")).await.body;
     assert!(history.contains("Ada Coach archived revision"), "{history}");
     assert!(
-        history.contains("Ben Coach restored revision") && history.contains("The policy was withdrawn."),
+        history.contains("Ben Coach restored revision")
+            && history.contains("The policy was withdrawn."),
         "{history}"
     );
 

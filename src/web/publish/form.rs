@@ -326,8 +326,12 @@ pub fn parse_measures(
                     .into(),
             )
         });
-        let unit = Unit::parse(&m.unit)
-            .map_err(|_| add(&format!("m{row}-unit"), "choose a unit from the list".into()));
+        let unit = Unit::parse(&m.unit).map_err(|_| {
+            add(
+                &format!("m{row}-unit"),
+                "choose a unit from the list".into(),
+            )
+        });
         let (Ok(ingredient), Ok(unit)) = (ingredient, unit) else {
             continue;
         };

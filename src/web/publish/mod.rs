@@ -353,12 +353,8 @@ async fn save(
         }
     };
     let areas = state.db.area_names().await?;
-    let (doc, mut problems) = f.to_doc(
-        practice_slug,
-        state.settings.min_cell(),
-        submitting,
-        &areas,
-    );
+    let (doc, mut problems) =
+        f.to_doc(practice_slug, state.settings.min_cell(), submitting, &areas);
     if submitting && !f.confirm_privacy {
         problems
             .entry("confirm_privacy".into())
@@ -576,4 +572,3 @@ async fn me(
         work,
     })
 }
-
