@@ -152,8 +152,10 @@ async fn practice(
             Some(format!("/practices/{slug}/adopt"))
         }
         Some(u) => {
-            // Only teams of the originating school: say why there is no button.
-            template.adopt_note = (!u.teams.is_empty()).then(super::adopt::home_school_sentence);
+            // Only teams of the originating school: say why there is no button — except to
+            // the team that shared it, whose page stays the one its preview showed.
+            template.adopt_note =
+                (!u.teams.is_empty() && !own_team(u)).then(super::adopt::home_school_sentence);
             None
         }
     };
