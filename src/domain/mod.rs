@@ -4,11 +4,13 @@ mod practice;
 pub mod privacy;
 mod quarter;
 mod slug;
+mod standing;
 mod vocab;
 
 pub use practice::{MAX_SUMMARY, MAX_TITLE, PracticeDoc, SectionKind};
 pub use quarter::Quarter;
 pub use slug::Slug;
+pub use standing::Standing;
 pub use vocab::{
     AdoptionStatus, GradeBand, Ingredient, Level, Locale, Outcome, Role, Stage, Status, Subject,
     Unit, Vocabulary,

@@ -7,18 +7,32 @@ use super::export::revision_doc;
 use super::import::insert_revision;
 use super::review::record_event;
 use super::{Db, record_change};
-use crate::domain::{PracticeDoc, Slug, Status, Vocabulary};
+use crate::domain::{PracticeDoc, Slug, Standing, Status, Vocabulary};
 
 /// A practice as its editors see it: the newest revision, whatever its status.
 #[derive(Debug, Clone)]
 pub struct EditTarget {
     pub id: i64,
     pub team_id: i64,
+    /// The originating school (of the owning team).
+    pub school_slug: String,
     pub status: Status,
     pub current_revision_id: i64,
     pub current_number: i64,
     pub public_revision_id: Option<i64>,
     pub doc: PracticeDoc,
+}
+
+/// The stored columns of an `EditTarget`.
+#[derive(FromRow)]
+struct TargetRow {
+    id: i64,
+    team_id: i64,
+    school_slug: String,
+    status: String,
+    current_revision_id: i64,
+    current_number: i64,
+    public_revision_id: Option<i64>,
 }
 
 /// What saving a draft did.
@@ -57,33 +71,43 @@ pub struct WorkRow {
     pub public: bool,
 }
 
+impl WorkRow {
+    /// Its status, and that of an edit waiting behind its public revision.
+    pub fn standing(&self) -> Standing {
+        Standing::of(
+            Status::parse(&self.status).unwrap_or(Status::Draft),
+            self.public,
+        )
+    }
+}
+
 impl Db {
     pub async fn edit_target(&self, slug: &str) -> anyhow::Result<Option<EditTarget>> {
         let mut conn = self.read.acquire().await?;
-        let row: Option<(i64, i64, String, i64, i64, Option<i64>)> = sqlx::query_as(
-            r#"select p.id, p.team_id, p.status, p.current_revision_id, r.number,
-                      p.public_revision_id
+        let row: Option<TargetRow> = sqlx::query_as(
+            r#"select p.id, p.team_id, s.slug as school_slug, p.status, p.current_revision_id,
+                      r.number as current_number, p.public_revision_id
                from practices p join practice_revisions r on r.id = p.current_revision_id
+               join teams t on t.id = p.team_id join schools s on s.id = t.school_id
                where p.slug = ?"#,
         )
         .bind(slug)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((id, team_id, status, current_revision_id, current_number, public_revision_id)) =
-            row
-        else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let Some((_, doc)) = revision_doc(&mut conn, current_revision_id).await? else {
+        let Some((_, doc)) = revision_doc(&mut conn, row.current_revision_id).await? else {
             return Ok(None);
         };
         Ok(Some(EditTarget {
-            id,
-            team_id,
-            status: Status::parse(&status).unwrap_or(Status::Draft),
-            current_revision_id,
-            current_number,
-            public_revision_id,
+            id: row.id,
+            team_id: row.team_id,
+            school_slug: row.school_slug,
+            status: Status::parse(&row.status).unwrap_or(Status::Draft),
+            current_revision_id: row.current_revision_id,
+            current_number: row.current_number,
+            public_revision_id: row.public_revision_id,
             doc,
         }))
     }

@@ -31,6 +31,8 @@ pub struct TeamRef {
     pub id: i64,
     pub slug: String,
     pub name: String,
+    /// The team's school: adoption is for teams of other schools than a practice's own.
+    pub school_slug: String,
 }
 
 /// Who a provider (or local sign-in) says signed in.
@@ -217,7 +219,9 @@ impl Db {
             return Ok(None);
         };
         let teams = sqlx::query_as(
-            r#"select t.id, t.slug, t.name from team_members m join teams t on t.id = m.team_id
+            r#"select t.id, t.slug, t.name, s.slug as school_slug
+               from team_members m join teams t on t.id = m.team_id
+               join schools s on s.id = t.school_id
                where m.user_id = ? order by t.name"#,
         )
         .bind(id)
@@ -277,6 +281,14 @@ impl Db {
             .await?;
         tx.commit().await?;
         Ok(known)
+    }
+
+    /// Whether a team with this slug exists.
+    pub async fn team_exists(&self, slug: &str) -> sqlx::Result<bool> {
+        sqlx::query_scalar("select count(*) > 0 from teams where slug = ?")
+            .bind(slug)
+            .fetch_one(&self.read)
+            .await
     }
 
     pub async fn people(&self) -> sqlx::Result<Vec<PersonRow>> {

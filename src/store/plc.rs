@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 
 use super::{Capped, Db};
+use crate::domain::{Standing, Status, Vocabulary};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PlcSession {
@@ -56,6 +57,18 @@ pub struct CatalogRow {
     pub adoptions: i64,
     pub last_review: Option<String>,
     pub due_on: Option<String>,
+    /// Whether a vetted revision is public (while a newer one may be in draft).
+    pub has_public: bool,
+}
+
+impl CatalogRow {
+    /// Its status, and that of an edit waiting behind its public revision.
+    pub fn standing(&self) -> Standing {
+        Standing::of(
+            Status::parse(&self.status).unwrap_or(Status::Draft),
+            self.has_public,
+        )
+    }
 }
 
 /// Whether opening a session worked.
@@ -253,8 +266,9 @@ impl Db {
     }
 
     /// (public vetted practices at the end, submissions, vettings, adoptions) of [from, to).
-    /// The first is those vetted before the end less those archived before it, so that it is
-    /// counted from the `practices_vetted_public` index alone (no per-practice lookups).
+    /// The first is those vetted before the end less those archived (and not restored) before
+    /// it, so that it is counted from the `practices_vetted_public` index alone (no
+    /// per-practice lookups).
     pub async fn quarter_figures(
         &self,
         from: &str,
@@ -267,7 +281,11 @@ impl Db {
                  - (select count(distinct e.practice_id) from practice_events e
                     join practices p on p.id = e.practice_id
                     where e.kind = 'archived' and e.at < ?2 and p.vetted_on < ?2
-                      and p.public_revision_id is not null),
+                      and p.public_revision_id is not null
+                      -- restored after this archive (and before the end): in the catalog again
+                      and not exists (select 1 from practice_events r
+                                      where r.practice_id = e.practice_id and r.kind = 'restored'
+                                        and r.id > e.id and r.at < ?2)),
                  (select count(*) from practice_events where kind = 'submitted' and at >= ?1 and at < ?2),
                  (select count(*) from practices where vetted_on >= ?1 and vetted_on < ?2),
                  (select count(*) from adoptions where coalesce(updated_at, started_on) >= ?1
@@ -281,7 +299,7 @@ impl Db {
 
     /// One row per practice that has been submitted at least once, for the session's CSV.
     pub async fn catalog_rows(&self, months: u32) -> sqlx::Result<Vec<CatalogRow>> {
-        sqlx::query_as(
+        sqlx::query_as(&format!(
             r#"select p.slug, r.title, t.name as team, d.name as district, p.status,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
                       (select count(*) from adoptions a where a.practice_id = p.id
@@ -289,14 +307,16 @@ impl Db {
                       coalesce((select max(substr(v.at, 1, 10)) from reviews v where v.practice_id = p.id),
                                p.vetted_on) as last_review,
                       case when p.vetted_on is not null and p.status <> 'archived'
-                           then date(p.vetted_on, '+' || ?1 || ' months') end as due_on
+                           then {} end as due_on,
+                      p.public_revision_id is not null as has_public
                from practices p
                join practice_revisions r on r.id = coalesce(p.public_revision_id, p.current_revision_id)
                join teams t on t.id = p.team_id join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
                where p.public_revision_id is not null or p.status <> 'draft'
                order by d.name, p.slug"#,
-        )
+            super::review::due_on!()
+        ))
         .bind(months)
         .fetch_all(&self.read)
         .await

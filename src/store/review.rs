@@ -1,5 +1,5 @@
-//! Coach review: the queue, decisions with their rubric, archiving, re-review, and the
-//! life events of practices that the quarterly review reads.
+//! Coach review: the queue, decisions with their rubric, archiving and restoring, re-review,
+//! and the life events of practices that the quarterly review reads.
 
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, Sqlite, Transaction};
@@ -35,7 +35,10 @@ pub struct Score {
 pub enum Decision {
     Vet,
     Return,
+    /// Retires a vetted practice from the catalog.
     Archive,
+    /// Brings an archived practice's vetted revision back to the catalog.
+    Restore,
 }
 
 impl Decision {
@@ -44,7 +47,29 @@ impl Decision {
             Decision::Vet => "vet",
             Decision::Return => "return",
             Decision::Archive => "archive",
+            Decision::Restore => "restore",
         }
+    }
+
+    /// What the practice's life story records: "vetted", "restored"…
+    fn event(self) -> &'static str {
+        match self {
+            Decision::Vet => "vetted",
+            Decision::Return => "returned",
+            Decision::Archive => "archived",
+            Decision::Restore => "restored",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Decision> {
+        [
+            Decision::Vet,
+            Decision::Return,
+            Decision::Archive,
+            Decision::Restore,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
@@ -64,6 +89,11 @@ pub struct ReviewRow {
 impl ReviewRow {
     pub fn scores(&self) -> Vec<Score> {
         serde_json::from_str(&self.rubric).unwrap_or_default()
+    }
+
+    /// The decision as a verb for the trail: "vetted", "archived", "restored"…
+    pub fn verb(&self) -> &'static str {
+        Decision::parse(&self.decision).map_or("decided on", Decision::event)
     }
 }
 
@@ -88,12 +118,26 @@ pub enum DecisionError {
     Db(#[from] sqlx::Error),
 }
 
-/// Practices due for re-review (`?1` months after vetting, on `?2`): the condition.
-const DUE_WHERE: &str = r#"
+/// The day a vetted practice `p` falls due for re-review: `?1` months after its vetting.
+/// Every list and export of due dates uses this one expression.
+macro_rules! due_on {
+    () => {
+        "date(p.vetted_on, '+' || ?1 || ' months')"
+    };
+}
+pub(crate) use due_on;
+
+/// Practices due for re-review on the day `?2` (`YYYY-MM-DD`): due on or before it. The queue
+/// passes today and the quarter page the last day of its period, so both answer alike.
+const DUE_WHERE: &str = concat!(
+    r#"
     where p.status <> 'archived' and p.vetted_on is not null and p.public_revision_id is not null
-      and date(p.vetted_on, '+' || ?1 || ' months') <= ?2
+      and "#,
+    due_on!(),
+    r#" <= ?2
       and not exists (select 1 from adoptions a where a.practice_id = p.id
-                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#;
+                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#
+);
 
 impl Db {
     /// The first `limit` submitted revisions, oldest first, optionally of one district or
@@ -159,9 +203,21 @@ impl Db {
                 r#"update practices set status = 'returned', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
                    where id = ? and current_revision_id = ? and status = 'submitted'"#
             }
+            // Only a practice with a vetted, public revision is retired: a draft or a
+            // submission is returned instead, and an archive must be restorable.
             Decision::Archive => {
                 r#"update practices set status = 'archived', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-                   where id = ? and current_revision_id = ? and status <> 'archived'"#
+                   where id = ? and current_revision_id = ? and status <> 'archived'
+                     and public_revision_id is not null"#
+            }
+            // The vetted revision is public again; an edit that was waiting behind it when the
+            // practice was archived goes back to its team as a draft.
+            Decision::Restore => {
+                r#"update practices set
+                     status = case when current_revision_id = public_revision_id then 'vetted' else 'draft' end,
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                   where id = ? and current_revision_id = ? and status = 'archived'
+                     and public_revision_id is not null"#
             }
         };
         let changed = sqlx::query(sql)
@@ -184,16 +240,11 @@ impl Db {
         .bind(serde_json::to_string(rubric).unwrap_or_else(|_| "[]".into()))
         .execute(&mut *tx)
         .await?;
-        let kind = match decision {
-            Decision::Vet => "vetted",
-            Decision::Return => "returned",
-            Decision::Archive => "archived",
-        };
         record_event(
             &mut tx,
             practice_id,
             Some(revision_id),
-            kind,
+            decision.event(),
             Some(reviewer),
         )
         .await?;
@@ -242,12 +293,12 @@ impl Db {
             .await
     }
 
-    /// The first `limit` vetted practices due for re-review on `today` (`YYYY-MM-DD`),
-    /// longest due first, and how many are due.
+    /// The first `limit` vetted practices due for re-review on `day` (`YYYY-MM-DD`, due on
+    /// or before it), longest due first, and how many are due.
     pub async fn due_for_rereview(
         &self,
         months: u32,
-        today: &str,
+        day: &str,
         limit: i64,
     ) -> sqlx::Result<Capped<DueRow>> {
         // Due dates follow vetting dates, so the vetting order (an index) is the due order —
@@ -255,21 +306,22 @@ impl Db {
         // "03-03"). The first rows are read without sorting every vetted practice.
         let rows: Vec<DueRow> = sqlx::query_as(&format!(
             r#"select p.slug, r.title, t.name as team_name, p.vetted_on,
-                      date(p.vetted_on, '+' || ?1 || ' months') as due_on
+                      {} as due_on
                from practices p
                join practice_revisions r on r.id = p.public_revision_id
                join teams t on t.id = p.team_id
                {DUE_WHERE}
-               order by p.vetted_on, p.slug limit ?3"#
+               order by p.vetted_on, p.slug limit ?3"#,
+            due_on!()
         ))
         .bind(months)
-        .bind(today)
+        .bind(day)
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
         let total = sqlx::query_scalar(&format!("select count(*) from practices p {DUE_WHERE}"))
             .bind(months)
-            .bind(today)
+            .bind(day)
             .fetch_one(&self.read)
             .await?;
         Ok(Capped { rows, total })

@@ -31,6 +31,8 @@ struct AdoptValues {
     status: String,
     started_on: String,
     aspects: Vec<u32>,
+    /// Ticked aspect values that are not aspect numbers (a tampered form): told, not dropped.
+    unknown_aspects: Vec<String>,
     adaptations: String,
     outcome: String,
     measures: Vec<MeasureRow>,
@@ -71,13 +73,25 @@ struct TeamQuery {
     saved: Option<String>,
 }
 
-/// The teams this person can adopt for: theirs, except the one that shared the practice.
-fn adopting_teams(user: &User, owner_team: i64) -> Vec<(String, String)> {
+/// Why a team of the practice's own school cannot adopt it: an adoption is evidence from
+/// somewhere new (the replicated rule already ignores the originating school).
+pub(super) const HOME_SCHOOL: &str = "this practice began at your team's school, and adoptions are for teams at other schools: each one tests the practice somewhere new";
+
+/// The teams this person can adopt for: theirs, except those of the school that shared the
+/// practice (its own team among them).
+pub(super) fn adopting_teams(user: &User, origin_school: &str) -> Vec<(String, String)> {
     user.teams
         .iter()
-        .filter(|t| t.id != owner_team)
+        .filter(|t| t.school_slug != origin_school)
         .map(|t| (t.slug.clone(), t.name.clone()))
         .collect()
+}
+
+/// "This practice began…", as a sentence.
+pub(super) fn home_school_sentence() -> String {
+    let mut s = HOME_SCHOOL.to_string();
+    s[..1].make_ascii_uppercase();
+    s + "."
 }
 
 /// The public practice and its owning team, or a clear refusal.
@@ -96,12 +110,12 @@ async fn practice(
             "Only practices in the public catalog can be adopted.".into(),
         ));
     }
-    let teams = adopting_teams(user, target.team_id);
+    let teams = adopting_teams(user, &target.school_slug);
     if teams.is_empty() {
-        return Err(AppError::Forbidden(if user.is_member_of(target.team_id) {
-            "Your team shared this practice; adoptions are for other schools' teams.".into()
-        } else {
+        return Err(AppError::Forbidden(if user.teams.is_empty() {
             "You are not on a STEP team yet, so there is no team to adopt for. Ask your network administrator to add you to your team.".into()
+        } else {
+            home_school_sentence()
         }));
     }
     Ok((target, teams))
@@ -130,7 +144,7 @@ async fn adopt_form(
             adaptations: a.adaptations.clone().unwrap_or_default(),
             outcome: a.outcome.clone().unwrap_or_default(),
             measures: form::rows_of(&a.measures),
-            action: String::new(),
+            ..Default::default()
         },
         None => AdoptValues {
             team: team.clone(),
@@ -210,6 +224,28 @@ async fn render(
     Ok(response)
 }
 
+/// What is wrong with the posted adopting team, if anything: one of the person's teams at the
+/// practice's own school, or a value that is no team. A real team they are not on is refused:
+/// only members of the adopting team edit its adoption.
+async fn team_problem(
+    state: &AppState,
+    user: &User,
+    choices: &[(String, String)],
+    team: &str,
+) -> AppResult<Option<&'static str>> {
+    if choices.iter().any(|(s, _)| s == team) {
+        Ok(None)
+    } else if user.teams.iter().any(|t| t.slug == team) {
+        Ok(Some(HOME_SCHOOL))
+    } else if state.db.team_exists(team).await? {
+        Err(AppError::Forbidden(
+            "You can record an adoption only for a team you are on.".into(),
+        ))
+    } else {
+        Ok(Some("choose one of your teams"))
+    }
+}
+
 async fn save(
     viewer: Viewer,
     State(state): State<AppState>,
@@ -228,13 +264,11 @@ async fn save(
             "team" => f.team = v,
             "status" => f.status = v,
             "started_on" => f.started_on = v.trim().to_string(),
-            "aspect" => {
-                if let Ok(n) = v.parse::<u32>()
-                    && !f.aspects.contains(&n)
-                {
-                    f.aspects.push(n);
-                }
-            }
+            "aspect" => match v.parse::<u32>() {
+                Ok(n) if !f.aspects.contains(&n) => f.aspects.push(n),
+                Ok(_) => {}
+                Err(_) => f.unknown_aspects.push(v),
+            },
             "adaptations" => f.adaptations = v,
             "outcome" => f.outcome = v,
             "action" => f.action = v,
@@ -242,15 +276,13 @@ async fn save(
         }
     }
     f.aspects.sort_unstable();
-    // Only members of the adopting team edit its adoption.
-    if !teams.iter().any(|(s, _)| *s == f.team) {
-        return Err(AppError::Forbidden(
-            "You can record an adoption only for a team you are on (and not for the team that shared the practice).".into(),
-        ));
-    }
-    let existing = state.db.adoption(&slug, &f.team).await?;
+    let team_problem = team_problem(&state, &user, &teams, &f.team).await?;
+    let existing = match team_problem {
+        None => state.db.adoption(&slug, &f.team).await?,
+        Some(_) => None,
+    };
     // Row buttons change the measures table and show the form again; nothing is saved.
-    if form::change_measure_rows(&mut f.measures, &f.action) {
+    if team_problem.is_none() && form::change_measure_rows(&mut f.measures, &f.action) {
         return render(
             &state,
             &viewer,
@@ -268,6 +300,9 @@ async fn save(
     let mut problems = Problems::new();
     let mut add =
         |field: &str, msg: String| problems.entry(field.to_string()).or_default().push(msg);
+    if let Some(p) = team_problem {
+        add("team", p.into());
+    }
     let status = AdoptionStatus::parse(&f.status)
         .map_err(|_| {
             add(
@@ -313,6 +348,13 @@ async fn save(
         )
         .len(),
     } as u32;
+    for v in &f.unknown_aspects {
+        let shown: String = v.chars().take(60).collect();
+        add(
+            "aspects",
+            format!("\"{shown}\" is not one of the essential aspects; tick among those listed"),
+        );
+    }
     if f.aspects.iter().any(|n| *n == 0 || *n > total) {
         add(
             "aspects",

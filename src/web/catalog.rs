@@ -100,10 +100,14 @@ pub(super) struct PracticeTemplate {
     ledger_chart: String,
     /// Where "Adopt this practice" leads, for someone who may adopt it (or sign in to).
     adopt_link: Option<String>,
+    /// Why a signed-in team member sees no Adopt button.
+    adopt_note: Option<String>,
     chrome: Chrome,
     p: crate::store::pages::PracticeRow,
     stage: StageBadge,
     archived: bool,
+    /// Whether the viewer, a coach not on the owning team, may restore this archived practice.
+    restorable: bool,
     under_review: bool,
     areas: Vec<(String, String)>,
     grades: String,
@@ -136,12 +140,24 @@ async fn practice(
     template.ledger_chart =
         ledger_chart(&template.p.school_name, &template.own_outcome, &adoptions);
     template.ledger = adoptions.iter().map(LedgerRow::from).collect();
+    let own_team = |u: &crate::store::User| u.teams.iter().any(|t| t.slug == template.p.team_slug);
+    template.restorable =
+        template.archived && viewer.user().is_some_and(|u| u.is_coach() && !own_team(u));
+    let origin = template.p.school_slug.clone();
     template.adopt_link = match viewer.user() {
+        // An archived practice is not in the catalog, so it is not adopted either.
+        _ if template.archived => None,
         None => Some(format!("/signin?next=/practices/{slug}/adopt")),
-        Some(u) if u.teams.iter().any(|t| t.slug != template.p.team_slug) => {
+        Some(u) if !super::adopt::adopting_teams(u, &origin).is_empty() => {
             Some(format!("/practices/{slug}/adopt"))
         }
-        Some(_) => None,
+        Some(u) => {
+            // Only teams of the originating school: say why there is no button — except to
+            // the team that shared it, whose page stays the one its preview showed.
+            template.adopt_note =
+                (!u.teams.is_empty() && !own_team(u)).then(super::adopt::home_school_sentence);
+            None
+        }
     };
     page(template)
 }
@@ -234,6 +250,7 @@ pub(super) fn practice_template(
         chrome: Chrome::new(state, viewer),
         stage: views::stage(&p.stage),
         archived: preview.is_none() && status == Status::Archived,
+        restorable: false,
         under_review: preview.is_none() && matches!(status, Status::Submitted),
         areas: found.areas,
         grades: views::grade_labels(&p.grade_bands),
@@ -256,6 +273,7 @@ pub(super) fn practice_template(
         ledger: Vec::new(),
         ledger_chart: String::new(),
         adopt_link: None,
+        adopt_note: None,
         p,
     }
 }

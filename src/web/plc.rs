@@ -146,7 +146,7 @@ struct SessionPage {
     session: PlcSession,
     since: String,
     previous: Option<String>,
-    /// (heading, practices) for submitted, vetted, returned, archived.
+    /// (heading, practices) for submitted, vetted, returned, archived, restored.
     moved: Vec<(&'static str, Capped<EventRow>)>,
     replicated: Capped<EventRow>,
     adoptions: Capped<AdoptionEvent>,
@@ -236,7 +236,8 @@ async fn render_session(
         .as_ref()
         .map_or("0000-01-01".to_string(), |p| p.held_on.clone());
     let held = super::views::parse_date(&session.held_on).unwrap_or_else(today);
-    let to_day = held.max(today()).next_day().unwrap_or(held);
+    let last_day = held.max(today());
+    let to_day = last_day.next_day().unwrap_or(last_day);
     let to = to_day.to_string();
     let events =
         |kinds: &'static [&'static str]| state.db.events_between(&from, &to, kinds, LIST_ROWS);
@@ -300,10 +301,12 @@ async fn render_session(
             ),
             ("Returned to their teams", events(&["returned"]).await?),
             ("Archived", events(&["archived"]).await?),
+            ("Restored to the catalog", events(&["restored"]).await?),
         ],
         replicated: events(&["replicated", "unreplicated"]).await?,
         adoptions: state.db.adoptions_between(&from, &to, LIST_ROWS).await?,
-        due: super::review::due_list(state, to_day)
+        // Due on the period's last day, by the queue's rule (`to` is the day after it).
+        due: super::review::due_list(state, last_day)
             .await?
             .as_ref()
             .clone(),
@@ -358,8 +361,8 @@ async fn add_decision(
     Ok(Redirect::to(&format!("/plc/{}#decisions", session.quarter)).into_response())
 }
 
-/// The session as CSV: one row per practice with its status, stage, adoptions, last review
-/// and re-review due date.
+/// The session as CSV: one row per practice with its status, stage, adoptions, last review,
+/// re-review due date and the status of an edit pending behind its vetted revision.
 async fn csv(state: &AppState, quarter: &str) -> AppResult<Response> {
     let (_, session) = find_session(state, quarter).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -374,6 +377,8 @@ async fn csv(state: &AppState, quarter: &str) -> AppResult<Response> {
         "adoptions",
         "last_review",
         "due_on",
+        // Last, so that scripts reading the earlier columns by position keep working.
+        "pending_edit",
     ])
     .map_err(io)?;
     for r in state
@@ -381,16 +386,19 @@ async fn csv(state: &AppState, quarter: &str) -> AppResult<Response> {
         .catalog_rows(state.settings.rereview_months)
         .await?
     {
+        // A vetted practice being edited is "vetted" with its edit's status beside it.
+        let standing = r.standing();
         out.write_record([
             r.slug,
             r.title,
             r.team,
             r.district,
-            r.status,
+            standing.status.as_str().to_string(),
             r.stage,
             r.adoptions.to_string(),
             r.last_review.unwrap_or_default(),
             r.due_on.unwrap_or_default(),
+            standing.pending_key().to_string(),
         ])
         .map_err(io)?;
     }

@@ -1,5 +1,5 @@
 //! Coach review: the queue of submissions, one submission against the rubric, the decisions
-//! (vet, return, archive), and the practices due for re-review.
+//! (vet, return, archive, restore), and the practices due for re-review.
 
 use askama::Template;
 use axum::Router;
@@ -27,6 +27,17 @@ pub fn router() -> Router<AppState> {
         .route("/review", get(queue))
         .route("/review/{slug}", get(review_page).post(decide))
         .route("/review/{slug}/archive", post(archive))
+        .route("/review/{slug}/restore", post(restore))
+}
+
+/// A coach may not decide on their own team's practice: another coach must.
+fn require_other_team(user: &User, t: &EditTarget) -> AppResult<()> {
+    if user.is_member_of(t.team_id) {
+        return Err(AppError::Forbidden(
+            "You are a member of the team that shared this practice, so another coach must review it.".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub fn require_coach(user: &User) -> AppResult<()> {
@@ -109,6 +120,8 @@ struct ReviewPage {
     revision_id: i64,
     revision_number: i64,
     own_team: bool,
+    /// Whether a vetted revision is public: only then can the practice be archived.
+    has_public: bool,
     body_html: String,
     measures: Vec<MeasureView>,
     diff: Option<Vec<DiffLine>>,
@@ -188,6 +201,7 @@ async fn render_review(
         revision_id: t.current_revision_id,
         revision_number: t.current_number,
         own_team: user.is_member_of(t.team_id),
+        has_public: t.public_revision_id.is_some(),
         body_html: found.practice.body_html.clone(),
         measures: found.measures.iter().map(MeasureView::from).collect(),
         diff,
@@ -215,11 +229,7 @@ async fn decide(
 ) -> AppResult<Response> {
     require_coach(&user)?;
     let t = target(&state, &slug).await?;
-    if user.is_member_of(t.team_id) {
-        return Err(AppError::Forbidden(
-            "You are a member of the team that shared this practice, so another coach must review it.".into(),
-        ));
-    }
+    require_other_team(&user, &t)?;
     let field = |name: &str| form_field(&body, name);
     let decision = match field("decision").as_str() {
         "vet" => Decision::Vet,
@@ -303,7 +313,7 @@ async fn decide(
     }
 }
 
-/// Retires a practice: its page says so and search drops it; its history stays.
+/// Retires a vetted practice: its page says so and search drops it; its history stays.
 async fn archive(
     State(state): State<AppState>,
     SignedIn(user, _): SignedIn,
@@ -312,27 +322,75 @@ async fn archive(
 ) -> AppResult<Response> {
     require_coach(&user)?;
     let t = target(&state, &slug).await?;
+    require_other_team(&user, &t)?;
+    if t.status == Status::Archived {
+        return Err(AppError::BadRequest(
+            "This practice is already archived.".into(),
+        ));
+    }
+    if t.public_revision_id.is_none() {
+        return Err(AppError::BadRequest(format!(
+            "Only vetted practices can be archived. This one is “{}” and has never been public, so there is nothing to retire: return it to its team with a comment instead.",
+            t.status.label()
+        )));
+    }
     let comment = form_field(&body, "comment");
     if comment.is_empty() {
         return Err(AppError::BadRequest(
             "Say why the practice is archived; the team and the quarterly review will see it. Go back and add a reason.".into(),
         ));
     }
+    record(&state, &user, &t, Decision::Archive, &comment).await?;
+    Ok(Redirect::to(&format!("/practices/{slug}")).into_response())
+}
+
+/// Brings an archived practice back: its vetted revision is public and searchable again.
+async fn restore(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    require_coach(&user)?;
+    let t = target(&state, &slug).await?;
+    require_other_team(&user, &t)?;
+    if t.status != Status::Archived {
+        return Err(AppError::BadRequest(
+            "This practice is not archived, so there is nothing to restore.".into(),
+        ));
+    }
+    if t.public_revision_id.is_none() {
+        return Err(AppError::BadRequest(
+            "This practice was never vetted, so it has no public version to restore.".into(),
+        ));
+    }
+    let comment = form_field(&body, "comment").trim().to_string();
+    if comment.chars().count() > 5000 {
+        return Err(AppError::BadRequest(
+            "Keep the reason under 5,000 characters.".into(),
+        ));
+    }
+    record(&state, &user, &t, Decision::Restore, &comment).await?;
+    tracing::info!(practice.slug = %slug, "restored");
+    Ok(Redirect::to(&format!("/practices/{slug}")).into_response())
+}
+
+/// Records an archive or a restore of the practice's newest revision.
+async fn record(
+    state: &AppState,
+    user: &User,
+    t: &EditTarget,
+    decision: Decision,
+    comment: &str,
+) -> AppResult<()> {
     match state
         .db
-        .decide(
-            t.id,
-            t.current_revision_id,
-            user.id,
-            Decision::Archive,
-            &comment,
-            &[],
-        )
+        .decide(t.id, t.current_revision_id, user.id, decision, comment, &[])
         .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/practices/{slug}")).into_response()),
+        Ok(()) => Ok(()),
         Err(DecisionError::Stale) => Err(AppError::BadRequest(
-            "This practice is already archived.".into(),
+            "The practice changed while you decided (another coach archived or restored it, or its team saved an edit). Open it again to see where it stands.".into(),
         )),
         Err(DecisionError::Db(e)) => Err(e.into()),
     }

@@ -79,6 +79,30 @@ async fn events(app: &TestApp, kind: &str) -> i64 {
         .unwrap()
 }
 
+/// An improving adoption by the originating school's second team, as an import brings it.
+fn home_school_adoption(aspects: u32) -> brightspots::content::AdoptionDoc {
+    use brightspots::domain::{AdoptionStatus, Ingredient, Measure, Outcome, Slug, Unit};
+    brightspots::content::AdoptionDoc {
+        practice: Slug::parse(SLUG).unwrap(),
+        team: Slug::parse("bayview-ms-literacy").unwrap(),
+        status: AdoptionStatus::Adopted,
+        started_on: None,
+        aspects_kept: (1..=aspects).collect(),
+        adaptations: None,
+        outcome: Some(Outcome::Improved),
+        measures: vec![Measure {
+            name: "Students at benchmark".into(),
+            ingredient: Ingredient::StudentOutcome,
+            instrument: "Benchmark".into(),
+            unit: Unit::Percent,
+            baseline: 38.0,
+            result: 51.0,
+            n: 40,
+            period: "Fall 2026".into(),
+        }],
+    }
+}
+
 #[tokio::test]
 async fn replicated_is_earned_at_its_edges_and_search_follows() {
     let app = TestApp::seeded().await;
@@ -122,7 +146,8 @@ async fn replicated_is_earned_at_its_edges_and_search_follows() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(stage(&app).await, "confirmed");
 
-    // The originating school's own second team does not count.
+    // The originating school's own second team may not adopt it on the web; one that came in
+    // another way (an imported adoptions file) does not count.
     let r = send(
         &mut home,
         &adoption(
@@ -135,7 +160,16 @@ async fn replicated_is_earned_at_its_edges_and_search_follows() {
         ),
     )
     .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let hana: i64 = sqlx::query_scalar("select id from users where name like 'Hana%'")
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap();
+    app.state
+        .db
+        .save_adoption(hana, &home_school_adoption(all.len() as u32))
+        .await
+        .unwrap();
     assert_eq!(stage(&app).await, "confirmed");
 
     // A second school that dropped one essential aspect: still not replicated.
@@ -466,4 +500,181 @@ async fn adoptions_made_on_the_web_export_and_import_again() {
         stage, "replicated",
         "recomputed on import from the adoptions file"
     );
+}
+
+/// Adoption is for other schools: a team at the practice's own school gets no Adopt button,
+/// no place in the team choices, and a plain refusal when it posts anyway.
+#[tokio::test]
+async fn teams_of_the_originating_school_do_not_adopt() {
+    let app = TestApp::seeded().await;
+    let all: Vec<usize> = (1..=aspect_count(&app).await).collect();
+    // A second team at Bayview Middle School, where the practice began.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query(
+        r#"insert into teams (slug, name, school_id, cycle, challenge_area_id, aim)
+           select 'bayview-ms-literacy', 'Bayview literacy team', school_id, cycle, challenge_area_id, aim
+           from teams where slug = 'bayview-ms-step'"#,
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let count = || async {
+        let n: i64 = sqlx::query_scalar("select count(*) from adoptions")
+            .fetch_one(&app.state.db.read)
+            .await
+            .unwrap();
+        n
+    };
+    let before = count().await;
+    let path = format!("/practices/{SLUG}/adopt");
+
+    // Only on the home school's second team: no button but a plain explanation, and a refusal.
+    let mut hana = Browser::local(&app, "Hana", "member", "bayview-ms-literacy").await;
+    let page = hana.get(&format!("/practices/{SLUG}")).await.body;
+    assert!(
+        !page.contains(&format!("href=\"{path}\"")),
+        "no Adopt button"
+    );
+    assert!(
+        page.contains("adoptions are for teams at other schools"),
+        "{page}"
+    );
+    let r = hana.get(&path).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.body.contains("adoptions are for teams at other schools"),
+        "{}",
+        r.body
+    );
+    let form = adoption(
+        "bayview-ms-literacy",
+        "adopted",
+        &all,
+        "improved",
+        "student-outcome",
+        "40",
+    );
+    let r = send(&mut hana, &form).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        r.body.contains("adoptions are for teams at other schools"),
+        "{}",
+        r.body
+    );
+
+    // On a Lincoln team too: the form offers only Lincoln's, and a post for the home school's
+    // team is a problem next to the team field, with what was typed kept.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query(
+        r#"insert into team_members (team_id, user_id)
+           select (select id from teams where slug = 'lincoln-es-step'), id from users where name = 'Hana'"#,
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let page = hana.get(&path).await.body;
+    assert!(page.contains("value=\"lincoln-es-step\""));
+    assert!(!page.contains("value=\"bayview-ms-literacy\""), "{page}");
+    let r = send(&mut hana, &form).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let team = &r.body[r.body.find("id=\"f-team\"").unwrap()..];
+    assert!(
+        team[..team.find("</p>").unwrap()].contains("adoptions are for teams at other schools"),
+        "{team}"
+    );
+    assert!(r.body.contains("Shorter texts for the first two weeks."));
+    assert_eq!(count().await, before, "nothing saved for the home school");
+}
+
+/// The form element of `field` (`id="f-{field}"`) up to where it closes.
+fn field_block<'a>(page: &'a str, field: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"f-{field}\""))
+        .unwrap_or_else(|| panic!("no field {field}"));
+    let rest = &page[at..];
+    let close = if page[..at].ends_with("<fieldset ") {
+        "</fieldset>"
+    } else {
+        "</p>"
+    };
+    &rest[..rest.find(close).unwrap()]
+}
+
+/// Every choice of the adoption form refuses a value that is none of its choices next to its
+/// field, with what was typed kept: never a 500, never a silent drop.
+#[tokio::test]
+async fn unknown_choices_in_the_adoption_form_are_problems_next_to_their_fields() {
+    let app = TestApp::seeded().await;
+    let all: Vec<usize> = (1..=aspect_count(&app).await).collect();
+    let mut b = Browser::local(&app, "Lina (Lincoln)", "member", "lincoln-es-step").await;
+    // (posted name, the value it replaces, the field the problem is shown at, what it says)
+    let cases = [
+        (
+            "team",
+            "lincoln-es-step",
+            "team",
+            "choose one of your teams",
+        ),
+        ("status", "adopted", "status", "choose where your team is"),
+        (
+            "outcome",
+            "improved",
+            "outcome",
+            "choose improved, no change or declined",
+        ),
+        (
+            "aspect",
+            "1",
+            "aspects",
+            "is not one of the essential aspects",
+        ),
+        (
+            "m-ingredient",
+            "student-outcome",
+            "m1-ingredient",
+            "choose an ingredient",
+        ),
+        ("m-unit", "percent", "m1-unit", "choose a unit"),
+    ];
+    for (name, good, field, message) in cases {
+        for bogus in ["null", "<script>"] {
+            let mut form = adoption(
+                "lincoln-es-step",
+                "adopted",
+                &all,
+                "improved",
+                "student-outcome",
+                "40",
+            );
+            let posted = form.iter_mut().find(|(k, v)| k == name && v == good);
+            posted.unwrap_or_else(|| panic!("{name}")).1 = bogus.into();
+            let r = send(&mut b, &form).await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{name}={bogus}: {}",
+                r.body
+            );
+            let block = field_block(&r.body, field);
+            assert!(
+                block.contains("field-error") && block.contains(message),
+                "{name}={bogus}: {block}"
+            );
+            assert!(!r.body.contains("<script>"), "{name}: the value is escaped");
+            for kept in [
+                "Shorter texts for the first two weeks.",
+                "value=\"Fall and winter benchmark\"",
+                "value=\"2026-09-08\"",
+            ] {
+                assert!(r.body.contains(kept), "{name}={bogus}: {kept} kept");
+            }
+        }
+    }
+    let n: i64 = sqlx::query_scalar("select count(*) from adoptions a join teams t on t.id = a.team_id where t.slug = 'lincoln-es-step'")
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing saved");
 }

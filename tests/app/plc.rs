@@ -202,7 +202,8 @@ async fn a_session_gathers_the_quarter_and_exports_it() {
             "stage",
             "adoptions",
             "last_review",
-            "due_on"
+            "due_on",
+            "pending_edit"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -446,4 +447,63 @@ async fn an_empty_hub_is_not_rebuilding() {
     );
     assert!(!page.contains("being rebuilt"));
     assert!(app.page("/").await.contains("0 vetted practices so far"));
+}
+
+/// The "Due for re-review" list of `page`: its heading and items.
+fn due_section(page: &str) -> &str {
+    let at = page.find("Due for re-review (").expect("a re-review list");
+    let rest = &page[at..];
+    &rest[..rest
+        .find("</section>")
+        .or(rest.find("<p><a href=\"/plc\">"))
+        .unwrap()]
+}
+
+/// The queue and the quarter page answer "is it due?" with one rule: a practice is due on the
+/// day `rereview_months` after its vetting, not the day before.
+#[tokio::test]
+async fn review_queue_and_quarter_page_agree_on_what_is_due() {
+    let app = TestApp::seeded().await;
+    // Three practices without adoption reports, vetted `rereview_months` ago, a day less and
+    // a day more: the first two are due today, the third only tomorrow.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    for (slug, shift) in [
+        ("cognate-word-walls", "+0 days"),
+        ("exit-ticket-regrouping", "-1 day"),
+        ("two-by-ten-conversations", "+1 day"),
+    ] {
+        sqlx::query(
+            "update practices set vetted_on = date('now', '-' || ? || ' months', ?) where slug = ?",
+        )
+        .bind(app.state.settings.rereview_months)
+        .bind(shift)
+        .bind(slug)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let quarter = brightspots::domain::Quarter::containing(today).to_string();
+    let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let r = coach
+        .submit(
+            "/plc",
+            &[("quarter", &quarter), ("held_on", &today.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let queue = coach.get("/review").await.body;
+    let session = coach.get(&format!("/plc/{quarter}")).await.body;
+    let (queue, session) = (due_section(&queue), due_section(&session));
+    for page in [queue, session] {
+        assert!(page.contains("/review/cognate-word-walls\""), "{page}");
+        assert!(page.contains("/review/exit-ticket-regrouping\""), "{page}");
+        assert!(
+            !page.contains("/review/two-by-ten-conversations\""),
+            "due only tomorrow: {page}"
+        );
+    }
+    let heading = |s: &str| s[..s.find(')').unwrap() + 1].to_string();
+    assert_eq!(heading(queue), heading(session));
 }

@@ -715,3 +715,157 @@ async fn invalid_utf8_is_explained_not_stored() {
         0
     );
 }
+
+/// A vetted practice whose team is editing it is both public and in draft: `/me` and the
+/// quarterly CSV say both, not "Draft".
+#[tokio::test]
+async fn a_vetted_practice_with_an_edit_in_draft_says_both() {
+    let app = TestApp::seeded().await;
+    let slug = "attendance-welcome-calls"; // vetted, of harbor-hs-step
+    let mut hal = Browser::local(&app, "Hal Owner", "member", "harbor-hs-step").await;
+    let edit = hal.get(&format!("/practices/{slug}/edit")).await.body;
+    let base = csrf_field(&edit, "base");
+    let mut f = practice_form("Welcome-back calls after an absence", "30", "New evidence.");
+    f.retain(|(k, _)| *k != "team");
+    f.extend([("action", "save"), ("base", base.as_str())]);
+    let r = hal.submit(&format!("/practices/{slug}/edit"), &f).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    let me = hal.get("/me").await.body;
+    let at = me
+        .find("Welcome-back calls after an absence")
+        .expect("listed");
+    let row = &me[me[..at].rfind("<tr>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("Vetted · edit in draft"), "{row}");
+    assert!(
+        row.contains(&format!("href=\"/practices/{slug}\"")),
+        "public: {row}"
+    );
+
+    let mut coach = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let quarter = brightspots::domain::Quarter::containing(today).to_string();
+    coach
+        .submit(
+            "/plc",
+            &[("quarter", &quarter), ("held_on", &today.to_string())],
+        )
+        .await;
+    let csv = coach.get(&format!("/plc/{quarter}.csv")).await.body;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = rows.iter().find(|r| &r[0] == slug).unwrap();
+    assert_eq!(&row[column("status")], "vetted", "{row:?}");
+    assert_eq!(&row[column("pending_edit")], "draft", "{row:?}");
+    let other = rows.iter().find(|r| &r[0] == "cognate-word-walls").unwrap();
+    assert_eq!(
+        (&other[column("status")], &other[column("pending_edit")]),
+        ("vetted", "")
+    );
+}
+
+/// The form element of `field` (`id="f-{field}"`) up to where it closes.
+fn field_block<'a>(page: &'a str, field: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"f-{field}\""))
+        .unwrap_or_else(|| panic!("no field {field}"));
+    let rest = &page[at..];
+    let close = if page[..at].ends_with("<fieldset ") {
+        "</fieldset>"
+    } else {
+        "</p>"
+    };
+    &rest[..rest.find(close).unwrap()]
+}
+
+/// A value that is none of a choice field's choices — a tampered form, a stale page, a
+/// script — is a problem shown next to its field, with everything typed kept: never a 500.
+#[tokio::test]
+async fn unknown_choices_in_the_share_form_are_problems_next_to_their_fields() {
+    let app = TestApp::seeded().await;
+    let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    // (posted name, the value it replaces, the field the problem is shown at, what it says)
+    let cases = [
+        (
+            "area",
+            "academic-discourse",
+            "areas",
+            "is not a challenge area",
+        ),
+        ("grade", "6-8", "grades", "is not a grade band"),
+        ("subject", "math", "subjects", "is not a subject"),
+        (
+            "stage",
+            "confirmed",
+            "stage",
+            "choose promising or confirmed",
+        ),
+        (
+            "team",
+            "bayview-ms-step",
+            "team",
+            "choose one of your teams",
+        ),
+        (
+            "m-ingredient",
+            "student-outcome",
+            "m1-ingredient",
+            "choose an ingredient",
+        ),
+        ("m-unit", "percent", "m1-unit", "choose a unit"),
+    ];
+    for (name, good, field, message) in cases {
+        for bogus in ["null", "<script>"] {
+            let mut form = practice_form("Restate, then add", "30", "Talk rose from 41% to 78%.");
+            let posted = form.iter_mut().find(|(k, v)| *k == name && *v == good);
+            posted.unwrap_or_else(|| panic!("{name}")).1 = bogus;
+            form.push(("action", "save"));
+            let r = b.submit("/share", &form).await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{name}={bogus}: {}",
+                r.body
+            );
+            let block = field_block(&r.body, field);
+            assert!(
+                block.contains("field-error") && block.contains(message),
+                "{name}={bogus}: {block}"
+            );
+            assert!(!r.body.contains("<script>"), "{name}: the value is escaped");
+            for kept in [
+                "value=\"Restate, then add\"",
+                "Talk rose from 41% to 78%.",
+                "- The teacher waits five seconds",
+                "value=\"Observation tally\"",
+                "value=\"talk moves, discourse\"",
+            ] {
+                assert!(r.body.contains(kept), "{name}={bogus}: {kept} kept");
+            }
+        }
+    }
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from practices where slug = 'restate-then-add'"
+        )
+        .await,
+        0
+    );
+
+    // The edit form of a practice too.
+    let slug = "cognate-word-walls"; // bayview-ms-step's
+    let edit = b.get(&format!("/practices/{slug}/edit")).await.body;
+    let base = csrf_field(&edit, "base");
+    let mut form = practice_form("Cognate word walls", "30", "New evidence.");
+    form.retain(|(k, _)| *k != "team");
+    form.iter_mut().find(|(k, _)| *k == "area").unwrap().1 = "null";
+    form.extend([("action", "save"), ("base", base.as_str())]);
+    let r = b.submit(&format!("/practices/{slug}/edit"), &form).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(field_block(&r.body, "areas").contains("is not a challenge area"));
+    assert!(r.body.contains("New evidence."));
+}

@@ -397,3 +397,135 @@ async fn only_coaches_and_admins_reach_review() {
     );
     assert_eq!(status_of(&app, slug).await, "vetted");
 }
+
+/// Archiving retires a *vetted* practice, never by a coach of its own team; another coach
+/// restores it: public, searchable and in the history again.
+#[tokio::test]
+async fn only_vetted_practices_are_archived_and_another_coach_restores_them() {
+    let app = TestApp::seeded().await;
+    let slug = "attendance-welcome-calls"; // vetted, of harbor-hs-step
+    let archive = format!("/review/{slug}/archive");
+    let restore = format!("/review/{slug}/restore");
+    let why = [("comment", "Replaced by the district's attendance policy.")];
+    let mut own = Browser::local(&app, "Cleo Coach", "coach", "harbor-hs-step").await;
+    let mut ada = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let mut ben = Browser::local(&app, "Ben Coach", "coach", "").await;
+    let mut rosa = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+
+    // A coach on the owning team may not archive it.
+    let r = own.submit(&archive, &why).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("another coach"), "{}", r.body);
+    assert_eq!(status_of(&app, slug).await, "vetted");
+
+    // Neither a submitted practice nor a draft can be archived: there is nothing public to
+    // retire, and returning it is what a coach does instead.
+    let r = ada
+        .submit("/review/peer-learning-walks/archive", &why)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        r.body.contains("Only vetted practices can be archived"),
+        "{}",
+        r.body
+    );
+    assert_eq!(status_of(&app, "peer-learning-walks").await, "submitted");
+    let draft = share("Restate, then add", "Talk rose.", &[("action", "save")]);
+    assert_eq!(
+        send(&mut rosa, "/share", &draft).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let r = ada.submit("/review/restate-then-add/archive", &why).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("Only vetted practices can be archived"));
+    assert_eq!(status_of(&app, "restate-then-add").await, "draft");
+    let page = ada.get("/review/peer-learning-walks").await.body;
+    assert!(
+        !page.contains("/review/peer-learning-walks/archive"),
+        "no archive form"
+    );
+
+    // Archived by another coach: its page offers coaches (not its own team's) a restore
+    // button, a CSRF-protected form.
+    assert_eq!(
+        ada.submit(&archive, &why).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(status_of(&app, slug).await, "archived");
+    for page in [
+        ada.get(&format!("/review/{slug}")).await.body,
+        ada.get(&format!("/practices/{slug}")).await.body,
+    ] {
+        let form = &page[page
+            .find(&format!("action=\"{restore}\""))
+            .expect("a restore form")..];
+        assert!(form[..form.find("</form>").unwrap()].contains("name=\"csrf\""));
+    }
+    assert!(
+        !app.page(&format!("/practices/{slug}"))
+            .await
+            .contains(&restore)
+    );
+    assert!(
+        !own.get(&format!("/practices/{slug}"))
+            .await
+            .body
+            .contains(&restore)
+    );
+
+    // Not by the owning team's coach, not by a member, not without the token.
+    assert_eq!(
+        own.submit(&restore, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        rosa.submit(&restore, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(ben.post(&restore, &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(status_of(&app, slug).await, "archived");
+
+    // Restored: public and searchable again, and kept in the history.
+    let r = ben
+        .submit(&restore, &[("comment", "The policy was withdrawn.")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status_of(&app, slug).await, "vetted");
+    let public = app.page(&format!("/practices/{slug}")).await;
+    assert!(!public.contains("Archived."));
+    app.indexed().await;
+    let (_, found) = app.get("/api/v1/search?q=welcome%20calls").await;
+    assert!(found.contains(slug), "{found}");
+    let history = ada.get(&format!("/practices/{slug}/history")).await.body;
+    assert!(history.contains("Ada Coach archived revision"), "{history}");
+    assert!(
+        history.contains("Ben Coach restored revision")
+            && history.contains("The policy was withdrawn."),
+        "{history}"
+    );
+
+    // The quarterly review lists the restore and counts the practice in the catalog again.
+    let today = time::OffsetDateTime::now_utc().date();
+    let quarter = brightspots::domain::Quarter::containing(today).to_string();
+    ada.submit(
+        "/plc",
+        &[("quarter", &quarter), ("held_on", &today.to_string())],
+    )
+    .await;
+    let plc = ada.get(&format!("/plc/{quarter}")).await.body;
+    assert!(plc.contains("Restored to the catalog (1)"), "{plc}");
+    let totals = &plc[plc
+        .find("Vetted practices in the catalog at the end of each quarter")
+        .unwrap()..];
+    assert!(
+        totals.contains(&format!(
+            r#"<th scope="row">{quarter}</th><td class="num">16</td>"#
+        )),
+        "the seed's 16 vetted, the restored one among them"
+    );
+
+    // A practice that is not archived cannot be restored.
+    let r = ben.submit(&restore, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("is not archived"), "{}", r.body);
+}

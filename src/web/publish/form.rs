@@ -120,11 +120,14 @@ impl PracticeForm {
 
     /// The doc this form describes, and what stops it from being saved. `complete` also
     /// checks what a submission needs (every required section, areas, grades, subjects).
+    /// `areas` are the network's challenge areas (slug, name): a ticked value that is none of
+    /// them is a problem of the form, not a database error.
     pub fn to_doc(
         &self,
         slug: Slug,
         min_cell: CellSize,
         complete: bool,
+        areas: &[(String, String)],
     ) -> (PracticeDoc, Problems) {
         let mut problems = Problems::new();
         let mut add =
@@ -198,13 +201,16 @@ impl PracticeForm {
             Ok(s) => s,
         };
         let team = Slug::parse(&self.team).unwrap_or_else(|_| slug.clone());
-        let grade_bands: Vec<GradeBand> = vocab_list(&self.grades);
-        let subjects: Vec<Subject> = vocab_list(&self.subjects);
-        let challenge_areas: Vec<Slug> = self
-            .areas
-            .iter()
-            .filter_map(|a| Slug::parse(a).ok())
-            .collect();
+        let grade_bands: Vec<GradeBand> =
+            vocab_list(&self.grades, "grades", "a grade band", &mut add);
+        let subjects: Vec<Subject> = vocab_list(&self.subjects, "subjects", "a subject", &mut add);
+        let mut challenge_areas = Vec::new();
+        for a in &self.areas {
+            match Slug::parse(a) {
+                Ok(slug) if areas.iter().any(|(known, _)| known == a) => challenge_areas.push(slug),
+                _ => add("areas", unknown_choice(a, "a challenge area")),
+            }
+        }
         let measures = parse_measures(&self.measures, min_cell, &mut add);
         let resources = self
             .resources
@@ -313,12 +319,20 @@ pub fn parse_measures(
                 min_cell.get()
             }
         };
-        let (Ok(ingredient), Ok(unit)) = (Ingredient::parse(&m.ingredient), Unit::parse(&m.unit))
-        else {
+        let ingredient = Ingredient::parse(&m.ingredient).map_err(|_| {
             add(
                 &format!("m{row}-ingredient"),
-                "choose an ingredient and a unit".into(),
-            );
+                "choose an ingredient: student outcome, teaching practice or professional condition"
+                    .into(),
+            )
+        });
+        let unit = Unit::parse(&m.unit).map_err(|_| {
+            add(
+                &format!("m{row}-unit"),
+                "choose a unit from the list".into(),
+            )
+        });
+        let (Ok(ingredient), Ok(unit)) = (ingredient, unit) else {
             continue;
         };
         measures.push(Measure {
@@ -335,8 +349,28 @@ pub fn parse_measures(
     measures
 }
 
-fn vocab_list<V: Vocabulary>(values: &[String]) -> Vec<V> {
-    values.iter().filter_map(|v| V::parse(v).ok()).collect()
+/// The values of a group of checkboxes; one that is none of the choices is a problem at
+/// `field`.
+fn vocab_list<V: Vocabulary>(
+    values: &[String],
+    field: &str,
+    what: &str,
+    add: &mut dyn FnMut(&str, String),
+) -> Vec<V> {
+    let mut list = Vec::new();
+    for v in values {
+        match V::parse(v) {
+            Ok(x) => list.push(x),
+            Err(_) => add(field, unknown_choice(v, what)),
+        }
+    }
+    list
+}
+
+/// What a value that is none of a field's choices is told ("null" is not a subject…).
+fn unknown_choice(value: &str, what: &str) -> String {
+    let shown: String = value.chars().take(60).collect();
+    format!("\"{shown}\" is not {what}; tick among those listed")
 }
 
 /// The rows of a measures table as posted (`m-name`, `m-n`… once per row).

@@ -352,7 +352,9 @@ async fn save(
             Slug::parse("practice").map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?
         }
     };
-    let (doc, mut problems) = f.to_doc(practice_slug, state.settings.min_cell(), submitting);
+    let areas = state.db.area_names().await?;
+    let (doc, mut problems) =
+        f.to_doc(practice_slug, state.settings.min_cell(), submitting, &areas);
     if submitting && !f.confirm_privacy {
         problems
             .entry("confirm_privacy".into())
@@ -498,7 +500,13 @@ async fn submit(
     f.confirm_privacy =
         form_urlencoded::parse(&body).any(|(k, v)| k == "confirm_privacy" && v == "yes");
     f.action = "submit".into();
-    let (_, mut problems) = f.to_doc(target.doc.slug.clone(), state.settings.min_cell(), true);
+    let areas = state.db.area_names().await?;
+    let (_, mut problems) = f.to_doc(
+        target.doc.slug.clone(),
+        state.settings.min_cell(),
+        true,
+        &areas,
+    );
     if !f.confirm_privacy {
         problems
             .entry("confirm_privacy".into())
@@ -563,9 +571,4 @@ async fn me(
         user,
         work,
     })
-}
-
-/// Labels for statuses in lists.
-pub fn status_label(status: &str) -> &'static str {
-    Status::parse(status).map_or("Unknown", |s| s.label())
 }
