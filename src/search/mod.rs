@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::{Sender, channel};
 use tokio::task::JoinHandle;
 
-use tantivy::{Index, IndexReader, ReloadPolicy};
+use tantivy::{Index, IndexReader};
 
 pub use engine::{Facet, Hit, SearchRequest, SearchResults, Sort, escape};
 pub use indexer::Payload;
@@ -54,11 +54,13 @@ pub struct Search {
 
 impl Search {
     /// Opens the index in `dir` and starts its indexer thread, which first catches up with the
-    /// database (or rebuilds the index when it is missing or from another schema version).
-    /// Must be called inside a tokio runtime.
+    /// database (or rebuilds the index when it is missing, from another schema version, or
+    /// damaged: a damaged one is moved aside first). The rebuild runs in the background; until
+    /// it is done, `indexed_seq` is 0. Must be called inside a tokio runtime.
     pub fn start(dir: &Path, db: Db) -> anyhow::Result<Search> {
         let Opened {
             index,
+            reader,
             fields,
             needs_rebuild,
             lock,
@@ -69,10 +71,6 @@ impl Search {
             ),
             RebuildError::Other(e) => e,
         })?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
         let writer = segments::writer(&index).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
                 "the search index in {} is in use by another running hub; give each hub its own --index-dir",
@@ -150,7 +148,8 @@ impl Search {
 }
 
 /// Rebuilds the index in `dir` from the database without a server (`brightspots reindex`).
-/// Fails with `InUse` when a running hub holds the index.
+/// Fails with `InUse` when a running hub holds the index. A damaged index is moved aside, as
+/// at a hub's start, so that this always works.
 pub async fn rebuild_offline(
     dir: &Path,
     db: Db,
@@ -158,6 +157,7 @@ pub async fn rebuild_offline(
 ) -> Result<usize, RebuildError> {
     let Opened {
         index,
+        reader,
         fields,
         lock,
         ..
@@ -167,11 +167,6 @@ pub async fn rebuild_offline(
         Err(tantivy::TantivyError::LockFailure(..)) => return Err(RebuildError::InUse),
         Err(e) => return Err(RebuildError::Other(e.into())),
     };
-    let reader = index
-        .reader_builder()
-        .reload_policy(ReloadPolicy::Manual)
-        .try_into()
-        .map_err(|e: tantivy::TantivyError| RebuildError::Other(e.into()))?;
     let writer = Arc::new(Mutex::new(writer));
     let mut indexer = Indexer {
         db,
