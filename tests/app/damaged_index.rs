@@ -62,19 +62,36 @@ async fn restart_damaged(app: &mut TestApp, damage: impl FnOnce(&Path)) {
     app.restart().await;
 }
 
-/// Right after a start on a damaged index: pages are served while the index is rebuilt.
+/// Right after a start on a damaged index: pages are served, and search and `/readyz` say the
+/// index is being rebuilt. (In a current-thread runtime the indexer has not run yet.)
 async fn serves_while_rebuilding(app: &TestApp) {
-    assert_eq!(get_now(app, "/healthz").await, (StatusCode::OK, "ok".into()));
+    let (status, body) = get_now(app, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("search index being rebuilt"), "{body}");
+    assert_eq!(
+        get_now(app, "/healthz").await,
+        (StatusCode::OK, "ok".into())
+    );
     let (status, body) = get_now(app, "/practices/exit-ticket-regrouping").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = get_now(app, "/api/v1/search?q=talk").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("being rebuilt"), "{body}");
+    let (status, body) = get_now(app, "/search?q=talk").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("being rebuilt from the database"), "{body}");
 }
 
-/// Once rebuilt: every public practice is found again.
+/// Once rebuilt: every public practice is found again, and the hub is ready.
 async fn rebuilt(app: &TestApp) {
     app.indexed().await;
     assert_eq!(all_slugs(app).await.len(), public_slugs(app).await.len());
     let (_, body) = app.get("/api/v1/search?q=exit+ticket").await;
     assert!(body.contains("exit-ticket-regrouping"), "{body}");
+    assert_eq!(
+        get_now(app, "/readyz").await,
+        (StatusCode::OK, "ready".into())
+    );
 }
 
 #[tokio::test]
@@ -102,7 +119,7 @@ async fn a_truncated_term_file_is_moved_aside_and_rebuilt() {
     assert_eq!(damaged_copies(&app.state.settings.index_dir).len(), 1);
     // The rebuilt index is sound: the next start keeps it.
     app.restart().await;
-    app.indexed().await;
+    assert_eq!(get_now(&app, "/readyz").await.0, StatusCode::OK);
     assert_eq!(damaged_copies(&app.state.settings.index_dir).len(), 1);
 }
 
