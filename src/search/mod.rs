@@ -6,6 +6,7 @@ mod directory;
 mod engine;
 mod facets;
 mod indexer;
+mod open;
 mod pairs;
 mod query;
 mod schema;
@@ -20,8 +21,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::{Sender, channel};
 use tokio::task::JoinHandle;
 
-use tantivy::{Index, IndexReader, ReloadPolicy};
-use tracing::{info, warn};
+use tantivy::{Index, IndexReader};
 
 pub use engine::{Facet, Hit, SearchRequest, SearchResults, Sort, escape};
 pub use indexer::Payload;
@@ -30,6 +30,7 @@ pub use schema::{SCHEMA_VERSION, markdown_text};
 
 use crate::store::Db;
 use indexer::{Indexer, Msg};
+use open::{Opened, open_index};
 use schema::Fields;
 use synonyms::Synonyms;
 
@@ -51,118 +52,15 @@ pub struct Search {
     results: cache::ResultCache,
 }
 
-/// An index directory opened (or created) with the current schema.
-struct Opened {
-    index: Index,
-    fields: Fields,
-    needs_rebuild: bool,
-    /// Held for as long as the index is written: no other process may clear or write it.
-    lock: std::fs::File,
-}
-
-/// Takes the directory's lock before anything in it is read or removed, so that a second
-/// hub or a `reindex` cannot clear an index that a running hub writes.
-fn lock_dir(dir: &Path) -> Result<std::fs::File, RebuildError> {
-    std::fs::create_dir_all(dir).map_err(|e| RebuildError::Other(e.into()))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(LOCK_FILE))
-        .map_err(|e| RebuildError::Other(e.into()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(RebuildError::InUse),
-        Err(std::fs::TryLockError::Error(e)) => Err(RebuildError::Other(e.into())),
-    }
-}
-
-const LOCK_FILE: &str = "brightspots.lock";
-
-fn open_index(dir: &Path) -> Result<Opened, RebuildError> {
-    let lock = lock_dir(dir)?;
-    open_locked(dir, lock).map_err(RebuildError::Other)
-}
-
-fn open_locked(dir: &Path, lock: std::fs::File) -> anyhow::Result<Opened> {
-    let (schema, fields) = schema::schema();
-    let existing = if dir.join("meta.json").exists() {
-        match directory::IndexDirectory::open(dir).and_then(Index::open) {
-            Ok(index) => {
-                let payload = Payload::read(&index);
-                let current = index.schema() == schema
-                    && payload.as_ref().is_some_and(|p| p.schema == SCHEMA_VERSION);
-                if current {
-                    Some(index)
-                } else {
-                    info!(dir = %dir.display(), "search index schema changed; rebuilding from the database");
-                    None
-                }
-            }
-            Err(e) => {
-                warn!(dir = %dir.display(), error = %e, "search index unreadable; rebuilding from the database");
-                None
-            }
-        }
-    } else {
-        info!(dir = %dir.display(), "no search index yet; building it from the database");
-        None
-    };
-    let (mut index, needs_rebuild) = match existing {
-        Some(index) => (index, false),
-        None => {
-            clear_dir(dir)?;
-            (
-                Index::create(
-                    directory::IndexDirectory::open(dir)?,
-                    schema,
-                    tantivy::IndexSettings::default(),
-                )?,
-                true,
-            )
-        }
-    };
-    schema::register_analyzers(&index);
-    segments::search_in_parallel(&mut index)?;
-    Ok(Opened {
-        index,
-        fields,
-        needs_rebuild,
-        lock,
-    })
-}
-
-/// Removes an old index, keeping anything that is not tantivy's (the directory's README).
-fn clear_dir(dir: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        // meta.json, .managed.json, .tantivy-*.lock, and segment files named `<32 hex>.<ext>`.
-        let segment = name.len() > 33
-            && name.as_bytes()[32] == b'.'
-            && name[..32].bytes().all(|b| b.is_ascii_hexdigit());
-        let tantivy_file = segment
-            || name == "meta.json"
-            || name.starts_with(".tantivy")
-            || name.starts_with(".managed");
-        if tantivy_file && path.is_file() {
-            std::fs::remove_file(path)?;
-        }
-    }
-    Ok(())
-}
-
 impl Search {
     /// Opens the index in `dir` and starts its indexer thread, which first catches up with the
-    /// database (or rebuilds the index when it is missing or from another schema version).
-    /// Must be called inside a tokio runtime.
+    /// database (or rebuilds the index when it is missing, from another schema version, or
+    /// damaged: a damaged one is moved aside first). The rebuild runs in the background; until
+    /// it is done, `indexed_seq` is 0. Must be called inside a tokio runtime.
     pub fn start(dir: &Path, db: Db) -> anyhow::Result<Search> {
         let Opened {
             index,
+            reader,
             fields,
             needs_rebuild,
             lock,
@@ -173,10 +71,6 @@ impl Search {
             ),
             RebuildError::Other(e) => e,
         })?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
         let writer = segments::writer(&index).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
                 "the search index in {} is in use by another running hub; give each hub its own --index-dir",
@@ -254,7 +148,8 @@ impl Search {
 }
 
 /// Rebuilds the index in `dir` from the database without a server (`brightspots reindex`).
-/// Fails with `InUse` when a running hub holds the index.
+/// Fails with `InUse` when a running hub holds the index. A damaged index is moved aside, as
+/// at a hub's start, so that this always works.
 pub async fn rebuild_offline(
     dir: &Path,
     db: Db,
@@ -262,6 +157,7 @@ pub async fn rebuild_offline(
 ) -> Result<usize, RebuildError> {
     let Opened {
         index,
+        reader,
         fields,
         lock,
         ..
@@ -271,11 +167,6 @@ pub async fn rebuild_offline(
         Err(tantivy::TantivyError::LockFailure(..)) => return Err(RebuildError::InUse),
         Err(e) => return Err(RebuildError::Other(e.into())),
     };
-    let reader = index
-        .reader_builder()
-        .reload_policy(ReloadPolicy::Manual)
-        .try_into()
-        .map_err(|e: tantivy::TantivyError| RebuildError::Other(e.into()))?;
     let writer = Arc::new(Mutex::new(writer));
     let mut indexer = Indexer {
         db,

@@ -16,11 +16,19 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database answers.
+/// The database answers, and the search index can answer too: after a first start, a schema
+/// change or damage it is rebuilt from nothing, and until then a search would find nothing.
+/// (A rebuild asked for by an administrator keeps answering from the old index: ready.)
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.db.ping().await {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    if !state.db.ping().await {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
+    }
+    match super::index_ready(&state).await {
+        Ok(true) => (StatusCode::OK, "ready"),
+        Ok(false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "search index being rebuilt from the database",
+        ),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
     }
 }

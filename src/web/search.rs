@@ -263,6 +263,9 @@ async fn run(state: &AppState, req: SearchRequest, log: bool) -> AppResult<Outco
 }
 
 async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+    if !super::index_ready(&state).await? {
+        return Ok(rebuilding());
+    }
     let labels = Labels::load(&state).await?;
     let (req, problems) = parse(raw.as_deref(), &labels);
     if let Some(p) = problems.first() {
@@ -341,6 +344,20 @@ async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> A
         body["notice"] = json!(notices.join("; "));
     }
     Ok(Json(body).into_response())
+}
+
+const REBUILDING: &str = "The search index is being rebuilt from the database, so searches find \
+     nothing yet. Practices can still be read; try your search again in a few minutes.";
+
+/// The API's answer while the index is rebuilt from nothing: no results rather than wrong
+/// ones, and when to ask again (as `/readyz` says, not ready).
+fn rebuilding() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, "30")],
+        Json(json!({"error": "the search index is being rebuilt from the database; try again in a few minutes"})),
+    )
+        .into_response()
 }
 
 fn api_error(parameter: &str, message: &str) -> Response {
@@ -430,7 +447,13 @@ async fn search_page(
             ignored.join(", ")
         ));
     }
-    let mut o = run(&state, req, true).await?;
+    // A search of an index still being rebuilt from nothing finds nothing: say so, and keep
+    // it out of the log, where it would count as a search the catalog cannot answer.
+    let ready = super::index_ready(&state).await?;
+    if !ready {
+        notices.push(REBUILDING.to_string());
+    }
+    let mut o = run(&state, req, ready).await?;
     if o.req.page > o.last_page {
         notices.push(format!(
             "Page {} is past the end of these results; showing the last page ({}).",

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod connections;
 mod content_rules;
+mod damaged_index;
 mod harness;
 mod helpers;
 mod identity;

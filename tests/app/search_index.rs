@@ -10,12 +10,12 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, seed_dir};
 
-async fn all_slugs(app: &TestApp) -> Vec<String> {
+pub async fn all_slugs(app: &TestApp) -> Vec<String> {
     let (_, body) = app.get("/api/v1/search?per_page=100").await;
     crate::search::slugs(&serde_json::from_str(&body).unwrap())
 }
 
-async fn public_slugs(app: &TestApp) -> Vec<String> {
+pub async fn public_slugs(app: &TestApp) -> Vec<String> {
     let mut s: Vec<String> = sqlx::query_scalar(
         "select slug from practices where public_revision_id is not null and status <> 'archived' order by slug",
     )
