@@ -244,7 +244,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     for warning in settings.providers.iter().flat_map(|p| p.warnings()) {
         tracing::warn!("{warning}");
     }
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect_waiting(&settings.database_url, settings.write_wait()).await?;
     if db.is_empty().await? {
         seed(&db, &settings).await?;
     }

@@ -51,6 +51,9 @@ pub struct Settings {
     /// At most this many connections are open at once; beyond it, new ones wait to be
     /// accepted until one closes.
     pub max_connections: usize,
+    /// How long a web request waits for the database's one writer (held by a long import,
+    /// say) before the person is told the hub is busy and to press the button again.
+    pub write_wait_secs: u64,
 }
 
 /// The default rubric: what a network coach checks before a practice is vetted.
@@ -92,6 +95,8 @@ impl Default for Settings {
             // the database, the search index's segments and outgoing sign-in requests; a
             // browser opens about six connections, and idle ones close after a minute.
             max_connections: 512,
+            // A person waits on it; a command-line writer waits 30 seconds.
+            write_wait_secs: 10,
         }
     }
 }
@@ -217,6 +222,11 @@ impl Settings {
                 e.message()
             )
         })
+    }
+
+    /// How long a web request waits for the database's writer.
+    pub fn write_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.write_wait_secs)
     }
 
     /// The base of every absolute link, without a trailing slash.

@@ -23,13 +23,33 @@ pub enum AppError {
     /// A page that needs sign-in, reached by a link: go to the sign-in page and come back.
     #[error("redirect to {0}")]
     Redirect(String),
+    /// The database's one writer stayed taken (a long import) for longer than a person should
+    /// wait: nothing was changed, and pressing the button again will work.
+    #[error("busy")]
+    Busy,
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
+
+/// What a person is told when the writer stayed busy.
+pub const BUSY_MESSAGE: &str = "The hub is busy writing something large (usually a catalog import), so nothing was changed. Wait a minute, then press the button again.";
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        AppError::Internal(e.into())
+        if crate::store::is_busy(&e) {
+            AppError::Busy
+        } else {
+            AppError::Internal(e.into())
+        }
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<sqlx::Error>() {
+            Ok(e) => e.into(),
+            Err(e) => AppError::Internal(e),
+        }
     }
 }
 
@@ -51,6 +71,7 @@ impl IntoResponse for AppError {
             AppError::Redirect(to) => {
                 return axum::response::Redirect::to(to).into_response();
             }
+            AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, Some(BUSY_MESSAGE.into())),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, None)
@@ -58,6 +79,12 @@ impl IntoResponse for AppError {
         };
         // The page itself is drawn by `web::render_errors`, which knows the site's chrome.
         let mut response = (status, message.clone().unwrap_or_default()).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
+        }
         response.extensions_mut().insert(ErrorMessage(message));
         response
     }

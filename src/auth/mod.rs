@@ -348,7 +348,7 @@ async fn load_session(state: &AppState, token: &str) -> Result<Option<SessionRow
     if now - session.last_seen_at > s.session_idle_hours as i64 * 3600
         || now - session.created_at > s.session_max_days as i64 * 86400
     {
-        state.db.delete_session(&id_hash).await?;
+        state.db.forget_session(&id_hash).await?;
         return Ok(None);
     }
     // Refresh the idle clock at most once a minute: reads stay reads.

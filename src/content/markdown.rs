@@ -42,37 +42,72 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 /// Headings inside a section become level 3 or deeper, because the page around it already
 /// uses levels 1 and 2 (keeps the heading outline in order).
 pub fn render(markdown: &str) -> String {
-    let events = Parser::new_ext(markdown, options()).map(|event| match event {
-        Event::Start(Tag::Heading {
-            level,
-            id,
-            classes,
-            attrs,
-        }) => Event::Start(Tag::Heading {
-            level: demote(level),
-            id,
-            classes,
-            attrs,
-        }),
-        Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(demote(level))),
-        Event::FootnoteReference(label) => Event::FootnoteReference(footnote(label)),
-        Event::Start(Tag::FootnoteDefinition(label)) => {
-            Event::Start(Tag::FootnoteDefinition(footnote(label)))
-        }
-        // A disabled checkbox says nothing to a screen reader; a symbol with text does.
-        Event::TaskListMarker(done) => Event::InlineHtml(
-            if done {
-                "<span class=\"task\">☑ done:</span> "
-            } else {
-                "<span class=\"task\">☐ to do:</span> "
+    let events =
+        flatten_deep_nesting(Parser::new_ext(markdown, options())).map(|event| match event {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => Event::Start(Tag::Heading {
+                level: demote(level),
+                id,
+                classes,
+                attrs,
+            }),
+            Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(demote(level))),
+            Event::FootnoteReference(label) => Event::FootnoteReference(footnote(label)),
+            Event::Start(Tag::FootnoteDefinition(label)) => {
+                Event::Start(Tag::FootnoteDefinition(footnote(label)))
             }
-            .into(),
-        ),
-        other => other,
-    });
+            // A disabled checkbox says nothing to a screen reader; a symbol with text does.
+            Event::TaskListMarker(done) => Event::InlineHtml(
+                if done {
+                    "<span class=\"task\">☑ done:</span> "
+                } else {
+                    "<span class=\"task\">☐ to do:</span> "
+                }
+                .into(),
+            ),
+            other => other,
+        });
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events);
     SANITIZER.clean(&html).to_string()
+}
+
+/// Quotes and lists nested deeper than this keep their text but lose the extra levels: 20,000
+/// `>` in a row took the HTML sanitiser three seconds (it is quadratic in depth), and no
+/// reader follows a quote inside the 33rd quote anyway.
+pub const MAX_NESTING: usize = 32;
+
+/// Drops the start and end of every quote, list and list item nested deeper than
+/// [`MAX_NESTING`], keeping what is inside them.
+fn flatten_deep_nesting<'a>(
+    events: impl Iterator<Item = Event<'a>>,
+) -> impl Iterator<Item = Event<'a>> {
+    // For each open tag: whether it was dropped.
+    let mut open: Vec<bool> = Vec::new();
+    let mut depth = 0;
+    events.filter(move |event| match event {
+        Event::Start(tag) => {
+            let container = matches!(tag, Tag::BlockQuote(_) | Tag::List(_) | Tag::Item);
+            let drop = container && depth >= MAX_NESTING;
+            if container && !drop {
+                depth += 1;
+            }
+            open.push(drop);
+            !drop
+        }
+        Event::End(end) => {
+            let dropped = open.pop().unwrap_or(false);
+            if !dropped && matches!(end, TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item) {
+                depth -= 1;
+            }
+            !dropped
+        }
+        _ => true,
+    })
 }
 
 fn demote(level: HeadingLevel) -> HeadingLevel {
@@ -149,6 +184,19 @@ pub fn render_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_keeps_its_text_but_not_its_depth() {
+        let html = render(&(">".repeat(20_000) + " the innermost words"));
+        assert!(html.contains("the innermost words"));
+        assert_eq!(html.matches("<blockquote>").count(), MAX_NESTING);
+        let list: String = (0..100)
+            .map(|i| " ".repeat(i * 2) + &format!("- item{i}\n"))
+            .collect();
+        let html = render(&list);
+        assert!(html.contains("item99"));
+        assert!(html.matches("<ul>").count() <= MAX_NESTING);
+    }
 
     #[test]
     fn renders_the_catalog_dialect() {

@@ -38,8 +38,13 @@ struct TargetRow {
 /// What saving a draft did.
 #[derive(Debug, Clone)]
 pub enum Saved {
-    /// A new revision (or, when nothing changed, the current one).
-    Revision { slug: Slug, revision_id: i64 },
+    /// A new revision (or, when nothing changed, the current one); `submitted` when it was
+    /// also sent for review.
+    Revision {
+        slug: Slug,
+        revision_id: i64,
+        submitted: bool,
+    },
     /// Someone saved a newer revision since the form was loaded; nothing was written.
     Conflict {
         theirs: Box<PracticeDoc>,
@@ -81,6 +86,31 @@ impl WorkRow {
     }
 }
 
+/// Sends practice `id` for review if `revision_id` is still its current revision and it is a
+/// draft or was returned; false otherwise. Inside the caller's transaction.
+async fn submit_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    revision_id: i64,
+    by: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        r#"update practices set status = 'submitted', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           where id = ? and current_revision_id = ? and status in ('draft', 'returned')"#,
+    )
+    .bind(id)
+    .bind(revision_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if done {
+        record_event(tx, id, Some(revision_id), "submitted", Some(by)).await?;
+        record_change(tx, id, "practice").await?;
+    }
+    Ok(done)
+}
+
 impl Db {
     pub async fn edit_target(&self, slug: &str) -> anyhow::Result<Option<EditTarget>> {
         let mut conn = self.read.acquire().await?;
@@ -114,117 +144,124 @@ impl Db {
 
     /// Saves `doc` as a new draft revision by `author`. For an existing practice `base` is
     /// the revision the form was loaded from: if another was saved since, nothing is written
-    /// (unless the text is identical to it: a form posted twice saves once).
+    /// (unless the text is identical to it: a form posted twice saves once). With `submit`,
+    /// the saved revision is also sent for review in the same transaction: a crash cannot
+    /// leave a saved draft whose "submit" did not happen.
+    ///
+    /// The Markdown is rendered before the writer is taken: a long render never holds up
+    /// other people's saves.
     #[instrument(skip_all, fields(practice.slug = %doc.slug))]
     pub async fn save_draft(
         &self,
         author: i64,
         doc: &PracticeDoc,
         base: Option<i64>,
+        submit: bool,
     ) -> anyhow::Result<Saved> {
+        let sections = doc.sections.clone();
+        let body_html =
+            tokio::task::spawn_blocking(move || crate::content::render_body(&sections)).await?;
         let mut tx = self.begin_write().await?;
-        let Some(base) = base else {
-            // A new practice: its slug comes from the title; a taken one gets a number.
-            let mut doc = doc.clone();
-            let stem = doc.slug.as_str().to_string();
-            for n in 2.. {
-                let taken: bool =
-                    sqlx::query_scalar("select count(*) > 0 from practices where slug = ?")
-                        .bind(doc.slug.as_str())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                if !taken {
-                    break;
+        let (id, slug, revision_id) = match base {
+            None => {
+                // A new practice: its slug comes from the title; a taken one gets a number.
+                let mut doc = doc.clone();
+                let stem = doc.slug.as_str().to_string();
+                for n in 2.. {
+                    let taken: bool =
+                        sqlx::query_scalar("select count(*) > 0 from practices where slug = ?")
+                            .bind(doc.slug.as_str())
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    if !taken {
+                        break;
+                    }
+                    doc.slug = Slug::parse(&format!("{stem}-{n}")).map_err(anyhow::Error::msg)?;
                 }
-                doc.slug = Slug::parse(&format!("{stem}-{n}")).map_err(anyhow::Error::msg)?;
+                let id: i64 = sqlx::query_scalar(
+                    r#"insert into practices (slug, team_id, status, stage)
+                       values (?, (select id from teams where slug = ?), 'draft', ?) returning id"#,
+                )
+                .bind(doc.slug.as_str())
+                .bind(doc.team.as_str())
+                .bind(doc.stage.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                let revision_id =
+                    insert_revision(&mut tx, id, &doc, &body_html, Some(author)).await?;
+                record_change(&mut tx, id, "practice").await?;
+                (id, doc.slug, revision_id)
             }
-            let id: i64 = sqlx::query_scalar(
-                r#"insert into practices (slug, team_id, status, stage)
-                   values (?, (select id from teams where slug = ?), 'draft', ?) returning id"#,
-            )
-            .bind(doc.slug.as_str())
-            .bind(doc.team.as_str())
-            .bind(doc.stage.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            let revision_id = insert_revision(&mut tx, id, &doc, Some(author)).await?;
-            record_change(&mut tx, id, "practice").await?;
-            tx.commit().await?;
-            return Ok(Saved::Revision {
-                slug: doc.slug,
-                revision_id,
-            });
-        };
-        let (id, current, status): (i64, i64, String) =
-            sqlx::query_as("select id, current_revision_id, status from practices where slug = ?")
+            Some(base) => {
+                let (id, current, status): (i64, i64, String) = sqlx::query_as(
+                    "select id, current_revision_id, status from practices where slug = ?",
+                )
                 .bind(doc.slug.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-        let (_, stored) = revision_doc(&mut tx, current)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("practice {} has no revision", doc.slug))?;
-        if super::import::same_content(&stored, doc) {
-            tx.commit().await?;
-            return Ok(Saved::Revision {
-                slug: doc.slug.clone(),
-                revision_id: current,
-            });
-        }
-        if current != base {
-            let (number, author): (i64, String) = sqlx::query_as(
-                r#"select r.number, coalesce(u.name, 'an import') from practice_revisions r
-                   left join users u on u.id = r.author_id where r.id = ?"#,
-            )
-            .bind(current)
-            .fetch_one(&mut *tx)
-            .await?;
-            return Ok(Saved::Conflict {
-                theirs: Box::new(stored),
-                revision_id: current,
-                number,
-                author,
-            });
-        }
-        let revision_id = insert_revision(&mut tx, id, doc, Some(author)).await?;
-        // An edit of a vetted practice waits as a draft; its vetted revision stays public.
-        let next = if status == Status::Archived.as_str() {
-            Status::Archived
-        } else {
-            Status::Draft
+                let (_, stored) = revision_doc(&mut tx, current)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("practice {} has no revision", doc.slug))?;
+                if super::import::same_content(&stored, doc) {
+                    (id, doc.slug.clone(), current)
+                } else if current != base {
+                    let (number, author): (i64, String) = sqlx::query_as(
+                        r#"select r.number, coalesce(u.name, 'an import') from practice_revisions r
+                           left join users u on u.id = r.author_id where r.id = ?"#,
+                    )
+                    .bind(current)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    return Ok(Saved::Conflict {
+                        theirs: Box::new(stored),
+                        revision_id: current,
+                        number,
+                        author,
+                    });
+                } else {
+                    let revision_id =
+                        insert_revision(&mut tx, id, doc, &body_html, Some(author)).await?;
+                    // An edit of a vetted practice waits as a draft; its vetted revision stays
+                    // public.
+                    let next = if status == Status::Archived.as_str() {
+                        Status::Archived
+                    } else {
+                        Status::Draft
+                    };
+                    sqlx::query(
+                        "update practices set status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = ?",
+                    )
+                    .bind(next.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    record_change(&mut tx, id, "practice").await?;
+                    (id, doc.slug.clone(), revision_id)
+                }
+            }
         };
-        sqlx::query(
-            "update practices set status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = ?",
-        )
-        .bind(next.as_str())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        record_change(&mut tx, id, "practice").await?;
+        let submitted = submit && submit_in(&mut tx, id, revision_id, author).await?;
         tx.commit().await?;
         Ok(Saved::Revision {
-            slug: doc.slug.clone(),
+            slug,
             revision_id,
+            submitted,
         })
     }
 
     /// Sends the current revision to the review queue, if it is still `revision_id`.
     pub async fn submit(&self, slug: &str, revision_id: i64, by: i64) -> anyhow::Result<bool> {
         let mut tx = self.begin_write().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            r#"update practices set status = 'submitted', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-               where slug = ? and current_revision_id = ? and status in ('draft', 'returned')
-               returning id"#,
-        )
-        .bind(slug)
-        .bind(revision_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = id {
-            record_event(&mut tx, id, Some(revision_id), "submitted", Some(by)).await?;
-            record_change(&mut tx, id, "practice").await?;
-        }
+        let id: Option<i64> = sqlx::query_scalar("select id from practices where slug = ?")
+            .bind(slug)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let done = match id {
+            Some(id) => submit_in(&mut tx, id, revision_id, by).await?,
+            None => false,
+        };
         tx.commit().await?;
-        Ok(id.is_some())
+        Ok(done)
     }
 
     pub async fn revisions(&self, slug: &str) -> sqlx::Result<Vec<RevisionRow>> {

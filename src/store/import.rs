@@ -310,7 +310,14 @@ async fn upsert_practice(
             )
         }
         Some((id, _)) => {
-            insert_revision(tx, *id, doc, None).await?;
+            insert_revision(
+                tx,
+                *id,
+                doc,
+                &crate::content::render_body(&doc.sections),
+                None,
+            )
+            .await?;
             (*id, Upsert::Revised)
         }
         None => {
@@ -324,7 +331,14 @@ async fn upsert_practice(
             .bind(doc.stage.as_str())
             .fetch_one(&mut **tx)
             .await?;
-            insert_revision(tx, id, doc, None).await?;
+            insert_revision(
+                tx,
+                id,
+                doc,
+                &crate::content::render_body(&doc.sections),
+                None,
+            )
+            .await?;
             (id, Upsert::Created)
         }
     };
@@ -368,14 +382,14 @@ pub(crate) fn same_content(a: &PracticeDoc, b: &PracticeDoc) -> bool {
     strip(a) == strip(b)
 }
 
-/// Writes an immutable revision: its Markdown, the HTML rendered once now, its lists.
+/// Writes an immutable revision: its Markdown, the HTML rendered from it once, its lists.
 pub(crate) async fn insert_revision(
     tx: &mut Transaction<'_, Sqlite>,
     practice_id: i64,
     doc: &PracticeDoc,
+    body_html: &str,
     author: Option<i64>,
 ) -> anyhow::Result<i64> {
-    let body_html = crate::content::render_body(&doc.sections);
     let revision_id: i64 = sqlx::query_scalar(
         r#"insert into practice_revisions (practice_id, number, title, summary, grade_bands, subjects,
              tags, license, stage, essential_aspects, body_html, author_id)

@@ -37,21 +37,40 @@ pub struct Db {
     write: SqlitePool,
 }
 
-/// How long a writer waits for another process's write lock before giving up.
+/// How long a command-line writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether a database error means the writer stayed taken for longer than we wait: nothing
+/// was written, and the same write can succeed later.
+pub fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        // SQLITE_BUSY and its extended codes, and SQLITE_LOCKED.
+        sqlx::Error::Database(d) => {
+            matches!(d.code().as_deref(), Some("5" | "6" | "261" | "517" | "773"))
+        }
+        _ => false,
+    }
+}
 
 impl Db {
     /// Opens (creating if missing) the database at `url` and runs pending migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::connect_waiting(url, BUSY_TIMEOUT).await
+    }
+
+    /// The same, with writers waiting at most `wait` for the write lock (the web server waits
+    /// less than a command, as a person is waiting on it).
+    pub async fn connect_waiting(url: &str, wait: Duration) -> anyhow::Result<Db> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(wait);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(BUSY_TIMEOUT)
+            .acquire_timeout(wait)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&write).await?;
@@ -66,6 +85,42 @@ impl Db {
     /// read-then-write inside it cannot be invalidated by another writer.
     pub async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
         self.write.begin_with("begin immediate").await
+    }
+
+    /// Runs one statement as a write transaction only if the writer is free right now;
+    /// false when it is not. For writes that may be skipped (a session's idle clock), so that
+    /// a reading page never waits behind an import.
+    pub async fn write_if_free<'q>(
+        &self,
+        statement: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> sqlx::Result<bool> {
+        let Some(mut conn) = self.write.try_acquire() else {
+            return Ok(false);
+        };
+        let wait: i64 = sqlx::query_scalar("pragma busy_timeout")
+            .fetch_one(&mut *conn)
+            .await?;
+        sqlx::query("pragma busy_timeout = 0")
+            .execute(&mut *conn)
+            .await?;
+        let outcome = match sqlx::query("begin immediate").execute(&mut *conn).await {
+            Ok(_) => match statement.execute(&mut *conn).await {
+                Ok(_) => sqlx::query("commit")
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| true),
+                Err(e) => {
+                    sqlx::query("rollback").execute(&mut *conn).await?;
+                    Err(e)
+                }
+            },
+            Err(e) if is_busy(&e) => Ok(false),
+            Err(e) => Err(e),
+        };
+        sqlx::query(&format!("pragma busy_timeout = {wait}"))
+            .execute(&mut *conn)
+            .await?;
+        outcome
     }
 
     /// Whether the database answers: what `/readyz` reports.

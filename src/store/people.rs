@@ -364,14 +364,23 @@ impl Db {
         }))
     }
 
+    /// Refreshes a session's idle clock if the writer is free; skipped otherwise (the next
+    /// request tries again), so reading never waits on a writer.
     pub async fn touch_session(&self, id_hash: &str, now: i64) -> sqlx::Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("update sessions set last_seen_at = ? where id_hash = ?")
-            .bind(now)
-            .bind(id_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
+        self.write_if_free(
+            sqlx::query("update sessions set last_seen_at = ? where id_hash = ?")
+                .bind(now)
+                .bind(id_hash),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Deletes an ended session if the writer is free; otherwise the sweeper will.
+    pub async fn forget_session(&self, id_hash: &str) -> sqlx::Result<()> {
+        self.write_if_free(sqlx::query("delete from sessions where id_hash = ?").bind(id_hash))
+            .await
+            .map(drop)
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> sqlx::Result<()> {

@@ -35,7 +35,9 @@ impl TestApp {
             ..Settings::default()
         };
         f(&mut settings);
-        let db = Db::connect(&settings.database_url).await.unwrap();
+        let db = Db::connect_waiting(&settings.database_url, settings.write_wait())
+            .await
+            .unwrap();
         let state = AppState::start(db, settings).unwrap();
         TestApp { _dir: dir, state }
     }

@@ -3,6 +3,7 @@
 mod accessibility;
 mod adopt;
 mod auth;
+mod busy;
 mod cli;
 mod connections;
 mod content_rules;

@@ -6,7 +6,11 @@ use axum::http::StatusCode;
 use crate::helpers::{Browser, Resp, TestApp, csrf_in};
 
 /// A complete share-out as the form posts it.
-fn practice_form<'a>(title: &'a str, n: &'a str, evidence: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn practice_form<'a>(
+    title: &'a str,
+    n: &'a str,
+    evidence: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("title", title),
         (

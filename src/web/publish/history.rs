@@ -135,7 +135,7 @@ pub async fn restore(
         })?;
     match state
         .db
-        .save_draft(user.id, &doc, Some(target.current_revision_id))
+        .save_draft(user.id, &doc, Some(target.current_revision_id), false)
         .await?
     {
         Saved::Revision { .. } => {

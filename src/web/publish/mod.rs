@@ -382,7 +382,25 @@ async fn save(
         return render_form(&state, &viewer, slug.as_deref(), f, teams, cx).await;
     }
     let base = target.as_ref().map(|_| f.base.parse::<i64>().unwrap_or(-1));
-    match state.db.save_draft(user.id, &doc, base).await? {
+    let saved = match state.db.save_draft(user.id, &doc, base, submitting).await {
+        Ok(saved) => saved,
+        Err(e) => match AppError::from(e) {
+            // The writer stayed taken (an import): keep every word and say to press again.
+            AppError::Busy if !autosave => {
+                let cx = FormContext {
+                    notices: vec![format!(
+                        "{} Your text is kept below.",
+                        crate::error::BUSY_MESSAGE
+                    )],
+                    status: Some(StatusCode::SERVICE_UNAVAILABLE),
+                    ..Default::default()
+                };
+                return render_form(&state, &viewer, slug.as_deref(), f, teams, cx).await;
+            }
+            other => return Err(other),
+        },
+    };
+    match saved {
         Saved::Conflict {
             theirs,
             revision_id,
@@ -403,7 +421,11 @@ async fn save(
             };
             render_form(&state, &viewer, slug.as_deref(), f, teams, cx).await
         }
-        Saved::Revision { slug, revision_id } => {
+        Saved::Revision {
+            slug,
+            revision_id,
+            submitted,
+        } => {
             if autosave {
                 // The script keeps editing the same practice: the new base, and its address.
                 let mut r = StatusCode::NO_CONTENT.into_response();
@@ -415,7 +437,7 @@ async fn save(
                 return Ok(r);
             }
             if submitting {
-                if !state.db.submit(slug.as_str(), revision_id, user.id).await? {
+                if !submitted {
                     return Err(AppError::BadRequest(
                         "This revision was already submitted or changed meanwhile; open the practice again to see its status.".into(),
                     ));
