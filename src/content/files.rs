@@ -6,6 +6,7 @@ use super::error::ContentError;
 use super::locate::Locator;
 use super::practice_file::{Problems, RawMeasure, write_measures};
 use super::tomlw::TomlWriter;
+use crate::domain::limits::{MAX_ADAPTATIONS, MAX_MEASURES, control_character, too_long, too_many};
 use crate::domain::{AdoptionStatus, Level, Locale, Measure, Outcome, Slug, Vocabulary};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -271,6 +272,16 @@ pub fn parse_adoptions(
             .outcome
             .as_deref()
             .and_then(|o| p.vocab::<Outcome>(&format!("{at}.outcome"), o));
+        if let Some(text) = &a.adaptations {
+            // The same limits as the adoption form, so an imported adoption can be edited.
+            let problem = too_long(text, MAX_ADAPTATIONS).or_else(|| control_character(text));
+            if let Some(message) = problem {
+                p.field(&format!("{at}.adaptations"), message);
+            }
+        }
+        if let Some(message) = too_many(a.measures.len(), MAX_MEASURES, "measures") {
+            p.field(&format!("{at}.measures"), message);
+        }
         let measures = p.measures(&format!("{at}.measures"), a.measures);
         for (j, m) in measures.iter().enumerate() {
             for (field, msg) in m.problems(min_cell) {

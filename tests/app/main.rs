@@ -3,6 +3,7 @@
 mod accessibility;
 mod adopt;
 mod auth;
+mod catalog_check;
 mod cli;
 mod connections;
 mod content_rules;
