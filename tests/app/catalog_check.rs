@@ -1,5 +1,6 @@
 //! `check` and `import` over whole catalog directories (issue 19): one set of limits for files
-//! and the form.
+//! and the form, every problem of every file in one run, and nothing in `practices/` skipped
+//! without a word.
 
 use std::path::Path;
 use std::process::Command;
@@ -444,4 +445,144 @@ async fn a_practice_at_every_limit_imports_and_saves_through_the_form_unchanged(
     assert_eq!(saved.sections, doc.sections);
     assert_eq!(saved.measures, doc.measures);
     assert_eq!(saved.resources, doc.resources);
+}
+
+fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from:?} not in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn append_to(path: &Path, text: &str) {
+    let mut all = std::fs::read_to_string(path).unwrap();
+    all.push_str(text);
+    std::fs::write(path, all).unwrap();
+}
+
+#[test]
+fn check_reports_the_problems_of_every_file_in_one_run() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = seed_copy();
+    let d = dir.path();
+    let practices = d.join("practices");
+    // 1. network.toml is not TOML: what names a team cannot be checked, and is not reported.
+    append_to(&d.join("network.toml"), "\n[[team]\nslug = \"x\"\n");
+    replace_in(
+        &practices.join("exit-ticket-regrouping.md"),
+        "team = \"lincoln-es-step\"",
+        "team = \"nobody-step\"",
+    );
+    // 2. A challenge area twice.
+    append_to(
+        &d.join("challenge-areas.toml"),
+        "\n[[area]]\nslug = \"writing\"\nname = \"Writing again\"\ndescription = \"Twice.\"\n",
+    );
+    // 3. A practice's own rule; adoptions of it are not told it does not exist.
+    replace_in(
+        &practices.join("number-talks-sentence-frames.md"),
+        "n = 138",
+        "n = 3",
+    );
+    // 4. A reference that does not depend on network.toml: still checked.
+    replace_in(
+        &practices.join("peer-learning-walks.md"),
+        "[\"teacher-collaboration\"]",
+        "[\"teacher-colaboration\"]",
+    );
+    // 5. and 6. A practice saved with the wrong extension, and an adoption of it.
+    std::fs::write(
+        practices.join("x.MD"),
+        std::fs::read_to_string(practices.join("turn-and-talk-with-talk-moves.md")).unwrap(),
+    )
+    .unwrap();
+    append_to(
+        &d.join("adoptions.toml"),
+        "\n[[adoption]]\npractice = \"x\"\nteam = \"bayview-ms-step\"\nstatus = \"exploring\"\n",
+    );
+    // 7. An adoption's own rule, and 8. an aspect the (valid) practice does not have.
+    replace_in(
+        &d.join("adoptions.toml"),
+        "outcome = \"improved\"",
+        "outcome = \"better\"",
+    );
+    replace_in(
+        &d.join("adoptions.toml"),
+        "aspects_kept = [1, 2, 3, 4, 5]",
+        "aspects_kept = [1, 2, 99]",
+    );
+
+    let expected = [
+        "network.toml:".to_string(),
+        "challenge-areas.toml:".to_string(),
+        "\"writing\" is used twice".to_string(),
+        "number-talks-sentence-frames.md:22: measures[1].n: 3 is below the minimum cell size"
+            .to_string(),
+        "peer-learning-walks.md:4: challenge_areas: \"teacher-colaboration\" is not in challenge-areas.toml".to_string(),
+        format!(
+            "{}: not read: practice files end in .md (lowercase); rename it to x.md",
+            practices.join("x.MD").display()
+        ),
+        "adoption[5].practice: \"x\" is not a practice in practices/ (practices/x.MD was not read: practice files end in .md (lowercase)".to_string(),
+        "adoption[2].outcome: \"better\"".to_string(),
+        "adoptions.toml:6: adoption[1].aspects_kept: 99 is not an aspect of \"attendance-welcome-calls\"".to_string(),
+    ];
+    for cmd in ["check", "import"] {
+        let out = brightspots(work.path(), &[cmd, d.to_str().unwrap()]);
+        assert!(!out.status.success(), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for e in &expected {
+            assert!(err.contains(e.as_str()), "{cmd}: {e}\nin\n{err}");
+        }
+        assert!(!err.contains("nobody-step"), "{cmd}: {err}");
+        assert!(
+            err.ends_with("8 problems found; nothing was imported.\n"),
+            "{cmd}: {err}"
+        );
+    }
+    assert!(!work.path().join("brightspots.db").exists());
+}
+
+#[test]
+fn every_entry_of_practices_that_is_not_read_is_reported() {
+    let dir = seed_copy();
+    let practices = dir.path().join("practices");
+    let valid =
+        std::fs::read_to_string(practices.join("turn-and-talk-with-talk-moves.md")).unwrap();
+    for name in ["shout.MD", "long.markdown", "notes.txt", "README"] {
+        std::fs::write(practices.join(name), &valid).unwrap();
+    }
+    std::fs::create_dir(practices.join("drafts")).unwrap();
+    // Nobody's work: ignored without a word.
+    for name in [".gitkeep", ".DS_Store", "turn-and-talk-with-talk-moves.md~"] {
+        std::fs::write(practices.join(name), "").unwrap();
+    }
+    let errors = load_dir(dir.path(), CellSize::DEFAULT).expect_err("files were not read");
+    let mut reported: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    reported.sort();
+    let path = |name: &str| practices.join(name).display().to_string();
+    assert_eq!(
+        reported,
+        vec![
+            format!(
+                "{}: not read: practice files end in .md; rename it to README.md if it is a practice, or move it out of practices/",
+                path("README")
+            ),
+            format!(
+                "{}: not read: it is a folder; practices/ holds one file per practice, practices/<slug>.md, and no folders",
+                path("drafts")
+            ),
+            format!(
+                "{}: not read: practice files end in .md; rename it to long.md if it is a practice, or move it out of practices/",
+                path("long.markdown")
+            ),
+            format!(
+                "{}: not read: practice files end in .md; rename it to notes.md if it is a practice, or move it out of practices/",
+                path("notes.txt")
+            ),
+            format!(
+                "{}: not read: practice files end in .md (lowercase); rename it to shout.md",
+                path("shout.MD")
+            ),
+        ]
+    );
 }
