@@ -43,22 +43,37 @@ struct PracticeRef {
     aspects: u32,
 }
 
+/// What adoptions are checked against: the practices read, and what is known of the others.
+#[derive(Default)]
+struct Practices {
+    read: Vec<PracticeRef>,
+    /// Practice files that exist but could not be read or parsed: their own problems are
+    /// reported, and an adoption naming them is not also told they do not exist.
+    broken: HashSet<Slug>,
+    /// By the part of its name before the first dot, why an entry of `practices/` was not
+    /// read (`x.MD`, `x.txt`): an adoption naming `x` says so.
+    unread: HashMap<String, String>,
+}
+
 /// Reads a catalog directory one practice at a time, so that a catalog of any size is checked
 /// or imported in little memory: the small shared files (areas, network, adoptions) are read
 /// when it opens, each practice file when it is asked for (an iterator of the practices that
 /// pass their own file's rules), and `finish` applies the cross-file rules.
+///
+/// Every file is checked whatever is wrong with the others, so that one run reports every
+/// problem; only a reference into a file that could not be read at all is left unchecked
+/// (it would be a second report of that file's problem).
 pub struct CatalogReader {
     dir: PathBuf,
     min_cell: CellSize,
-    /// Areas, network and adoptions; no practices.
+    /// Areas, network and adoptions (whatever of them could be read); no practices.
     shared: Catalog,
     adoption_lines: Option<super::locate::Locator>,
     files: std::vec::IntoIter<PathBuf>,
     count: usize,
-    refs: Vec<PracticeRef>,
-    /// What practices may name; `None` when the shared files are broken (nothing to check
-    /// against).
-    known: Option<Known>,
+    practices: Practices,
+    /// What practices may name.
+    known: Known,
     errors: Vec<ContentError>,
     /// Reported after the practices' errors, in the order a reader of the files meets them.
     adoption_errors: Vec<ContentError>,
@@ -78,58 +93,42 @@ impl CatalogReader {
         }
         let mut errors = Vec::new();
         let mut shared = Catalog::default();
+        let mut known = Known::default();
         let name = |f: &str| dir.join(f).display().to_string();
         if let Some(text) = read(dir, AREAS_FILE, &mut errors) {
-            match files::parse_areas(&name(AREAS_FILE), &text) {
-                Ok(areas) => shared.areas = areas,
-                Err(e) => errors.extend(e),
+            let parsed = files::parse_areas(&name(AREAS_FILE), &text);
+            errors.extend(parsed.errors);
+            if let Some(areas) = parsed.rows {
+                known.areas = Some(areas.iter().map(|a| a.slug.clone()).collect());
+                shared.areas = areas;
             }
         }
         if let Some(text) = read(dir, NETWORK_FILE, &mut errors) {
-            match files::parse_network(&name(NETWORK_FILE), &text) {
-                Ok(net) => {
-                    shared.districts = net.districts;
-                    shared.schools = net.schools;
-                    shared.teams = net.teams;
-                }
-                Err(e) => errors.extend(e),
+            let parsed = files::parse_network(&name(NETWORK_FILE), &text);
+            errors.extend(parsed.errors);
+            if let Some(net) = parsed.rows {
+                known.schools = Some(net.school_slugs.into_iter().collect());
+                known.teams = Some(net.team_slugs.into_iter().collect());
+                shared.districts = net.districts;
+                shared.schools = net.schools;
+                shared.teams = net.teams;
             }
         }
-        let practice_dir = dir.join(PRACTICES_DIR);
-        let mut files: Vec<PathBuf> = match fs::read_dir(&practice_dir) {
-            Ok(rd) => rd
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("md"))
-                .collect(),
-            Err(e) => {
-                errors.push(ContentError::new(
-                    &practice_dir.display().to_string(),
-                    None,
-                    None,
-                    format!("cannot be read: {e}"),
-                ));
-                Vec::new()
-            }
-        };
-        files.sort();
         // The network's own references are checked now: an importer writes it first.
-        let known = errors.is_empty().then(|| {
-            check_network(&shared, dir, &mut errors);
-            place_lines(&mut errors, None);
-            Known::of(&shared)
-        });
+        let before = errors.len();
+        check_network(&shared, &known, dir, &mut errors);
+        place_lines(&mut errors[before..], None);
+        let (files, unread) = list_practices(dir, &mut errors);
         let mut adoption_errors = Vec::new();
         let mut adoption_lines = None;
         if dir.join(ADOPTIONS_FILE).exists()
             && let Some(text) = read(dir, ADOPTIONS_FILE, &mut adoption_errors)
         {
-            match files::parse_adoptions(&name(ADOPTIONS_FILE), &text, min_cell) {
-                Ok((adoptions, locator)) => {
-                    shared.adoptions = adoptions;
-                    adoption_lines = Some(locator);
-                }
-                Err(e) => adoption_errors.extend(e),
+            let parsed = files::parse_adoptions(&name(ADOPTIONS_FILE), &text, min_cell);
+            adoption_errors.extend(parsed.errors);
+            if let Some((adoptions, locator)) = parsed.rows {
+                shared.adoptions = adoptions;
+                adoption_lines = Some(locator);
             }
         }
         Ok(CatalogReader {
@@ -139,7 +138,10 @@ impl CatalogReader {
             adoption_lines,
             count: files.len(),
             files: files.into_iter(),
-            refs: Vec::new(),
+            practices: Practices {
+                unread,
+                ..Practices::default()
+            },
             known,
             errors,
             adoption_errors,
@@ -166,17 +168,30 @@ impl CatalogReader {
     pub fn finish(mut self) -> Result<Catalog, Vec<ContentError>> {
         for _ in self.by_ref() {}
         let mut errors = self.errors;
+        let before = self.adoption_errors.len();
+        check_adoptions(
+            &self.shared,
+            &self.known,
+            &self.practices,
+            &self.dir,
+            &mut self.adoption_errors,
+        );
+        place_lines(
+            &mut self.adoption_errors[before..],
+            self.adoption_lines.as_ref(),
+        );
         errors.append(&mut self.adoption_errors);
-        if errors.is_empty()
-            && let Some(known) = &self.known
-        {
-            check_adoptions(&self.shared, known, &self.refs, &self.dir, &mut errors);
-            place_lines(&mut errors, self.adoption_lines.as_ref());
-        }
         if errors.is_empty() {
             Ok(self.shared)
         } else {
             Err(errors)
+        }
+    }
+
+    /// Remembers a practice file that exists but could not be read.
+    fn broken(&mut self, slug: &str) {
+        if let Ok(slug) = Slug::parse(slug) {
+            self.practices.broken.insert(slug);
         }
     }
 }
@@ -185,15 +200,16 @@ impl Iterator for CatalogReader {
     type Item = PracticeDoc;
 
     fn next(&mut self) -> Option<PracticeDoc> {
-        for path in self.files.by_ref() {
+        while let Some(path) = self.files.next() {
             let rel = format!(
                 "{PRACTICES_DIR}/{}",
                 path.file_name().unwrap_or_default().to_string_lossy()
             );
+            let slug = path.file_stem().unwrap_or_default().to_string_lossy();
             let Some(text) = read(&self.dir, &rel, &mut self.errors) else {
+                self.broken(&slug);
                 continue;
             };
-            let slug = path.file_stem().unwrap_or_default().to_string_lossy();
             let file = self.dir.join(&rel).display().to_string();
             match parse_practice(&file, &slug, &text, self.min_cell) {
                 Ok(doc) => {
@@ -203,22 +219,103 @@ impl Iterator for CatalogReader {
                         areas: doc.challenge_areas.clone(),
                         aspects: doc.essential_aspects().len() as u32,
                     };
-                    if let Some(network) = &self.known {
-                        let before = self.errors.len();
-                        network.check_practice(&r, &file, &mut self.errors);
-                        if self.errors.len() > before {
-                            place_lines(&mut self.errors[before..], None);
-                            continue;
-                        }
+                    let before = self.errors.len();
+                    self.known.check_practice(&r, &file, &mut self.errors);
+                    // Known to adoptions whatever it names: its aspects and team are sound.
+                    self.practices.read.push(r);
+                    if self.errors.len() == before {
+                        return Some(doc);
                     }
-                    self.refs.push(r);
-                    return Some(doc);
+                    place_lines(&mut self.errors[before..], None);
                 }
-                Err(e) => self.errors.extend(e),
+                Err(e) => {
+                    self.errors.extend(e);
+                    self.broken(&slug);
+                }
             }
         }
         None
     }
+}
+
+/// How an entry of `practices/` is taken.
+enum Entry {
+    Practice,
+    /// Hidden files (`.gitkeep`, `.DS_Store`, editors' swap files) and editor backups
+    /// (`x.md~`) are nobody's work.
+    Ignored,
+    /// Anything else is somebody's work that would vanish without a word: reported, why.
+    NotRead(String),
+}
+
+fn classify(path: &Path, name: &str) -> Entry {
+    if name.starts_with('.') || name.ends_with('~') {
+        return Entry::Ignored;
+    }
+    // A slug has no dot, so the part before the first one is the only name it could have.
+    let slug = name.split('.').next().unwrap_or(name);
+    if path.is_dir() {
+        return Entry::NotRead(format!(
+            "it is a folder; {PRACTICES_DIR}/ holds one file per practice, {PRACTICES_DIR}/<slug>.md, and no folders"
+        ));
+    }
+    match name.rsplit_once('.') {
+        Some((_, "md")) => Entry::Practice,
+        Some((_, ext)) if ext.eq_ignore_ascii_case("md") => Entry::NotRead(format!(
+            "practice files end in .md (lowercase); rename it to {slug}.md"
+        )),
+        _ => Entry::NotRead(format!(
+            "practice files end in .md; rename it to {slug}.md if it is a practice, or move it out of {PRACTICES_DIR}/"
+        )),
+    }
+}
+
+/// The practice files of `practices/`, sorted; every other entry that is not ignored is a
+/// problem. Also returns why each was not read, by the slug it could have (see `Practices`).
+fn list_practices(
+    dir: &Path,
+    errors: &mut Vec<ContentError>,
+) -> (Vec<PathBuf>, HashMap<String, String>) {
+    let practice_dir = dir.join(PRACTICES_DIR);
+    let entries = match fs::read_dir(&practice_dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            errors.push(ContentError::new(
+                &practice_dir.display().to_string(),
+                None,
+                None,
+                format!("cannot be read: {e}"),
+            ));
+            return Default::default();
+        }
+    };
+    let mut files = Vec::new();
+    let mut unread = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        match classify(&path, &name) {
+            Entry::Practice => files.push(path),
+            Entry::Ignored => {}
+            Entry::NotRead(why) => unread.push((path, name, why)),
+        }
+    }
+    files.sort();
+    unread.sort();
+    let mut why_unread = HashMap::new();
+    for (path, name, why) in unread {
+        errors.push(ContentError::new(
+            &path.display().to_string(),
+            None,
+            None,
+            format!("not read: {why}"),
+        ));
+        let slug = name.split('.').next().unwrap_or_default().to_string();
+        why_unread
+            .entry(slug)
+            .or_insert(format!("{PRACTICES_DIR}/{name} was not read: {why}"));
+    }
+    (files, why_unread)
 }
 
 /// A file of the catalog as text; a problem is recorded and gives `None`.
@@ -269,8 +366,8 @@ fn reference_error(file: String, field: String, message: String) -> ContentError
 }
 
 /// Cross-file rules of the shared files: unique slugs, and every school, team and area a
-/// network row names exists.
-fn check_network(c: &Catalog, dir: &Path, errors: &mut Vec<ContentError>) {
+/// network row names exists (areas only when challenge-areas.toml could be read).
+fn check_network(c: &Catalog, known: &Known, dir: &Path, errors: &mut Vec<ContentError>) {
     let name = |f: &str| dir.join(f).display().to_string();
     let mut unique = |slugs: Vec<&Slug>, file: &str, table: &str| {
         let mut seen = HashSet::new();
@@ -305,9 +402,7 @@ fn check_network(c: &Catalog, dir: &Path, errors: &mut Vec<ContentError>) {
         "team",
     );
 
-    let areas: HashSet<&Slug> = c.areas.iter().map(|a| &a.slug).collect();
     let districts: HashSet<&Slug> = c.districts.iter().map(|d| &d.slug).collect();
-    let schools: HashSet<&Slug> = c.schools.iter().map(|s| &s.slug).collect();
     for (i, s) in c.schools.iter().enumerate() {
         if !districts.contains(&s.district) {
             errors.push(reference_error(
@@ -322,66 +417,71 @@ fn check_network(c: &Catalog, dir: &Path, errors: &mut Vec<ContentError>) {
         }
     }
     for (i, t) in c.teams.iter().enumerate() {
-        if !schools.contains(&t.school) {
+        if let Some(schools) = &known.schools
+            && !schools.contains(&t.school)
+        {
             errors.push(reference_error(
                 name(NETWORK_FILE),
                 format!("team[{}].school", i + 1),
                 format!(
                     "\"{}\" is not a school in network.toml ({})",
                     t.school,
-                    listed(schools.iter().copied(), "school")
+                    listed(schools.iter(), "school")
                 ),
             ));
         }
-        if !areas.contains(&t.challenge_area) {
+        if let Some(areas) = &known.areas
+            && !areas.contains(&t.challenge_area)
+        {
             errors.push(reference_error(
                 name(NETWORK_FILE),
                 format!("team[{}].challenge_area", i + 1),
                 format!(
                     "\"{}\" is not in challenge-areas.toml ({})",
                     t.challenge_area,
-                    listed(areas.iter().copied(), "challenge area")
+                    listed(areas.iter(), "challenge area")
                 ),
             ));
         }
     }
 }
 
-/// The slugs a practice file may name, looked up once per catalog.
+/// The slugs other files may name, looked up once per catalog. Each is `None` when its file
+/// could not be read: what names it is then not checked.
+#[derive(Default)]
 struct Known {
-    areas: HashSet<Slug>,
-    teams: HashSet<Slug>,
+    areas: Option<HashSet<Slug>>,
+    schools: Option<HashSet<Slug>>,
+    teams: Option<HashSet<Slug>>,
 }
 
 impl Known {
-    fn of(c: &Catalog) -> Known {
-        Known {
-            areas: c.areas.iter().map(|a| a.slug.clone()).collect(),
-            teams: c.teams.iter().map(|t| t.slug.clone()).collect(),
-        }
-    }
-
     /// A practice names a team and challenge areas that exist.
     fn check_practice(&self, p: &PracticeRef, file: &str, errors: &mut Vec<ContentError>) {
-        if !self.teams.contains(&p.team) {
+        if let Some(teams) = &self.teams
+            && !teams.contains(&p.team)
+        {
             errors.push(reference_error(
                 file.to_string(),
                 "team".into(),
                 format!(
                     "\"{}\" is not a team in network.toml ({})",
                     p.team,
-                    listed(self.teams.iter(), "team")
+                    listed(teams.iter(), "team")
                 ),
             ));
         }
+        let Some(areas) = &self.areas else {
+            return;
+        };
         for a in &p.areas {
-            if !self.areas.contains(a) {
+            if !areas.contains(a) {
                 errors.push(reference_error(
                     file.to_string(),
                     "challenge_areas".into(),
                     format!(
                         "\"{a}\" is not in challenge-areas.toml ({})",
-                        listed(self.areas.iter(), "challenge area")
+                        listed(areas.iter(), "challenge area")
                     ),
                 ));
             }
@@ -390,11 +490,12 @@ impl Known {
 }
 
 /// Every adoption names a practice and a team that exist, another team than the practice's,
-/// once, and aspects the practice has.
+/// once, and aspects the practice has. What could not be read is not checked against: a
+/// practice file with problems of its own, a network.toml that is not TOML.
 fn check_adoptions(
     c: &Catalog,
     known: &Known,
-    practices: &[PracticeRef],
+    practices: &Practices,
     dir: &Path,
     errors: &mut Vec<ContentError>,
 ) {
@@ -402,27 +503,16 @@ fn check_adoptions(
     let mut err = |field: String, message: String| {
         errors.push(reference_error(file.clone(), field, message));
     };
-    let practices: HashMap<&Slug, &PracticeRef> = practices.iter().map(|p| (&p.slug, p)).collect();
+    let read: HashMap<&Slug, &PracticeRef> = practices.read.iter().map(|p| (&p.slug, p)).collect();
     let mut pairs = HashSet::new();
     for (i, a) in c.adoptions.iter().enumerate() {
         let at = format!("adoption[{}]", i + 1);
-        let Some(practice) = practices.get(&a.practice) else {
-            err(
-                format!("{at}.practice"),
-                format!("\"{}\" is not a practice in practices/", a.practice),
-            );
-            continue;
-        };
-        if !known.teams.contains(&a.team) {
+        if let Some(teams) = &known.teams
+            && !teams.contains(&a.team)
+        {
             err(
                 format!("{at}.team"),
                 format!("\"{}\" is not a team in network.toml", a.team),
-            );
-        }
-        if practice.team == a.team {
-            err(
-                format!("{at}.team"),
-                "a team does not adopt its own practice".into(),
             );
         }
         if !pairs.insert((&a.practice, &a.team)) {
@@ -432,6 +522,18 @@ fn check_adoptions(
                     "\"{}\" already adopts \"{}\"; one adoption per team and practice",
                     a.team, a.practice
                 ),
+            );
+        }
+        let Some(practice) = read.get(&a.practice) else {
+            if !practices.broken.contains(&a.practice) {
+                err(format!("{at}.practice"), unknown_practice(a, practices));
+            }
+            continue;
+        };
+        if practice.team == a.team {
+            err(
+                format!("{at}.team"),
+                "a team does not adopt its own practice".into(),
             );
         }
         let total = practice.aspects;
@@ -447,6 +549,15 @@ fn check_adoptions(
             }
         }
     }
+}
+
+/// "… is not a practice", with the file that was meant when there is one that was not read.
+fn unknown_practice(a: &AdoptionDoc, practices: &Practices) -> String {
+    let mut message = format!("\"{}\" is not a practice in {PRACTICES_DIR}/", a.practice);
+    if let Some(why) = practices.unread.get(a.practice.as_str()) {
+        message.push_str(&format!(" ({why})"));
+    }
+    message
 }
 
 /// Places reference errors on their lines where we can.

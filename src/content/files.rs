@@ -6,6 +6,7 @@ use super::error::ContentError;
 use super::locate::Locator;
 use super::practice_file::{Problems, RawMeasure, write_measures};
 use super::tomlw::TomlWriter;
+use crate::domain::limits::{MAX_ADAPTATIONS, MAX_MEASURES, control_character, too_long, too_many};
 use crate::domain::{AdoptionStatus, Level, Locale, Measure, Outcome, Slug, Vocabulary};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +130,31 @@ struct RawAdoption {
     measures: Vec<RawMeasure>,
 }
 
+/// What a shared file yielded. `rows` is `None` when the file is not TOML of the right shape:
+/// nothing in it is known, so what refers to it cannot be checked. Otherwise it holds every
+/// row that could be read (a row with a bad field is still there when its slug is good), and
+/// `errors` the file's problems.
+pub struct Parsed<T> {
+    pub rows: Option<T>,
+    pub errors: Vec<ContentError>,
+}
+
+impl<T> Parsed<T> {
+    fn of(rows: T, errors: Vec<ContentError>) -> Parsed<T> {
+        Parsed {
+            rows: Some(rows),
+            errors,
+        }
+    }
+
+    fn unreadable(p: Problems) -> Parsed<T> {
+        Parsed {
+            rows: None,
+            errors: p.errors,
+        }
+    }
+}
+
 fn problems<'a>(file: &'a str, text: &str) -> Problems<'a> {
     Problems {
         file,
@@ -156,10 +182,10 @@ fn non_empty(p: &mut Problems, field: &str, value: &str) {
     }
 }
 
-pub fn parse_areas(file: &str, text: &str) -> Result<Vec<AreaDoc>, Vec<ContentError>> {
+pub fn parse_areas(file: &str, text: &str) -> Parsed<Vec<AreaDoc>> {
     let mut p = problems(file, text);
     let Some(raw) = deserialize::<AreasFile>(&mut p, text) else {
-        return Err(p.errors);
+        return Parsed::unreadable(p);
     };
     let mut out = Vec::new();
     for (i, a) in raw.area.into_iter().enumerate() {
@@ -174,28 +200,30 @@ pub fn parse_areas(file: &str, text: &str) -> Result<Vec<AreaDoc>, Vec<ContentEr
             });
         }
     }
-    if p.errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(p.errors)
-    }
+    Parsed::of(out, p.errors)
 }
 
 pub struct Network {
     pub districts: Vec<DistrictDoc>,
     pub schools: Vec<SchoolDoc>,
     pub teams: Vec<TeamDoc>,
+    /// Every school and team whose slug is good, even when another field of its row is
+    /// not: references to them are not reported as unknown.
+    pub school_slugs: Vec<Slug>,
+    pub team_slugs: Vec<Slug>,
 }
 
-pub fn parse_network(file: &str, text: &str) -> Result<Network, Vec<ContentError>> {
+pub fn parse_network(file: &str, text: &str) -> Parsed<Network> {
     let mut p = problems(file, text);
     let Some(raw) = deserialize::<NetworkFile>(&mut p, text) else {
-        return Err(p.errors);
+        return Parsed::unreadable(p);
     };
     let mut net = Network {
         districts: vec![],
         schools: vec![],
         teams: vec![],
+        school_slugs: vec![],
+        team_slugs: vec![],
     };
     for (i, d) in raw.district.into_iter().enumerate() {
         let at = format!("district[{}]", i + 1);
@@ -211,6 +239,7 @@ pub fn parse_network(file: &str, text: &str) -> Result<Network, Vec<ContentError
         let district = p.slug(&format!("{at}.district"), &s.district);
         let level = p.vocab::<Level>(&format!("{at}.level"), &s.level);
         let locale = p.vocab::<Locale>(&format!("{at}.locale"), &s.locale);
+        net.school_slugs.extend(slug.clone());
         if let (Some(slug), Some(district), Some(level), Some(locale)) =
             (slug, district, level, locale)
         {
@@ -231,6 +260,7 @@ pub fn parse_network(file: &str, text: &str) -> Result<Network, Vec<ContentError
         let slug = p.slug(&format!("{at}.slug"), &t.slug);
         let school = p.slug(&format!("{at}.school"), &t.school);
         let area = p.slug(&format!("{at}.challenge_area"), &t.challenge_area);
+        net.team_slugs.extend(slug.clone());
         if let (Some(slug), Some(school), Some(challenge_area)) = (slug, school, area) {
             net.teams.push(TeamDoc {
                 slug,
@@ -242,11 +272,7 @@ pub fn parse_network(file: &str, text: &str) -> Result<Network, Vec<ContentError
             });
         }
     }
-    if p.errors.is_empty() {
-        Ok(net)
-    } else {
-        Err(p.errors)
-    }
+    Parsed::of(net, p.errors)
 }
 
 /// Parses `adoptions.toml`; cross-file rules (the practice exists, aspects are in range) are
@@ -255,10 +281,10 @@ pub fn parse_adoptions(
     file: &str,
     text: &str,
     min_cell: crate::domain::CellSize,
-) -> Result<(Vec<AdoptionDoc>, Locator), Vec<ContentError>> {
+) -> Parsed<(Vec<AdoptionDoc>, Locator)> {
     let mut p = problems(file, text);
     let Some(raw) = deserialize::<AdoptionsFile>(&mut p, text) else {
-        return Err(p.errors);
+        return Parsed::unreadable(p);
     };
     let mut out = Vec::new();
     for (i, a) in raw.adoption.into_iter().enumerate() {
@@ -271,14 +297,25 @@ pub fn parse_adoptions(
             .outcome
             .as_deref()
             .and_then(|o| p.vocab::<Outcome>(&format!("{at}.outcome"), o));
+        if let Some(text) = &a.adaptations {
+            // The same limits as the adoption form, so an imported adoption can be edited.
+            let problem = too_long(text, MAX_ADAPTATIONS).or_else(|| control_character(text));
+            if let Some(message) = problem {
+                p.field(&format!("{at}.adaptations"), message);
+            }
+        }
+        if let Some(message) = too_many(a.measures.len(), MAX_MEASURES, "measures") {
+            p.field(&format!("{at}.measures"), message);
+        }
         let measures = p.measures(&format!("{at}.measures"), a.measures);
         for (j, m) in measures.iter().enumerate() {
             for (field, msg) in m.problems(min_cell) {
                 p.field(&format!("{at}.measures[{}].{field}", j + 1), msg);
             }
         }
+        // An outcome given but misspelled is reported once, above.
         if let Some(status) = status
-            && outcome.is_none()
+            && a.outcome.is_none()
             && !matches!(status, AdoptionStatus::Exploring | AdoptionStatus::Testing)
         {
             p.field(
@@ -315,11 +352,7 @@ pub fn parse_adoptions(
             });
         }
     }
-    if p.errors.is_empty() {
-        Ok((out, p.locator))
-    } else {
-        Err(p.errors)
-    }
+    Parsed::of((out, p.locator), p.errors)
 }
 
 pub fn write_areas(areas: &[AreaDoc]) -> String {

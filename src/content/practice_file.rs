@@ -176,7 +176,7 @@ pub fn parse_practice(
         }
     };
 
-    let sections = parse_sections(&mut p, body, body_line);
+    let (sections, heading_lines) = parse_sections(&mut p, body, body_line);
     let challenge_areas: Vec<Slug> = fm
         .challenge_areas
         .iter()
@@ -232,6 +232,14 @@ pub fn parse_practice(
     for (field, message) in doc.problems(min_cell) {
         if field == "sections" {
             p.errors.push(ContentError::new(file, None, None, message));
+        } else if let Some(kind) = field
+            .strip_prefix("## ")
+            .and_then(SectionKind::from_heading)
+        {
+            // A section's own problem: on the line of its heading.
+            let line = heading_lines.get(&kind).copied();
+            p.errors
+                .push(ContentError::new(file, line, Some(&field), message));
         } else {
             p.field(&field, message);
         }
@@ -261,8 +269,11 @@ fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
     None
 }
 
+/// The sections of a practice, and the file line of each one's heading.
+type Sections = (BTreeMap<SectionKind, String>, BTreeMap<SectionKind, usize>);
+
 /// Splits the Markdown body at its level-2 headings.
-fn parse_sections(p: &mut Problems, body: &str, body_line: usize) -> BTreeMap<SectionKind, String> {
+fn parse_sections(p: &mut Problems, body: &str, body_line: usize) -> Sections {
     // (heading text, heading byte range)
     let mut headings: Vec<(String, std::ops::Range<usize>)> = Vec::new();
     let mut current: Option<(String, usize)> = None;
@@ -300,6 +311,7 @@ fn parse_sections(p: &mut Problems, body: &str, body_line: usize) -> BTreeMap<Se
         ));
     }
     let mut sections = BTreeMap::new();
+    let mut lines = BTreeMap::new();
     for (i, (heading, range)) in headings.iter().enumerate() {
         let end = headings.get(i + 1).map_or(body.len(), |(_, r)| r.start);
         let Some(kind) = SectionKind::from_heading(heading) else {
@@ -329,8 +341,9 @@ fn parse_sections(p: &mut Problems, body: &str, body_line: usize) -> BTreeMap<Se
                 format!("the section \"## {}\" appears twice", kind.heading()),
             ));
         }
+        lines.insert(kind, line(range.start));
     }
-    sections
+    (sections, lines)
 }
 
 /// Writes a practice in the canonical layout of the content format.

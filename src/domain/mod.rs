@@ -1,5 +1,6 @@
 //! Plain types of the domain and their validation. No I/O here.
 
+pub mod limits;
 mod practice;
 pub mod privacy;
 mod quarter;
@@ -7,7 +8,7 @@ mod slug;
 mod standing;
 mod vocab;
 
-pub use practice::{MAX_SUMMARY, MAX_TITLE, PracticeDoc, SectionKind};
+pub use practice::{PracticeDoc, SectionKind};
 pub use quarter::Quarter;
 pub use slug::Slug;
 pub use standing::Standing;
@@ -69,6 +70,11 @@ impl Measure {
         ] {
             if value.trim().is_empty() {
                 out.push((field, "must not be empty".to_string()));
+            } else if let Some(msg) = limits::too_long(value, limits::MAX_LINE) {
+                out.push((field, msg));
+            }
+            if let Some(msg) = limits::control_character(value) {
+                out.push((field, msg));
             }
         }
         if self.n < min_cell.get() {

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
+use super::limits::{
+    MAX_LINE, MAX_MEASURES, MAX_RESOURCES, MAX_SECTION, MAX_SUMMARY, MAX_TAG, MAX_TAGS, MAX_TITLE,
+    MAX_URL, control_character, too_long, too_many,
+};
 use super::{CellSize, GradeBand, Ingredient, Measure, Resource, Slug, Stage, Status, Subject};
 
 /// The Markdown sections of a practice, in reading order.
@@ -107,13 +111,18 @@ pub struct PracticeDoc {
     pub sections: BTreeMap<SectionKind, String>,
 }
 
-pub const MAX_TITLE: usize = 200;
-pub const MAX_SUMMARY: usize = 600;
-
 impl PracticeDoc {
     /// Every rule a practice breaks, as (field, message). Fields are named as in the content
-    /// format; measures and resources count from 1 (`measures[2].n`).
+    /// format; measures and resources count from 1 (`measures[2].n`); a section's own
+    /// problems are named by its heading (`## Evidence`).
     pub fn problems(&self, min_cell: CellSize) -> Vec<(String, String)> {
+        let mut out = self.save_problems(min_cell);
+        out.extend(self.completeness_problems());
+        out
+    }
+
+    /// What stops any save, even of a draft: sizes, numbers, the cell size, links, dates.
+    pub fn save_problems(&self, min_cell: CellSize) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         let mut push = |field: &str, msg: String| out.push((field.to_string(), msg));
 
@@ -123,16 +132,94 @@ impl PracticeDoc {
         ] {
             if value.trim().is_empty() {
                 push(field, "must not be empty".into());
-            } else if value.chars().count() > max {
+            } else if let Some(msg) = too_long(value, max) {
+                push(field, msg);
+            }
+        }
+        if let Some(msg) = self.license.as_deref().and_then(|l| too_long(l, MAX_LINE)) {
+            push("license", msg);
+        }
+        if self.stage == Stage::Replicated {
+            push(
+                "stage",
+                "\"replicated\" is earned from adoptions, never typed in; use \"promising\" or \"confirmed\"".into(),
+            );
+        }
+        if self.status == Status::Vetted {
+            if self.published_on.is_none() {
                 push(
-                    field,
+                    "published_on",
+                    "is required when status = \"vetted\"".into(),
+                );
+            }
+            if self.vetted_on.is_none() {
+                push("vetted_on", "is required when status = \"vetted\"".into());
+            }
+        }
+        if let (Some(p), Some(v)) = (self.published_on, self.vetted_on)
+            && v < p
+        {
+            push("vetted_on", format!("{v} is before published_on ({p})"));
+        }
+        if let Some(msg) = too_many(self.tags.len(), MAX_TAGS, "tags") {
+            push("tags", msg);
+        }
+        for (i, tag) in self.tags.iter().enumerate() {
+            let n = tag.chars().count();
+            if tag.trim().is_empty() || n > MAX_TAG {
+                push(
+                    &format!("tags[{}]", i + 1),
+                    format!("is {n} characters long; a tag has 1 to {MAX_TAG} characters"),
+                );
+            }
+        }
+        if let Some(msg) = too_many(self.measures.len(), MAX_MEASURES, "measures") {
+            push("measures", msg);
+        }
+        for (i, m) in self.measures.iter().enumerate() {
+            for (field, msg) in m.problems(min_cell) {
+                push(&format!("measures[{}].{field}", i + 1), msg);
+            }
+        }
+        if let Some(msg) = too_many(self.resources.len(), MAX_RESOURCES, "resources") {
+            push("resources", msg);
+        }
+        for (i, r) in self.resources.iter().enumerate() {
+            let at = format!("resources[{}]", i + 1);
+            if r.title.trim().is_empty() {
+                push(&format!("{at}.title"), "must not be empty".into());
+            } else if let Some(msg) = too_long(&r.title, MAX_LINE) {
+                push(&format!("{at}.title"), msg);
+            }
+            if let Some(msg) = too_long(&r.url, MAX_URL) {
+                push(&format!("{at}.url"), msg);
+            } else if !(r.url.starts_with("https://") || r.url.starts_with("http://")) {
+                push(
+                    &format!("{at}.url"),
                     format!(
-                        "is {} characters long; keep it to {max}",
-                        value.chars().count()
+                        "\"{}\" is not a web address; use an https:// or http:// URL",
+                        r.url
                     ),
                 );
             }
         }
+        for (kind, md) in &self.sections {
+            if let Some(msg) = too_long(md, MAX_SECTION) {
+                push(&format!("## {}", kind.heading()), msg);
+            }
+        }
+        for (field, text) in self.texts() {
+            if let Some(msg) = control_character(text) {
+                push(&field, msg);
+            }
+        }
+        out
+    }
+
+    /// What a practice needs before it is submitted for review (a draft may lack it).
+    pub fn completeness_problems(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut push = |field: &str, msg: String| out.push((field.to_string(), msg));
         if !(1..=3).contains(&self.challenge_areas.len()) {
             push(
                 "challenge_areas",
@@ -160,12 +247,6 @@ impl PracticeDoc {
         if has_duplicates(&self.subjects) {
             push("subjects", "lists the same subject twice".into());
         }
-        if self.stage == Stage::Replicated {
-            push(
-                "stage",
-                "\"replicated\" is earned from adoptions, never typed in; use \"promising\" or \"confirmed\"".into(),
-            );
-        }
         if self.stage == Stage::Confirmed
             && !self
                 .measures
@@ -176,52 +257,6 @@ impl PracticeDoc {
                 "measures",
                 "a confirmed practice needs at least one measure with ingredient = \"student-outcome\"".into(),
             );
-        }
-        if self.status == Status::Vetted {
-            if self.published_on.is_none() {
-                push(
-                    "published_on",
-                    "is required when status = \"vetted\"".into(),
-                );
-            }
-            if self.vetted_on.is_none() {
-                push("vetted_on", "is required when status = \"vetted\"".into());
-            }
-        }
-        if let (Some(p), Some(v)) = (self.published_on, self.vetted_on)
-            && v < p
-        {
-            push("vetted_on", format!("{v} is before published_on ({p})"));
-        }
-        for (i, tag) in self.tags.iter().enumerate() {
-            if tag.trim().is_empty() || tag.chars().count() > 60 {
-                push(
-                    &format!("tags[{}]", i + 1),
-                    "a tag has 1 to 60 characters".into(),
-                );
-            }
-        }
-        for (i, m) in self.measures.iter().enumerate() {
-            for (field, msg) in m.problems(min_cell) {
-                push(&format!("measures[{}].{field}", i + 1), msg);
-            }
-        }
-        for (i, r) in self.resources.iter().enumerate() {
-            if r.title.trim().is_empty() {
-                push(
-                    &format!("resources[{}].title", i + 1),
-                    "must not be empty".into(),
-                );
-            }
-            if !(r.url.starts_with("https://") || r.url.starts_with("http://")) {
-                push(
-                    &format!("resources[{}].url", i + 1),
-                    format!(
-                        "\"{}\" is not a web address; use an https:// or http:// URL",
-                        r.url
-                    ),
-                );
-            }
         }
         for kind in SectionKind::ALL {
             match self.sections.get(&kind) {
@@ -246,6 +281,26 @@ impl PracticeDoc {
                 }
                 _ => {}
             }
+        }
+        out
+    }
+
+    /// Every free text of the practice with its field, for the rules that apply to all text.
+    fn texts(&self) -> Vec<(String, &str)> {
+        let mut out: Vec<(String, &str)> = vec![
+            ("title".into(), &self.title),
+            ("summary".into(), &self.summary),
+        ];
+        out.extend(self.license.as_deref().map(|l| ("license".into(), l)));
+        for (i, t) in self.tags.iter().enumerate() {
+            out.push((format!("tags[{}]", i + 1), t));
+        }
+        for (i, r) in self.resources.iter().enumerate() {
+            out.push((format!("resources[{}].title", i + 1), &r.title));
+            out.push((format!("resources[{}].url", i + 1), &r.url));
+        }
+        for (kind, md) in &self.sections {
+            out.push((format!("## {}", kind.heading()), md));
         }
         out
     }

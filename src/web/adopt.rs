@@ -16,7 +16,7 @@ use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::{SignedIn, Viewer};
 use crate::content::AdoptionDoc;
-use crate::domain::{AdoptionStatus, Ingredient, Outcome, Slug, Unit, Vocabulary};
+use crate::domain::{AdoptionStatus, Ingredient, Outcome, Slug, Unit, Vocabulary, limits};
 use crate::error::{AppError, AppResult};
 use crate::store::{AdoptionView, User};
 
@@ -361,11 +361,10 @@ async fn save(
             format!("the practice has {total} essential aspects; tick among those"),
         );
     }
-    if f.adaptations.chars().count() > 5000 {
-        add(
-            "adaptations",
-            "keep adaptations under 5,000 characters".into(),
-        );
+    // Counted as stored in a file (`\n` line ends), so an imported adoption fits its form.
+    let adaptations = f.adaptations.trim().replace("\r\n", "\n");
+    if let Some(message) = limits::too_long(&adaptations, limits::MAX_ADAPTATIONS) {
+        add("adaptations", message);
     }
     if f.adaptations
         .chars()
@@ -376,18 +375,11 @@ async fn save(
             "contains an invisible control character (such as NUL); remove it".into(),
         );
     }
-    if f.measures.len() > form::MAX_MEASURES {
-        add(
-            "measures",
-            format!(
-                "has {} rows; report at most {} measures",
-                f.measures.len(),
-                form::MAX_MEASURES
-            ),
-        );
-    }
     let min_cell = state.settings.min_cell();
     let measures = form::parse_measures(&f.measures, min_cell, &mut add);
+    if let Some(message) = limits::too_many(measures.len(), limits::MAX_MEASURES, "measures") {
+        add("measures", message);
+    }
     for (i, m) in measures.iter().enumerate() {
         for (field, message) in m.problems(min_cell) {
             add(&format!("m{}-{field}", i + 1), message);

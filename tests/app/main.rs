@@ -4,6 +4,7 @@ mod accessibility;
 mod adopt;
 mod auth;
 mod busy;
+mod catalog_check;
 mod cli;
 mod connections;
 mod content_rules;

@@ -292,7 +292,7 @@ async fn bad_input_keeps_every_value_and_marks_each_field() {
     many.push(("action", "save"));
     let r = b.submit("/share", &many).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("has 501 rows"));
+    assert!(r.body.contains("has 501 measures; the limit is 50"));
 
     // A duplicate title gets its own address.
     for _ in 0..2 {

@@ -8,10 +8,6 @@ use crate::domain::{
     Status, Subject, Unit, Vocabulary,
 };
 
-pub const MAX_SECTION: usize = 20_000;
-pub const MAX_MEASURES: usize = 50;
-pub const MAX_RESOURCES: usize = 20;
-
 #[derive(Debug, Clone, Default)]
 pub struct MeasureRow {
     pub name: String,
@@ -150,48 +146,12 @@ impl PracticeForm {
                 texts.push((format!("m{}-{f}", i + 1), v));
             }
         }
+        // Bytes that were not UTF-8 arrive replaced; every other rule on text (control
+        // characters, sizes) is the practice's own, below.
         for (field, value) in &texts {
             if value.contains('\u{FFFD}') {
                 add(field, "contains bytes that are not valid text (UTF-8); retype the affected characters".into());
             }
-            if value
-                .chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            {
-                add(
-                    field,
-                    "contains an invisible control character (such as NUL); remove it".into(),
-                );
-            }
-        }
-        for (key, md) in &self.sections {
-            if md.chars().count() > MAX_SECTION {
-                add(
-                    &format!("s-{key}"),
-                    format!(
-                        "is {} characters long; keep a section to {MAX_SECTION}",
-                        md.chars().count()
-                    ),
-                );
-            }
-        }
-        if self.measures.len() > MAX_MEASURES {
-            add(
-                "measures",
-                format!(
-                    "has {} rows; a practice reports at most {MAX_MEASURES} measures — keep the ones that show the change",
-                    self.measures.len()
-                ),
-            );
-        }
-        if self.resources.len() > MAX_RESOURCES {
-            add(
-                "resources",
-                format!(
-                    "has {} rows; share at most {MAX_RESOURCES} links",
-                    self.resources.len()
-                ),
-            );
         }
         let stage = match Stage::parse(&self.stage) {
             Ok(Stage::Replicated) | Err(_) => {
@@ -250,16 +210,14 @@ impl PracticeForm {
             resources,
             sections,
         };
-        // The rules every practice obeys, keyed to the form's fields. Completeness waits for
-        // submission; everything else (sizes, numbers, the cell size, links) stops a save.
-        for (field, message) in doc.problems(min_cell) {
-            let completeness = matches!(
-                field.as_str(),
-                "sections" | "challenge_areas" | "grade_bands" | "subjects" | "measures"
-            );
-            if completeness && !complete {
-                continue;
-            }
+        // The rules every practice obeys, wherever it is written (a content file too), keyed
+        // to the form's fields. Completeness waits for submission; everything else (sizes,
+        // numbers, the cell size, links) stops a save.
+        let mut rules = doc.save_problems(min_cell);
+        if complete {
+            rules.extend(doc.completeness_problems());
+        }
+        for (field, message) in rules {
             let key = form_key(&field, &message);
             add(&key, message);
         }
@@ -471,6 +429,15 @@ fn form_key(field: &str, message: &str) -> String {
             .find(|k| message.contains(&format!("## {}\"", k.heading())))
     {
         return format!("s-{}", kind.key());
+    }
+    if let Some(kind) = field
+        .strip_prefix("## ")
+        .and_then(SectionKind::from_heading)
+    {
+        return format!("s-{}", kind.key());
+    }
+    if field.starts_with("tags[") {
+        return "tags".into();
     }
     match field {
         "challenge_areas" => "areas".into(),
