@@ -184,13 +184,26 @@ pub fn safe_return(next: &str) -> String {
 
 /// The session cookie; `Max-Age=0` removes it.
 pub fn session_cookie(settings: &Settings, token: &str, max_age: i64) -> HeaderValue {
+    set_cookie(settings, SESSION_COOKIE, token, "/", "Lax", max_age)
+}
+
+/// A cookie the hub sets: `HttpOnly`, and `Secure` when the hub is served over HTTPS. Its
+/// value is one of our own tokens (URL-safe base64), so it is always a valid header.
+pub fn set_cookie(
+    settings: &Settings,
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age: i64,
+) -> HeaderValue {
     let secure = if settings.secure_cookies() {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
     ))
     .expect("cookie value is ASCII")
 }

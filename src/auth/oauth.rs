@@ -109,7 +109,31 @@ enum TokenHttpError {
     Status(u16),
 }
 
-pub(super) fn http() -> &'static reqwest::Client {
+/// GETs a provider's JSON document (discovery, keys, userinfo with our access token). A
+/// provider that cannot be reached, answers an error or sends something unreadable is the
+/// provider's fault, told apart from a refused sign-in.
+pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    bearer: Option<&str>,
+) -> Result<T, LoginError> {
+    let mut request = http().get(url);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.map_err(|_| LoginError::Unreachable)?;
+    if !response.status().is_success() {
+        return Err(LoginError::ProviderFailed(format!(
+            "{url} answered {}",
+            response.status()
+        )));
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| LoginError::ProviderFailed(format!("{url}: {e}")))
+}
+
+fn http() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         reqwest::Client::builder()
@@ -247,22 +271,7 @@ pub async fn finish(
         let Some(url) = &endpoints.userinfo_url else {
             return Err(LoginError::NoEmail);
         };
-        let response = http()
-            .get(url)
-            .bearer_auth(token.access_token().secret())
-            .send()
-            .await
-            .map_err(|_| LoginError::Unreachable)?;
-        if !response.status().is_success() {
-            return Err(LoginError::ProviderFailed(format!(
-                "its userinfo endpoint answered {}",
-                response.status()
-            )));
-        }
-        let info: UserInfo = response
-            .json()
-            .await
-            .map_err(|e| LoginError::ProviderFailed(format!("userinfo: {e}")))?;
+        let info: UserInfo = get_json(url, Some(token.access_token().secret())).await?;
         if claims.sub.is_some() && info.sub.is_some() && claims.sub != info.sub {
             return Err(LoginError::IdToken("userinfo is about someone else".into()));
         }

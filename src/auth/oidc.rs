@@ -19,7 +19,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use super::ProviderSettings;
-use super::oauth::{LoginError, http};
+use super::oauth::{LoginError, get_json};
 
 /// Claims beyond the standard ones that presets check: Google Workspace's `hd` (the
 /// account's domain) and Microsoft Entra's `tid` (its tenant).
@@ -112,24 +112,6 @@ impl KeyCache {
     }
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, LoginError> {
-    let response = http()
-        .get(url)
-        .send()
-        .await
-        .map_err(|_| LoginError::Unreachable)?;
-    if !response.status().is_success() {
-        return Err(LoginError::ProviderFailed(format!(
-            "{url} answered {}",
-            response.status()
-        )));
-    }
-    response
-        .json()
-        .await
-        .map_err(|e| LoginError::ProviderFailed(format!("{url}: {e}")))
-}
-
 async fn fetch(p: &ProviderSettings) -> Result<Keys, LoginError> {
     let e = p
         .endpoints()
@@ -138,7 +120,7 @@ async fn fetch(p: &ProviderSettings) -> Result<Keys, LoginError> {
     let (issuer, jwks_url, advertised) = match (&p.jwks_url, &e.discovery_url) {
         (Some(jwks), _) => (configured, jwks.clone(), Vec::new()),
         (None, Some(url)) => {
-            let d: Discovery = get_json(url).await?;
+            let d: Discovery = get_json(url, None).await?;
             // Microsoft's document names the tenant's own issuer (its directory id, where the
             // settings may name its domain, or the `{tenantid}` template): that one is checked.
             let microsoft = p.kind == super::ProviderKind::Microsoft && p.issuer.is_none();
@@ -160,7 +142,7 @@ async fn fetch(p: &ProviderSettings) -> Result<Keys, LoginError> {
             ));
         }
     };
-    let keys: CoreJsonWebKeySet = get_json(&jwks_url).await?;
+    let keys: CoreJsonWebKeySet = get_json(&jwks_url, None).await?;
     // Whatever the provider advertises, except an unsigned token; RS256 when it says nothing
     // (the default of OpenID Connect).
     let mut algs: Vec<CoreJwsSigningAlgorithm> = advertised

@@ -114,17 +114,16 @@ async fn render_signin(
     })?;
     *response.status_mut() = status;
     if let Some(token) = presession {
-        let secure = if state.settings.secure_cookies() {
-            "; Secure"
-        } else {
-            ""
-        };
         response.headers_mut().insert(
             header::SET_COOKIE,
-            header::HeaderValue::from_str(&format!(
-                "{PRESESSION_COOKIE}={token}; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
-            ))
-            .map_err(|e| AppError::Internal(e.into()))?,
+            auth::set_cookie(
+                &state.settings,
+                PRESESSION_COOKIE,
+                &token,
+                "/signin",
+                "Strict",
+                3600,
+            ),
         );
     }
     Ok(response)
@@ -218,18 +217,15 @@ async fn finish_signin(
             state.settings.session_max_days as i64 * 86400,
         ),
     );
-    h.append(
-        header::SET_COOKIE,
-        header::HeaderValue::from_static(
-            "bs_login=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0",
-        ),
-    );
-    h.append(
-        header::SET_COOKIE,
-        header::HeaderValue::from_static(
-            "bs_presession=; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
-    );
+    for (name, path, same_site) in [
+        (LOGIN_COOKIE, "/auth", "Lax"),
+        (PRESESSION_COOKIE, "/signin", "Strict"),
+    ] {
+        h.append(
+            header::SET_COOKIE,
+            auth::set_cookie(&state.settings, name, "", path, same_site, 0),
+        );
+    }
     Ok(response)
 }
 
@@ -263,18 +259,16 @@ async fn provider_login(
     };
     let mut response = Redirect::to(&url).into_response();
     // Binds the attempt to this browser: a callback link made by someone else fails.
-    let secure = if state.settings.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
     response.headers_mut().insert(
         header::SET_COOKIE,
-        header::HeaderValue::from_str(&format!(
-            "{LOGIN_COOKIE}={login_state}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-            oauth::ATTEMPT_LIFETIME
-        ))
-        .map_err(|e| AppError::Internal(e.into()))?,
+        auth::set_cookie(
+            &state.settings,
+            LOGIN_COOKIE,
+            &login_state,
+            "/auth",
+            "Lax",
+            oauth::ATTEMPT_LIFETIME,
+        ),
     );
     Ok(response)
 }
