@@ -7,7 +7,10 @@ mod slug;
 mod standing;
 mod vocab;
 
-pub use practice::{MAX_SUMMARY, MAX_TITLE, PracticeDoc, SectionKind};
+pub use practice::{
+    MAX_MEASURES, MAX_RESOURCES, MAX_SECTION, MAX_SUMMARY, MAX_TAG, MAX_TAGS, MAX_TITLE,
+    PracticeDoc, SectionKind,
+};
 pub use quarter::Quarter;
 pub use slug::Slug;
 pub use standing::Standing;
@@ -15,6 +18,20 @@ pub use vocab::{
     AdoptionStatus, GradeBand, Ingredient, Level, Locale, Outcome, Role, Stage, Status, Subject,
     Unit, Vocabulary,
 };
+
+/// The longest an adoption's adaptations may be, in characters.
+pub const MAX_ADAPTATIONS: usize = 5_000;
+/// The most boxes a group of checkboxes (challenge areas, grade bands, subjects, aspects)
+/// sends: more than any form offers, so only a tampered form reaches it.
+pub const MAX_TICKED: usize = 32;
+/// The longest name a person signing in locally may choose.
+pub const MAX_LOCAL_NAME: usize = 80;
+
+/// Characters as a form limit counts them: a browser sends a line break as CRLF but counts
+/// it once against `maxlength`, so the server does too.
+pub fn typed_len(text: &str) -> usize {
+    text.chars().filter(|c| *c != '\r').count()
+}
 
 /// One measure: an aggregate figure for one of the three STEP data ingredients.
 #[derive(Debug, Clone, PartialEq)]

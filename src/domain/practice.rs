@@ -109,6 +109,17 @@ pub struct PracticeDoc {
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_SUMMARY: usize = 600;
+/// The longest a section's Markdown may be, in characters.
+pub const MAX_SECTION: usize = 20_000;
+/// The most characters a tag has.
+pub const MAX_TAG: usize = 60;
+/// The most tags a practice carries (a search facet, not an essay).
+pub const MAX_TAGS: usize = 20;
+/// The most measures a practice (or an adoption) reports: enough for every figure a Confirm
+/// phase produces, few enough that a reader sees the change.
+pub const MAX_MEASURES: usize = 50;
+/// The most resource links a practice shares.
+pub const MAX_RESOURCES: usize = 20;
 
 impl PracticeDoc {
     /// Every rule a practice breaks, as (field, message). Fields are named as in the content
@@ -194,10 +205,10 @@ impl PracticeDoc {
             push("vetted_on", format!("{v} is before published_on ({p})"));
         }
         for (i, tag) in self.tags.iter().enumerate() {
-            if tag.trim().is_empty() || tag.chars().count() > 60 {
+            if tag.trim().is_empty() || tag.chars().count() > MAX_TAG {
                 push(
                     &format!("tags[{}]", i + 1),
-                    "a tag has 1 to 60 characters".into(),
+                    format!("a tag has 1 to {MAX_TAG} characters"),
                 );
             }
         }
