@@ -19,7 +19,7 @@ mod views;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .merge(plc::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
+        // One body limit: `check_csrf` reads every body up to `MAX_FORM_BYTES` and answers a
+        // larger one with the hub's own 413. The extractors get the same limit so they never
+        // refuse, with axum's plain text, a body that check let through.
+        .layer(DefaultBodyLimit::max(auth::MAX_FORM_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), wake_indexer))
         .layer(middleware::from_fn(auth::check_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
@@ -192,6 +196,8 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
             "Please sign in".into()
         } else if status == StatusCode::FORBIDDEN {
             "Not allowed".into()
+        } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "The form was too large".into()
         } else if status.is_client_error() {
             "That request could not be used".into()
         } else {
