@@ -32,7 +32,9 @@ pub const SESSION_COOKIE: &str = "bs_session";
 /// Carries the local sign-in form's CSRF token before there is a session (double submit):
 /// showing the sign-in page creates no session row.
 pub const PRESESSION_COOKIE: &str = "bs_presession";
-/// The largest form body accepted (a whole practice with 500 measure rows fits easily).
+/// The largest request body accepted, the hub's one body limit (the router gives extractors
+/// the same). The largest honest form — every section at its 20,000 characters, each sent as
+/// nine bytes (`%E2%80%99`), every measure and resource row — is about 1.3 MB.
 pub const MAX_FORM_BYTES: usize = 4 * 1024 * 1024;
 
 /// A random token: 32 bytes from the OS, URL-safe base64.
@@ -294,11 +296,7 @@ pub async fn check_csrf(request: Request, next: Next) -> Response {
     let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            return AppError::PayloadTooLarge(format!(
-                "The form is larger than {} MB, so it was not read. Shorten the longest sections or remove measure rows, then send it again.",
-                MAX_FORM_BYTES / (1024 * 1024)
-            ))
-            .into_response();
+            return too_large().into_response();
         }
     };
     let sent = form_value(&bytes, "csrf")
@@ -331,6 +329,19 @@ pub async fn check_csrf(request: Request, next: Next) -> Response {
     parts.extensions.insert(verdict);
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// A body past [`MAX_FORM_BYTES`]: it is not read, so the page cannot show it again, but the
+/// browser still holds what was typed.
+fn too_large() -> AppError {
+    AppError::PayloadTooLarge(format!(
+        "What you sent is larger than {} MB, so it was not read and nothing was saved. \
+         Your text is not lost: go back (your browser still has it), shorten the longest \
+         sections (each holds at most {} characters) or remove pasted images or tables, \
+         then send it again.",
+        MAX_FORM_BYTES / (1024 * 1024),
+        crate::domain::MAX_SECTION
+    ))
 }
 
 /// The authoring forms: when their CSRF check fails (usually a session that ended while the

@@ -28,6 +28,18 @@ pub const MAX_LINE: usize = 200;
 /// Characters of an adoption's adaptations.
 pub const MAX_ADAPTATIONS: usize = 5_000;
 
+/// The most boxes a group of checkboxes (challenge areas, grade bands, subjects, aspects)
+/// sends: more than any form offers, so only a tampered form reaches it.
+pub const MAX_TICKED: usize = 32;
+/// The longest name a person signing in locally may choose.
+pub const MAX_LOCAL_NAME: usize = 80;
+
+/// Characters as a form limit counts them: a browser sends a line break as CRLF but counts
+/// it once against `maxlength`, so the server does too.
+pub fn typed_len(text: &str) -> usize {
+    text.chars().filter(|c| *c != '\r').count()
+}
+
 /// The problem with a text longer than `max` characters, if it is.
 pub fn too_long(text: &str, max: usize) -> Option<String> {
     let n = text.chars().count();

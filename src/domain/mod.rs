@@ -8,6 +8,10 @@ mod slug;
 mod standing;
 mod vocab;
 
+pub use limits::{
+    MAX_ADAPTATIONS, MAX_LOCAL_NAME, MAX_MEASURES, MAX_RESOURCES, MAX_SECTION, MAX_SUMMARY,
+    MAX_TAG, MAX_TAGS, MAX_TICKED, MAX_TITLE, typed_len,
+};
 pub use practice::{PracticeDoc, SectionKind};
 pub use quarter::Quarter;
 pub use slug::Slug;

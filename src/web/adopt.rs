@@ -10,13 +10,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+use super::publish::fields;
 use super::publish::form::{self, MeasureRow, Problems};
 use super::publish::pairs;
 use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::{SignedIn, Viewer};
 use crate::content::AdoptionDoc;
-use crate::domain::{AdoptionStatus, Ingredient, Outcome, Slug, Unit, Vocabulary, limits};
+use crate::domain::{
+    AdoptionStatus, Ingredient, MAX_TICKED, Outcome, Slug, Unit, Vocabulary, limits,
+};
 use crate::error::{AppError, AppResult};
 use crate::store::{AdoptionView, User};
 
@@ -37,6 +40,54 @@ struct AdoptValues {
     outcome: String,
     measures: Vec<MeasureRow>,
     action: String,
+    /// What the parser dropped past a cap, told next to its field (see `PracticeForm`).
+    dropped: Problems,
+}
+
+impl AdoptValues {
+    /// The form as posted, every repeated field capped while it is read.
+    fn parse(body: &[u8]) -> AdoptValues {
+        let (measures, measures_dropped) = form::measure_rows(body);
+        let mut f = AdoptValues {
+            measures,
+            ..Default::default()
+        };
+        let mut aspects_dropped = false;
+        for (k, v) in form_urlencoded::parse(body) {
+            match k.as_ref() {
+                "team" => f.team = v.into_owned(),
+                "status" => f.status = v.into_owned(),
+                "started_on" => f.started_on = v.trim().to_string(),
+                "aspect" => aspects_dropped |= !f.tick_aspect(&v),
+                "adaptations" => f.adaptations = v.into_owned(),
+                "outcome" => f.outcome = v.into_owned(),
+                "action" => f.action = v.into_owned(),
+                _ => {}
+            }
+        }
+        f.aspects.sort_unstable();
+        for (field, dropped) in [("measures", measures_dropped), ("aspects", aspects_dropped)] {
+            if dropped {
+                f.dropped
+                    .insert(field.into(), vec![fields::dropped_message(field)]);
+            }
+        }
+        f
+    }
+
+    /// Keeps a ticked aspect (or, told later, a value that is no aspect number); false when
+    /// the form already sent as many boxes as any form has.
+    fn tick_aspect(&mut self, value: &str) -> bool {
+        if self.aspects.len() + self.unknown_aspects.len() >= MAX_TICKED {
+            return false;
+        }
+        match value.parse::<u32>() {
+            Ok(n) if !self.aspects.contains(&n) => self.aspects.push(n),
+            Ok(_) => {}
+            Err(_) => self.unknown_aspects.push(value.into()),
+        }
+        true
+    }
 }
 
 #[derive(Template)]
@@ -64,6 +115,23 @@ struct AdoptPage {
 impl AdoptPage {
     fn problem(&self, field: &str) -> Option<String> {
         self.problems.get(field).map(|p| p.join("; "))
+    }
+
+    /// The id a problem in the summary links to (see `ShareForm::anchor`).
+    fn anchor(&self, field: &str) -> String {
+        let drawn = matches!(
+            field,
+            "team" | "status" | "started_on" | "aspects" | "adaptations" | "measures" | "outcome"
+        ) || fields::row_drawn(field, self.f.measures.len(), 0);
+        if drawn {
+            format!("f-{field}")
+        } else {
+            "adopt-form".into()
+        }
+    }
+
+    fn label(&self, field: &str) -> String {
+        fields::field_label(field)
     }
 }
 
@@ -94,12 +162,8 @@ pub(super) fn home_school_sentence() -> String {
     s + "."
 }
 
-/// The public practice and its owning team, or a clear refusal.
-async fn practice(
-    state: &AppState,
-    user: &User,
-    slug: &str,
-) -> AppResult<(crate::store::EditTarget, Vec<(String, String)>)> {
+/// The public practice, or a clear refusal.
+async fn adoptable(state: &AppState, slug: &str) -> AppResult<crate::store::EditTarget> {
     let target = state
         .db
         .edit_target(slug)
@@ -110,6 +174,16 @@ async fn practice(
             "Only practices in the public catalog can be adopted.".into(),
         ));
     }
+    Ok(target)
+}
+
+/// The public practice and the teams this person may adopt it for, or a clear refusal.
+async fn practice(
+    state: &AppState,
+    user: &User,
+    slug: &str,
+) -> AppResult<(crate::store::EditTarget, Vec<(String, String)>)> {
+    let target = adoptable(state, slug).await?;
     let teams = adopting_teams(user, &target.school_slug);
     if teams.is_empty() {
         return Err(AppError::Forbidden(if user.teams.is_empty() {
@@ -224,26 +298,44 @@ async fn render(
     Ok(response)
 }
 
-/// What is wrong with the posted adopting team, if anything: one of the person's teams at the
-/// practice's own school, or a value that is no team. A real team they are not on is refused:
-/// only members of the adopting team edit its adoption.
+/// What is wrong with the posted adopting team, if anything, and the status to answer with:
+/// one of the person's teams at the practice's own school, a team they are not on (perhaps
+/// removed from it while they wrote), or a value that is no team. Each is a problem next to
+/// the team field with the text kept; not being allowed (no team that may adopt, or a real
+/// team they are not on) is still a 403, and nothing is saved for anyone else's team.
 async fn team_problem(
     state: &AppState,
     user: &User,
     choices: &[(String, String)],
     team: &str,
-) -> AppResult<Option<&'static str>> {
-    if choices.iter().any(|(s, _)| s == team) {
-        Ok(None)
+) -> AppResult<Option<(String, StatusCode)>> {
+    let forbidden = |m: String| Some((m, StatusCode::FORBIDDEN));
+    let (no_choice, unprocessable) = (choices.is_empty(), StatusCode::UNPROCESSABLE_ENTITY);
+    Ok(if choices.iter().any(|(s, _)| s == team) {
+        None
     } else if user.teams.iter().any(|t| t.slug == team) {
-        Ok(Some(HOME_SCHOOL))
+        let status = if no_choice {
+            StatusCode::FORBIDDEN
+        } else {
+            unprocessable
+        };
+        Some((HOME_SCHOOL.into(), status))
     } else if state.db.team_exists(team).await? {
-        Err(AppError::Forbidden(
-            "You can record an adoption only for a team you are on.".into(),
-        ))
+        let shown: String = team.chars().take(60).collect();
+        forbidden(if no_choice {
+            format!(
+                "you are not on the team “{shown}” (any more), nor on another team that can adopt this practice, so nothing was saved; your text is kept below. Ask your network administrator to add you to your team"
+            )
+        } else {
+            format!(
+                "you are not on the team “{shown}” (any more): only its members record its adoption; choose one of your teams"
+            )
+        })
+    } else if no_choice {
+        forbidden("you are on no team that can adopt this practice, so nothing was saved; your text is kept below".into())
     } else {
-        Ok(Some("choose one of your teams"))
-    }
+        Some(("choose one of your teams".into(), unprocessable))
+    })
 }
 
 async fn save(
@@ -253,29 +345,11 @@ async fn save(
     Path(slug): Path<String>,
     body: Bytes,
 ) -> AppResult<Response> {
-    let (target, teams) = practice(&state, &user, &slug).await?;
-    let mut f = AdoptValues {
-        measures: form::measure_rows(&body),
-        ..Default::default()
-    };
-    for (k, v) in form_urlencoded::parse(&body) {
-        let v = v.into_owned();
-        match k.as_ref() {
-            "team" => f.team = v,
-            "status" => f.status = v,
-            "started_on" => f.started_on = v.trim().to_string(),
-            "aspect" => match v.parse::<u32>() {
-                Ok(n) if !f.aspects.contains(&n) => f.aspects.push(n),
-                Ok(_) => {}
-                Err(_) => f.unknown_aspects.push(v),
-            },
-            "adaptations" => f.adaptations = v,
-            "outcome" => f.outcome = v,
-            "action" => f.action = v,
-            _ => {}
-        }
-    }
-    f.aspects.sort_unstable();
+    // A person removed from their team while they wrote still gets the form back with their
+    // text: the team problem is told there, not as a refusal page.
+    let target = adoptable(&state, &slug).await?;
+    let teams = adopting_teams(&user, &target.school_slug);
+    let mut f = AdoptValues::parse(&body);
     let team_problem = team_problem(&state, &user, &teams, &f.team).await?;
     let existing = match team_problem {
         None => state.db.adoption(&slug, &f.team).await?,
@@ -283,6 +357,7 @@ async fn save(
     };
     // Row buttons change the measures table and show the form again; nothing is saved.
     if team_problem.is_none() && form::change_measure_rows(&mut f.measures, &f.action) {
+        let dropped = f.dropped.clone();
         return render(
             &state,
             &viewer,
@@ -290,18 +365,20 @@ async fn save(
             teams,
             f,
             existing,
-            Problems::new(),
+            dropped,
             false,
             StatusCode::OK,
         )
         .await;
     }
 
-    let mut problems = Problems::new();
+    let mut problems = f.dropped.clone();
     let mut add =
         |field: &str, msg: String| problems.entry(field.to_string()).or_default().push(msg);
-    if let Some(p) = team_problem {
-        add("team", p.into());
+    let mut refusal = StatusCode::UNPROCESSABLE_ENTITY;
+    if let Some((p, status)) = team_problem {
+        add("team", p);
+        refusal = status;
     }
     let status = AdoptionStatus::parse(&f.status)
         .map_err(|_| {
@@ -376,26 +453,18 @@ async fn save(
         );
     }
     let min_cell = state.settings.min_cell();
-    let measures = form::parse_measures(&f.measures, min_cell, &mut add);
-    if let Some(message) = limits::too_many(measures.len(), limits::MAX_MEASURES, "measures") {
-        add("measures", message);
-    }
-    for (i, m) in measures.iter().enumerate() {
+    let (rows, measures): (Vec<usize>, Vec<crate::domain::Measure>) =
+        form::parse_measures(&f.measures, min_cell, &mut add)
+            .into_iter()
+            .unzip();
+    for (row, m) in rows.iter().zip(&measures) {
         for (field, message) in m.problems(min_cell) {
-            add(&format!("m{}-{field}", i + 1), message);
+            add(&format!("m{row}-{field}"), message);
         }
     }
     let (Some(status), true) = (status, problems.is_empty()) else {
         return render(
-            &state,
-            &viewer,
-            &slug,
-            teams,
-            f,
-            existing,
-            problems,
-            false,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &state, &viewer, &slug, teams, f, existing, problems, false, refusal,
         )
         .await;
     };

@@ -19,7 +19,7 @@ mod views;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .merge(plc::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
+        // One body limit: `check_csrf` reads every body up to `MAX_FORM_BYTES` and answers a
+        // larger one with the hub's own 413. The extractors get the same limit so they never
+        // refuse, with axum's plain text, a body that check let through.
+        .layer(DefaultBodyLimit::max(auth::MAX_FORM_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), wake_indexer))
         .layer(middleware::from_fn(auth::check_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
@@ -124,6 +128,48 @@ pub fn form_field(body: &[u8], name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The fields of a urlencoded body, each value `Err` (holding it as best read) when its bytes
+/// are not UTF-8, where `form_urlencoded` would quietly put U+FFFD in their place: for forms
+/// where that must be a problem to tell, not a character to keep.
+pub fn strict_form(body: &[u8]) -> Vec<(String, Result<String, String>)> {
+    body.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            let key = String::from_utf8_lossy(&percent_decode(k)).into_owned();
+            let value = String::from_utf8(percent_decode(v))
+                .map_err(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            (key, value)
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding of one name or value, to bytes.
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let escaped = raw
+            .get(i + 1..i + 3)
+            .and_then(|h| Some(hex(h[0])? * 16 + hex(h[1])?));
+        match (raw[i], escaped) {
+            (b'%', Some(byte)) => {
+                out.push(byte as u8);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Whether the index has applied the database's changes at least once. On a first start or
 /// after a schema change it is rebuilt from nothing, and until then its counts would be zero:
 /// pages that show counts count in the database instead, or say they will show them soon.
@@ -192,6 +238,8 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
             "Please sign in".into()
         } else if status == StatusCode::FORBIDDEN {
             "Not allowed".into()
+        } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "The form was too large".into()
         } else if status.is_client_error() {
             "That request could not be used".into()
         } else {

@@ -1,19 +1,22 @@
 //! Sign-in and sign-out: the provider buttons, the OAuth callback, and local sign-in (a
 //! newcomer's way to try everything on their own machine).
 
+use std::collections::BTreeMap;
+
 use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::oauth::{self, LoginError};
 use crate::auth::{self, PRESESSION_COOKIE, ProviderSettings, SignedIn, Viewer, safe_return};
-use crate::domain::{Role, Vocabulary};
+use crate::domain::{MAX_LOCAL_NAME, Role, Vocabulary};
 use crate::error::{AppError, AppResult};
 use crate::store::{Binding, SignInIdentity};
 
@@ -41,7 +44,8 @@ struct SigninPage {
     teams: Vec<(String, String, String)>,
     roles: Vec<(&'static str, &'static str)>,
     error: Option<String>,
-    name: String,
+    /// The local form as typed, with its problems.
+    local_form: LocalForm,
 }
 
 #[derive(Deserialize, Default)]
@@ -65,7 +69,7 @@ async fn signin_page(
         &headers,
         next,
         None,
-        String::new(),
+        LocalForm::default(),
         StatusCode::OK,
     )
     .await
@@ -79,7 +83,7 @@ async fn render_signin(
     headers: &HeaderMap,
     next: String,
     error: Option<String>,
-    name: String,
+    local_form: LocalForm,
     status: StatusCode,
 ) -> AppResult<Response> {
     let local = state.settings.local_sign_in();
@@ -110,7 +114,7 @@ async fn render_signin(
         teams,
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
         error,
-        name,
+        local_form,
     })?;
     *response.status_mut() = status;
     if let Some(token) = presession {
@@ -129,59 +133,123 @@ async fn render_signin(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+/// The local sign-in form as typed, and what is wrong with it by field (`name`, `role`,
+/// `team`).
+#[derive(Debug, Default)]
 struct LocalForm {
     name: String,
     role: String,
-    #[serde(default)]
     team: String,
-    #[serde(default)]
     next: String,
+    problems: BTreeMap<&'static str, String>,
+}
+
+impl LocalForm {
+    /// The form as posted. A name whose bytes are not text is kept as best read, and told.
+    fn parse(body: &[u8]) -> LocalForm {
+        let mut f = LocalForm::default();
+        for (key, value) in super::strict_form(body) {
+            if key == "name" && value.is_err() {
+                f.problems.insert(
+                    "name",
+                    "contains bytes that are not valid text (UTF-8); retype your name".into(),
+                );
+            }
+            let value = value.unwrap_or_else(|lossy| lossy);
+            match key.as_str() {
+                "name" => f.name = value,
+                "role" => f.role = value,
+                "team" => f.team = value,
+                "next" => f.next = value,
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// Adds what is wrong with the name, role and team.
+    async fn check(&mut self, state: &AppState) -> AppResult<()> {
+        let name = self.name.trim();
+        let name_problem = if name.is_empty() || name.chars().count() > MAX_LOCAL_NAME {
+            Some(format!("Type a name of 1 to {MAX_LOCAL_NAME} characters."))
+        } else if name.chars().any(char::is_control) {
+            Some("A name cannot contain control characters.".into())
+        } else if !name.chars().any(char::is_alphanumeric) {
+            // Punctuation alone names nobody: "!!!" and "???" would be one account.
+            Some("A name needs at least one letter or digit.".into())
+        } else {
+            None
+        };
+        if let Some(p) = name_problem {
+            self.problems.entry("name").or_insert(p);
+        }
+        if Role::parse(&self.role).is_err() {
+            self.problems
+                .insert("role", "Pick one of the roles.".into());
+        }
+        if !self.team.is_empty() && !state.db.team_exists(&self.team).await? {
+            self.problems.insert(
+                "team",
+                "That is not a team on this hub; choose one from the list, or “No team”.".into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn problem(&self, field: &str) -> Option<&str> {
+        self.problems.get(field).map(String::as_str)
+    }
+}
+
+/// The account a local name signs in to; different names are different accounts. Runs of
+/// spaces and letter case do not make a new person, anything else does: a name of plain
+/// words ("Dana Lee") reads as itself (`dana.lee@local`), and any other name also carries a
+/// hash of itself (`ann.lee+…@local`), so "Ann-Lee", "Ann Lee" and "ann.lee" stay apart.
+fn local_email(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let readable = words.join(".");
+    if words.join(" ") == lower {
+        format!("{readable}@local")
+    } else {
+        format!("{readable}+{}@local", &auth::hash_token(&lower)[..16])
+    }
 }
 
 async fn local_signin(
     viewer: Viewer,
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<LocalForm>,
+    body: Bytes,
 ) -> AppResult<Response> {
     if !state.settings.local_sign_in() {
         return Err(AppError::NotFound);
     }
+    let mut form = LocalForm::parse(&body);
+    form.check(&state).await?;
     let next = safe_return(&form.next);
-    let name = form.name.trim();
-    let problem = if name.is_empty() || name.chars().count() > 80 {
-        Some("Type a name of 1 to 80 characters.")
-    } else if name.chars().any(char::is_control) {
-        Some("A name cannot contain control characters.")
-    } else {
-        None
-    };
-    let role = Role::parse(&form.role).ok();
-    let (Some(role), None) = (role, problem) else {
-        let message = problem.unwrap_or("Pick one of the roles.").to_string();
+    let (Ok(role), true) = (Role::parse(&form.role), form.problems.is_empty()) else {
         return render_signin(
             &state,
             viewer,
             &headers,
             next,
-            Some(message),
-            form.name.clone(),
+            Some("You are not signed in yet: fix what is marked below.".into()),
+            form,
             StatusCode::BAD_REQUEST,
         )
         .await;
     };
-    let local_part: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '.' })
-        .collect();
-    let email = format!("{}@local", local_part.trim_matches('.'));
+    let name = form.name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let email = local_email(&name);
     let identity = SignInIdentity {
         provider: "local",
         subject: &email,
         email: &email,
-        name,
+        name: &name,
         email_trusted: true,
     };
     let Binding::SignedIn(id) = state.db.sign_in_user(&identity, false, None).await? else {
@@ -252,7 +320,7 @@ async fn provider_login(
             &headers,
             next,
             Some("Too many sign-ins are in progress on this hub right now. Try again in a few minutes.".into()),
-            String::new(),
+            LocalForm::default(),
             StatusCode::SERVICE_UNAVAILABLE,
         )
         .await;
@@ -379,7 +447,7 @@ async fn provider_callback(
         &headers,
         "/".into(),
         Some(refusal.0),
-        String::new(),
+        LocalForm::default(),
         refusal.1,
     )
     .await

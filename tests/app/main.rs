@@ -17,6 +17,7 @@ mod plc;
 mod provider;
 mod publish;
 mod review;
+mod robustness;
 mod round_trip;
 mod search;
 mod search_index;

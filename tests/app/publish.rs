@@ -275,7 +275,7 @@ async fn bad_input_keeps_every_value_and_marks_each_field() {
         .await;
     assert!(!r.body.contains("Measure 1: name") && r.body.contains("value=\"Rows\""));
 
-    // 500 measure rows are refused with a message, not a crash.
+    // 500 measure rows: the first 50 are kept, the rest dropped with a message, not a crash.
     let mut many = practice_form("Many rows", "30", "x");
     for _ in 0..500 {
         many.extend_from_slice(&[
@@ -292,7 +292,7 @@ async fn bad_input_keeps_every_value_and_marks_each_field() {
     many.push(("action", "save"));
     let r = b.submit("/share", &many).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("has 501 measures; the limit is 50"));
+    assert!(r.body.contains("the rows past 50 were not kept"));
 
     // A duplicate title gets its own address.
     for _ in 0..2 {

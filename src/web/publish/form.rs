@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::fields::{dropped_message, keep_row, long_tags_message, tag_number, tick};
 use crate::domain::{
-    CellSize, GradeBand, Ingredient, Measure, PracticeDoc, Resource, SectionKind, Slug, Stage,
-    Status, Subject, Unit, Vocabulary,
+    CellSize, GradeBand, Ingredient, MAX_MEASURES, Measure, PracticeDoc, Resource, SectionKind,
+    Slug, Stage, Status, Subject, Unit, Vocabulary,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -38,6 +39,9 @@ pub struct PracticeForm {
     pub resources: Vec<(String, String)>,
     pub confirm_privacy: bool,
     pub action: String,
+    /// What the parser dropped past a cap (rows, links, ticked boxes), told next to its field.
+    /// Caps hold while parsing, so a form of 50,000 rows never becomes a page of 50,000 rows.
+    pub dropped: Problems,
 }
 
 /// Problems by form field: `title`, `s-evidence`, `m2-n` (rows count from 1), `r1-url`…
@@ -48,37 +52,46 @@ impl PracticeForm {
         let mut f = PracticeForm::default();
         let mut r_titles = Vec::new();
         let mut r_urls = Vec::new();
+        let mut too_many = Vec::new();
         for (k, v) in form_urlencoded::parse(body) {
-            let v = v.into_owned();
             match k.as_ref() {
-                "base" => f.base = v,
-                "title" => f.title = v,
-                "summary" => f.summary = v,
-                "team" => f.team = v,
-                "stage" => f.stage = v,
-                "area" if !f.areas.contains(&v) => f.areas.push(v),
-                "grade" if !f.grades.contains(&v) => f.grades.push(v),
-                "subject" if !f.subjects.contains(&v) => f.subjects.push(v),
-                "tags" => f.tags = v,
-                "license" => f.license = v,
+                "base" => f.base = v.into_owned(),
+                "title" => f.title = v.into_owned(),
+                "summary" => f.summary = v.into_owned(),
+                "team" => f.team = v.into_owned(),
+                "stage" => f.stage = v.into_owned(),
+                "area" => tick(&mut f.areas, v, "areas", &mut too_many),
+                "grade" => tick(&mut f.grades, v, "grades", &mut too_many),
+                "subject" => tick(&mut f.subjects, v, "subjects", &mut too_many),
+                "tags" => f.tags = v.into_owned(),
+                "license" => f.license = v.into_owned(),
                 "confirm_privacy" => f.confirm_privacy = v == "yes",
-                "action" => f.action = v,
-                "r-title" => r_titles.push(v),
-                "r-url" => r_urls.push(v),
+                "action" => f.action = v.into_owned(),
+                "r-title" => keep_row(&mut r_titles, v, "resources", &mut too_many),
+                "r-url" => keep_row(&mut r_urls, v, "resources", &mut too_many),
                 key => {
                     if let Some(section) = key.strip_prefix("s-")
                         && SectionKind::from_key(section).is_some()
                     {
-                        f.sections.insert(section.to_string(), v);
+                        f.sections.insert(section.to_string(), v.into_owned());
                     }
                 }
             }
         }
-        f.measures = measure_rows(body);
+        let (measures, measures_dropped) = measure_rows(body);
+        f.measures = measures;
+        if measures_dropped {
+            too_many.push("measures");
+        }
         f.resources = r_titles
             .into_iter()
             .zip(r_urls.into_iter().chain(std::iter::repeat(String::new())))
             .collect();
+        for field in too_many {
+            f.dropped
+                .entry(field.into())
+                .or_insert_with(|| vec![dropped_message(field)]);
+        }
         f
     }
 
@@ -107,6 +120,7 @@ impl PracticeForm {
                 .collect(),
             confirm_privacy: false,
             action: String::new(),
+            dropped: Problems::new(),
         }
     }
 
@@ -125,7 +139,8 @@ impl PracticeForm {
         complete: bool,
         areas: &[(String, String)],
     ) -> (PracticeDoc, Problems) {
-        let mut problems = Problems::new();
+        // Dropped rows stop a save: the person checks what was kept before it is stored.
+        let mut problems = self.dropped.clone();
         let mut add =
             |field: &str, msg: String| problems.entry(field.to_string()).or_default().push(msg);
         let mut texts: Vec<(String, &str)> = vec![
@@ -171,16 +186,23 @@ impl PracticeForm {
                 _ => add("areas", unknown_choice(a, "a challenge area")),
             }
         }
-        let measures = parse_measures(&self.measures, min_cell, &mut add);
-        let resources = self
+        let (rows, measures): (Vec<usize>, Vec<Measure>) =
+            parse_measures(&self.measures, min_cell, &mut add)
+                .into_iter()
+                .unzip();
+        let (resource_rows, resources): (Vec<usize>, Vec<Resource>) = self
             .resources
             .iter()
-            .filter(|(t, u)| !(t.trim().is_empty() && u.trim().is_empty()))
-            .map(|(t, u)| Resource {
-                title: t.trim().into(),
-                url: u.trim().into(),
+            .enumerate()
+            .filter(|(_, (t, u))| !(t.trim().is_empty() && u.trim().is_empty()))
+            .map(|(i, (t, u))| {
+                let r = Resource {
+                    title: t.trim().into(),
+                    url: u.trim().into(),
+                };
+                (i + 1, r)
             })
-            .collect();
+            .unzip();
         let sections = self
             .sections
             .iter()
@@ -190,7 +212,7 @@ impl PracticeForm {
         let doc = PracticeDoc {
             slug,
             title: self.title.trim().to_string(),
-            summary: self.summary.trim().to_string(),
+            summary: self.summary.trim().replace("\r\n", "\n"),
             challenge_areas,
             grade_bands,
             subjects,
@@ -199,12 +221,7 @@ impl PracticeForm {
             status: Status::Draft,
             published_on: None,
             vetted_on: None,
-            tags: self
-                .tags
-                .split(',')
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .collect(),
+            tags: split_tags(&self.tags),
             license: Some(self.license.trim().to_string()).filter(|l| !l.is_empty()),
             measures,
             resources,
@@ -217,21 +234,30 @@ impl PracticeForm {
         if complete {
             rules.extend(doc.completeness_problems());
         }
+        let mut long_tags = Vec::new();
         for (field, message) in rules {
-            let key = form_key(&field, &message);
+            if let Some(n) = tag_number(&field) {
+                long_tags.push(n);
+                continue;
+            }
+            let key = form_key(&field, &message, &rows, &resource_rows);
             add(&key, message);
+        }
+        if !long_tags.is_empty() {
+            add("tags", long_tags_message(&long_tags));
         }
         (doc, problems)
     }
 }
 
-/// The measures of a table of rows, each problem keyed `m{row}-{field}`. Empty rows are
-/// skipped. (The minimum cell size is checked by `Measure::problems`.)
+/// The measures of a table of rows, each with the row it came from (counting from 1), each
+/// problem keyed `m{row}-{field}`. Empty rows are skipped, so a measure's place in the list is
+/// not its row. (The minimum cell size is checked by `Measure::problems`.)
 pub fn parse_measures(
     rows: &[MeasureRow],
     min_cell: CellSize,
     add: &mut dyn FnMut(&str, String),
-) -> Vec<Measure> {
+) -> Vec<(usize, Measure)> {
     let mut measures = Vec::new();
     for (i, m) in rows.iter().enumerate() {
         let row = i + 1;
@@ -293,16 +319,19 @@ pub fn parse_measures(
         let (Ok(ingredient), Ok(unit)) = (ingredient, unit) else {
             continue;
         };
-        measures.push(Measure {
-            name: m.name.trim().to_string(),
-            ingredient,
-            instrument: m.instrument.trim().to_string(),
-            unit,
-            baseline,
-            result,
-            n,
-            period: m.period.trim().to_string(),
-        });
+        measures.push((
+            row,
+            Measure {
+                name: m.name.trim().to_string(),
+                ingredient,
+                instrument: m.instrument.trim().to_string(),
+                unit,
+                baseline,
+                result,
+                n,
+                period: m.period.trim().to_string(),
+            },
+        ));
     }
     measures
 }
@@ -331,14 +360,22 @@ fn unknown_choice(value: &str, what: &str) -> String {
     format!("\"{shown}\" is not {what}; tick among those listed")
 }
 
-/// The rows of a measures table as posted (`m-name`, `m-n`… once per row).
-pub fn measure_rows(body: &[u8]) -> Vec<MeasureRow> {
+/// The rows of a measures table as posted (`m-name`, `m-n`… once per row): at most
+/// [`MAX_MEASURES`], and whether rows past them were dropped. Only the kept values are ever
+/// held, however many rows a body sends.
+pub fn measure_rows(body: &[u8]) -> (Vec<MeasureRow>, bool) {
     let mut fields: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut dropped = false;
     for (k, v) in form_urlencoded::parse(body) {
         if let Some(field) = k.strip_prefix("m-")
             && let Some(name) = MEASURE_FIELDS.iter().find(|n| **n == field)
         {
-            fields.entry(name).or_default().push(v.into_owned());
+            let values = fields.entry(name).or_default();
+            if values.len() < MAX_MEASURES {
+                values.push(v.into_owned());
+            } else {
+                dropped = true;
+            }
         }
     }
     // Every row sends all its inputs, so the n-th value of each belongs to row n.
@@ -350,7 +387,7 @@ pub fn measure_rows(body: &[u8]) -> Vec<MeasureRow> {
             .cloned()
             .unwrap_or_default()
     };
-    (0..rows)
+    let rows = (0..rows)
         .map(|i| MeasureRow {
             name: take("name", i),
             ingredient: take("ingredient", i),
@@ -361,11 +398,13 @@ pub fn measure_rows(body: &[u8]) -> Vec<MeasureRow> {
             n: take("n", i),
             period: take("period", i),
         })
-        .collect()
+        .collect();
+    (rows, dropped)
 }
 
 /// Applies an "add a measure row" or "remove measure N" button; false when `action` is
-/// neither. Nothing is saved: the form is shown again with the table changed.
+/// neither. Nothing is saved: the form is shown again with the table changed. A full table
+/// gets no new row (the form shows no button then; this is for a form sent anyway).
 pub fn change_measure_rows(rows: &mut Vec<MeasureRow>, action: &str) -> bool {
     if let Some(row) = action
         .strip_prefix("remove-measure-")
@@ -376,11 +415,21 @@ pub fn change_measure_rows(rows: &mut Vec<MeasureRow>, action: &str) -> bool {
         }
         true
     } else if action == "add-measure" {
-        rows.push(MeasureRow::default());
+        if rows.len() < MAX_MEASURES {
+            rows.push(MeasureRow::default());
+        }
         true
     } else {
         false
     }
+}
+
+/// The tags of the comma-separated tags field.
+fn split_tags(tags: &str) -> Vec<String> {
+    tags.split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// Measures as table rows, for a form.
@@ -400,7 +449,7 @@ pub fn rows_of(measures: &[Measure]) -> Vec<MeasureRow> {
         .collect()
 }
 
-const MEASURE_FIELDS: [&str; 8] = [
+pub(super) const MEASURE_FIELDS: [&str; 8] = [
     "name",
     "ingredient",
     "unit",
@@ -412,16 +461,23 @@ const MEASURE_FIELDS: [&str; 8] = [
 ];
 
 /// The form field a content-format field name (`measures[2].n`, `sections`) belongs to.
-fn form_key(field: &str, message: &str) -> String {
-    if let Some(rest) = field.strip_prefix("measures[")
-        && let Some((row, sub)) = rest.split_once("].")
-    {
-        return format!("m{row}-{sub}");
-    }
-    if let Some(rest) = field.strip_prefix("resources[")
-        && let Some((row, sub)) = rest.split_once("].")
-    {
-        return format!("r{row}-{sub}");
+/// `measure_rows` and `resource_rows` hold the form row of each measure and resource (blank
+/// rows are neither, so the second measure may be on the third row).
+fn form_key(field: &str, message: &str, measure_rows: &[usize], resource_rows: &[usize]) -> String {
+    for (prefix, key, rows) in [
+        ("measures[", "m", measure_rows),
+        ("resources[", "r", resource_rows),
+    ] {
+        if let Some(rest) = field.strip_prefix(prefix)
+            && let Some((n, sub)) = rest.split_once("].")
+        {
+            let row = n
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| rows.get(n.wrapping_sub(1)))
+                .map_or_else(|| n.to_string(), usize::to_string);
+            return format!("{key}{row}-{sub}");
+        }
     }
     if field == "sections"
         && let Some(kind) = SectionKind::ALL

@@ -1,6 +1,7 @@
 //! Publishing: the guided share-out form (new and edit), preview, submission, revision
 //! history with diffs and restore, and the author's `/me` page.
 
+pub(super) mod fields;
 pub(super) mod form;
 pub(super) mod history;
 
@@ -98,6 +99,37 @@ impl ShareForm {
     fn has(&self, list: &[String], value: &str) -> bool {
         list.iter().any(|v| v == value)
     }
+
+    /// The id a problem in the summary links to: its field's, or the form's for a field the
+    /// form does not draw (a value only a tampered form sends).
+    fn anchor(&self, field: &str) -> String {
+        let drawn = matches!(
+            field,
+            "title"
+                | "summary"
+                | "team"
+                | "stage"
+                | "areas"
+                | "grades"
+                | "subjects"
+                | "tags"
+                | "measures"
+                | "resources"
+                | "confirm_privacy"
+        ) || field
+            .strip_prefix("s-")
+            .is_some_and(|k| SectionKind::from_key(k).is_some())
+            || fields::row_drawn(field, self.f.measures.len(), self.f.resources.len());
+        if drawn {
+            format!("f-{field}")
+        } else {
+            "share-form".into()
+        }
+    }
+
+    fn label(&self, field: &str) -> String {
+        fields::field_label(field)
+    }
 }
 
 pub(super) fn pairs<V: Vocabulary>() -> Vec<(&'static str, &'static str)> {
@@ -122,13 +154,20 @@ async fn render_form(
     cx: FormContext,
 ) -> AppResult<Response> {
     let flags = privacy_flags(&f);
+    // Rows dropped past a cap are told on every path, a row button's too.
+    let mut problems = cx.problems;
+    for (field, messages) in &f.dropped {
+        problems
+            .entry(field.clone())
+            .or_insert_with(|| messages.clone());
+    }
     let mut response = page(ShareForm {
         chrome: Chrome::new(state, viewer),
         action: editing.map_or("/share".into(), |s| format!("/practices/{s}/edit")),
         heading: editing.map_or("Share a practice".into(), |_| format!("Edit “{}”", f.title)),
         editing: editing.map(String::from),
         f,
-        problems: cx.problems,
+        problems,
         notices: cx.notices,
         flags,
         conflict: cx.conflict,
@@ -466,7 +505,9 @@ fn change_rows(f: &mut PracticeForm, action: &str) -> bool {
             f.resources.remove(row);
         }
     } else if action == "add-resource" {
-        f.resources.push(Default::default());
+        if f.resources.len() < crate::domain::MAX_RESOURCES {
+            f.resources.push(Default::default());
+        }
     } else {
         return false;
     }

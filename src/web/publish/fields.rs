@@ -1,0 +1,129 @@
+//! The parts of the forms' fields that are not the practice: caps on repeated fields while
+//! parsing, what is told when values were dropped, and how a problem's field is named and
+//! linked in a page's list of problems.
+
+use std::borrow::Cow;
+
+use super::form::MEASURE_FIELDS;
+use crate::domain::{MAX_MEASURES, MAX_RESOURCES, MAX_TAG, MAX_TICKED, SectionKind};
+
+/// Keeps a ticked checkbox value once, up to [`MAX_TICKED`]; past that `field` is noted as
+/// having dropped values.
+pub(super) fn tick(
+    list: &mut Vec<String>,
+    value: Cow<'_, str>,
+    field: &'static str,
+    dropped: &mut Vec<&'static str>,
+) {
+    if list.iter().any(|v| *v == value) {
+        return;
+    }
+    if list.len() < MAX_TICKED {
+        list.push(value.into_owned());
+    } else if !dropped.contains(&field) {
+        dropped.push(field);
+    }
+}
+
+/// Keeps one value of a repeated row input (`r-title`…), up to [`MAX_RESOURCES`] rows.
+pub(super) fn keep_row(
+    list: &mut Vec<String>,
+    value: Cow<'_, str>,
+    field: &'static str,
+    dropped: &mut Vec<&'static str>,
+) {
+    if list.len() < MAX_RESOURCES {
+        list.push(value.into_owned());
+    } else if !dropped.contains(&field) {
+        dropped.push(field);
+    }
+}
+
+/// What the person is told beside a field whose values past its cap were dropped.
+pub fn dropped_message(field: &str) -> String {
+    match field {
+        "measures" => format!(
+            "The table holds at most {MAX_MEASURES} rows; the rows past {MAX_MEASURES} were not kept"
+        ),
+        "resources" => format!(
+            "The list holds at most {MAX_RESOURCES} resources; the ones past {MAX_RESOURCES} were not kept"
+        ),
+        _ => format!(
+            "More than {MAX_TICKED} boxes were sent; the ones past {MAX_TICKED} were not kept"
+        ),
+    }
+}
+
+/// The number of the tag a content-format field names (`tags[2]` is 2).
+pub(super) fn tag_number(field: &str) -> Option<usize> {
+    field.strip_prefix("tags[")?.strip_suffix(']')?.parse().ok()
+}
+
+/// One sentence for every tag that is too long, naming the first few ("Tag 2 is…",
+/// "Tags 2, 5 and 9 are…"): a field of many long tags gets one line, not one per tag.
+pub(super) fn long_tags_message(numbers: &[usize]) -> String {
+    const NAMED: usize = 5;
+    let named: Vec<String> = numbers.iter().take(NAMED).map(|n| n.to_string()).collect();
+    let more = numbers.len().saturating_sub(NAMED);
+    match (named.as_slice(), more) {
+        ([one], _) => format!("Tag {one} is longer than {MAX_TAG} characters"),
+        ([first @ .., last], 0) => format!(
+            "Tags {} and {last} are longer than {MAX_TAG} characters",
+            first.join(", ")
+        ),
+        _ => format!(
+            "Tags {} and {more} more are longer than {MAX_TAG} characters",
+            named.join(", ")
+        ),
+    }
+}
+
+/// The row and input of a row field (`m2-n` is measure row 2's `n`) whose letter is `kind`.
+pub(super) fn row_field(field: &str, kind: char) -> Option<(usize, &str)> {
+    let (head, sub) = field.strip_prefix(kind)?.split_once('-')?;
+    Some((head.parse().ok()?, sub))
+}
+
+/// Whether a form of `measures` and `resources` rows draws the field `m{n}-…`/`r{n}-…`.
+pub fn row_drawn(field: &str, measures: usize, resources: usize) -> bool {
+    match (row_field(field, 'm'), row_field(field, 'r')) {
+        (Some((n, sub)), _) => (1..=measures).contains(&n) && MEASURE_FIELDS.contains(&sub),
+        (_, Some((n, sub))) => (1..=resources).contains(&n) && matches!(sub, "title" | "url"),
+        _ => false,
+    }
+}
+
+/// A field's name as the person reads it in the list of problems ("Measure 2: n (students)").
+pub fn field_label(field: &str) -> String {
+    if let Some(kind) = field.strip_prefix("s-").and_then(SectionKind::from_key) {
+        return kind.heading().into();
+    }
+    if let Some((row, sub)) = row_field(field, 'm') {
+        let sub = if sub == "n" { "n (students)" } else { sub };
+        return format!("Measure {row}: {sub}");
+    }
+    if let Some((row, sub)) = row_field(field, 'r') {
+        return format!("Resource {row}: {sub}");
+    }
+    match field {
+        "title" => "Title",
+        "summary" => "Summary",
+        "team" => "Team",
+        "stage" => "Evidence stage",
+        "areas" => "Challenge areas",
+        "grades" => "Grade bands",
+        "subjects" => "Subjects",
+        "tags" => "Tags",
+        "license" => "License",
+        "measures" => "Measures",
+        "resources" => "Resources",
+        "confirm_privacy" => "Privacy confirmation",
+        "status" => "Where your team is",
+        "started_on" => "Started on",
+        "aspects" => "Essential aspects",
+        "adaptations" => "Adaptations",
+        "outcome" => "Outcome",
+        other => other,
+    }
+    .into()
+}
