@@ -478,6 +478,37 @@ async fn save(
         outcome,
         measures,
     };
-    state.db.save_adoption(user.id, &doc).await?;
+    match state
+        .db
+        .save_adoption(user.id, &doc)
+        .await
+        .map_err(AppError::from)
+    {
+        Ok(_) => {}
+        // The writer stayed taken (an import): the answers stay, with what to do.
+        Err(AppError::Busy) => {
+            let mut problems = Problems::new();
+            problems.insert(
+                "form".into(),
+                vec![format!(
+                    "{} Your answers are kept below.",
+                    crate::error::BUSY_MESSAGE
+                )],
+            );
+            return render(
+                &state,
+                &viewer,
+                &slug,
+                teams,
+                f,
+                existing,
+                problems,
+                false,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await;
+        }
+        Err(e) => return Err(e),
+    }
     Ok(Redirect::to(&format!("/practices/{slug}/adopt?team={}&saved=1", f.team)).into_response())
 }

@@ -21,7 +21,7 @@ async fn aspect_count(app: &TestApp) -> usize {
 }
 
 /// An adoption form: `kept` aspects (1-based), an outcome, and one measure of `ingredient`.
-fn adoption(
+pub(crate) fn adoption(
     team: &str,
     status: &str,
     kept: &[usize],
@@ -54,7 +54,7 @@ fn adoption(
     f
 }
 
-async fn send(b: &mut Browser<'_>, fields: &[(String, String)]) -> crate::helpers::Resp {
+pub(crate) async fn send(b: &mut Browser<'_>, fields: &[(String, String)]) -> crate::helpers::Resp {
     let refs: Vec<(&str, &str)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

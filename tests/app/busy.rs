@@ -30,6 +30,7 @@ async fn release(mut other: sqlx::SqliteConnection) {
 async fn a_save_behind_a_long_import_keeps_the_text_and_says_to_press_again() {
     let app = TestApp::seeded_with(|s| s.write_wait_secs = 1).await;
     let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let mut lina = Browser::local(&app, "Lina (Lincoln)", "member", "lincoln-es-step").await;
     let form = practice_form(
         "Restating partners while the hub imports",
         "24",
@@ -45,6 +46,22 @@ async fn a_save_behind_a_long_import_keeps_the_text_and_says_to_press_again() {
             && r.body.contains("Before adding an idea, a student restates"),
         "every typed value is kept"
     );
+    // The adoption form keeps its answers the same way.
+    let r = crate::adopt::send(
+        &mut lina,
+        &crate::adopt::adoption(
+            "lincoln-es-step",
+            "testing",
+            &[1],
+            "improved",
+            "student-outcome",
+            "24",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.body.contains("The hub is busy"), "{}", r.body);
+    assert!(r.body.contains("Shorter texts for the first two weeks."));
     // Other forms get the same answer as a page, never a 500.
     let r = b.submit("/signout", &[]).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);

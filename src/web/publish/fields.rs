@@ -123,6 +123,7 @@ pub fn field_label(field: &str) -> String {
         "aspects" => "Essential aspects",
         "adaptations" => "Adaptations",
         "outcome" => "Outcome",
+        "form" => "Not saved",
         other => other,
     }
     .into()
