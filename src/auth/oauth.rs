@@ -297,17 +297,23 @@ pub async fn finish(
     if !p.allows(&email) {
         return Err(LoginError::Domain(email, domains));
     }
-    let email_domain = email.rsplit_once('@').map_or("", |(_, d)| d);
-    // Google's `hd` is the Workspace that owns the account: present and ours, it vouches for
-    // an address in that domain.
-    let workspace = p.kind == ProviderKind::Google
-        && claims.hd.as_deref().is_some_and(|hd| {
-            hd.eq_ignore_ascii_case(email_domain)
-                && p.allowed_domains.iter().any(|d| d.eq_ignore_ascii_case(hd))
-        });
-    if p.kind == ProviderKind::Google && !p.allowed_domains.is_empty() && !workspace {
+    // Google's `hd` is the Workspace that owns the account (an address may be in one of its
+    // secondary domains): it must be one of ours, and it vouches for an address in its own
+    // domain.
+    let hd_allowed = claims
+        .hd
+        .as_deref()
+        .is_some_and(|hd| p.allowed_domains.iter().any(|d| d.eq_ignore_ascii_case(hd)));
+    if p.kind == ProviderKind::Google && !p.allowed_domains.is_empty() && !hd_allowed {
         return Err(LoginError::Domain(email, domains));
     }
+    let email_domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    let workspace = p.kind == ProviderKind::Google
+        && hd_allowed
+        && claims
+            .hd
+            .as_deref()
+            .is_some_and(|hd| hd.eq_ignore_ascii_case(email_domain));
     // A pinned tenant was checked against the token's `tid` with its signature.
     let tenant = p.pinned_tenant().is_some() && claims.tid.is_some();
     let name = claims

@@ -461,3 +461,39 @@ async fn expired_sessions_and_attempts_are_swept_without_anyone_signing_in() {
         "a live session stays"
     );
 }
+
+#[tokio::test]
+async fn google_workspace_admits_its_domains_and_vouches_for_their_addresses() {
+    let provider = Provider::start().await;
+    let base = provider.base.clone();
+    let app = hub_configured(&provider, |p| {
+        *p = toml::from_str(&format!(
+            r#"id = "district"
+               kind = "google"
+               client_id = "{CLIENT_ID}"
+               auth_url = "{base}/authorize"
+               token_url = "{base}/token"
+               userinfo_url = "{base}/userinfo"
+               issuer = "{base}"
+               allowed_domains = ["lincoln.k12.us"]"#
+        ))
+        .unwrap();
+        p.client_secret = Secret::new(CLIENT_SECRET);
+    })
+    .await;
+    // A personal Google account (no `hd`), and another Workspace: refused.
+    for hd in [None, Some("elsewhere.org")] {
+        provider.set(|b| {
+            b.email = Some(BOSS.into());
+            b.email_verified = None;
+            b.hd = hd.map(String::from);
+        });
+        let (_, r) = sign_in(&app).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{hd:?}: {}", r.body);
+    }
+    // The district's Workspace vouches for an address in its domain: an administrator.
+    provider.set(|b| b.hd = Some("lincoln.k12.us".into()));
+    let (mut b, r) = sign_in(&app).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(b.get("/").await.body.contains("href=\"/admin\""));
+}
