@@ -83,23 +83,29 @@ const VIEW: &str = r#"
     join districts d on d.id = s.district_id"#;
 
 impl Db {
+    /// Adoptions matching `condition`, which may use `$1` (a practice slug), `$2` (a team
+    /// slug) and `$3` (a user id). All three are bound, typed, whether used or not.
     async fn adoptions_where(
         &self,
         condition: &str,
-        binds: &[&str],
+        practice: Option<&str>,
+        team: Option<&str>,
+        user: Option<i64>,
     ) -> sqlx::Result<Vec<AdoptionView>> {
         let sql = format!("{VIEW} where {condition} order by s.name, t.name");
-        let mut query = sqlx::query_as(&sql);
-        for b in binds {
-            query = query.bind(*b);
-        }
-        let mut rows: Vec<AdoptionView> = query.fetch_all(&self.read).await?;
+        let mut rows: Vec<AdoptionView> = sqlx::query_as(&sql)
+            .bind(practice)
+            .bind(team)
+            .bind(user)
+            .fetch_all(&self.read)
+            .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
         for (owner, name, ingredient, unit, instrument, baseline, result, n, period) in
             sqlx::query_as::<_, (i64, String, String, String, String, f64, f64, i64, String)>(
+                // dialect: IN_LIST (the JSON text bind below is SQLite's spelling)
                 r#"select adoption_id, name, ingredient, unit, instrument, baseline, result, n, period
-                   from measures where adoption_id in (select value from json_each(?))
+                   from measures where adoption_id in (select value from json_each($1))
                    order by adoption_id, position"#,
             )
             .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
@@ -127,13 +133,14 @@ impl Db {
 
     /// Every adoption of a practice: its replication ledger.
     pub async fn adoptions_of_practice(&self, slug: &str) -> sqlx::Result<Vec<AdoptionView>> {
-        self.adoptions_where("p.slug = ?", &[slug]).await
+        self.adoptions_where("p.slug = $1", Some(slug), None, None)
+            .await
     }
 
     /// One team's adoption of one practice, if there is one.
     pub async fn adoption(&self, slug: &str, team: &str) -> sqlx::Result<Option<AdoptionView>> {
         Ok(self
-            .adoptions_where("p.slug = ? and t.slug = ?", &[slug, team])
+            .adoptions_where("p.slug = $1 and t.slug = $2", Some(slug), Some(team), None)
             .await?
             .into_iter()
             .next())
@@ -142,16 +149,23 @@ impl Db {
     /// The adoptions made by the teams of a person.
     pub async fn adoptions_by_user_teams(&self, user_id: i64) -> sqlx::Result<Vec<AdoptionView>> {
         self.adoptions_where(
-            "a.team_id in (select team_id from team_members where user_id = cast(? as integer))",
-            &[&user_id.to_string()],
+            "a.team_id in (select team_id from team_members where user_id = $3)",
+            None,
+            None,
+            Some(user_id),
         )
         .await
     }
 
     /// The adoptions of the practices a team shared.
     pub async fn adoptions_of_team_practices(&self, team: &str) -> sqlx::Result<Vec<AdoptionView>> {
-        self.adoptions_where("p.team_id = (select id from teams where slug = ?)", &[team])
-            .await
+        self.adoptions_where(
+            "p.team_id = (select id from teams where slug = $2)",
+            None,
+            Some(team),
+            None,
+        )
+        .await
     }
 
     /// Creates or updates a team's adoption, keeps the change, and recomputes the practice's
@@ -159,7 +173,7 @@ impl Db {
     #[instrument(skip_all, fields(practice.slug = %doc.practice, team = %doc.team))]
     pub async fn save_adoption(&self, user_id: i64, doc: &AdoptionDoc) -> anyhow::Result<()> {
         let mut tx = self.begin_write().await?;
-        let practice_id: i64 = sqlx::query_scalar("select id from practices where slug = ?")
+        let practice_id: i64 = sqlx::query_scalar("select id from practices where slug = $1")
             .bind(doc.practice.as_str())
             .fetch_one(&mut *tx)
             .await?;
@@ -176,7 +190,7 @@ impl Db {
             })).collect::<Vec<_>>(),
         });
         sqlx::query(
-            "insert into adoption_history (adoption_id, user_id, snapshot) values (?, ?, ?)",
+            "insert into adoption_history (adoption_id, user_id, snapshot) values ($1, $2, $3)",
         )
         .bind(adoption_id)
         .bind(user_id)
@@ -189,19 +203,47 @@ impl Db {
     }
 
     /// The recorded changes of an adoption, newest first: (when, who, status, outcome).
+    /// The status and outcome are read from each JSON snapshot here, not in SQL, so that
+    /// the statement is the same on every backend.
     pub async fn adoption_history(
         &self,
         adoption_id: i64,
     ) -> sqlx::Result<Vec<(String, Option<String>, String, Option<String>)>> {
-        sqlx::query_as(
-            r#"select h.at, u.name, json_extract(h.snapshot, '$.status'), json_extract(h.snapshot, '$.outcome')
+        let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
+            r#"select h.at, u.name, h.snapshot
                from adoption_history h left join users u on u.id = h.user_id
-               where h.adoption_id = ? order by h.id desc"#,
+               where h.adoption_id = $1 order by h.id desc"#,
         )
         .bind(adoption_id)
         .fetch_all(&self.read)
-        .await
+        .await?;
+        rows.into_iter()
+            .map(|(at, who, snapshot)| {
+                let (status, outcome) = snapshot_status(&snapshot)?;
+                Ok((at, who, status, outcome))
+            })
+            .collect()
     }
+}
+
+/// The status and outcome kept in an `adoption_history` snapshot (a JSON object). A
+/// missing or null outcome is `None`; a snapshot that is not an object with a text status
+/// is an error, as decoding a null status column would be.
+fn snapshot_status(snapshot: &str) -> sqlx::Result<(String, Option<String>)> {
+    let decode = |e: String| sqlx::Error::Decode(format!("adoption snapshot: {e}").into());
+    let value: serde_json::Value =
+        serde_json::from_str(snapshot).map_err(|e| decode(e.to_string()))?;
+    let status = value
+        .get("status")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| decode("no status".into()))?
+        .to_string();
+    let outcome = match value.get("outcome") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(o)) => Some(o.clone()),
+        Some(other) => return Err(decode(format!("outcome {other}"))),
+    };
+    Ok((status, outcome))
 }
 
 /// Writes one adoption (and replaces its measures). `touch` stamps it as new evidence.
@@ -212,11 +254,12 @@ pub(crate) async fn upsert_adoption(
     touch: bool,
 ) -> anyhow::Result<i64> {
     let adoption_id: i64 = sqlx::query_scalar(
+        // dialect: NOW (the strftime in `updated_at`)
         r#"insert into adoptions (practice_id, team_id, revision_id, status, started_on, aspects_kept,
                                   adaptations, outcome, updated_at)
-           values (?1, (select id from teams where slug = ?2),
-                   (select coalesce(public_revision_id, current_revision_id) from practices where id = ?1),
-                   ?3, ?4, ?5, ?6, ?7, case when ?8 then strftime('%Y-%m-%dT%H:%M:%SZ', 'now') end)
+           values ($1, (select id from teams where slug = $2),
+                   (select coalesce(public_revision_id, current_revision_id) from practices where id = $1),
+                   $3, $4, $5, $6, $7, case when $8 then strftime('%Y-%m-%dT%H:%M:%SZ', 'now') end)
            on conflict (practice_id, team_id) do update set status = excluded.status,
              started_on = excluded.started_on, aspects_kept = excluded.aspects_kept,
              adaptations = excluded.adaptations, outcome = excluded.outcome,
@@ -233,7 +276,7 @@ pub(crate) async fn upsert_adoption(
     .bind(touch)
     .fetch_one(&mut **tx)
     .await?;
-    sqlx::query("delete from measures where adoption_id = ?")
+    sqlx::query("delete from measures where adoption_id = $1")
         .bind(adoption_id)
         .execute(&mut **tx)
         .await?;
@@ -252,6 +295,8 @@ pub(crate) async fn recompute_stage(
     practice_id: i64,
 ) -> sqlx::Result<()> {
     let (schools, stage): (i64, String) = sqlx::query_as(
+        // dialect: REPLICATED_RULE (json_each and json_array_length over the kept aspects;
+        // PostgreSQL: jsonb_array_elements_text and jsonb_array_length, plan §1.2)
         r#"select
              (select count(distinct s.id) from adoptions a
               join teams t on t.id = a.team_id join schools s on s.id = t.school_id
@@ -266,7 +311,7 @@ pub(crate) async fn recompute_stage(
                 and exists (select 1 from measures m where m.adoption_id = a.id
                             and m.ingredient = 'student-outcome')),
              p.stage
-           from practices p where p.id = ?"#,
+           from practices p where p.id = $1"#,
     )
     .bind(practice_id)
     .fetch_one(&mut **tx)
@@ -277,9 +322,9 @@ pub(crate) async fn recompute_stage(
     }
     // Losing it returns the practice to the stage its own evidence supports.
     sqlx::query(
-        r#"update practices set stage = case when ?1 then 'replicated'
+        r#"update practices set stage = case when $1 then 'replicated'
              else (select stage from practice_revisions where id = coalesce(public_revision_id, current_revision_id)) end
-           where id = ?2"#,
+           where id = $2"#,
     )
     .bind(replicated)
     .bind(practice_id)
@@ -293,4 +338,27 @@ pub(crate) async fn recompute_stage(
     record_event(tx, practice_id, None, kind, None).await?;
     record_change(tx, practice_id, "practice").await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_status;
+
+    #[test]
+    fn history_snapshots_read_as_json_extract_did() {
+        assert_eq!(
+            snapshot_status(r#"{"status":"adopted","outcome":"improved","measures":[]}"#).unwrap(),
+            ("adopted".to_string(), Some("improved".to_string()))
+        );
+        assert_eq!(
+            snapshot_status(r#"{"status":"exploring","outcome":null}"#).unwrap(),
+            ("exploring".to_string(), None)
+        );
+        assert_eq!(
+            snapshot_status(r#"{"status":"exploring"}"#).unwrap(),
+            ("exploring".to_string(), None)
+        );
+        assert!(snapshot_status("not json").is_err());
+        assert!(snapshot_status(r#"{"outcome":"improved"}"#).is_err());
+    }
 }

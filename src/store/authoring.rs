@@ -95,8 +95,9 @@ async fn submit_in(
     by: i64,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
+        // dialect: NOW
         r#"update practices set status = 'submitted', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-           where id = ? and current_revision_id = ? and status in ('draft', 'returned')"#,
+           where id = $1 and current_revision_id = $2 and status in ('draft', 'returned')"#,
     )
     .bind(id)
     .bind(revision_id)
@@ -119,7 +120,7 @@ impl Db {
                       r.number as current_number, p.public_revision_id
                from practices p join practice_revisions r on r.id = p.current_revision_id
                join teams t on t.id = p.team_id join schools s on s.id = t.school_id
-               where p.slug = ?"#,
+               where p.slug = $1"#,
         )
         .bind(slug)
         .fetch_optional(&mut *conn)
@@ -169,7 +170,7 @@ impl Db {
                 let stem = doc.slug.as_str().to_string();
                 for n in 2.. {
                     let taken: bool =
-                        sqlx::query_scalar("select count(*) > 0 from practices where slug = ?")
+                        sqlx::query_scalar("select count(*) > 0 from practices where slug = $1")
                             .bind(doc.slug.as_str())
                             .fetch_one(&mut *tx)
                             .await?;
@@ -180,7 +181,7 @@ impl Db {
                 }
                 let id: i64 = sqlx::query_scalar(
                     r#"insert into practices (slug, team_id, status, stage)
-                       values (?, (select id from teams where slug = ?), 'draft', ?) returning id"#,
+                       values ($1, (select id from teams where slug = $2), 'draft', $3) returning id"#,
                 )
                 .bind(doc.slug.as_str())
                 .bind(doc.team.as_str())
@@ -194,7 +195,7 @@ impl Db {
             }
             Some(base) => {
                 let (id, current, status): (i64, i64, String) = sqlx::query_as(
-                    "select id, current_revision_id, status from practices where slug = ?",
+                    "select id, current_revision_id, status from practices where slug = $1",
                 )
                 .bind(doc.slug.as_str())
                 .fetch_one(&mut *tx)
@@ -207,7 +208,7 @@ impl Db {
                 } else if current != base {
                     let (number, author): (i64, String) = sqlx::query_as(
                         r#"select r.number, coalesce(u.name, 'an import') from practice_revisions r
-                           left join users u on u.id = r.author_id where r.id = ?"#,
+                           left join users u on u.id = r.author_id where r.id = $1"#,
                     )
                     .bind(current)
                     .fetch_one(&mut *tx)
@@ -229,7 +230,8 @@ impl Db {
                         Status::Draft
                     };
                     sqlx::query(
-                        "update practices set status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = ?",
+                        // dialect: NOW
+                        "update practices set status = $1, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = $2",
                     )
                     .bind(next.as_str())
                     .bind(id)
@@ -252,7 +254,7 @@ impl Db {
     /// Sends the current revision to the review queue, if it is still `revision_id`.
     pub async fn submit(&self, slug: &str, revision_id: i64, by: i64) -> anyhow::Result<bool> {
         let mut tx = self.begin_write().await?;
-        let id: Option<i64> = sqlx::query_scalar("select id from practices where slug = ?")
+        let id: Option<i64> = sqlx::query_scalar("select id from practices where slug = $1")
             .bind(slug)
             .fetch_optional(&mut *tx)
             .await?;
@@ -271,7 +273,7 @@ impl Db {
                       r.id = p.current_revision_id as is_current
                from practice_revisions r join practices p on p.id = r.practice_id
                left join users u on u.id = r.author_id
-               where p.slug = ? order by r.number desc"#,
+               where p.slug = $1 order by r.number desc"#,
         )
         .bind(slug)
         .fetch_all(&self.read)
@@ -287,7 +289,7 @@ impl Db {
         let mut conn = self.read.acquire().await?;
         let id: Option<i64> = sqlx::query_scalar(
             r#"select r.id from practice_revisions r join practices p on p.id = r.practice_id
-               where p.slug = ? and r.number = ?"#,
+               where p.slug = $1 and r.number = $2"#,
         )
         .bind(slug)
         .bind(number)
@@ -310,7 +312,7 @@ impl Db {
                       p.public_revision_id is not null as public
                from practices p join practice_revisions r on r.id = p.current_revision_id
                join teams t on t.id = p.team_id
-               join team_members m on m.team_id = p.team_id and m.user_id = ?
+               join team_members m on m.team_id = p.team_id and m.user_id = $1
                order by p.updated_at desc, p.slug"#,
         )
         .bind(user_id)

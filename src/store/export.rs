@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, anyhow};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::query::QueryAs;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{FromRow, Sqlite, SqliteConnection};
 use tracing::instrument;
 
 use super::{Db, parse_list};
@@ -76,16 +78,24 @@ pub(crate) async fn practice_docs(
     conn: &mut SqliteConnection,
     slugs: Option<&[&str]>,
 ) -> anyhow::Result<HashMap<Slug, (i64, PracticeDoc)>> {
-    let only = slugs.map(|s| serde_json::to_string(s).unwrap_or_else(|_| "[]".into()));
     // Restricts each query over `p` (practices) to the slugs bound as a JSON array; with no
     // slugs the bind is null and the condition always true. Two spellings, so that the
     // slug index serves the first.
-    let only_filter = if slugs.is_some() {
-        "p.slug in (select value from json_each(?))"
-    } else {
-        "? is null"
+    let (only_filter, only) = match slugs {
+        // dialect: IN_LIST (the JSON text bind is SQLite's spelling)
+        Some(s) => (
+            "p.slug in (select value from json_each($1))",
+            Some(serde_json::to_string(s).unwrap_or_else(|_| "[]".into())),
+        ),
+        None => ("$1 is null", None),
     };
-    docs_at(conn, "p.current_revision_id", only_filter, only).await
+    docs_at(
+        conn,
+        "p.current_revision_id",
+        only_filter,
+        Bind::Text(only.as_deref()),
+    )
+    .await
 }
 
 /// One revision of a practice as a doc (status and dates are the practice's now), with the
@@ -94,71 +104,89 @@ pub(crate) async fn revision_doc(
     conn: &mut SqliteConnection,
     revision_id: i64,
 ) -> anyhow::Result<Option<(i64, PracticeDoc)>> {
-    let filter = format!(
-        "p.id = (select practice_id from practice_revisions where id = {revision_id}) and ? is null"
-    );
-    let docs = docs_at(conn, &revision_id.to_string(), &filter, None).await?;
+    let filter = "p.id = (select practice_id from practice_revisions where id = $1)";
+    let docs = docs_at(conn, "$1", filter, Bind::Id(revision_id)).await?;
     Ok(docs.into_values().next())
 }
 
-/// The docs of the revision `revision` (an SQL expression over `p`) of the practices that
-/// `only_filter` (binding `only`) selects.
+/// The one value the statements of `docs_at` bind as `$1`.
+#[derive(Clone, Copy)]
+enum Bind<'a> {
+    Text(Option<&'a str>),
+    Id(i64),
+}
+
+impl<'q> Bind<'q> {
+    fn to<O>(
+        self,
+        query: QueryAs<'q, Sqlite, O, SqliteArguments<'q>>,
+    ) -> QueryAs<'q, Sqlite, O, SqliteArguments<'q>> {
+        match self {
+            Bind::Text(text) => query.bind(text),
+            Bind::Id(id) => query.bind(id),
+        }
+    }
+}
+
+/// The docs of the revision `revision` (an SQL expression over `p`, which may use `$1`) of
+/// the practices that `only_filter` (binding `$1` to `only`) selects.
 async fn docs_at(
     conn: &mut SqliteConnection,
     revision: &str,
     only_filter: &str,
-    only: Option<String>,
+    only: Bind<'_>,
 ) -> anyhow::Result<HashMap<Slug, (i64, PracticeDoc)>> {
-    let rows: Vec<PracticeRow> = sqlx::query_as(&format!(
+    let sql = format!(
         r#"select p.id, r.id as revision_id, p.slug, t.slug as team, p.status, p.published_on, p.vetted_on,
                   r.title, r.summary, r.grade_bands, r.subjects, r.tags, r.license, r.stage
            from practices p
            join practice_revisions r on r.id = {revision}
            join teams t on t.id = p.team_id
            where {only_filter}"#
-    ))
-    .bind(&only)
-    .fetch_all(&mut *conn)
-    .await?;
+    );
+    let rows: Vec<PracticeRow> = only.to(sqlx::query_as(&sql)).fetch_all(&mut *conn).await?;
 
     let mut sections: HashMap<i64, BTreeMap<SectionKind, String>> = HashMap::new();
-    for (rev, kind, md) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+    let sql = format!(
         r#"select s.revision_id, s.kind, s.markdown from revision_sections s
            join practices p on {revision} = s.revision_id
            where {only_filter}"#
-    ))
-    .bind(&only)
-    .fetch_all(&mut *conn)
-    .await?
+    );
+    for (rev, kind, md) in only
+        .to(sqlx::query_as::<_, (i64, String, String)>(&sql))
+        .fetch_all(&mut *conn)
+        .await?
     {
         let kind =
             SectionKind::from_key(&kind).ok_or_else(|| anyhow!("stored section {kind:?}"))?;
         sections.entry(rev).or_default().insert(kind, md);
     }
     let mut areas: HashMap<i64, Vec<Slug>> = HashMap::new();
-    for (rev, area) in sqlx::query_as::<_, (i64, String)>(&format!(
+    let sql = format!(
         r#"select rca.revision_id, a.slug from revision_challenge_areas rca
            join practices p on {revision} = rca.revision_id
            join challenge_areas a on a.id = rca.challenge_area_id
            where {only_filter}
            order by rca.revision_id, rca.position"#
-    ))
-    .bind(&only)
-    .fetch_all(&mut *conn)
-    .await?
+    );
+    for (rev, area) in only
+        .to(sqlx::query_as::<_, (i64, String)>(&sql))
+        .fetch_all(&mut *conn)
+        .await?
     {
         areas.entry(rev).or_default().push(slug(&area)?);
     }
     let mut resources: HashMap<i64, Vec<Resource>> = HashMap::new();
-    for (rev, title, url) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+    let sql = format!(
         r#"select r.revision_id, r.title, r.url from resources r
            join practices p on {revision} = r.revision_id
            where {only_filter}
            order by r.revision_id, r.position"#
-    ))
-    .bind(&only)
-    .fetch_all(&mut *conn)
-    .await?
+    );
+    for (rev, title, url) in only
+        .to(sqlx::query_as::<_, (i64, String, String)>(&sql))
+        .fetch_all(&mut *conn)
+        .await?
     {
         resources
             .entry(rev)
@@ -166,16 +194,17 @@ async fn docs_at(
             .push(Resource { title, url });
     }
     let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
-    for row in sqlx::query_as::<_, MeasureRow>(&format!(
+    let sql = format!(
         r#"select m.revision_id as owner, m.name, m.ingredient, m.unit, m.instrument, m.baseline,
                   m.result, m.n, m.period
            from measures m join practices p on {revision} = m.revision_id
            where {only_filter}
            order by m.revision_id, m.position"#
-    ))
-    .bind(&only)
-    .fetch_all(&mut *conn)
-    .await?
+    );
+    for row in only
+        .to(sqlx::query_as::<_, MeasureRow>(&sql))
+        .fetch_all(&mut *conn)
+        .await?
     {
         measures
             .entry(row.owner)

@@ -122,11 +122,12 @@ pub async fn import_dir(
 async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> sqlx::Result<()> {
     for (i, a) in catalog.areas.iter().enumerate() {
         let changed = sqlx::query(
-            r#"insert into challenge_areas (slug, name, description, position) values (?, ?, ?, ?)
+            r#"insert into challenge_areas (slug, name, description, position) values ($1, $2, $3, $4)
                on conflict (slug) do update set name = excluded.name,
                  description = excluded.description, position = excluded.position
-               where name <> excluded.name or description <> excluded.description
-                 or position <> excluded.position"#,
+               where challenge_areas.name <> excluded.name
+                 or challenge_areas.description <> excluded.description
+                 or challenge_areas.position <> excluded.position"#,
         )
         .bind(a.slug.as_str())
         .bind(&a.name)
@@ -138,8 +139,9 @@ async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> 
     }
     for d in &catalog.districts {
         let changed = sqlx::query(
-            "insert into districts (slug, name) values (?, ?)
-             on conflict (slug) do update set name = excluded.name where name <> excluded.name",
+            "insert into districts (slug, name) values ($1, $2)
+             on conflict (slug) do update set name = excluded.name
+             where districts.name <> excluded.name",
         )
         .bind(d.slug.as_str())
         .bind(&d.name)
@@ -150,11 +152,11 @@ async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> 
     for s in &catalog.schools {
         let changed = sqlx::query(
             r#"insert into schools (slug, name, district_id, level, locale)
-               values (?, ?, (select id from districts where slug = ?), ?, ?)
+               values ($1, $2, (select id from districts where slug = $3), $4, $5)
                on conflict (slug) do update set name = excluded.name,
                  district_id = excluded.district_id, level = excluded.level, locale = excluded.locale
-               where name <> excluded.name or district_id <> excluded.district_id
-                 or level <> excluded.level or locale <> excluded.locale"#,
+               where schools.name <> excluded.name or schools.district_id <> excluded.district_id
+                 or schools.level <> excluded.level or schools.locale <> excluded.locale"#,
         )
         .bind(s.slug.as_str())
         .bind(&s.name)
@@ -168,12 +170,13 @@ async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> 
     for t in &catalog.teams {
         let changed = sqlx::query(
             r#"insert into teams (slug, name, school_id, cycle, challenge_area_id, aim)
-               values (?, ?, (select id from schools where slug = ?), ?,
-                       (select id from challenge_areas where slug = ?), ?)
+               values ($1, $2, (select id from schools where slug = $3), $4,
+                       (select id from challenge_areas where slug = $5), $6)
                on conflict (slug) do update set name = excluded.name, school_id = excluded.school_id,
                  cycle = excluded.cycle, challenge_area_id = excluded.challenge_area_id, aim = excluded.aim
-               where name <> excluded.name or school_id <> excluded.school_id or cycle <> excluded.cycle
-                 or challenge_area_id <> excluded.challenge_area_id or aim <> excluded.aim"#,
+               where teams.name <> excluded.name or teams.school_id <> excluded.school_id
+                 or teams.cycle <> excluded.cycle
+                 or teams.challenge_area_id <> excluded.challenge_area_id or teams.aim <> excluded.aim"#,
         )
         .bind(t.slug.as_str())
         .bind(&t.name)
@@ -261,11 +264,11 @@ async fn reindex_network(
     let which = match touch {
         Touch::Area => {
             "p.public_revision_id in (select rca.revision_id from revision_challenge_areas rca \
-             join challenge_areas a on a.id = rca.challenge_area_id where a.slug = ?)"
+             join challenge_areas a on a.id = rca.challenge_area_id where a.slug = $1)"
         }
-        Touch::District => "d.slug = ?",
-        Touch::School => "s.slug = ?",
-        Touch::Team => "t.slug = ?",
+        Touch::District => "d.slug = $1",
+        Touch::School => "s.slug = $1",
+        Touch::Team => "t.slug = $1",
     };
     sqlx::query(&format!(
         r#"insert into changes (practice_id, kind)
@@ -323,7 +326,7 @@ async fn upsert_practice(
         None => {
             let id: i64 = sqlx::query_scalar(
                 r#"insert into practices (slug, team_id, status, stage)
-                   values (?, (select id from teams where slug = ?), ?, ?) returning id"#,
+                   values ($1, (select id from teams where slug = $2), $3, $4) returning id"#,
             )
             .bind(doc.slug.as_str())
             .bind(doc.team.as_str())
@@ -348,15 +351,16 @@ async fn upsert_practice(
     // A vetted file makes its newest revision the public one; any other status leaves the
     // last vetted revision public while the newer one waits.
     sqlx::query(
-        r#"update practices set team_id = (select id from teams where slug = ?1), status = ?2,
+        // dialect: NOW (`updated_at`)
+        r#"update practices set team_id = (select id from teams where slug = $1), status = $2,
              -- `replicated` is earned from adoptions; recompute_stage alone changes it
-             stage = case when stage = 'replicated' then stage else ?3 end,
+             stage = case when stage = 'replicated' then stage else $3 end,
              -- the public (vetted) revision keeps its dates while a newer one waits for review
-             published_on = case when ?4 or public_revision_id is null then ?5 else published_on end,
-             vetted_on = case when ?4 or public_revision_id is null then ?6 else vetted_on end,
-             public_revision_id = case when ?4 then current_revision_id else public_revision_id end,
+             published_on = case when $4 or public_revision_id is null then $5 else published_on end,
+             vetted_on = case when $4 or public_revision_id is null then $6 else vetted_on end,
+             public_revision_id = case when $4 then current_revision_id else public_revision_id end,
              updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-           where id = ?7"#,
+           where id = $7"#,
     )
     .bind(doc.team.as_str())
     .bind(doc.status.as_str())
@@ -393,11 +397,10 @@ pub(crate) async fn insert_revision(
     let revision_id: i64 = sqlx::query_scalar(
         r#"insert into practice_revisions (practice_id, number, title, summary, grade_bands, subjects,
              tags, license, stage, essential_aspects, body_html, author_id)
-           values (?, (select coalesce(max(number), 0) + 1 from practice_revisions where practice_id = ?),
-                   ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           values ($1, (select coalesce(max(number), 0) + 1 from practice_revisions where practice_id = $1),
+                   $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            returning id"#,
     )
-    .bind(practice_id)
     .bind(practice_id)
     .bind(&doc.title)
     .bind(&doc.summary)
@@ -412,7 +415,7 @@ pub(crate) async fn insert_revision(
     .fetch_one(&mut **tx)
     .await?;
     for (position, (kind, md)) in doc.sections.iter().enumerate() {
-        sqlx::query("insert into revision_sections (revision_id, kind, position, markdown) values (?, ?, ?, ?)")
+        sqlx::query("insert into revision_sections (revision_id, kind, position, markdown) values ($1, $2, $3, $4)")
             .bind(revision_id)
             .bind(kind.key())
             .bind(position as i64)
@@ -423,7 +426,7 @@ pub(crate) async fn insert_revision(
     for (position, area) in doc.challenge_areas.iter().enumerate() {
         sqlx::query(
             r#"insert into revision_challenge_areas (revision_id, challenge_area_id, position)
-               values (?, (select id from challenge_areas where slug = ?), ?)"#,
+               values ($1, (select id from challenge_areas where slug = $2), $3)"#,
         )
         .bind(revision_id)
         .bind(area.as_str())
@@ -433,7 +436,7 @@ pub(crate) async fn insert_revision(
     }
     for (position, r) in doc.resources.iter().enumerate() {
         sqlx::query(
-            "insert into resources (revision_id, position, title, url) values (?, ?, ?, ?)",
+            "insert into resources (revision_id, position, title, url) values ($1, $2, $3, $4)",
         )
         .bind(revision_id)
         .bind(position as i64)
@@ -443,7 +446,7 @@ pub(crate) async fn insert_revision(
         .await?;
     }
     insert_measures(tx, Owner::Revision(revision_id), &doc.measures).await?;
-    sqlx::query("update practices set current_revision_id = ? where id = ?")
+    sqlx::query("update practices set current_revision_id = $1 where id = $2")
         .bind(revision_id)
         .bind(practice_id)
         .execute(&mut **tx)
@@ -469,7 +472,7 @@ pub(crate) async fn insert_measures(
         sqlx::query(
             r#"insert into measures (revision_id, adoption_id, position, name, ingredient, unit,
                  instrument, baseline, result, n, period)
-               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
         )
         .bind(revision_id)
         .bind(adoption_id)
@@ -486,4 +489,60 @@ pub(crate) async fn insert_measures(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    /// The store's SQL uses `$N` placeholders, reused and out of order, so that the same text
+    /// runs on PostgreSQL. That relies on sqlx-sqlite binding `$N` by its number, not by its
+    /// position in the statement: pinned here.
+    #[tokio::test]
+    async fn numbered_parameters_bind_by_number_on_sqlite() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let row: (String, i64, String, i64) = sqlx::query_as("select $2, $1, $2, $1 + $1")
+            .bind(20_i64)
+            .bind("two")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(row, ("two".to_string(), 20, "two".to_string(), 40));
+
+        // A write reusing a number inside a subquery, as `insert_revision` does.
+        sqlx::query("create table t (a integer, b text, c integer)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            sqlx::query(
+                "insert into t (a, b, c) values ($2, $1, (select count(*) from t where b = $1) + $2)",
+            )
+            .bind("x")
+            .bind(7_i64)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as("select a, b, c from t order by c")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![(7, "x".to_string(), 7), (7, "x".to_string(), 8)]);
+
+        // Binds that no placeholder uses are ignored (`adoptions_where` binds three and a
+        // condition uses some of them).
+        let third: i64 = sqlx::query_scalar("select $3 + 1")
+            .bind(None::<&str>)
+            .bind(Some("unused"))
+            .bind(Some(41_i64))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(third, 42);
+    }
 }

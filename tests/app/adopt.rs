@@ -349,12 +349,16 @@ async fn one_adoption_per_team_kept_over_time_and_bad_input_refused() {
         (1, 2),
         "one adoption, every change kept"
     );
-    assert!(
-        b.get(&format!("/practices/{SLUG}/adopt"))
-            .await
-            .body
-            .contains("Changes to this adoption")
-    );
+    // The history reads status and outcome from each change's snapshot, newest first.
+    let form = b.get(&format!("/practices/{SLUG}/adopt")).await.body;
+    assert!(form.contains("Changes to this adoption"));
+    let newer = form
+        .find("Lina (Lincoln): adopted, outcome improved</li>")
+        .expect("the second change, with its outcome");
+    let older = form
+        .find("Lina (Lincoln): testing</li>")
+        .expect("the first change, without an outcome");
+    assert!(newer < older, "newest first");
 
     // Below the minimum cell size, an aspect that does not exist, a bad date: refused, kept.
     let mut bad = adoption(
