@@ -35,7 +35,9 @@ const CARD: &str = r#"
     join districts d on d.id = s.district_id
     where p.status <> 'archived'"#;
 
-const CARD_ORDER: &str = " order by p.vetted_on desc, p.slug";
+/// `nulls last`: SQLite's order for `desc`, which PostgreSQL would reverse; the index
+/// `practices_recent` still serves it.
+const CARD_ORDER: &str = " order by p.vetted_on desc nulls last, p.slug";
 
 /// Which public practices a list shows.
 #[derive(Debug, Clone, Copy)]
@@ -48,19 +50,19 @@ pub enum Cards<'a> {
 }
 
 impl Cards<'_> {
-    /// The condition added to `CARD`, and the value it binds.
+    /// The condition added to `CARD`, and the value it binds (as `$1`).
     fn clause(&self) -> (&'static str, Option<&str>) {
         match self {
             Cards::All => ("", None),
             Cards::Area(a) => (
                 r#" and exists (select 1 from revision_challenge_areas rca
                      join challenge_areas a on a.id = rca.challenge_area_id
-                     where rca.revision_id = r.id and a.slug = ?)"#,
+                     where rca.revision_id = r.id and a.slug = $1)"#,
                 Some(a),
             ),
-            Cards::Team(t) => (" and t.slug = ?", Some(t)),
-            Cards::School(s) => (" and s.slug = ?", Some(s)),
-            Cards::District(d) => (" and d.slug = ?", Some(d)),
+            Cards::Team(t) => (" and t.slug = $1", Some(t)),
+            Cards::School(s) => (" and s.slug = $1", Some(s)),
+            Cards::District(d) => (" and d.slug = $1", Some(d)),
         }
     }
 }
@@ -154,7 +156,12 @@ impl Db {
     /// A page of public practices, newest vetted first.
     pub async fn cards(&self, of: Cards<'_>, limit: i64, offset: i64) -> sqlx::Result<Vec<Card>> {
         let (clause, bind) = of.clause();
-        let sql = format!("{CARD}{clause}{CARD_ORDER} limit ? offset ?");
+        // The limit and offset follow the clause's bind, if any.
+        let next = 1 + usize::from(bind.is_some());
+        let sql = format!(
+            "{CARD}{clause}{CARD_ORDER} limit ${next} offset ${}",
+            next + 1
+        );
         let query = sqlx::query_as(&sql);
         let query = match bind {
             Some(value) => query.bind(value),
@@ -165,7 +172,8 @@ impl Db {
 
     /// The public practices among `slugs`, in the order given (a page the search index chose).
     pub async fn cards_in_order(&self, slugs: &[String]) -> sqlx::Result<Vec<Card>> {
-        let sql = format!("{CARD} and p.slug in (select value from json_each(?))");
+        // dialect: IN_LIST
+        let sql = format!("{CARD} and p.slug in (select value from json_each($1))");
         let mut cards: Vec<Card> = sqlx::query_as(&sql)
             .bind(serde_json::to_string(slugs).unwrap_or_else(|_| "[]".into()))
             .fetch_all(&self.read)
@@ -178,7 +186,7 @@ impl Db {
     /// comes from the search index: counting it here would read a tenth of the catalog).
     pub async fn card_count(&self, of: Cards<'_>) -> sqlx::Result<i64> {
         let (clause, bind) = of.clause();
-        let sql = format!("select count(*) from ({CARD}{clause})");
+        let sql = format!("select count(*) from ({CARD}{clause}) as c");
         let query = sqlx::query_scalar(&sql);
         match bind {
             Some(value) => query.bind(value),
@@ -200,9 +208,9 @@ impl Db {
         revision: Option<i64>,
     ) -> sqlx::Result<Option<PracticePage>> {
         let join = if revision.is_some() {
-            "r.id = ?2 and r.practice_id = p.id"
+            "r.id = $2 and r.practice_id = p.id"
         } else {
-            "r.id = p.public_revision_id and ?2 is null"
+            "r.id = p.public_revision_id and $2 is null"
         };
         let row: Option<PracticeRow> = sqlx::query_as(&format!(
             r#"select p.id, r.id as revision_id, r.number as revision_number, p.slug, p.status,
@@ -216,7 +224,7 @@ impl Db {
                join teams t on t.id = p.team_id
                join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
-               where p.slug = ?1"#
+               where p.slug = $1"#
         ))
         .bind(slug)
         .bind(revision)
@@ -226,7 +234,7 @@ impl Db {
         let areas = sqlx::query_as(
             r#"select a.slug, a.name from revision_challenge_areas rca
                join challenge_areas a on a.id = rca.challenge_area_id
-               where rca.revision_id = ? order by rca.position"#,
+               where rca.revision_id = $1 order by rca.position"#,
         )
         .bind(practice.revision_id)
         .fetch_all(&self.read)
@@ -234,7 +242,7 @@ impl Db {
         let measures =
             sqlx::query_as::<_, (String, String, String, String, f64, f64, i64, String)>(
                 r#"select name, ingredient, unit, instrument, baseline, result, n, period
-               from measures where revision_id = ? order by position"#,
+               from measures where revision_id = $1 order by position"#,
             )
             .bind(practice.revision_id)
             .fetch_all(&self.read)
@@ -256,7 +264,7 @@ impl Db {
             )
             .collect();
         let resources = sqlx::query_as::<_, (String, String)>(
-            "select title, url from resources where revision_id = ? order by position",
+            "select title, url from resources where revision_id = $1 order by position",
         )
         .bind(practice.revision_id)
         .fetch_all(&self.read)
@@ -278,7 +286,7 @@ impl Db {
                       s.slug as school_slug, s.name as school_name, d.slug as district_slug, d.name as district_name
                from teams t join schools s on s.id = t.school_id join districts d on d.id = s.district_id
                join challenge_areas a on a.id = t.challenge_area_id
-               where t.slug = ?"#,
+               where t.slug = $1"#,
         )
         .bind(slug)
         .fetch_optional(&self.read)
@@ -288,7 +296,7 @@ impl Db {
     pub async fn school(&self, slug: &str) -> sqlx::Result<Option<SchoolRow>> {
         sqlx::query_as(
             r#"select s.slug, s.name, s.level, s.locale, d.slug as district_slug, d.name as district_name
-               from schools s join districts d on d.id = s.district_id where s.slug = ?"#,
+               from schools s join districts d on d.id = s.district_id where s.slug = $1"#,
         )
         .bind(slug)
         .fetch_optional(&self.read)
@@ -296,7 +304,7 @@ impl Db {
     }
 
     pub async fn district(&self, slug: &str) -> sqlx::Result<Option<NamedRow>> {
-        sqlx::query_as("select slug, name from districts where slug = ?")
+        sqlx::query_as("select slug, name from districts where slug = $1")
             .bind(slug)
             .fetch_optional(&self.read)
             .await
@@ -304,7 +312,7 @@ impl Db {
 
     pub async fn teams_of_school(&self, school: &str) -> sqlx::Result<Vec<NamedRow>> {
         sqlx::query_as(
-            "select t.slug, t.name from teams t join schools s on s.id = t.school_id where s.slug = ? order by t.name",
+            "select t.slug, t.name from teams t join schools s on s.id = t.school_id where s.slug = $1 order by t.name",
         )
         .bind(school)
         .fetch_all(&self.read)
@@ -314,7 +322,7 @@ impl Db {
     pub async fn schools_of_district(&self, district: &str) -> sqlx::Result<Vec<SchoolRow>> {
         sqlx::query_as(
             r#"select s.slug, s.name, s.level, s.locale, d.slug as district_slug, d.name as district_name
-               from schools s join districts d on d.id = s.district_id where d.slug = ? order by s.name"#,
+               from schools s join districts d on d.id = s.district_id where d.slug = $1 order by s.name"#,
         )
         .bind(district)
         .fetch_all(&self.read)
@@ -353,6 +361,7 @@ impl Db {
         &self,
         slugs: &[String],
     ) -> sqlx::Result<std::collections::HashMap<String, HitRow>> {
+        // dialect: JSON_AGG (the areas), IN_LIST (the slugs)
         let rows: Vec<HitRow> = sqlx::query_as(
             r#"select p.slug, r.title, r.summary,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
@@ -369,7 +378,7 @@ impl Db {
                join teams t on t.id = p.team_id
                join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
-               where p.status <> 'archived' and p.slug in (select value from json_each(?))"#,
+               where p.status <> 'archived' and p.slug in (select value from json_each($1))"#,
         )
         .bind(serde_json::to_string(slugs).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&self.read)

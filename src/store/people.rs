@@ -106,7 +106,7 @@ impl Db {
         let email = id.email.to_lowercase();
         let mut tx = self.begin_write().await?;
         let bound: Option<(i64, String)> =
-            sqlx::query_as("select id, email from users where provider = ? and subject = ?")
+            sqlx::query_as("select id, email from users where provider = $1 and subject = $2")
                 .bind(id.provider)
                 .bind(id.subject)
                 .fetch_optional(&mut *tx)
@@ -117,7 +117,7 @@ impl Db {
                 // to it, unless another account holds that address.
                 if id.email_trusted && stored != email {
                     sqlx::query(
-                        "update users set email = ?1 where id = ?2 and not exists (select 1 from users where email = ?1)",
+                        "update users set email = $1 where id = $2 and not exists (select 1 from users where email = $1)",
                     )
                     .bind(&email)
                     .bind(user_id)
@@ -128,7 +128,7 @@ impl Db {
             }
             None => {
                 let by_email: Option<(i64, Option<String>)> =
-                    sqlx::query_as("select id, subject from users where email = ?")
+                    sqlx::query_as("select id, subject from users where email = $1")
                         .bind(&email)
                         .fetch_optional(&mut *tx)
                         .await?;
@@ -136,7 +136,7 @@ impl Db {
                     Some((_, Some(_))) => return Ok(Binding::BoundElsewhere),
                     Some((_, None)) if !id.email_trusted => return Ok(Binding::Unconfirmed),
                     Some((user_id, None)) => {
-                        sqlx::query("update users set provider = ?, subject = ? where id = ?")
+                        sqlx::query("update users set provider = $1, subject = $2 where id = $3")
                             .bind(id.provider)
                             .bind(id.subject)
                             .bind(user_id)
@@ -146,7 +146,7 @@ impl Db {
                     }
                     None => {
                         sqlx::query_scalar(
-                            "insert into users (email, name, provider, subject) values (?, ?, ?, ?) returning id",
+                            "insert into users (email, name, provider, subject) values ($1, $2, $3, $4) returning id",
                         )
                         .bind(&email)
                         .bind(id.name)
@@ -160,11 +160,11 @@ impl Db {
         };
         let trusted = id.email_trusted;
         sqlx::query(
-            r#"update users set name = ?1,
-                 role = case when ?2 and email = ?4 then 'admin' else role end,
-                 district_id = coalesce(case when ?3 and email = ?4
-                   then (select id from districts where slug = ?5) end, district_id)
-               where id = ?6"#,
+            r#"update users set name = $1,
+                 role = case when $2 and email = $4 then 'admin' else role end,
+                 district_id = coalesce(case when $3 and email = $4
+                   then (select id from districts where slug = $5) end, district_id)
+               where id = $6"#,
         )
         .bind(id.name)
         .bind(trusted && admin)
@@ -182,7 +182,7 @@ impl Db {
     /// so their first sign-in with a provider that vouches for this e-mail binds one.
     pub async fn create_person(&self, email: &str, name: &str) -> sqlx::Result<i64> {
         let mut tx = self.begin_write().await?;
-        let id = sqlx::query_scalar("insert into users (email, name) values (?, ?) returning id")
+        let id = sqlx::query_scalar("insert into users (email, name) values ($1, $2) returning id")
             .bind(email.to_lowercase())
             .bind(name)
             .fetch_one(&mut *tx)
@@ -195,13 +195,13 @@ impl Db {
     /// account was recreated at the provider); ends their sessions. False: no such person.
     pub async fn unlink_sign_in(&self, user_id: i64) -> sqlx::Result<bool> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("update users set provider = null, subject = null where id = ?")
+        let done = sqlx::query("update users set provider = null, subject = null where id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?
             .rows_affected()
             == 1;
-        sqlx::query("delete from sessions where user_id = ?")
+        sqlx::query("delete from sessions where user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
@@ -211,7 +211,7 @@ impl Db {
 
     pub async fn user(&self, id: i64) -> sqlx::Result<Option<User>> {
         let row: Option<(i64, String, String, String)> =
-            sqlx::query_as("select id, email, name, role from users where id = ?")
+            sqlx::query_as("select id, email, name, role from users where id = $1")
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?;
@@ -222,7 +222,7 @@ impl Db {
             r#"select t.id, t.slug, t.name, s.slug as school_slug
                from team_members m join teams t on t.id = m.team_id
                join schools s on s.id = t.school_id
-               where m.user_id = ? order by t.name"#,
+               where m.user_id = $1 order by t.name"#,
         )
         .bind(id)
         .fetch_all(&self.read)
@@ -237,7 +237,7 @@ impl Db {
     }
 
     pub async fn user_id_by_email(&self, email: &str) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar("select id from users where email = ?")
+        sqlx::query_scalar("select id from users where email = $1")
             .bind(email.to_lowercase())
             .fetch_optional(&self.read)
             .await
@@ -246,7 +246,7 @@ impl Db {
     /// Sets a role; false when there is no such person.
     pub async fn set_role(&self, user_id: i64, role: Role) -> sqlx::Result<bool> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("update users set role = ? where id = ?")
+        let done = sqlx::query("update users set role = $1 where id = $2")
             .bind(role.as_str())
             .bind(user_id)
             .execute(&mut *tx)
@@ -266,16 +266,16 @@ impl Db {
     ) -> sqlx::Result<bool> {
         let mut tx = self.begin_write().await?;
         let sql = if member {
-            "insert or ignore into team_members (team_id, user_id) select id, ?2 from teams where slug = ?1"
+            "insert into team_members (team_id, user_id) select id, $2 from teams where slug = $1 on conflict do nothing"
         } else {
-            "delete from team_members where user_id = ?2 and team_id = (select id from teams where slug = ?1)"
+            "delete from team_members where user_id = $2 and team_id = (select id from teams where slug = $1)"
         };
         sqlx::query(sql)
             .bind(team_slug)
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let known: bool = sqlx::query_scalar("select count(*) > 0 from teams where slug = ?")
+        let known: bool = sqlx::query_scalar("select count(*) > 0 from teams where slug = $1")
             .bind(team_slug)
             .fetch_one(&mut *tx)
             .await?;
@@ -285,7 +285,7 @@ impl Db {
 
     /// Whether a team with this slug exists.
     pub async fn team_exists(&self, slug: &str) -> sqlx::Result<bool> {
-        sqlx::query_scalar("select count(*) > 0 from teams where slug = ?")
+        sqlx::query_scalar("select count(*) > 0 from teams where slug = $1")
             .bind(slug)
             .fetch_one(&self.read)
             .await
@@ -295,7 +295,7 @@ impl Db {
         sqlx::query_as(
             r#"select u.id, u.email, u.name, u.role, u.last_seen_at, u.provider,
                  (select d.name from districts d where d.id = u.district_id) as district,
-                 coalesce((select group_concat(t.name, ', ') from team_members m
+                 coalesce((select string_agg(t.name, ', ' order by t.name) from team_members m
                            join teams t on t.id = m.team_id where m.user_id = u.id), '') as teams
                from users u order by u.name, u.email"#,
         )
@@ -322,7 +322,7 @@ impl Db {
     ) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "insert into sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) values (?, ?, ?, ?, ?)",
+            "insert into sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) values ($1, $2, $3, $4, $5)",
         )
         .bind(id_hash)
         .bind(user_id)
@@ -331,8 +331,9 @@ impl Db {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        // dialect: NOW
         sqlx::query(
-            "update users set last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = ?",
+            "update users set last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = $1",
         )
         .bind(user_id)
         .execute(&mut *tx)
@@ -343,7 +344,7 @@ impl Db {
 
     pub async fn session(&self, id_hash: &str) -> sqlx::Result<Option<SessionRow>> {
         let row: Option<(String, String, i64, i64, Option<i64>)> = sqlx::query_as(
-            "select id_hash, csrf_token, created_at, last_seen_at, user_id from sessions where id_hash = ?",
+            "select id_hash, csrf_token, created_at, last_seen_at, user_id from sessions where id_hash = $1",
         )
         .bind(id_hash)
         .fetch_optional(&self.read)
@@ -368,7 +369,7 @@ impl Db {
     /// request tries again), so reading never waits on a writer.
     pub async fn touch_session(&self, id_hash: &str, now: i64) -> sqlx::Result<()> {
         self.write_if_free(
-            sqlx::query("update sessions set last_seen_at = ? where id_hash = ?")
+            sqlx::query("update sessions set last_seen_at = $1 where id_hash = $2")
                 .bind(now)
                 .bind(id_hash),
         )
@@ -378,14 +379,14 @@ impl Db {
 
     /// Deletes an ended session if the writer is free; otherwise the sweeper will.
     pub async fn forget_session(&self, id_hash: &str) -> sqlx::Result<()> {
-        self.write_if_free(sqlx::query("delete from sessions where id_hash = ?").bind(id_hash))
+        self.write_if_free(sqlx::query("delete from sessions where id_hash = $1").bind(id_hash))
             .await
             .map(drop)
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("delete from sessions where id_hash = ?")
+        sqlx::query("delete from sessions where id_hash = $1")
             .bind(id_hash)
             .execute(&mut *tx)
             .await?;
@@ -400,12 +401,12 @@ impl Db {
         attempts_before: i64,
     ) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("delete from sessions where last_seen_at < ? or created_at < ?")
+        sqlx::query("delete from sessions where last_seen_at < $1 or created_at < $2")
             .bind(idle_before)
             .bind(created_before)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("delete from login_attempts where created_at < ?")
+        sqlx::query("delete from login_attempts where created_at < $1")
             .bind(attempts_before)
             .execute(&mut *tx)
             .await?;
@@ -423,7 +424,7 @@ impl Db {
         let mut tx = self.begin_write().await?;
         let added = sqlx::query(
             r#"insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at)
-               select ?, ?, ?, ?, ?, ? where (select count(*) from login_attempts) < ?"#,
+               select $1, $2, $3, $4, $5, $6 where (select count(*) from login_attempts) < $7"#,
         )
         .bind(state_hash)
         .bind(&attempt.provider)
@@ -444,7 +445,7 @@ impl Db {
     pub async fn take_login_attempt(&self, state_hash: &str) -> sqlx::Result<Option<LoginAttempt>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query_as(
-            r#"delete from login_attempts where state_hash = ?
+            r#"delete from login_attempts where state_hash = $1
                returning provider, pkce_verifier, nonce, return_to, created_at"#,
         )
         .bind(state_hash)

@@ -93,7 +93,7 @@ impl Db {
     pub async fn plc_session(&self, quarter: &str) -> sqlx::Result<Option<PlcSession>> {
         sqlx::query_as(
             r#"select s.id, s.quarter, s.held_on, s.notes, u.name as opened_by
-               from plc_sessions s left join users u on u.id = s.opened_by where s.quarter = ?"#,
+               from plc_sessions s left join users u on u.id = s.opened_by where s.quarter = $1"#,
         )
         .bind(quarter)
         .fetch_optional(&self.read)
@@ -105,7 +105,7 @@ impl Db {
         sqlx::query_as(
             r#"select s.id, s.quarter, s.held_on, s.notes, u.name as opened_by
                from plc_sessions s left join users u on u.id = s.opened_by
-               where s.quarter < ? order by s.quarter desc limit 1"#,
+               where s.quarter < $1 order by s.quarter desc limit 1"#,
         )
         .bind(quarter)
         .fetch_optional(&self.read)
@@ -121,7 +121,7 @@ impl Db {
     ) -> Result<(), OpenError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "insert into plc_sessions (quarter, held_on, notes, opened_by) values (?, ?, ?, ?) on conflict (quarter) do nothing",
+            "insert into plc_sessions (quarter, held_on, notes, opened_by) values ($1, $2, $3, $4) on conflict (quarter) do nothing",
         )
         .bind(quarter)
         .bind(held_on)
@@ -146,7 +146,7 @@ impl Db {
     ) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "insert into plc_decisions (session_id, agenda, decision, author_id) values (?, ?, ?, ?)",
+            "insert into plc_decisions (session_id, agenda, decision, author_id) values ($1, $2, $3, $4)",
         )
         .bind(session)
         .bind(agenda)
@@ -160,7 +160,7 @@ impl Db {
     pub async fn plc_decisions(&self, session: i64) -> sqlx::Result<Vec<PlcDecision>> {
         sqlx::query_as(
             r#"select d.agenda, d.decision, u.name as author, d.at from plc_decisions d
-               left join users u on u.id = d.author_id where d.session_id = ? order by d.id"#,
+               left join users u on u.id = d.author_id where d.session_id = $1 order by d.id"#,
         )
         .bind(session)
         .fetch_all(&self.read)
@@ -177,15 +177,16 @@ impl Db {
         limit: i64,
     ) -> sqlx::Result<Capped<EventRow>> {
         let kinds = serde_json::to_string(kinds).expect("strings");
+        // dialect: IN_LIST (both statements)
         const WHERE: &str =
-            "e.kind in (select value from json_each(?3)) and e.at >= ?1 and e.at < ?2";
+            "e.kind in (select value from json_each($3)) and e.at >= $1 and e.at < $2";
         let rows = sqlx::query_as(&format!(
             r#"select p.slug, r.title, t.name as team_name, e.kind, e.at,
                       p.public_revision_id is not null and p.status <> 'archived' as public
                from practice_events e join practices p on p.id = e.practice_id
                join practice_revisions r on r.id = p.current_revision_id
                join teams t on t.id = p.team_id
-               where {WHERE} order by e.at, p.slug limit ?4"#
+               where {WHERE} order by e.at, p.slug limit $4"#
         ))
         .bind(from)
         .bind(to)
@@ -213,13 +214,13 @@ impl Db {
         limit: i64,
     ) -> sqlx::Result<Capped<EventRow>> {
         const WHERE: &str =
-            "p.vetted_on >= ?1 and p.vetted_on < ?2 and p.public_revision_id is not null";
+            "p.vetted_on >= $1 and p.vetted_on < $2 and p.public_revision_id is not null";
         let rows = sqlx::query_as(&format!(
             r#"select p.slug, r.title, t.name as team_name, 'vetted' as kind, p.vetted_on as at,
                       p.status <> 'archived' as public
                from practices p join practice_revisions r on r.id = p.public_revision_id
                join teams t on t.id = p.team_id
-               where {WHERE} order by p.vetted_on, p.slug limit ?3"#
+               where {WHERE} order by p.vetted_on, p.slug limit $3"#
         ))
         .bind(from)
         .bind(to)
@@ -242,7 +243,7 @@ impl Db {
         to: &str,
         limit: i64,
     ) -> sqlx::Result<Capped<AdoptionEvent>> {
-        const WHERE: &str = "coalesce(a.updated_at, a.started_on) >= ?1 and coalesce(a.updated_at, a.started_on) < ?2";
+        const WHERE: &str = "coalesce(a.updated_at, a.started_on) >= $1 and coalesce(a.updated_at, a.started_on) < $2";
         let rows = sqlx::query_as(&format!(
             r#"select p.slug, r.title, s.name as school_name, d.name as district_name, a.status,
                       a.outcome, coalesce(a.updated_at, a.started_on) as at
@@ -250,7 +251,7 @@ impl Db {
                join practice_revisions r on r.id = coalesce(p.public_revision_id, p.current_revision_id)
                join teams t on t.id = a.team_id join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
-               where {WHERE} order by coalesce(a.updated_at, a.started_on), p.slug limit ?3"#
+               where {WHERE} order by coalesce(a.updated_at, a.started_on), p.slug limit $3"#
         ))
         .bind(from)
         .bind(to)
@@ -276,20 +277,20 @@ impl Db {
     ) -> sqlx::Result<(i64, i64, i64, i64)> {
         sqlx::query_as(
             r#"select
-                 (select count(*) from practices p where p.vetted_on < ?2
+                 (select count(*) from practices p where p.vetted_on < $2
                     and p.public_revision_id is not null)
                  - (select count(distinct e.practice_id) from practice_events e
                     join practices p on p.id = e.practice_id
-                    where e.kind = 'archived' and e.at < ?2 and p.vetted_on < ?2
+                    where e.kind = 'archived' and e.at < $2 and p.vetted_on < $2
                       and p.public_revision_id is not null
                       -- restored after this archive (and before the end): in the catalog again
                       and not exists (select 1 from practice_events r
                                       where r.practice_id = e.practice_id and r.kind = 'restored'
-                                        and r.id > e.id and r.at < ?2)),
-                 (select count(*) from practice_events where kind = 'submitted' and at >= ?1 and at < ?2),
-                 (select count(*) from practices where vetted_on >= ?1 and vetted_on < ?2),
-                 (select count(*) from adoptions where coalesce(updated_at, started_on) >= ?1
-                    and coalesce(updated_at, started_on) < ?2)"#,
+                                        and r.id > e.id and r.at < $2)),
+                 (select count(*) from practice_events where kind = 'submitted' and at >= $1 and at < $2),
+                 (select count(*) from practices where vetted_on >= $1 and vetted_on < $2),
+                 (select count(*) from adoptions where coalesce(updated_at, started_on) >= $1
+                    and coalesce(updated_at, started_on) < $2)"#,
         )
         .bind(from)
         .bind(to)
@@ -299,6 +300,7 @@ impl Db {
 
     /// One row per practice that has been submitted at least once, for the session's CSV.
     pub async fn catalog_rows(&self, months: u32) -> sqlx::Result<Vec<CatalogRow>> {
+        // dialect: MONTHS_AFTER (`due_on!`)
         sqlx::query_as(&format!(
             r#"select p.slug, r.title, t.name as team, d.name as district, p.status,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
@@ -317,7 +319,7 @@ impl Db {
                order by d.name, p.slug"#,
             super::review::due_on!()
         ))
-        .bind(months)
+        .bind(i64::from(months))
         .fetch_all(&self.read)
         .await
     }

@@ -118,23 +118,24 @@ pub enum DecisionError {
     Db(#[from] sqlx::Error),
 }
 
-/// The day a vetted practice `p` falls due for re-review: `?1` months after its vetting.
+/// The day a vetted practice `p` falls due for re-review: `$1` months after its vetting.
 /// Every list and export of due dates uses this one expression.
+// dialect: MONTHS_AFTER
 macro_rules! due_on {
     () => {
-        "date(p.vetted_on, '+' || ?1 || ' months')"
+        "date(p.vetted_on, '+' || $1 || ' months')"
     };
 }
 pub(crate) use due_on;
 
-/// Practices due for re-review on the day `?2` (`YYYY-MM-DD`): due on or before it. The queue
+/// Practices due for re-review on the day `$2` (`YYYY-MM-DD`): due on or before it. The queue
 /// passes today and the quarter page the last day of its period, so both answer alike.
 const DUE_WHERE: &str = concat!(
     r#"
     where p.status <> 'archived' and p.vetted_on is not null and p.public_revision_id is not null
       and "#,
     due_on!(),
-    r#" <= ?2
+    r#" <= $2
       and not exists (select 1 from adoptions a where a.practice_id = p.id
                       and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#
 );
@@ -151,7 +152,8 @@ impl Db {
         let rows: Vec<Counted<QueueRow>> = sqlx::query_as(
             r#"select p.slug, r.title, t.name as team_name, s.name as school_name,
                       d.slug as district_slug, d.name as district_name,
-                      coalesce((select group_concat(a.name, ', ') from revision_challenge_areas rca
+                      coalesce((select string_agg(a.name, ', ' order by rca.challenge_area_id)
+                                from revision_challenge_areas rca
                                 join challenge_areas a on a.id = rca.challenge_area_id
                                 where rca.revision_id = r.id), '') as areas,
                       coalesce((select max(e.at) from practice_events e
@@ -163,11 +165,11 @@ impl Db {
                join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
                where p.status = 'submitted'
-                 and (?1 is null or d.slug = ?1)
-                 and (?2 is null or exists (select 1 from revision_challenge_areas rca
+                 and ($1 is null or d.slug = $1)
+                 and ($2 is null or exists (select 1 from revision_challenge_areas rca
                         join challenge_areas a on a.id = rca.challenge_area_id
-                        where rca.revision_id = r.id and a.slug = ?2))
-               order by submitted_at, p.slug limit ?3"#,
+                        where rca.revision_id = r.id and a.slug = $2))
+               order by submitted_at, p.slug limit $3"#,
         )
         .bind(district)
         .bind(area)
@@ -189,25 +191,26 @@ impl Db {
         rubric: &[Score],
     ) -> Result<(), DecisionError> {
         let mut tx = self.begin_write().await?;
+        // dialect: NOW (every arm), TODAY (vet)
         let sql = match decision {
             Decision::Vet => {
                 r#"update practices set status = 'vetted', public_revision_id = current_revision_id,
                      published_on = coalesce(published_on, date('now')), vetted_on = date('now'),
                      updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-                   where id = ? and current_revision_id = ?
+                   where id = $1 and current_revision_id = $2
                      and (status = 'submitted'
                           -- a re-review that finds the vetted practice still current
                           or (status = 'vetted' and public_revision_id = current_revision_id))"#
             }
             Decision::Return => {
                 r#"update practices set status = 'returned', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-                   where id = ? and current_revision_id = ? and status = 'submitted'"#
+                   where id = $1 and current_revision_id = $2 and status = 'submitted'"#
             }
             // Only a practice with a vetted, public revision is retired: a draft or a
             // submission is returned instead, and an archive must be restorable.
             Decision::Archive => {
                 r#"update practices set status = 'archived', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-                   where id = ? and current_revision_id = ? and status <> 'archived'
+                   where id = $1 and current_revision_id = $2 and status <> 'archived'
                      and public_revision_id is not null"#
             }
             // The vetted revision is public again; an edit that was waiting behind it when the
@@ -216,7 +219,7 @@ impl Db {
                 r#"update practices set
                      status = case when current_revision_id = public_revision_id then 'vetted' else 'draft' end,
                      updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-                   where id = ? and current_revision_id = ? and status = 'archived'
+                   where id = $1 and current_revision_id = $2 and status = 'archived'
                      and public_revision_id is not null"#
             }
         };
@@ -230,7 +233,7 @@ impl Db {
             return Err(DecisionError::Stale);
         }
         sqlx::query(
-            "insert into reviews (practice_id, revision_id, reviewer_id, decision, comment, rubric) values (?, ?, ?, ?, ?, ?)",
+            "insert into reviews (practice_id, revision_id, reviewer_id, decision, comment, rubric) values ($1, $2, $3, $4, $5, $6)",
         )
         .bind(practice_id)
         .bind(revision_id)
@@ -255,22 +258,22 @@ impl Db {
 
     /// Every decision on a practice, newest first.
     pub async fn reviews_of(&self, slug: &str) -> sqlx::Result<Vec<ReviewRow>> {
-        self.reviews_where("p.slug = ?1 and ?2 is null", Some(slug), None)
+        self.reviews_where("p.slug = $1 and $2 is null", Some(slug), None)
             .await
     }
 
     /// The latest decision on each practice of the person's teams that is back with them.
     pub async fn returned_to(&self, user_id: i64) -> sqlx::Result<Vec<ReviewRow>> {
         self.reviews_where(
-            r#"?1 is null and p.status = 'returned' and v.id = (select max(id) from reviews where practice_id = p.id)
-               and p.team_id in (select team_id from team_members where user_id = ?2)"#,
+            r#"$1 is null and p.status = 'returned' and v.id = (select max(id) from reviews where practice_id = p.id)
+               and p.team_id in (select team_id from team_members where user_id = $2)"#,
             None,
             Some(user_id),
         )
         .await
     }
 
-    /// Decisions matching `condition`, which may use `?1` (a slug) and `?2` (a user id).
+    /// Decisions matching `condition`, which may use `$1` (a slug) and `$2` (a user id).
     async fn reviews_where(
         &self,
         condition: &str,
@@ -301,6 +304,7 @@ impl Db {
         day: &str,
         limit: i64,
     ) -> sqlx::Result<Capped<DueRow>> {
+        // dialect: MONTHS_AFTER (`due_on!` here and in `DUE_WHERE`)
         // Due dates follow vetting dates, so the vetting order (an index) is the due order —
         // within a few days: SQLite carries a month-end overflow over ("08-31" + 6 months is
         // "03-03"). The first rows are read without sorting every vetted practice.
@@ -311,16 +315,16 @@ impl Db {
                join practice_revisions r on r.id = p.public_revision_id
                join teams t on t.id = p.team_id
                {DUE_WHERE}
-               order by p.vetted_on, p.slug limit ?3"#,
+               order by p.vetted_on, p.slug limit $3"#,
             due_on!()
         ))
-        .bind(months)
+        .bind(i64::from(months))
         .bind(day)
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
         let total = sqlx::query_scalar(&format!("select count(*) from practices p {DUE_WHERE}"))
-            .bind(months)
+            .bind(i64::from(months))
             .bind(day)
             .fetch_one(&self.read)
             .await?;
@@ -337,7 +341,7 @@ pub(crate) async fn record_event(
     user: Option<i64>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into practice_events (practice_id, revision_id, kind, user_id) values (?, ?, ?, ?)",
+        "insert into practice_events (practice_id, revision_id, kind, user_id) values ($1, $2, $3, $4)",
     )
     .bind(practice_id)
     .bind(revision_id)

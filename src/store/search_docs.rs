@@ -65,9 +65,10 @@ impl Db {
     /// The index documents of the given practices (or of every public practice), in id order.
     /// Practices that are not public are absent from the result.
     pub async fn index_docs(&self, ids: Option<&[i64]>) -> sqlx::Result<Vec<IndexDoc>> {
+        // dialect: IN_LIST (all five statements share `filter`)
         let filter = match ids {
-            Some(_) => "and p.id in (select value from json_each(?))",
-            None => "and ? is null",
+            Some(_) => "and p.id in (select value from json_each($1))",
+            None => "and $1 is null",
         };
         let ids_json = ids.map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()));
         let rows: Vec<Row> = sqlx::query_as(&format!(
@@ -204,7 +205,7 @@ impl Db {
         limit: i64,
     ) -> sqlx::Result<Vec<(i64, Option<i64>, String)>> {
         sqlx::query_as(
-            "select seq, practice_id, kind from changes where seq > ? order by seq limit ?",
+            "select seq, practice_id, kind from changes where seq > $1 order by seq limit $2",
         )
         .bind(seq)
         .bind(limit)
@@ -236,7 +237,7 @@ impl Db {
         let mut tx = self.begin_write().await?;
         for e in entries {
             sqlx::query(
-                "insert into search_log (query, filters, results, took_ms) values (?, ?, ?, ?)",
+                "insert into search_log (query, filters, results, took_ms) values ($1, $2, $3, $4)",
             )
             .bind(&e.query)
             .bind(&e.filters)
@@ -257,8 +258,8 @@ impl Db {
     ) -> sqlx::Result<Vec<(String, i64)>> {
         sqlx::query_as(
             r#"select query, count(*) as n from search_log
-               where results = 0 and query <> '' and at >= ? and at < ?
-               group by query order by n desc, query limit ?"#,
+               where results = 0 and query <> '' and at >= $1 and at < $2
+               group by query order by n desc, query limit $3"#,
         )
         .bind(since)
         .bind(until)
