@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::{Browser, TestApp};
+use crate::helpers::{Browser, TestApp, field_block};
 
 /// The practice under test: Bayview Middle School's, with no adoptions in the seed.
 const SLUG: &str = "reciprocal-teaching-roles";
@@ -590,20 +590,6 @@ async fn teams_of_the_originating_school_do_not_adopt() {
     );
     assert!(r.body.contains("Shorter texts for the first two weeks."));
     assert_eq!(count().await, before, "nothing saved for the home school");
-}
-
-/// The form element of `field` (`id="f-{field}"`) up to where it closes.
-fn field_block<'a>(page: &'a str, field: &str) -> &'a str {
-    let at = page
-        .find(&format!("id=\"f-{field}\""))
-        .unwrap_or_else(|| panic!("no field {field}"));
-    let rest = &page[at..];
-    let close = if page[..at].ends_with("<fieldset ") {
-        "</fieldset>"
-    } else {
-        "</p>"
-    };
-    &rest[..rest.find(close).unwrap()]
 }
 
 /// Every choice of the adoption form refuses a value that is none of its choices next to its

@@ -244,3 +244,17 @@ pub fn csrf_in(page: &str) -> Option<String> {
     let at = page.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
     Some(page[at..at + page[at..].find('"')?].to_string())
 }
+
+/// The form element of `field` (`id="f-{field}"`) up to where it closes.
+pub fn field_block<'a>(page: &'a str, field: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"f-{field}\""))
+        .unwrap_or_else(|| panic!("no field {field}: {page}"));
+    let rest = &page[at..];
+    let close = if page[..at].ends_with("<fieldset ") {
+        "</fieldset>"
+    } else {
+        "</p>"
+    };
+    &rest[..rest.find(close).unwrap()]
+}

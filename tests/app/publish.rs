@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::{Browser, Resp, TestApp, csrf_in};
+use crate::helpers::{Browser, Resp, TestApp, csrf_in, field_block};
 
 /// A complete share-out as the form posts it.
 pub(crate) fn practice_form<'a>(
@@ -769,20 +769,6 @@ async fn a_vetted_practice_with_an_edit_in_draft_says_both() {
         (&other[column("status")], &other[column("pending_edit")]),
         ("vetted", "")
     );
-}
-
-/// The form element of `field` (`id="f-{field}"`) up to where it closes.
-fn field_block<'a>(page: &'a str, field: &str) -> &'a str {
-    let at = page
-        .find(&format!("id=\"f-{field}\""))
-        .unwrap_or_else(|| panic!("no field {field}"));
-    let rest = &page[at..];
-    let close = if page[..at].ends_with("<fieldset ") {
-        "</fieldset>"
-    } else {
-        "</p>"
-    };
-    &rest[..rest.find(close).unwrap()]
 }
 
 /// A value that is none of a choice field's choices — a tampered form, a stale page, a

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use brightspots::domain::{MAX_ADAPTATIONS, MAX_MEASURES, MAX_SECTION, MAX_SUMMARY, MAX_TITLE};
 
-use crate::helpers::{Browser, Resp, TestApp, csrf_in};
+use crate::helpers::{Browser, Resp, TestApp, csrf_in, field_block};
 
 /// A practice Bayview's team may save, as the share form posts it.
 fn practice() -> Vec<(String, String)> {
@@ -83,20 +83,6 @@ fn with(mut form: Vec<(String, String)>, k: &str, v: &str) -> Vec<(String, Strin
 fn set(mut form: Vec<(String, String)>, k: &str, v: &str) -> Vec<(String, String)> {
     form.iter_mut().find(|(key, _)| key == k).unwrap().1 = v.into();
     form
-}
-
-/// The form element of `field` (`id="f-{field}"`) up to where it closes.
-fn field_block<'a>(page: &'a str, field: &str) -> &'a str {
-    let at = page
-        .find(&format!("id=\"f-{field}\""))
-        .unwrap_or_else(|| panic!("no field {field}: {page}"));
-    let rest = &page[at..];
-    let close = if page[..at].ends_with("<fieldset ") {
-        "</fieldset>"
-    } else {
-        "</p>"
-    };
-    &rest[..rest.find(close).unwrap()]
 }
 
 /// Every `href="#…"` of the error summary names an element id on the page.
