@@ -78,8 +78,16 @@ impl AppState {
     }
 }
 
-/// Writes logged searches in batches: whatever has queued up goes in one transaction.
+/// Searches logged per minute at most, per instance: the log is for the coaches' picture of
+/// what the network looks for, and anyone can search, so a flood of searches must not be able
+/// to grow the database without bound. Far above what a network's people type.
+pub const SEARCH_LOG_PER_MINUTE: usize = 1200;
+
+/// Writes logged searches in batches: whatever has queued up goes in one transaction. Past
+/// [`SEARCH_LOG_PER_MINUTE`] in a minute, entries are counted and dropped.
 async fn write_search_log(db: Db, mut rx: mpsc::Receiver<SearchLogEntry>) {
+    let mut minute = tokio::time::Instant::now();
+    let (mut written, mut dropped) = (0usize, 0usize);
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
@@ -88,6 +96,22 @@ async fn write_search_log(db: Db, mut rx: mpsc::Receiver<SearchLogEntry>) {
                 break;
             }
         }
+        if minute.elapsed() >= std::time::Duration::from_secs(60) {
+            if dropped > 0 {
+                tracing::warn!(dropped, "searches beyond the log's rate were not logged");
+            }
+            minute = tokio::time::Instant::now();
+            (written, dropped) = (0, 0);
+        }
+        let room = SEARCH_LOG_PER_MINUTE - written;
+        if batch.len() > room {
+            dropped += batch.len() - room;
+            batch.truncate(room);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        written += batch.len();
         if let Err(e) = db.log_searches(&batch).await {
             tracing::warn!(error = %e, n = batch.len(), "search log not written");
         }

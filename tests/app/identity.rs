@@ -497,3 +497,31 @@ async fn google_workspace_admits_its_domains_and_vouches_for_their_addresses() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(b.get("/").await.body.contains("href=\"/admin\""));
 }
+
+#[tokio::test]
+async fn a_flood_of_searches_cannot_grow_the_search_log_without_bound() {
+    let app = TestApp::empty().await;
+    let cap = brightspots::SEARCH_LOG_PER_MINUTE;
+    for i in 0..cap + 300 {
+        let entry = brightspots::store::SearchLogEntry {
+            query: format!("flood {i}"),
+            filters: String::new(),
+            results: 0,
+            took_ms: 1.0,
+        };
+        app.state.search_log.send(entry).await.unwrap();
+    }
+    // Wait until the log stops growing.
+    let mut last = -1;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = count(&app, "select count(*) from search_log").await;
+        if now == last {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the log kept growing");
+        last = now;
+    }
+    assert_eq!(last, cap as i64);
+}
