@@ -132,14 +132,19 @@ impl Indexer {
                 info!("a reindex was requested");
                 return Ok(true);
             }
+            // A row with no practice (a renamed team with no public practice) has no
+            // document to update, but it is still committed: the commit is what moves the
+            // caches on.
             let ids: Vec<i64> = changes
                 .iter()
                 .filter_map(|(_, id, _)| *id)
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let docs = self.db.index_docs(Some(&ids)).await?;
-            self.work(Work::Replace { ids, docs }).await?;
+            if !ids.is_empty() {
+                let docs = self.db.index_docs(Some(&ids)).await?;
+                self.work(Work::Replace { ids, docs }).await?;
+            }
             self.work(Work::Commit(last)).await?;
             if (changes.len() as i64) < BATCH {
                 break;
