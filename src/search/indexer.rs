@@ -4,6 +4,7 @@
 //! in `spawn_blocking`, off the async executor.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,7 +52,9 @@ pub struct Indexer {
     pub writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
     pub last_seq: i64,
     /// The last `seq` that searches can see (set after the reader reloaded).
-    pub visible: Arc<std::sync::atomic::AtomicI64>,
+    pub visible: Arc<AtomicI64>,
+    /// Commits since the start, what caches key on (see `Search::generation`).
+    pub generation: Arc<AtomicU64>,
 }
 
 /// One unit of tantivy work for the writer.
@@ -221,8 +224,10 @@ impl Indexer {
         .await??;
         if let Some(seq) = committed {
             self.last_seq = seq;
-            self.visible
-                .store(seq, std::sync::atomic::Ordering::Release);
+            // The generation moves before `visible`: whoever waits for a seq to be visible
+            // then finds the caches keyed past it.
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.visible.store(seq, Ordering::Release);
         }
         Ok(())
     }
