@@ -4,7 +4,7 @@
 //! in `spawn_blocking`, off the async executor.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,8 @@ pub struct Indexer {
     pub visible: Arc<AtomicI64>,
     /// Commits since the start, what caches key on (see `Search::generation`).
     pub generation: Arc<AtomicU64>,
+    /// Set once the first full pass after the start is done (see `Search::ready`).
+    pub ready: Arc<AtomicBool>,
 }
 
 /// One unit of tantivy work for the writer.
@@ -83,6 +85,7 @@ impl Indexer {
             Err(e) => warn!(error = %e, "cannot read the database's last change"),
         }
         loop {
+            let mut rebuilt = true;
             if needs_rebuild {
                 match self
                     .rebuild(|done, total| {
@@ -93,14 +96,27 @@ impl Indexer {
                     .await
                 {
                     Ok(n) => info!(practices = n, "search index rebuilt"),
-                    Err(e) => error!(error = %e, "search index rebuild failed"),
+                    Err(e) => {
+                        error!(error = %e, "search index rebuild failed");
+                        rebuilt = false;
+                    }
                 }
             }
             needs_rebuild = match self.apply_pending().await {
-                Ok(rebuild) => rebuild,
+                Ok(rebuild) => {
+                    // The first full pass: the rebuild of an empty or damaged index, or the
+                    // catch-up of a sound one. A rebuild asked for later answers from the
+                    // old index meanwhile, so it never makes the index unready again.
+                    if rebuilt {
+                        self.ready.store(true, Ordering::Release);
+                    }
+                    // A failed rebuild is tried again at the next poll, as failed catch-ups
+                    // are: the index it left is not one to answer from.
+                    rebuild || !rebuilt
+                }
                 Err(e) => {
                     error!(error = %e, "applying changes to the search index failed; will retry");
-                    false
+                    !rebuilt
                 }
             };
             match tokio::time::timeout(POLL, inbox.recv()).await {

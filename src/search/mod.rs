@@ -16,7 +16,7 @@ mod stem;
 mod synonyms;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::{Sender, channel};
@@ -49,6 +49,7 @@ pub struct Search {
     lock: Mutex<Option<std::fs::File>>,
     visible: Arc<AtomicI64>,
     generation: Arc<AtomicU64>,
+    ready: Arc<AtomicBool>,
     /// Facet ordinals of the live segments, for counting.
     facet_tables: Arc<facets::FacetTables>,
     results: cache::ResultCache,
@@ -58,7 +59,7 @@ impl Search {
     /// Opens the index in `dir` and starts its indexer thread, which first catches up with the
     /// database (or rebuilds the index when it is missing, from another schema version, or
     /// damaged: a damaged one is moved aside first). The rebuild runs in the background; until
-    /// it is done, `indexed_seq` is 0. Must be called inside a tokio runtime.
+    /// it is done, `ready` is false. Must be called inside a tokio runtime.
     pub fn start(dir: &Path, db: Db) -> anyhow::Result<Search> {
         let Opened {
             index,
@@ -87,6 +88,7 @@ impl Search {
         };
         let visible = Arc::new(AtomicI64::new(last_seq));
         let generation = Arc::new(AtomicU64::new(0));
+        let ready = Arc::new(AtomicBool::new(false));
         let indexer = Indexer {
             db,
             // Shared: the indexer's reload after each commit is what requests see.
@@ -96,6 +98,7 @@ impl Search {
             last_seq,
             visible: visible.clone(),
             generation: generation.clone(),
+            ready: ready.clone(),
         };
         let (tx, rx) = channel(64);
         let task = tokio::spawn(indexer.run(rx, needs_rebuild));
@@ -109,6 +112,7 @@ impl Search {
             lock: Mutex::new(Some(lock)),
             visible,
             generation,
+            ready,
             facet_tables: Arc::new(facets::FacetTables::new(schema::FACETS)),
             results: cache::ResultCache::new(DEFAULT_CACHED_RESULTS),
         })
@@ -139,6 +143,14 @@ impl Search {
     /// applied after a newer one (as a feed shared by several hubs may deliver them).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Whether the indexer has finished its first full pass since the start (the rebuild of an
+    /// empty or damaged index, or catching up from where a sound one stopped). Until then a
+    /// search may miss what the database holds. It stays true during a rebuild asked for
+    /// later, which answers from the old index meanwhile.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     /// How many practices a search can find.
@@ -189,6 +201,7 @@ pub async fn rebuild_offline(
         last_seq: 0,
         visible: Default::default(),
         generation: Default::default(),
+        ready: Default::default(),
     };
     let n = indexer
         .rebuild(progress)

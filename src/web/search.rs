@@ -263,7 +263,7 @@ async fn run(state: &AppState, req: SearchRequest, log: bool) -> AppResult<Outco
 }
 
 async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> AppResult<Response> {
-    if !super::index_ready(&state).await? {
+    if !super::index_ready(&state) {
         return Ok(rebuilding());
     }
     let labels = Labels::load(&state).await?;
@@ -449,7 +449,7 @@ async fn search_page(
     }
     // A search of an index still being rebuilt from nothing finds nothing: say so, and keep
     // it out of the log, where it would count as a search the catalog cannot answer.
-    let ready = super::index_ready(&state).await?;
+    let ready = super::index_ready(&state);
     if !ready {
         notices.push(REBUILDING.to_string());
     }
