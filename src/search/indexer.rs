@@ -4,6 +4,7 @@
 //! in `spawn_blocking`, off the async executor.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,7 +52,11 @@ pub struct Indexer {
     pub writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
     pub last_seq: i64,
     /// The last `seq` that searches can see (set after the reader reloaded).
-    pub visible: Arc<std::sync::atomic::AtomicI64>,
+    pub visible: Arc<AtomicI64>,
+    /// Commits since the start, what caches key on (see `Search::generation`).
+    pub generation: Arc<AtomicU64>,
+    /// Set once the first full pass after the start is done (see `Search::ready`).
+    pub ready: Arc<AtomicBool>,
 }
 
 /// One unit of tantivy work for the writer.
@@ -80,6 +85,7 @@ impl Indexer {
             Err(e) => warn!(error = %e, "cannot read the database's last change"),
         }
         loop {
+            let mut rebuilt = true;
             if needs_rebuild {
                 match self
                     .rebuild(|done, total| {
@@ -90,14 +96,27 @@ impl Indexer {
                     .await
                 {
                     Ok(n) => info!(practices = n, "search index rebuilt"),
-                    Err(e) => error!(error = %e, "search index rebuild failed"),
+                    Err(e) => {
+                        error!(error = %e, "search index rebuild failed");
+                        rebuilt = false;
+                    }
                 }
             }
             needs_rebuild = match self.apply_pending().await {
-                Ok(rebuild) => rebuild,
+                Ok(rebuild) => {
+                    // The first full pass: the rebuild of an empty or damaged index, or the
+                    // catch-up of a sound one. A rebuild asked for later answers from the
+                    // old index meanwhile, so it never makes the index unready again.
+                    if rebuilt {
+                        self.ready.store(true, Ordering::Release);
+                    }
+                    // A failed rebuild is tried again at the next poll, as failed catch-ups
+                    // are: the index it left is not one to answer from.
+                    rebuild || !rebuilt
+                }
                 Err(e) => {
                     error!(error = %e, "applying changes to the search index failed; will retry");
-                    false
+                    !rebuilt
                 }
             };
             match tokio::time::timeout(POLL, inbox.recv()).await {
@@ -132,14 +151,19 @@ impl Indexer {
                 info!("a reindex was requested");
                 return Ok(true);
             }
+            // A row with no practice (a renamed team with no public practice) has no
+            // document to update, but it is still committed: the commit is what moves the
+            // caches on.
             let ids: Vec<i64> = changes
                 .iter()
                 .filter_map(|(_, id, _)| *id)
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let docs = self.db.index_docs(Some(&ids)).await?;
-            self.work(Work::Replace { ids, docs }).await?;
+            if !ids.is_empty() {
+                let docs = self.db.index_docs(Some(&ids)).await?;
+                self.work(Work::Replace { ids, docs }).await?;
+            }
             self.work(Work::Commit(last)).await?;
             if (changes.len() as i64) < BATCH {
                 break;
@@ -216,8 +240,10 @@ impl Indexer {
         .await??;
         if let Some(seq) = committed {
             self.last_seq = seq;
-            self.visible
-                .store(seq, std::sync::atomic::Ordering::Release);
+            // The generation moves before `visible`: whoever waits for a seq to be visible
+            // then finds the caches keyed past it.
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.visible.store(seq, Ordering::Release);
         }
         Ok(())
     }

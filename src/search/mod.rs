@@ -16,6 +16,7 @@ mod stem;
 mod synonyms;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::{Sender, channel};
@@ -46,7 +47,9 @@ pub struct Search {
     task: Mutex<Option<JoinHandle<()>>>,
     /// The directory lock, let go when the indexer has stopped.
     lock: Mutex<Option<std::fs::File>>,
-    visible: Arc<std::sync::atomic::AtomicI64>,
+    visible: Arc<AtomicI64>,
+    generation: Arc<AtomicU64>,
+    ready: Arc<AtomicBool>,
     /// Facet ordinals of the live segments, for counting.
     facet_tables: Arc<facets::FacetTables>,
     results: cache::ResultCache,
@@ -56,7 +59,7 @@ impl Search {
     /// Opens the index in `dir` and starts its indexer thread, which first catches up with the
     /// database (or rebuilds the index when it is missing, from another schema version, or
     /// damaged: a damaged one is moved aside first). The rebuild runs in the background; until
-    /// it is done, `indexed_seq` is 0. Must be called inside a tokio runtime.
+    /// it is done, `ready` is false. Must be called inside a tokio runtime.
     pub fn start(dir: &Path, db: Db) -> anyhow::Result<Search> {
         let Opened {
             index,
@@ -83,7 +86,9 @@ impl Search {
         } else {
             Payload::read(&index).map_or(0, |p| p.seq)
         };
-        let visible = Arc::new(std::sync::atomic::AtomicI64::new(last_seq));
+        let visible = Arc::new(AtomicI64::new(last_seq));
+        let generation = Arc::new(AtomicU64::new(0));
+        let ready = Arc::new(AtomicBool::new(false));
         let indexer = Indexer {
             db,
             // Shared: the indexer's reload after each commit is what requests see.
@@ -92,6 +97,8 @@ impl Search {
             writer: Arc::new(Mutex::new(writer)),
             last_seq,
             visible: visible.clone(),
+            generation: generation.clone(),
+            ready: ready.clone(),
         };
         let (tx, rx) = channel(64);
         let task = tokio::spawn(indexer.run(rx, needs_rebuild));
@@ -104,6 +111,8 @@ impl Search {
             task: Mutex::new(Some(task)),
             lock: Mutex::new(Some(lock)),
             visible,
+            generation,
+            ready,
             facet_tables: Arc::new(facets::FacetTables::new(schema::FACETS)),
             results: cache::ResultCache::new(DEFAULT_CACHED_RESULTS),
         })
@@ -125,7 +134,23 @@ impl Search {
 
     /// The `seq` of the last change that searches can see.
     pub fn indexed_seq(&self) -> i64 {
-        self.visible.load(std::sync::atomic::Ordering::Acquire)
+        self.visible.load(Ordering::Acquire)
+    }
+
+    /// How many times the index has committed since the start: every applied change, a
+    /// rebuild, a change with no practice. What this process's caches of database reads key
+    /// on. Unlike the highest applied `seq`, it moves on every commit even if a change is
+    /// applied after a newer one (as a feed shared by several hubs may deliver them).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Whether the indexer has finished its first full pass since the start (the rebuild of an
+    /// empty or damaged index, or catching up from where a sound one stopped). Until then a
+    /// search may miss what the database holds. It stays true during a rebuild asked for
+    /// later, which answers from the old index meanwhile.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     /// How many practices a search can find.
@@ -175,6 +200,8 @@ pub async fn rebuild_offline(
         writer: writer.clone(),
         last_seq: 0,
         visible: Default::default(),
+        generation: Default::default(),
+        ready: Default::default(),
     };
     let n = indexer
         .rebuild(progress)

@@ -251,7 +251,9 @@ enum Touch {
 }
 
 /// When an upsert changed a network row (names, level, locale, where a team or school
-/// belongs), its public practices are re-indexed.
+/// belongs), its public practices are re-indexed, and one row with no practice records the
+/// change itself: a team, school or district with no public practice has pages too, and
+/// the caches move on only when the index applies a change.
 async fn reindex_network(
     tx: &mut Transaction<'_, Sqlite>,
     result: sqlx::sqlite::SqliteQueryResult,
@@ -280,6 +282,9 @@ async fn reindex_network(
     .bind(slug)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("insert into changes (practice_id, kind) values (null, 'network')")
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

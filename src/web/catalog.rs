@@ -75,7 +75,7 @@ pub(super) async fn area_counts(state: &AppState, ready: bool) -> AppResult<Vec<
 }
 
 async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
-    let ready = super::index_ready(&state).await?;
+    let ready = super::index_ready(&state);
     let areas = area_counts(&state, ready).await?;
     let recent = views::cards(state.db.cards(Cards::All, 6, 0).await?);
     let total = if ready {
@@ -303,7 +303,7 @@ struct Challenges {
 }
 
 async fn challenges(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
-    let areas = area_counts(&state, super::index_ready(&state).await?).await?;
+    let areas = area_counts(&state, super::index_ready(&state)).await?;
     page(Challenges {
         chrome: Chrome::new(&state, &viewer),
         areas,
@@ -325,7 +325,7 @@ async fn challenge(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     // Counted and paged by the index once it has applied the database, by the database before.
-    let ready = super::index_ready(&state).await?;
+    let ready = super::index_ready(&state);
     let area = area_counts(&state, ready)
         .await?
         .into_iter()

@@ -22,14 +22,17 @@ impl<T> Default for Memo<T> {
 
 impl<T> Memo<T> {
     /// The value for `what` at the catalog's current version: kept, or computed by `compute`
-    /// and kept. Every write to the catalog appends to `changes`, so its last `seq` is the
-    /// version.
+    /// and kept. Every write to the catalog appends to `changes`: its last `seq` shows this
+    /// process's own writes at once, and the index's generation moves on when a change is
+    /// applied later than a newer one (several hubs on one database), which `max(seq)`
+    /// alone would miss.
     pub async fn get<F, Fut>(&self, state: &AppState, what: &str, compute: F) -> AppResult<Arc<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = AppResult<T>>,
     {
-        let key = format!("{} {what}", state.db.last_change().await?);
+        let version = (state.db.last_change().await?, state.search.generation());
+        let key = format!("{} {} {what}", version.0, version.1);
         if let Some(value) = self.0.lock().expect("memo").get(&key) {
             return Ok(value.clone());
         }

@@ -170,12 +170,13 @@ fn percent_decode(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Whether the index has applied the database's changes at least once. On a first start or
-/// after a schema change it is rebuilt from nothing, and until then its counts would be zero:
-/// pages that show counts count in the database instead, or say they will show them soon.
-/// (An empty hub has nothing to index: its index is ready.)
-pub async fn index_ready(state: &AppState) -> Result<bool, AppError> {
-    Ok(state.search.indexed_seq() > 0 || state.db.last_change().await? == 0)
+/// Whether the index has finished its first pass since the start. On a first start or after
+/// a schema change it is rebuilt from nothing, and until then its counts would be zero: pages
+/// that show counts count in the database instead, or say they will show them soon. (The
+/// indexer says so itself: guessing from the database's changes took a database whose
+/// `changes` is empty but which holds practices, a copied one, for ready.)
+pub fn index_ready(state: &AppState) -> bool {
+    state.search.ready()
 }
 
 /// Runs `f` on the search index off the async executor (tantivy reads block).

@@ -2,9 +2,10 @@
 //!
 //! A practice page costs several database round trips and a more-like-this search; the same
 //! bytes serve every anonymous reader until something is written. The cache is keyed by path
-//! and tagged with the search index's applied change sequence, which every write anywhere
-//! (web, CLI import, another process) advances — so an entry is dropped as soon as the
-//! indexer has seen any change, at most the write-to-visible lag after the write. Signed-in
+//! and tagged with the search index's generation, which moves on every commit of a change
+//! that any write anywhere (web, CLI import, another process) appends — so an entry is
+//! dropped as soon as the indexer has applied any change, at most the write-to-visible lag
+//! after the write. Signed-in
 //! people (a session cookie) always get a fresh page: it carries their name and forms.
 
 use std::collections::HashMap;
@@ -28,20 +29,20 @@ pub struct PageCache {
 
 #[derive(Default)]
 struct Inner {
-    generation: i64,
+    generation: u64,
     bytes: usize,
     pages: HashMap<String, (HeaderMap, Bytes)>,
 }
 
 impl PageCache {
-    fn get(&self, generation: i64, path: &str) -> Option<(HeaderMap, Bytes)> {
+    fn get(&self, generation: u64, path: &str) -> Option<(HeaderMap, Bytes)> {
         let inner = self.inner.lock().expect("page cache");
         (inner.generation == generation)
             .then(|| inner.pages.get(path).cloned())
             .flatten()
     }
 
-    fn put(&self, generation: i64, path: String, headers: HeaderMap, body: Bytes) {
+    fn put(&self, generation: u64, path: String, headers: HeaderMap, body: Bytes) {
         let mut inner = self.inner.lock().expect("page cache");
         if inner.generation != generation || inner.bytes + body.len() > MAX_BYTES {
             inner.pages.clear();
@@ -85,7 +86,7 @@ pub async fn serve_cached(State(state): State<AppState>, request: Request, next:
         return next.run(request).await;
     }
     let path = request.uri().path().to_string();
-    let generation = state.search.indexed_seq();
+    let generation = state.search.generation();
     if let Some((headers, body)) = state.pages.get(generation, &path) {
         let mut response = Body::from(body).into_response();
         *response.headers_mut() = headers;

@@ -242,7 +242,7 @@ async fn render_session(
     let events =
         |kinds: &'static [&'static str]| state.db.events_between(&from, &to, kinds, LIST_ROWS);
     // While the index is rebuilt from nothing its counts are zeros: the page says so instead.
-    let coverage = if super::index_ready(state).await? {
+    let coverage = if super::index_ready(state) {
         Some(coverage(state).await?)
     } else {
         None

@@ -43,9 +43,9 @@ struct Problem {
 struct Labels(HashMap<Facet, Vec<(String, String)>>);
 
 /// The labels, kept until the index has seen a change (reading area and district names was
-/// two of a search request's three database round trips).
+/// two of a search request's three database round trips), keyed on its generation.
 #[derive(Default)]
-pub struct LabelCache(std::sync::Mutex<Option<(i64, Arc<Labels>)>>);
+pub struct LabelCache(std::sync::Mutex<Option<(u64, Arc<Labels>)>>);
 
 /// Rows of the practices shown as hits, kept until the index has seen a change, like the
 /// labels: most searches show practices that another search showed a moment before, and
@@ -53,7 +53,7 @@ pub struct LabelCache(std::sync::Mutex<Option<(i64, Arc<Labels>)>>);
 /// came from the result cache. Like the results themselves, a kept row can outlive a write by
 /// the write-to-visible lag at most.
 #[derive(Default)]
-pub struct HitRowCache(std::sync::Mutex<(i64, HashMap<String, HitRow>)>);
+pub struct HitRowCache(std::sync::Mutex<(u64, HashMap<String, HitRow>)>);
 
 /// Rows kept at most (about 12 MB); past it the cache starts over.
 const MAX_HIT_ROWS: usize = 20_000;
@@ -61,7 +61,7 @@ const MAX_HIT_ROWS: usize = 20_000;
 impl HitRowCache {
     /// The public practices among `slugs`, keyed by slug.
     async fn rows(state: &AppState, slugs: &[String]) -> AppResult<HashMap<String, HitRow>> {
-        let generation = state.search.indexed_seq();
+        let generation = state.search.generation();
         let mut rows = HashMap::with_capacity(slugs.len());
         let missing: Vec<String> = {
             let cache = state.hit_rows.0.lock().expect("hit rows");
@@ -102,7 +102,7 @@ impl HitRowCache {
 
 impl Labels {
     async fn load(state: &AppState) -> AppResult<Arc<Labels>> {
-        let generation = state.search.indexed_seq();
+        let generation = state.search.generation();
         if let Some((g, labels)) = state.labels.0.lock().expect("labels").as_ref()
             && *g == generation
         {
@@ -263,7 +263,7 @@ async fn run(state: &AppState, req: SearchRequest, log: bool) -> AppResult<Outco
 }
 
 async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> AppResult<Response> {
-    if !super::index_ready(&state).await? {
+    if !super::index_ready(&state) {
         return Ok(rebuilding());
     }
     let labels = Labels::load(&state).await?;
@@ -449,7 +449,7 @@ async fn search_page(
     }
     // A search of an index still being rebuilt from nothing finds nothing: say so, and keep
     // it out of the log, where it would count as a search the catalog cannot answer.
-    let ready = super::index_ready(&state).await?;
+    let ready = super::index_ready(&state);
     if !ready {
         notices.push(REBUILDING.to_string());
     }

@@ -117,8 +117,9 @@ async fn a_truncated_term_file_is_moved_aside_and_rebuilt() {
     serves_while_rebuilding(&app).await;
     rebuilt(&app).await;
     assert_eq!(damaged_copies(&app.state.settings.index_dir).len(), 1);
-    // The rebuilt index is sound: the next start keeps it.
+    // The rebuilt index is sound: the next start keeps it (ready once it has caught up).
     app.restart().await;
+    app.indexed().await;
     assert_eq!(get_now(&app, "/readyz").await.0, StatusCode::OK);
     assert_eq!(damaged_copies(&app.state.settings.index_dir).len(), 1);
 }
@@ -197,4 +198,32 @@ async fn reindex_works_on_a_damaged_index() {
     app.restart().await;
     rebuilt(&app).await;
     assert_eq!(damaged_copies(&dir).len(), 1);
+}
+
+/// A database that holds practices but no recorded change (as a copied database does) and
+/// no index: `/readyz` says so until the rebuild is done, and its first 200 means every
+/// public practice can be found.
+#[tokio::test]
+async fn a_database_without_changes_is_not_ready_until_rebuilt() {
+    let mut app = TestApp::seeded().await;
+    app.state.shutdown().await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query("delete from changes")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    std::fs::remove_dir_all(&app.state.settings.index_dir).unwrap();
+    app.restart().await;
+
+    let (status, body) = get_now(&app, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while get_now(&app, "/readyz").await.0 != StatusCode::OK {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (_, body) = get_now(&app, "/api/v1/search?per_page=100").await;
+    let found = crate::search::slugs(&serde_json::from_str(&body).unwrap());
+    assert_eq!(found.len(), public_slugs(&app).await.len(), "{body}");
 }

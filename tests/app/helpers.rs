@@ -63,12 +63,13 @@ impl TestApp {
         self.state = AppState::start(self.state.db.clone(), settings).unwrap();
     }
 
-    /// Waits until the search index has applied every change in the database.
+    /// Waits until the search index has finished its first pass (a rebuild when there is one
+    /// to do) and applied every change in the database.
     pub async fn indexed(&self) {
         let target = self.state.db.last_change().await.unwrap();
         self.state.search.wake();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while self.state.search.indexed_seq() < target {
+        while !self.state.search.ready() || self.state.search.indexed_seq() < target {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the index did not catch up with seq {target}"

@@ -124,3 +124,38 @@ async fn export_reflects_the_database_and_removes_stale_files() {
     let again = Db::connect(&app.db_url()).await.unwrap();
     assert_eq!(export_catalog(&again).await.unwrap().practices.len(), 17);
 }
+
+/// A team with no public practice changes no search document, yet its cached anonymous page
+/// must follow a rename imported from network.toml.
+#[tokio::test]
+async fn renaming_a_team_without_public_practices_updates_its_cached_page() {
+    let app = TestApp::empty().await;
+    let dir = seed_copy();
+    // Every imported adoption is a change of its practice: without them, the rename is the
+    // only thing the second import writes.
+    std::fs::write(dir.path().join("adoptions.toml"), "").unwrap();
+    let network = dir.path().join("network.toml");
+    let min = app.state.settings.min_cell();
+    let team = |name: &str| {
+        format!(
+            "\n[[team]]\nslug = \"quiet-team\"\nname = \"{name}\"\nschool = \"lincoln-es\"\n\
+             cycle = \"2025-26\"\nchallenge_area = \"academic-discourse\"\naim = \"To be set.\"\n"
+        )
+    };
+    let seed = std::fs::read_to_string(&network).unwrap();
+    std::fs::write(&network, format!("{seed}{}", team("Quiet Crew"))).unwrap();
+    import_catalog(&app.state.db, &load_dir(dir.path(), min).unwrap())
+        .await
+        .unwrap();
+    assert!(app.page("/teams/quiet-team").await.contains("Quiet Crew"));
+
+    std::fs::write(&network, format!("{seed}{}", team("Loud Crew"))).unwrap();
+    import_catalog(&app.state.db, &load_dir(dir.path(), min).unwrap())
+        .await
+        .unwrap();
+    let html = app.page("/teams/quiet-team").await;
+    assert!(
+        html.contains("Loud Crew") && !html.contains("Quiet Crew"),
+        "{html}"
+    );
+}
