@@ -14,7 +14,7 @@ pub struct Settings {
     /// Address the web server listens on.
     pub bind: SocketAddr,
     /// sqlx database URL; SQLite by default.
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// Where the derived search index lives.
     pub index_dir: PathBuf,
     /// The catalog imported on first start and the default of `check`/`import`.
@@ -54,6 +54,47 @@ pub struct Settings {
     /// How long a web request waits for the database's one writer (held by a long import,
     /// say) before the person is told the hub is busy and to press the button again.
     pub write_wait_secs: u64,
+}
+
+/// A database URL. It may carry a password (`postgres://hub:secret@db/spots`), so `Debug`
+/// shows it as `***`: settings can be logged whole.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl std::ops::Deref for DatabaseUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        DatabaseUrl(url)
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        DatabaseUrl(url.to_string())
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                // Only fails for URLs that cannot have a password, which this one has.
+                let _ = url.set_password(Some("***"));
+                write!(f, "{:?}", url.as_str())
+            }
+            Ok(_) => write!(f, "{:?}", self.0),
+            // Unparsable: it may still hold a secret somewhere, so show none of it.
+            Err(_) => f.write_str("\"(a database URL)\""),
+        }
+    }
 }
 
 /// The default rubric: what a network coach checks before a practice is vetted.
@@ -154,7 +195,7 @@ impl Settings {
             s.bind = v;
         }
         if let Some(v) = &o.database_url {
-            s.database_url = v.clone();
+            s.database_url = v.clone().into();
         }
         if let Some(v) = &o.index_dir {
             s.index_dir = v.clone();
@@ -293,6 +334,21 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_password_stays_out_of_debug() {
+        let s = Settings {
+            database_url: "postgres://hub:s3cret@db.district.org/spots".into(),
+            ..Settings::default()
+        };
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(
+            printed.contains("postgres://hub:***@db.district.org/spots"),
+            "{printed}"
+        );
+        assert!(format!("{:?}", Settings::default()).contains("sqlite:brightspots.db"));
+    }
 
     #[test]
     fn file_then_overrides() {

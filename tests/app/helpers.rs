@@ -29,7 +29,7 @@ impl TestApp {
     pub async fn configured(f: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings {
-            database_url: format!("sqlite:{}", dir.path().join("test.db").display()),
+            database_url: format!("sqlite:{}", dir.path().join("test.db").display()).into(),
             index_dir: dir.path().join("search_index"),
             content_dir: seed_dir(),
             ..Settings::default()
@@ -79,7 +79,7 @@ impl TestApp {
     }
 
     pub fn db_url(&self) -> String {
-        self.state.settings.database_url.clone()
+        self.state.settings.database_url.to_string()
     }
 
     /// An anonymous GET. Anonymous reading pages are cached until the index has applied the
