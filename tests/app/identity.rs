@@ -22,6 +22,23 @@ async fn sign_in<'a>(app: &'a TestApp) -> (Browser<'a>, crate::helpers::Resp) {
     (b, r)
 }
 
+/// What the header shows a browser: signed out, signed in, or signed in as an administrator.
+#[derive(Debug, PartialEq, Eq)]
+enum Standing {
+    SignedOut,
+    Member,
+    Admin,
+}
+
+async fn standing(b: &mut Browser<'_>) -> Standing {
+    let home = b.get("/").await.body;
+    match (home.contains("Sign out"), home.contains("href=\"/admin\"")) {
+        (false, _) => Standing::SignedOut,
+        (true, false) => Standing::Member,
+        (true, true) => Standing::Admin,
+    }
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(&app.state.db.read)
@@ -47,7 +64,7 @@ async fn an_account_is_bound_to_its_subject_and_never_taken_over_by_email() {
     });
     let (mut boss, r) = sign_in(&app).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(boss.get("/").await.body.contains("href=\"/admin\""));
+    assert_eq!(standing(&mut boss).await, Standing::Admin);
 
     // No e-mail, but the admin's address as preferred_username, under a new subject.
     provider.set(|b| {
@@ -63,7 +80,7 @@ async fn an_account_is_bound_to_its_subject_and_never_taken_over_by_email() {
         "{}",
         r.body
     );
-    assert!(!mallory.get("/").await.body.contains("Sign out"));
+    assert_eq!(standing(&mut mallory).await, Standing::SignedOut);
 
     // The admin's verified e-mail under another subject: refused, the binding kept.
     provider.set(|b| {
@@ -78,7 +95,7 @@ async fn an_account_is_bound_to_its_subject_and_never_taken_over_by_email() {
         "{}",
         r.body
     );
-    assert!(!mallory.get("/").await.body.contains("Sign out"));
+    assert_eq!(standing(&mut mallory).await, Standing::SignedOut);
     assert_eq!(
         subject_of(&app, BOSS).await.as_deref(),
         Some("boss-subject")
@@ -97,11 +114,11 @@ async fn an_account_is_bound_to_its_subject_and_never_taken_over_by_email() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(!boss.get("/").await.body.contains("Sign out"));
+    assert_eq!(standing(&mut boss).await, Standing::SignedOut);
     provider.set(|b| b.subject = Some("boss-new-subject".into()));
     let (mut again, r) = sign_in(&app).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(again.get("/").await.body.contains("href=\"/admin\""));
+    assert_eq!(standing(&mut again).await, Standing::Admin);
     assert_eq!(
         subject_of(&app, BOSS).await.as_deref(),
         Some("boss-new-subject")
@@ -143,8 +160,7 @@ async fn email_links_a_person_set_up_beforehand_only_when_the_provider_vouches_f
     });
     let (mut b, r) = sign_in(&app).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let home = b.get("/").await.body;
-    assert!(home.contains("Sign out") && !home.contains("href=\"/admin\""));
+    assert_eq!(standing(&mut b).await, Standing::Member);
 }
 
 #[tokio::test]
@@ -173,7 +189,7 @@ async fn forged_and_unsigned_id_tokens_are_refused() {
         let (mut b, r) = sign_in(&app).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{signing:?}: {}", r.body);
         assert!(r.body.contains("could not be trusted"), "{}", r.body);
-        assert!(!b.get("/").await.body.contains("Sign out"));
+        assert_eq!(standing(&mut b).await, Standing::SignedOut);
     }
     // An ID token is required of a provider with an issuer: leaving it out is no way round.
     provider.set(|b| {
@@ -248,7 +264,7 @@ async fn a_pinned_microsoft_tenant_admits_only_its_own_accounts() {
     });
     let (mut b, r) = sign_in(&app).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(b.get("/").await.body.contains("href=\"/admin\""));
+    assert_eq!(standing(&mut b).await, Standing::Admin);
 }
 
 #[tokio::test]
@@ -288,8 +304,7 @@ async fn multi_tenant_microsoft_needs_allowed_domains_and_trusts_no_email() {
     });
     let (mut b, r) = sign_in(&app).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let home = b.get("/").await.body;
-    assert!(home.contains("Sign out") && !home.contains("href=\"/admin\""));
+    assert_eq!(standing(&mut b).await, Standing::Member);
 }
 
 #[tokio::test]
@@ -495,7 +510,7 @@ async fn google_workspace_admits_its_domains_and_vouches_for_their_addresses() {
     provider.set(|b| b.hd = Some("lincoln.k12.us".into()));
     let (mut b, r) = sign_in(&app).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(b.get("/").await.body.contains("href=\"/admin\""));
+    assert_eq!(standing(&mut b).await, Standing::Admin);
 }
 
 #[tokio::test]
