@@ -10,7 +10,11 @@ use sqlx::Row;
 pub async fn prepare(db: &Db, url: &str) {
     let done: i64 =
         sqlx::query_scalar("select count(*) from sqlite_master where name = 'bench_fts'")
-            .fetch_one(&db.read)
+            .fetch_one(
+                db.reader()
+                    .as_sqlite()
+                    .expect("the FTS5 baseline runs on SQLite"),
+            )
             .await
             .unwrap();
     if done > 0 {
@@ -125,18 +129,23 @@ pub async fn search(db: &Db, req: &SearchRequest) -> u64 {
     let total: i64 = sqlx::query_scalar(&format!(
         "select count(*) from ({matched}) where 1 {filters}"
     ))
-    .fetch_one(&db.read)
+    .fetch_one(
+        db.reader()
+            .as_sqlite()
+            .expect("the FTS5 baseline runs on SQLite"),
+    )
     .await
     .unwrap();
     let offset = (req.page.max(1) - 1) * req.per_page;
-    let rows = match match_expr(req) {
-        Some(m) => {
-            let order = match req.sort {
-                Sort::Relevance => "bm25(bench_fts, 4.0, 2.0, 1.5, 1.0)",
-                Sort::Newest => "p.vetted_on desc",
-                Sort::MostAdopted => ADOPTED,
-            };
-            sqlx::query(&format!(
+    let rows =
+        match match_expr(req) {
+            Some(m) => {
+                let order = match req.sort {
+                    Sort::Relevance => "bm25(bench_fts, 4.0, 2.0, 1.5, 1.0)",
+                    Sort::Newest => "p.vetted_on desc",
+                    Sort::MostAdopted => ADOPTED,
+                };
+                sqlx::query(&format!(
                 r#"select p.slug, snippet(bench_fts, -1, '<mark>', '</mark>', '…', 32) as snippet
                    from bench_fts join practices p on p.id = bench_fts.rowid
                    where bench_fts match ?1 {} order by {order} limit {} offset {offset}"#,
@@ -144,27 +153,31 @@ pub async fn search(db: &Db, req: &SearchRequest) -> u64 {
                 req.per_page,
             ))
             .bind(m)
-            .fetch_all(&db.read)
+            .fetch_all(db.reader().as_sqlite().expect("the FTS5 baseline runs on SQLite"))
             .await
             .unwrap()
-        }
-        None => {
-            let order = match req.sort {
-                Sort::MostAdopted => ADOPTED,
-                _ => "p.vetted_on desc",
-            };
-            sqlx::query(&format!(
-                r#"select p.slug, r.summary as snippet from practices p
+            }
+            None => {
+                let order = match req.sort {
+                    Sort::MostAdopted => ADOPTED,
+                    _ => "p.vetted_on desc",
+                };
+                sqlx::query(&format!(
+                    r#"select p.slug, r.summary as snippet from practices p
                    join practice_revisions r on r.id = p.public_revision_id
                    where p.status <> 'archived' {} order by {order} limit {} offset {offset}"#,
-                filters.replace(" and id in", " and p.id in"),
-                req.per_page,
-            ))
-            .fetch_all(&db.read)
-            .await
-            .unwrap()
-        }
-    };
+                    filters.replace(" and id in", " and p.id in"),
+                    req.per_page,
+                ))
+                .fetch_all(
+                    db.reader()
+                        .as_sqlite()
+                        .expect("the FTS5 baseline runs on SQLite"),
+                )
+                .await
+                .unwrap()
+            }
+        };
     assert!(rows.len() <= req.per_page);
     let _ = rows.first().map(|r| r.get::<String, _>(0));
     // Facet counts: unselected facets under every filter; each selected facet without its own.
@@ -177,7 +190,7 @@ pub async fn search(db: &Db, req: &SearchRequest) -> u64 {
     let _all: Vec<(String, i64)> = sqlx::query_as(&format!(
         "select f.facet, count(*) from bench_facets f where f.practice_id in (select id from ({matched}) where 1 {filters}) group by f.facet"
     ))
-    .fetch_all(&db.read)
+    .fetch_all(db.reader().as_sqlite().expect("the FTS5 baseline runs on SQLite"))
     .await
     .unwrap();
     for facet in selected {
@@ -188,7 +201,7 @@ pub async fn search(db: &Db, req: &SearchRequest) -> u64 {
             "select f.facet, count(*) from bench_facets f where f.facet like '{}/%' and f.practice_id in (select id from ({matched}) where 1 {others}) group by f.facet",
             facet.param()
         ))
-        .fetch_all(&db.read)
+        .fetch_all(db.reader().as_sqlite().expect("the FTS5 baseline runs on SQLite"))
         .await
         .unwrap();
     }

@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::FromRow;
+
+use super::Conn;
+use super::sql::{Arg, query, query_as, query_scalar};
 use tracing::instrument;
 
 use super::review::record_event;
@@ -93,7 +96,7 @@ impl Db {
         user: Option<i64>,
     ) -> sqlx::Result<Vec<AdoptionView>> {
         let sql = format!("{VIEW} where {condition} order by s.name, t.name");
-        let mut rows: Vec<AdoptionView> = sqlx::query_as(&sql)
+        let mut rows: Vec<AdoptionView> = query_as(&sql)
             .bind(practice)
             .bind(team)
             .bind(user)
@@ -101,18 +104,30 @@ impl Db {
             .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
-        for (owner, name, ingredient, unit, instrument, baseline, result, n, period) in
-            sqlx::query_as::<_, (i64, String, String, String, String, f64, f64, i64, String)>(
-                // dialect: IN_LIST (the JSON text bind below is SQLite's spelling)
-                r#"select adoption_id, name, ingredient, unit, instrument, baseline, result, n, period
-                   from measures where adoption_id in (select value from json_each($1))
-                   order by adoption_id, position"#,
-            )
-            .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
-            .fetch_all(&self.read)
-            .await?
+        for (owner, name, ingredient, unit, instrument, baseline, result, n, period) in query_as::<(
+            i64,
+            String,
+            String,
+            String,
+            String,
+            f64,
+            f64,
+            i64,
+            String,
+        )>(
+            format!(
+            r#"select adoption_id, name, ingredient, unit, instrument, baseline, result, n, period
+                       from measures where {} order by adoption_id, position"#,
+            self.dialect().in_list("adoption_id", "$1")
+        )
+        )
+        .bind(Arg::ids(&ids))
+        .fetch_all(&self.read)
+        .await?
         {
-            if let (Ok(ingredient), Ok(unit)) = (Vocabulary::parse(&ingredient), Vocabulary::parse(&unit)) {
+            if let (Ok(ingredient), Ok(unit)) =
+                (Vocabulary::parse(&ingredient), Vocabulary::parse(&unit))
+            {
                 measures.entry(owner).or_default().push(Measure {
                     name,
                     ingredient,
@@ -173,9 +188,9 @@ impl Db {
     #[instrument(skip_all, fields(practice.slug = %doc.practice, team = %doc.team))]
     pub async fn save_adoption(&self, user_id: i64, doc: &AdoptionDoc) -> anyhow::Result<()> {
         let mut tx = self.begin_write().await?;
-        let practice_id: i64 = sqlx::query_scalar("select id from practices where slug = $1")
+        let practice_id: i64 = query_scalar("select id from practices where slug = $1")
             .bind(doc.practice.as_str())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         let adoption_id = upsert_adoption(&mut tx, practice_id, doc, true).await?;
         let snapshot = serde_json::json!({
@@ -189,14 +204,12 @@ impl Db {
                 "baseline": m.baseline, "result": m.result, "n": m.n, "period": m.period,
             })).collect::<Vec<_>>(),
         });
-        sqlx::query(
-            "insert into adoption_history (adoption_id, user_id, snapshot) values ($1, $2, $3)",
-        )
-        .bind(adoption_id)
-        .bind(user_id)
-        .bind(snapshot.to_string())
-        .execute(&mut *tx)
-        .await?;
+        query("insert into adoption_history (adoption_id, user_id, snapshot) values ($1, $2, $3)")
+            .bind(adoption_id)
+            .bind(user_id)
+            .bind(snapshot.to_string())
+            .execute(&mut tx)
+            .await?;
         recompute_stage(&mut tx, practice_id).await?;
         tx.commit().await?;
         Ok(())
@@ -209,7 +222,7 @@ impl Db {
         &self,
         adoption_id: i64,
     ) -> sqlx::Result<Vec<(String, Option<String>, String, Option<String>)>> {
-        let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        let rows: Vec<(String, Option<String>, String)> = query_as(
             r#"select h.at, u.name, h.snapshot
                from adoption_history h left join users u on u.id = h.user_id
                where h.adoption_id = $1 order by h.id desc"#,
@@ -248,24 +261,24 @@ fn snapshot_status(snapshot: &str) -> sqlx::Result<(String, Option<String>)> {
 
 /// Writes one adoption (and replaces its measures). `touch` stamps it as new evidence.
 pub(crate) async fn upsert_adoption(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     practice_id: i64,
     a: &AdoptionDoc,
     touch: bool,
 ) -> anyhow::Result<i64> {
-    let adoption_id: i64 = sqlx::query_scalar(
-        // dialect: NOW (the strftime in `updated_at`)
-        r#"insert into adoptions (practice_id, team_id, revision_id, status, started_on, aspects_kept,
+    let adoption_id: i64 = query_scalar(
+        format!(r#"insert into adoptions (practice_id, team_id, revision_id, status, started_on, aspects_kept,
                                   adaptations, outcome, updated_at)
            values ($1, (select id from teams where slug = $2),
                    (select coalesce(public_revision_id, current_revision_id) from practices where id = $1),
-                   $3, $4, $5, $6, $7, case when $8 then strftime('%Y-%m-%dT%H:%M:%SZ', 'now') end)
+                   $3, $4, $5, $6, $7, case when $8 then {now} end)
            on conflict (practice_id, team_id) do update set status = excluded.status,
              started_on = excluded.started_on, aspects_kept = excluded.aspects_kept,
              adaptations = excluded.adaptations, outcome = excluded.outcome,
              updated_at = coalesce(excluded.updated_at, adoptions.updated_at)
            returning id"#,
-    )
+        now = tx.dialect().now()
+    ))
     .bind(practice_id)
     .bind(a.team.as_str())
     .bind(a.status.as_str())
@@ -274,11 +287,11 @@ pub(crate) async fn upsert_adoption(
     .bind(&a.adaptations)
     .bind(a.outcome.map(|o| o.as_str()))
     .bind(touch)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("delete from measures where adoption_id = $1")
+    query("delete from measures where adoption_id = $1")
         .bind(adoption_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     super::import::insert_measures(tx, super::import::Owner::Adoption(adoption_id), &a.measures)
         .await?;
@@ -290,45 +303,45 @@ pub(crate) async fn upsert_adoption(
 /// originating one, each keeping every essential aspect of the revision it adopted, report
 /// `improved` with at least one student-outcome measure. Reaching or losing it is an event
 /// the quarterly review reports.
-pub(crate) async fn recompute_stage(
-    tx: &mut Transaction<'_, Sqlite>,
-    practice_id: i64,
-) -> sqlx::Result<()> {
-    let (schools, stage): (i64, String) = sqlx::query_as(
-        // dialect: REPLICATED_RULE (json_each and json_array_length over the kept aspects;
-        // PostgreSQL: jsonb_array_elements_text and jsonb_array_length, plan §1.2)
-        r#"select
-             (select count(distinct s.id) from adoptions a
-              join teams t on t.id = a.team_id join schools s on s.id = t.school_id
-              join practice_revisions ar on ar.id = a.revision_id
-              where a.practice_id = p.id
-                and s.id <> (select school_id from teams where id = p.team_id)
-                and a.outcome = 'improved'
-                and json_array_length(ar.essential_aspects) > 0
-                and (select count(distinct k.value) from json_each(a.aspects_kept) k
-                     where k.value between 1 and json_array_length(ar.essential_aspects))
-                    = json_array_length(ar.essential_aspects)
-                and exists (select 1 from measures m where m.adoption_id = a.id
-                            and m.ingredient = 'student-outcome')),
-             p.stage
-           from practices p where p.id = $1"#,
+pub(crate) async fn recompute_stage(tx: &mut Conn, practice_id: i64) -> sqlx::Result<()> {
+    // Whether each adoption kept every aspect is decided here, from the JSON lists, so
+    // the statement is the same on every backend.
+    let stage: String = query_scalar("select stage from practices where id = $1")
+        .bind(practice_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let candidates: Vec<(i64, String, String)> = query_as(
+        r#"select s.id, a.aspects_kept, ar.essential_aspects from adoptions a
+           join practices p on p.id = a.practice_id
+           join teams t on t.id = a.team_id join schools s on s.id = t.school_id
+           join practice_revisions ar on ar.id = a.revision_id
+           where a.practice_id = $1
+             and s.id <> (select school_id from teams where id = p.team_id)
+             and a.outcome = 'improved'
+             and exists (select 1 from measures m where m.adoption_id = a.id
+                         and m.ingredient = 'student-outcome')"#,
     )
     .bind(practice_id)
-    .fetch_one(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?;
-    let replicated = schools >= 2;
+    let schools: std::collections::HashSet<i64> = candidates
+        .into_iter()
+        .filter(|(_, kept, essential)| kept_every_aspect(kept, essential))
+        .map(|(school, _, _)| school)
+        .collect();
+    let replicated = schools.len() >= 2;
     if replicated == (stage == "replicated") {
         return Ok(());
     }
     // Losing it returns the practice to the stage its own evidence supports.
-    sqlx::query(
+    query(
         r#"update practices set stage = case when $1 then 'replicated'
              else (select stage from practice_revisions where id = coalesce(public_revision_id, current_revision_id)) end
            where id = $2"#,
     )
     .bind(replicated)
     .bind(practice_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     let kind = if replicated {
         "replicated"
@@ -338,6 +351,19 @@ pub(crate) async fn recompute_stage(
     record_event(tx, practice_id, None, kind, None).await?;
     record_change(tx, practice_id, "practice").await?;
     Ok(())
+}
+
+/// Whether `kept` (a JSON list of 1-based aspect numbers) names every one of `essential` (a
+/// JSON list of the revision's essential aspects, of which there is at least one).
+fn kept_every_aspect(kept: &str, essential: &str) -> bool {
+    let essential =
+        serde_json::from_str::<Vec<serde_json::Value>>(essential).map_or(0, |v| v.len());
+    let kept: std::collections::HashSet<i64> = serde_json::from_str::<Vec<i64>>(kept)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| (1..=essential as i64).contains(k))
+        .collect();
+    essential > 0 && kept.len() == essential
 }
 
 #[cfg(test)]

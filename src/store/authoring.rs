@@ -1,6 +1,9 @@
 //! Writing practices from the web: drafts as immutable revisions, submission, history.
 
 use sqlx::FromRow;
+
+use super::Conn;
+use super::sql::{query, query_as, query_scalar};
 use tracing::instrument;
 
 use super::export::revision_doc;
@@ -88,20 +91,15 @@ impl WorkRow {
 
 /// Sends practice `id` for review if `revision_id` is still its current revision and it is a
 /// draft or was returned; false otherwise. Inside the caller's transaction.
-async fn submit_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    id: i64,
-    revision_id: i64,
-    by: i64,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        // dialect: NOW
-        r#"update practices set status = 'submitted', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+async fn submit_in(tx: &mut Conn, id: i64, revision_id: i64, by: i64) -> sqlx::Result<bool> {
+    let done = query(format!(
+        r#"update practices set status = 'submitted', updated_at = {}
            where id = $1 and current_revision_id = $2 and status in ('draft', 'returned')"#,
-    )
+        tx.dialect().now()
+    ))
     .bind(id)
     .bind(revision_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?
     .rows_affected()
         == 1;
@@ -114,8 +112,8 @@ async fn submit_in(
 
 impl Db {
     pub async fn edit_target(&self, slug: &str) -> anyhow::Result<Option<EditTarget>> {
-        let mut conn = self.read.acquire().await?;
-        let row: Option<TargetRow> = sqlx::query_as(
+        let mut conn = self.acquire().await?;
+        let row: Option<TargetRow> = query_as(
             r#"select p.id, p.team_id, s.slug as school_slug, p.status, p.current_revision_id,
                       r.number as current_number, p.public_revision_id
                from practices p join practice_revisions r on r.id = p.current_revision_id
@@ -123,7 +121,7 @@ impl Db {
                where p.slug = $1"#,
         )
         .bind(slug)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut conn)
         .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -170,23 +168,23 @@ impl Db {
                 let stem = doc.slug.as_str().to_string();
                 for n in 2.. {
                     let taken: bool =
-                        sqlx::query_scalar("select count(*) > 0 from practices where slug = $1")
+                        query_scalar("select count(*) > 0 from practices where slug = $1")
                             .bind(doc.slug.as_str())
-                            .fetch_one(&mut *tx)
+                            .fetch_one(&mut tx)
                             .await?;
                     if !taken {
                         break;
                     }
                     doc.slug = Slug::parse(&format!("{stem}-{n}")).map_err(anyhow::Error::msg)?;
                 }
-                let id: i64 = sqlx::query_scalar(
+                let id: i64 = query_scalar(
                     r#"insert into practices (slug, team_id, status, stage)
                        values ($1, (select id from teams where slug = $2), 'draft', $3) returning id"#,
                 )
                 .bind(doc.slug.as_str())
                 .bind(doc.team.as_str())
                 .bind(doc.stage.as_str())
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut tx)
                 .await?;
                 let revision_id =
                     insert_revision(&mut tx, id, &doc, &body_html, Some(author)).await?;
@@ -194,11 +192,11 @@ impl Db {
                 (id, doc.slug, revision_id)
             }
             Some(base) => {
-                let (id, current, status): (i64, i64, String) = sqlx::query_as(
+                let (id, current, status): (i64, i64, String) = query_as(
                     "select id, current_revision_id, status from practices where slug = $1",
                 )
                 .bind(doc.slug.as_str())
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut tx)
                 .await?;
                 let (_, stored) = revision_doc(&mut tx, current)
                     .await?
@@ -206,12 +204,12 @@ impl Db {
                 if super::import::same_content(&stored, doc) {
                     (id, doc.slug.clone(), current)
                 } else if current != base {
-                    let (number, author): (i64, String) = sqlx::query_as(
+                    let (number, author): (i64, String) = query_as(
                         r#"select r.number, coalesce(u.name, 'an import') from practice_revisions r
                            left join users u on u.id = r.author_id where r.id = $1"#,
                     )
                     .bind(current)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut tx)
                     .await?;
                     return Ok(Saved::Conflict {
                         theirs: Box::new(stored),
@@ -229,13 +227,13 @@ impl Db {
                     } else {
                         Status::Draft
                     };
-                    sqlx::query(
-                        // dialect: NOW
-                        "update practices set status = $1, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = $2",
-                    )
+                    query(format!(
+                        "update practices set status = $1, updated_at = {} where id = $2",
+                        tx.dialect().now()
+                    ))
                     .bind(next.as_str())
                     .bind(id)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await?;
                     record_change(&mut tx, id, "practice").await?;
                     (id, doc.slug.clone(), revision_id)
@@ -254,9 +252,9 @@ impl Db {
     /// Sends the current revision to the review queue, if it is still `revision_id`.
     pub async fn submit(&self, slug: &str, revision_id: i64, by: i64) -> anyhow::Result<bool> {
         let mut tx = self.begin_write().await?;
-        let id: Option<i64> = sqlx::query_scalar("select id from practices where slug = $1")
+        let id: Option<i64> = query_scalar("select id from practices where slug = $1")
             .bind(slug)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
         let done = match id {
             Some(id) => submit_in(&mut tx, id, revision_id, by).await?,
@@ -267,7 +265,7 @@ impl Db {
     }
 
     pub async fn revisions(&self, slug: &str) -> sqlx::Result<Vec<RevisionRow>> {
-        sqlx::query_as(
+        query_as(
             r#"select r.id, r.number, r.title, r.created_at, u.name as author,
                       r.id = coalesce(p.public_revision_id, -1) as is_public,
                       r.id = p.current_revision_id as is_current
@@ -286,14 +284,14 @@ impl Db {
         slug: &str,
         number: i64,
     ) -> anyhow::Result<Option<PracticeDoc>> {
-        let mut conn = self.read.acquire().await?;
-        let id: Option<i64> = sqlx::query_scalar(
+        let mut conn = self.acquire().await?;
+        let id: Option<i64> = query_scalar(
             r#"select r.id from practice_revisions r join practices p on p.id = r.practice_id
                where p.slug = $1 and r.number = $2"#,
         )
         .bind(slug)
         .bind(number)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut conn)
         .await?;
         let Some(id) = id else { return Ok(None) };
         Ok(revision_doc(&mut conn, id).await?.map(|(_, d)| d))
@@ -301,13 +299,13 @@ impl Db {
 
     /// One revision, by id, as a doc.
     pub async fn revision(&self, id: i64) -> anyhow::Result<Option<PracticeDoc>> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.acquire().await?;
         Ok(revision_doc(&mut conn, id).await?.map(|(_, d)| d))
     }
 
     /// The practices of the person's teams, newest change first.
     pub async fn team_work(&self, user_id: i64) -> sqlx::Result<Vec<WorkRow>> {
-        sqlx::query_as(
+        query_as(
             r#"select p.slug, r.title, p.status, t.name as team_name, p.updated_at,
                       p.public_revision_id is not null as public
                from practices p join practice_revisions r on r.id = p.current_revision_id

@@ -2,7 +2,6 @@
 //! ones and says how many more there are, instead of rendering thousands of rows.
 
 use sqlx::FromRow;
-use sqlx::sqlite::SqliteRow;
 
 /// A row with the count of every row of its query (`count(*) over () as total`).
 #[derive(Debug, FromRow)]
@@ -30,10 +29,7 @@ impl<T> Capped<T> {
     }
 }
 
-impl<T> From<Vec<Counted<T>>> for Capped<T>
-where
-    T: for<'r> FromRow<'r, SqliteRow>,
-{
+impl<T> From<Vec<Counted<T>>> for Capped<T> {
     fn from(rows: Vec<Counted<T>>) -> Capped<T> {
         Capped {
             total: rows.first().map_or(0, |r| r.total),

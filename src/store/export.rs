@@ -3,12 +3,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, anyhow};
-use sqlx::query::QueryAs;
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{FromRow, Sqlite, SqliteConnection};
+use sqlx::FromRow;
 use tracing::instrument;
 
-use super::{Db, parse_list};
+use super::sql::{Arg, query_as};
+use super::{Conn, Db, parse_list};
 use crate::content::{AdoptionDoc, AreaDoc, Catalog, DistrictDoc, SchoolDoc, TeamDoc};
 use crate::domain::{Measure, PracticeDoc, Resource, SectionKind, Slug, Vocabulary};
 
@@ -75,66 +74,37 @@ impl MeasureRow {
 /// The newest revision of each practice (of those in `slugs`, or of all) as a doc, by slug,
 /// with the practice id.
 pub(crate) async fn practice_docs(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     slugs: Option<&[&str]>,
 ) -> anyhow::Result<HashMap<Slug, (i64, PracticeDoc)>> {
-    // Restricts each query over `p` (practices) to the slugs bound as a JSON array; with no
-    // slugs the bind is null and the condition always true. Two spellings, so that the
-    // slug index serves the first.
+    // Restricts each query over `p` (practices) to the slugs bound as `$1`; with no slugs the
+    // bind is null and the condition always true. Two spellings, so that the slug index
+    // serves the first.
     let (only_filter, only) = match slugs {
-        // dialect: IN_LIST (the JSON text bind is SQLite's spelling)
-        Some(s) => (
-            "p.slug in (select value from json_each($1))",
-            Some(serde_json::to_string(s).unwrap_or_else(|_| "[]".into())),
-        ),
-        None => ("$1 is null", None),
+        Some(s) => (conn.dialect().in_list("p.slug", "$1"), Arg::texts(s)),
+        None => ("$1 is null".to_owned(), Arg::Text(None)),
     };
-    docs_at(
-        conn,
-        "p.current_revision_id",
-        only_filter,
-        Bind::Text(only.as_deref()),
-    )
-    .await
+    docs_at(conn, "p.current_revision_id", &only_filter, only).await
 }
 
 /// One revision of a practice as a doc (status and dates are the practice's now), with the
 /// practice id.
 pub(crate) async fn revision_doc(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     revision_id: i64,
 ) -> anyhow::Result<Option<(i64, PracticeDoc)>> {
     let filter = "p.id = (select practice_id from practice_revisions where id = $1)";
-    let docs = docs_at(conn, "$1", filter, Bind::Id(revision_id)).await?;
+    let docs = docs_at(conn, "$1", filter, Arg::I64(Some(revision_id))).await?;
     Ok(docs.into_values().next())
-}
-
-/// The one value the statements of `docs_at` bind as `$1`.
-#[derive(Clone, Copy)]
-enum Bind<'a> {
-    Text(Option<&'a str>),
-    Id(i64),
-}
-
-impl<'q> Bind<'q> {
-    fn to<O>(
-        self,
-        query: QueryAs<'q, Sqlite, O, SqliteArguments<'q>>,
-    ) -> QueryAs<'q, Sqlite, O, SqliteArguments<'q>> {
-        match self {
-            Bind::Text(text) => query.bind(text),
-            Bind::Id(id) => query.bind(id),
-        }
-    }
 }
 
 /// The docs of the revision `revision` (an SQL expression over `p`, which may use `$1`) of
 /// the practices that `only_filter` (binding `$1` to `only`) selects.
 async fn docs_at(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     revision: &str,
     only_filter: &str,
-    only: Bind<'_>,
+    only: Arg<'_>,
 ) -> anyhow::Result<HashMap<Slug, (i64, PracticeDoc)>> {
     let sql = format!(
         r#"select p.id, r.id as revision_id, p.slug, t.slug as team, p.status, p.published_on, p.vetted_on,
@@ -144,7 +114,10 @@ async fn docs_at(
            join teams t on t.id = p.team_id
            where {only_filter}"#
     );
-    let rows: Vec<PracticeRow> = only.to(sqlx::query_as(&sql)).fetch_all(&mut *conn).await?;
+    let rows: Vec<PracticeRow> = query_as(&sql)
+        .bind(only.clone())
+        .fetch_all(&mut *conn)
+        .await?;
 
     let mut sections: HashMap<i64, BTreeMap<SectionKind, String>> = HashMap::new();
     let sql = format!(
@@ -152,8 +125,8 @@ async fn docs_at(
            join practices p on {revision} = s.revision_id
            where {only_filter}"#
     );
-    for (rev, kind, md) in only
-        .to(sqlx::query_as::<_, (i64, String, String)>(&sql))
+    for (rev, kind, md) in query_as::<(i64, String, String)>(&sql)
+        .bind(only.clone())
         .fetch_all(&mut *conn)
         .await?
     {
@@ -169,8 +142,8 @@ async fn docs_at(
            where {only_filter}
            order by rca.revision_id, rca.position"#
     );
-    for (rev, area) in only
-        .to(sqlx::query_as::<_, (i64, String)>(&sql))
+    for (rev, area) in query_as::<(i64, String)>(&sql)
+        .bind(only.clone())
         .fetch_all(&mut *conn)
         .await?
     {
@@ -183,8 +156,8 @@ async fn docs_at(
            where {only_filter}
            order by r.revision_id, r.position"#
     );
-    for (rev, title, url) in only
-        .to(sqlx::query_as::<_, (i64, String, String)>(&sql))
+    for (rev, title, url) in query_as::<(i64, String, String)>(&sql)
+        .bind(only.clone())
         .fetch_all(&mut *conn)
         .await?
     {
@@ -201,8 +174,8 @@ async fn docs_at(
            where {only_filter}
            order by m.revision_id, m.position"#
     );
-    for row in only
-        .to(sqlx::query_as::<_, MeasureRow>(&sql))
+    for row in query_as::<MeasureRow>(&sql)
+        .bind(only.clone())
         .fetch_all(&mut *conn)
         .await?
     {
@@ -259,11 +232,11 @@ struct AdoptionRow {
 #[instrument(skip_all)]
 pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     // One read transaction: one consistent snapshot even while an import commits.
-    let mut conn = db.read.begin().await?;
-    let areas = sqlx::query_as::<_, (String, String, String)>(
+    let mut conn = db.begin_read().await?;
+    let areas = query_as::<(String, String, String)>(
         "select slug, name, description from challenge_areas order by position, slug",
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .into_iter()
     .map(|(s, name, description)| {
@@ -274,23 +247,22 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
         })
     })
     .collect::<anyhow::Result<_>>()?;
-    let districts =
-        sqlx::query_as::<_, (String, String)>("select slug, name from districts order by id")
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(s, name)| {
-                Ok(DistrictDoc {
-                    slug: slug(&s)?,
-                    name,
-                })
+    let districts = query_as::<(String, String)>("select slug, name from districts order by id")
+        .fetch_all(&mut conn)
+        .await?
+        .into_iter()
+        .map(|(s, name)| {
+            Ok(DistrictDoc {
+                slug: slug(&s)?,
+                name,
             })
-            .collect::<anyhow::Result<_>>()?;
-    let schools = sqlx::query_as::<_, (String, String, String, String, String)>(
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let schools = query_as::<(String, String, String, String, String)>(
         r#"select s.slug, s.name, d.slug, s.level, s.locale from schools s
            join districts d on d.id = s.district_id order by s.id"#,
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .into_iter()
     .map(|(s, name, d, level, locale)| {
@@ -303,12 +275,12 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
         })
     })
     .collect::<anyhow::Result<_>>()?;
-    let teams = sqlx::query_as::<_, (String, String, String, String, String, String)>(
+    let teams = query_as::<(String, String, String, String, String, String)>(
         r#"select t.slug, t.name, s.slug, t.cycle, a.slug, t.aim from teams t
            join schools s on s.id = t.school_id
            join challenge_areas a on a.id = t.challenge_area_id order by t.id"#,
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .into_iter()
     .map(|(s, name, school, cycle, area, aim)| {
@@ -331,22 +303,22 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     practices.sort_by(|a, b| a.slug.cmp(&b.slug));
 
     let mut adoption_measures: HashMap<i64, Vec<Measure>> = HashMap::new();
-    for row in sqlx::query_as::<_, MeasureRow>(
+    for row in query_as::<MeasureRow>(
         r#"select adoption_id as owner, name, ingredient, unit, instrument, baseline, result, n, period
            from measures where adoption_id is not null order by adoption_id, position"#,
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     {
         adoption_measures.entry(row.owner).or_default().push(row.into_measure()?);
     }
-    let adoptions = sqlx::query_as::<_, AdoptionRow>(
+    let adoptions = query_as::<AdoptionRow>(
         r#"select ad.id, p.slug as practice, t.slug as team, ad.status, ad.started_on, ad.aspects_kept,
                   ad.adaptations, ad.outcome
            from adoptions ad join practices p on p.id = ad.practice_id join teams t on t.id = ad.team_id
            order by p.slug, t.slug"#,
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut conn)
     .await?
     .into_iter()
     .map(|a| {

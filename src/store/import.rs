@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Sqlite, Transaction};
+use super::Conn;
+use super::sql::{query, query_scalar};
 use tracing::instrument;
 
 use super::{Db, json_list, record_change};
@@ -44,7 +45,7 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
 /// `begin` opens the transaction, once there is something to write (a catalog found broken
 /// before that never touches the database). `progress(done, total)` follows the practices.
 pub async fn import_dir(
-    begin: impl AsyncFnOnce() -> anyhow::Result<Transaction<'static, Sqlite>>,
+    begin: impl AsyncFnOnce() -> anyhow::Result<Conn>,
     dir: &Path,
     min_cell: CellSize,
     progress: impl Fn(usize, usize),
@@ -119,9 +120,9 @@ pub async fn import_dir(
 }
 
 /// Areas, districts, schools and teams (each written only when it changed).
-async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> sqlx::Result<()> {
+async fn import_network(tx: &mut Conn, catalog: &Catalog) -> sqlx::Result<()> {
     for (i, a) in catalog.areas.iter().enumerate() {
-        let changed = sqlx::query(
+        let changed = query(
             r#"insert into challenge_areas (slug, name, description, position) values ($1, $2, $3, $4)
                on conflict (slug) do update set name = excluded.name,
                  description = excluded.description, position = excluded.position
@@ -133,24 +134,24 @@ async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> 
         .bind(&a.name)
         .bind(&a.description)
         .bind(i as i64)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         reindex_network(tx, changed, Touch::Area, a.slug.as_str()).await?;
     }
     for d in &catalog.districts {
-        let changed = sqlx::query(
+        let changed = query(
             "insert into districts (slug, name) values ($1, $2)
              on conflict (slug) do update set name = excluded.name
              where districts.name <> excluded.name",
         )
         .bind(d.slug.as_str())
         .bind(&d.name)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         reindex_network(tx, changed, Touch::District, d.slug.as_str()).await?;
     }
     for s in &catalog.schools {
-        let changed = sqlx::query(
+        let changed = query(
             r#"insert into schools (slug, name, district_id, level, locale)
                values ($1, $2, (select id from districts where slug = $3), $4, $5)
                on conflict (slug) do update set name = excluded.name,
@@ -163,12 +164,12 @@ async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> 
         .bind(s.district.as_str())
         .bind(s.level.as_str())
         .bind(s.locale.as_str())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         reindex_network(tx, changed, Touch::School, s.slug.as_str()).await?;
     }
     for t in &catalog.teams {
-        let changed = sqlx::query(
+        let changed = query(
             r#"insert into teams (slug, name, school_id, cycle, challenge_area_id, aim)
                values ($1, $2, (select id from schools where slug = $3), $4,
                        (select id from challenge_areas where slug = $5), $6)
@@ -184,7 +185,7 @@ async fn import_network(tx: &mut Transaction<'_, Sqlite>, catalog: &Catalog) -> 
         .bind(&t.cycle)
         .bind(t.challenge_area.as_str())
         .bind(&t.aim)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         reindex_network(tx, changed, Touch::Team, t.slug.as_str()).await?;
     }
@@ -201,11 +202,7 @@ struct Import {
 }
 
 impl Import {
-    async fn practices(
-        &mut self,
-        tx: &mut Transaction<'_, Sqlite>,
-        batch: &[PracticeDoc],
-    ) -> anyhow::Result<()> {
+    async fn practices(&mut self, tx: &mut Conn, batch: &[PracticeDoc]) -> anyhow::Result<()> {
         let slugs: Vec<&str> = batch.iter().map(|p| p.slug.as_str()).collect();
         let existing = super::export::practice_docs(tx, Some(&slugs)).await?;
         for doc in batch {
@@ -221,11 +218,7 @@ impl Import {
         Ok(())
     }
 
-    async fn adoptions(
-        &mut self,
-        tx: &mut Transaction<'_, Sqlite>,
-        adoptions: &[AdoptionDoc],
-    ) -> anyhow::Result<()> {
+    async fn adoptions(&mut self, tx: &mut Conn, adoptions: &[AdoptionDoc]) -> anyhow::Result<()> {
         let mut adopted: Vec<i64> = Vec::new();
         for a in adoptions {
             let practice_id = self.ids[&a.practice];
@@ -255,8 +248,8 @@ enum Touch {
 /// change itself: a team, school or district with no public practice has pages too, and
 /// the caches move on only when the index applies a change.
 async fn reindex_network(
-    tx: &mut Transaction<'_, Sqlite>,
-    result: sqlx::sqlite::SqliteQueryResult,
+    tx: &mut Conn,
+    result: super::sql::Done,
     touch: Touch,
     slug: &str,
 ) -> sqlx::Result<()> {
@@ -272,7 +265,7 @@ async fn reindex_network(
         Touch::School => "s.slug = $1",
         Touch::Team => "t.slug = $1",
     };
-    sqlx::query(&format!(
+    query(format!(
         r#"insert into changes (practice_id, kind)
            select p.id, 'network' from practices p
            join teams t on t.id = p.team_id join schools s on s.id = t.school_id
@@ -280,10 +273,10 @@ async fn reindex_network(
            where p.public_revision_id is not null and {which}"#
     ))
     .bind(slug)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    sqlx::query("insert into changes (practice_id, kind) values (null, 'network')")
-        .execute(&mut **tx)
+    query("insert into changes (practice_id, kind) values (null, 'network')")
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }
@@ -297,7 +290,7 @@ enum Upsert {
 
 /// Stores one practice: a new revision when its content changed, the practice row always.
 async fn upsert_practice(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     doc: &PracticeDoc,
     existing: Option<&(i64, PracticeDoc)>,
 ) -> anyhow::Result<(i64, Upsert)> {
@@ -329,7 +322,7 @@ async fn upsert_practice(
             (*id, Upsert::Revised)
         }
         None => {
-            let id: i64 = sqlx::query_scalar(
+            let id: i64 = query_scalar(
                 r#"insert into practices (slug, team_id, status, stage)
                    values ($1, (select id from teams where slug = $2), $3, $4) returning id"#,
             )
@@ -337,7 +330,7 @@ async fn upsert_practice(
             .bind(doc.team.as_str())
             .bind(doc.status.as_str())
             .bind(doc.stage.as_str())
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await?;
             insert_revision(
                 tx,
@@ -355,8 +348,7 @@ async fn upsert_practice(
     }
     // A vetted file makes its newest revision the public one; any other status leaves the
     // last vetted revision public while the newer one waits.
-    sqlx::query(
-        // dialect: NOW (`updated_at`)
+    query(format!(
         r#"update practices set team_id = (select id from teams where slug = $1), status = $2,
              -- `replicated` is earned from adoptions; recompute_stage alone changes it
              stage = case when stage = 'replicated' then stage else $3 end,
@@ -364,9 +356,10 @@ async fn upsert_practice(
              published_on = case when $4 or public_revision_id is null then $5 else published_on end,
              vetted_on = case when $4 or public_revision_id is null then $6 else vetted_on end,
              public_revision_id = case when $4 then current_revision_id else public_revision_id end,
-             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+             updated_at = {now}
            where id = $7"#,
-    )
+        now = tx.dialect().now()
+    ))
     .bind(doc.team.as_str())
     .bind(doc.status.as_str())
     .bind(doc.stage.as_str())
@@ -374,7 +367,7 @@ async fn upsert_practice(
     .bind(dates(doc.published_on))
     .bind(dates(doc.vetted_on))
     .bind(id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     record_change(tx, id, "practice").await?;
     Ok((id, outcome))
@@ -393,13 +386,13 @@ pub(crate) fn same_content(a: &PracticeDoc, b: &PracticeDoc) -> bool {
 
 /// Writes an immutable revision: its Markdown, the HTML rendered from it once, its lists.
 pub(crate) async fn insert_revision(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     practice_id: i64,
     doc: &PracticeDoc,
     body_html: &str,
     author: Option<i64>,
 ) -> anyhow::Result<i64> {
-    let revision_id: i64 = sqlx::query_scalar(
+    let revision_id: i64 = query_scalar(
         r#"insert into practice_revisions (practice_id, number, title, summary, grade_bands, subjects,
              tags, license, stage, essential_aspects, body_html, author_id)
            values ($1, (select coalesce(max(number), 0) + 1 from practice_revisions where practice_id = $1),
@@ -417,44 +410,42 @@ pub(crate) async fn insert_revision(
     .bind(json_list(&doc.essential_aspects()))
     .bind(body_html)
     .bind(author)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     for (position, (kind, md)) in doc.sections.iter().enumerate() {
-        sqlx::query("insert into revision_sections (revision_id, kind, position, markdown) values ($1, $2, $3, $4)")
+        query("insert into revision_sections (revision_id, kind, position, markdown) values ($1, $2, $3, $4)")
             .bind(revision_id)
             .bind(kind.key())
             .bind(position as i64)
             .bind(md)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
     for (position, area) in doc.challenge_areas.iter().enumerate() {
-        sqlx::query(
+        query(
             r#"insert into revision_challenge_areas (revision_id, challenge_area_id, position)
                values ($1, (select id from challenge_areas where slug = $2), $3)"#,
         )
         .bind(revision_id)
         .bind(area.as_str())
         .bind(position as i64)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     for (position, r) in doc.resources.iter().enumerate() {
-        sqlx::query(
-            "insert into resources (revision_id, position, title, url) values ($1, $2, $3, $4)",
-        )
-        .bind(revision_id)
-        .bind(position as i64)
-        .bind(&r.title)
-        .bind(&r.url)
-        .execute(&mut **tx)
-        .await?;
+        query("insert into resources (revision_id, position, title, url) values ($1, $2, $3, $4)")
+            .bind(revision_id)
+            .bind(position as i64)
+            .bind(&r.title)
+            .bind(&r.url)
+            .execute(&mut *tx)
+            .await?;
     }
     insert_measures(tx, Owner::Revision(revision_id), &doc.measures).await?;
-    sqlx::query("update practices set current_revision_id = $1 where id = $2")
+    query("update practices set current_revision_id = $1 where id = $2")
         .bind(revision_id)
         .bind(practice_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(revision_id)
 }
@@ -465,7 +456,7 @@ pub(crate) enum Owner {
 }
 
 pub(crate) async fn insert_measures(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     owner: Owner,
     measures: &[Measure],
 ) -> sqlx::Result<()> {
@@ -474,7 +465,7 @@ pub(crate) async fn insert_measures(
         Owner::Adoption(id) => (None, Some(id)),
     };
     for (position, m) in measures.iter().enumerate() {
-        sqlx::query(
+        query(
             r#"insert into measures (revision_id, adoption_id, position, name, ingredient, unit,
                  instrument, baseline, result, n, period)
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
@@ -490,7 +481,7 @@ pub(crate) async fn insert_measures(
         .bind(m.result)
         .bind(m.n)
         .bind(&m.period)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())
@@ -499,6 +490,7 @@ pub(crate) async fn insert_measures(
 #[cfg(test)]
 mod tests {
     use sqlx::sqlite::SqlitePoolOptions;
+    use sqlx::{query, query_as, query_scalar};
 
     /// The store's SQL uses `$N` placeholders, reused and out of order, so that the same text
     /// runs on PostgreSQL. That relies on sqlx-sqlite binding `$N` by its number, not by its
@@ -510,7 +502,7 @@ mod tests {
             .connect("sqlite::memory:")
             .await
             .unwrap();
-        let row: (String, i64, String, i64) = sqlx::query_as("select $2, $1, $2, $1 + $1")
+        let row: (String, i64, String, i64) = query_as("select $2, $1, $2, $1 + $1")
             .bind(20_i64)
             .bind("two")
             .fetch_one(&pool)
@@ -519,12 +511,12 @@ mod tests {
         assert_eq!(row, ("two".to_string(), 20, "two".to_string(), 40));
 
         // A write reusing a number inside a subquery, as `insert_revision` does.
-        sqlx::query("create table t (a integer, b text, c integer)")
+        query("create table t (a integer, b text, c integer)")
             .execute(&pool)
             .await
             .unwrap();
         for _ in 0..2 {
-            sqlx::query(
+            query(
                 "insert into t (a, b, c) values ($2, $1, (select count(*) from t where b = $1) + $2)",
             )
             .bind("x")
@@ -533,7 +525,7 @@ mod tests {
             .await
             .unwrap();
         }
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as("select a, b, c from t order by c")
+        let rows: Vec<(i64, String, i64)> = query_as("select a, b, c from t order by c")
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -541,7 +533,7 @@ mod tests {
 
         // Binds that no placeholder uses are ignored (`adoptions_where` binds three and a
         // condition uses some of them).
-        let third: i64 = sqlx::query_scalar("select $3 + 1")
+        let third: i64 = query_scalar("select $3 + 1")
             .bind(None::<&str>)
             .bind(Some("unused"))
             .bind(Some(41_i64))

@@ -1,6 +1,7 @@
 //! The database: the source of truth. SQLite by default, in WAL mode; all writes go through
 //! one writer connection and `BEGIN IMMEDIATE`, so concurrent writers queue instead of
-//! failing with "database is locked".
+//! failing with "database is locked". PostgreSQL when `database_url` says `postgres://`:
+//! the same statements (see `sql`), for several hub instances on one database.
 
 mod adoption;
 mod authoring;
@@ -13,13 +14,14 @@ pub mod plc;
 mod review;
 mod search_docs;
 
+pub mod sql;
+
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Sqlite, Transaction};
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use adoption::AdoptionView;
 pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
@@ -29,28 +31,44 @@ pub use import::{ImportReport, import_catalog, import_dir};
 pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, TeamRef, User};
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{IndexDoc, SearchLogEntry};
+pub use sql::{Conn, Dialect, Pool};
 
-/// Handles to the database: a pool of readers and a single writer.
+use sql::{Exec, Query, query, query_scalar};
+
+/// Handles to the database. SQLite: a pool of readers and one writer connection.
+/// PostgreSQL: one pool, writers serialised by an advisory lock (see `begin_write`).
 #[derive(Clone, Debug)]
 pub struct Db {
-    pub read: SqlitePool,
-    write: SqlitePool,
+    read: Pool,
+    write: Pool,
+    /// How long a writer waits for the write lock.
+    wait: Duration,
 }
 
 /// How long a command-line writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The advisory lock every PostgreSQL writer of one database takes: ("BS", 1).
+const PG_WRITE_LOCK: (i32, i32) = (0x4253, 1);
 
 /// Whether a database error means the writer stayed taken for longer than we wait: nothing
 /// was written, and the same write can succeed later.
 pub fn is_busy(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut => true,
-        // SQLITE_BUSY and its extended codes, and SQLITE_LOCKED.
-        sqlx::Error::Database(d) => {
-            matches!(d.code().as_deref(), Some("5" | "6" | "261" | "517" | "773"))
-        }
+        // SQLITE_BUSY and its extended codes, and SQLITE_LOCKED; PostgreSQL's
+        // lock_not_available (a `lock_timeout` on the writer lock) and query_canceled.
+        sqlx::Error::Database(d) => matches!(
+            d.code().as_deref(),
+            Some("5" | "6" | "261" | "517" | "773" | "55P03" | "57014")
+        ),
         _ => false,
     }
+}
+
+/// Whether `url` names a PostgreSQL database (else it is SQLite's).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 impl Db {
@@ -62,6 +80,9 @@ impl Db {
     /// The same, with writers waiting at most `wait` for the write lock (the web server waits
     /// less than a command, as a person is waiting on it).
     pub async fn connect_waiting(url: &str, wait: Duration) -> anyhow::Result<Db> {
+        if is_postgres_url(url) {
+            return Db::connect_postgres(url, wait).await;
+        }
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -73,28 +94,108 @@ impl Db {
             .acquire_timeout(wait)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations").run(&write).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Db { read, write })
+        Ok(Db {
+            read: Pool::Sqlite(read),
+            write: Pool::Sqlite(write),
+            wait,
+        })
+    }
+
+    async fn connect_postgres(url: &str, wait: Duration) -> anyhow::Result<Db> {
+        let options = PgConnectOptions::from_str(url)?
+            .application_name("brightspots")
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let max: u32 = std::env::var("BRIGHTSPOTS_DATABASE_MAX_CONNECTIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(16);
+        let pool = PgPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(wait.max(Duration::from_secs(1)))
+            .connect_with(options)
+            .await?;
+        // sqlx holds an advisory lock while it migrates: instances starting together
+        // migrate once.
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Db {
+            read: Pool::Postgres(pool.clone()),
+            write: Pool::Postgres(pool),
+            wait,
+        })
+    }
+
+    /// The SQL engine behind this database.
+    pub fn dialect(&self) -> Dialect {
+        self.read.dialect()
+    }
+
+    /// The readers' pool, for statements outside the store (tests, benchmarks).
+    #[doc(hidden)]
+    pub fn reader(&self) -> &Pool {
+        &self.read
     }
 
     /// Starts a write transaction that holds the write lock from its first statement, so a
-    /// read-then-write inside it cannot be invalidated by another writer.
-    pub async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
-        self.write.begin_with("begin immediate").await
+    /// read-then-write inside it cannot be invalidated by another writer: SQLite's one
+    /// writer, and on PostgreSQL one writer per database across every instance (the store's
+    /// read-then-write steps were written for one writer; the change feed does not rely on
+    /// it).
+    pub async fn begin_write(&self) -> sqlx::Result<Conn> {
+        match &self.write {
+            Pool::Sqlite(p) => Ok(Conn::SqliteTx(p.begin_with("begin immediate").await?)),
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let ms = self.wait.as_millis().max(1);
+                sqlx::query(&format!("set local lock_timeout = {ms}"))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("select pg_advisory_xact_lock($1, $2)")
+                    .bind(PG_WRITE_LOCK.0)
+                    .bind(PG_WRITE_LOCK.1)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("set local lock_timeout = 0")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(Conn::PgTx(tx))
+            }
+        }
+    }
+
+    /// A read-only transaction: one consistent snapshot for several statements.
+    pub(crate) async fn begin_read(&self) -> sqlx::Result<Conn> {
+        match &self.read {
+            Pool::Sqlite(p) => Ok(Conn::SqliteTx(p.begin().await?)),
+            Pool::Postgres(p) => Ok(Conn::PgTx(
+                p.begin_with("begin isolation level repeatable read, read only")
+                    .await?,
+            )),
+        }
+    }
+
+    /// A reading connection held for several statements.
+    pub(crate) async fn acquire(&self) -> sqlx::Result<Conn> {
+        match &self.read {
+            Pool::Sqlite(p) => Ok(Conn::Sqlite(p.acquire().await?)),
+            Pool::Postgres(p) => Ok(Conn::Postgres(p.acquire().await?)),
+        }
     }
 
     /// Runs one statement as a write transaction only if the writer is free right now;
     /// false when it is not. For writes that may be skipped (a session's idle clock), so that
-    /// a reading page never waits behind an import.
-    pub async fn write_if_free<'q>(
-        &self,
-        statement: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    ) -> sqlx::Result<bool> {
-        let Some(mut conn) = self.write.try_acquire() else {
+    /// a reading page never waits behind an import. On PostgreSQL the statement (one row of
+    /// `sessions`) needs no writer lock and just runs.
+    async fn write_if_free(&self, statement: Query<'_>) -> sqlx::Result<bool> {
+        let p = match &self.write {
+            Pool::Postgres(p) => return statement.execute(Exec::PgPool(p)).await.map(|_| true),
+            Pool::Sqlite(p) => p,
+        };
+        let Some(mut conn) = p.try_acquire() else {
             return Ok(false);
         };
         let wait: i64 = sqlx::query_scalar("pragma busy_timeout")
@@ -104,7 +205,7 @@ impl Db {
             .execute(&mut *conn)
             .await?;
         let outcome = match sqlx::query("begin immediate").execute(&mut *conn).await {
-            Ok(_) => match statement.execute(&mut *conn).await {
+            Ok(_) => match statement.execute(Exec::Sqlite(&mut conn)).await {
                 Ok(_) => sqlx::query("commit")
                     .execute(&mut *conn)
                     .await
@@ -125,12 +226,12 @@ impl Db {
 
     /// Whether the database answers: what `/readyz` reports.
     pub async fn ping(&self) -> bool {
-        sqlx::query("select 1").execute(&self.read).await.is_ok()
+        query("select 1").execute(&self.read).await.is_ok()
     }
 
     /// True when no practice has been stored yet (first start: import the seed catalog).
     pub async fn is_empty(&self) -> sqlx::Result<bool> {
-        let n: i64 = sqlx::query_scalar("select count(*) from (select 1 from practices limit 1)")
+        let n: i64 = query_scalar("select count(*) from (select 1 from practices limit 1) as p")
             .fetch_one(&self.read)
             .await?;
         Ok(n == 0)
@@ -143,15 +244,11 @@ impl Db {
 }
 
 /// Appends to the feed the search index tails. Call inside the transaction of the write.
-pub(crate) async fn record_change(
-    tx: &mut Transaction<'_, Sqlite>,
-    practice_id: i64,
-    kind: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("insert into changes (practice_id, kind) values (?, ?)")
+pub(crate) async fn record_change(tx: &mut Conn, practice_id: i64, kind: &str) -> sqlx::Result<()> {
+    query("insert into changes (practice_id, kind) values ($1, $2)")
         .bind(practice_id)
         .bind(kind)
-        .execute(&mut **tx)
+        .execute(tx)
         .await?;
     Ok(())
 }

@@ -3,6 +3,8 @@
 
 use sqlx::FromRow;
 
+use super::sql::{Arg, query_as, query_scalar};
+
 use super::Db;
 use crate::domain::{Measure, Resource, Vocabulary};
 
@@ -146,11 +148,9 @@ pub struct NamedRow {
 impl Db {
     /// Every challenge area, in taxonomy order (counts: see `Search::catalog_counts`).
     pub async fn areas(&self) -> sqlx::Result<Vec<AreaRow>> {
-        sqlx::query_as(
-            "select slug, name, description from challenge_areas order by position, slug",
-        )
-        .fetch_all(&self.read)
-        .await
+        query_as("select slug, name, description from challenge_areas order by position, slug")
+            .fetch_all(&self.read)
+            .await
     }
 
     /// A page of public practices, newest vetted first.
@@ -162,7 +162,7 @@ impl Db {
             "{CARD}{clause}{CARD_ORDER} limit ${next} offset ${}",
             next + 1
         );
-        let query = sqlx::query_as(&sql);
+        let query = query_as(&sql);
         let query = match bind {
             Some(value) => query.bind(value),
             None => query,
@@ -172,10 +172,9 @@ impl Db {
 
     /// The public practices among `slugs`, in the order given (a page the search index chose).
     pub async fn cards_in_order(&self, slugs: &[String]) -> sqlx::Result<Vec<Card>> {
-        // dialect: IN_LIST
-        let sql = format!("{CARD} and p.slug in (select value from json_each($1))");
-        let mut cards: Vec<Card> = sqlx::query_as(&sql)
-            .bind(serde_json::to_string(slugs).unwrap_or_else(|_| "[]".into()))
+        let sql = format!("{CARD} and {}", self.dialect().in_list("p.slug", "$1"));
+        let mut cards: Vec<Card> = query_as(&sql)
+            .bind(Arg::texts(slugs))
             .fetch_all(&self.read)
             .await?;
         cards.sort_by_key(|c| slugs.iter().position(|s| *s == c.slug));
@@ -187,7 +186,7 @@ impl Db {
     pub async fn card_count(&self, of: Cards<'_>) -> sqlx::Result<i64> {
         let (clause, bind) = of.clause();
         let sql = format!("select count(*) from ({CARD}{clause}) as c");
-        let query = sqlx::query_scalar(&sql);
+        let query = query_scalar(&sql);
         match bind {
             Some(value) => query.bind(value),
             None => query,
@@ -212,7 +211,7 @@ impl Db {
         } else {
             "r.id = p.public_revision_id and $2 is null"
         };
-        let row: Option<PracticeRow> = sqlx::query_as(&format!(
+        let row: Option<PracticeRow> = query_as(format!(
             r#"select p.id, r.id as revision_id, r.number as revision_number, p.slug, p.status,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
                       p.published_on, p.vetted_on, r.title, r.summary, r.grade_bands, r.subjects, r.tags,
@@ -231,7 +230,7 @@ impl Db {
         .fetch_optional(&self.read)
         .await?;
         let Some(practice) = row else { return Ok(None) };
-        let areas = sqlx::query_as(
+        let areas = query_as(
             r#"select a.slug, a.name from revision_challenge_areas rca
                join challenge_areas a on a.id = rca.challenge_area_id
                where rca.revision_id = $1 order by rca.position"#,
@@ -239,31 +238,30 @@ impl Db {
         .bind(practice.revision_id)
         .fetch_all(&self.read)
         .await?;
-        let measures =
-            sqlx::query_as::<_, (String, String, String, String, f64, f64, i64, String)>(
-                r#"select name, ingredient, unit, instrument, baseline, result, n, period
+        let measures = query_as::<(String, String, String, String, f64, f64, i64, String)>(
+            r#"select name, ingredient, unit, instrument, baseline, result, n, period
                from measures where revision_id = $1 order by position"#,
-            )
-            .bind(practice.revision_id)
-            .fetch_all(&self.read)
-            .await?
-            .into_iter()
-            .filter_map(
-                |(name, ingredient, unit, instrument, baseline, result, n, period)| {
-                    Some(Measure {
-                        name,
-                        ingredient: Vocabulary::parse(&ingredient).ok()?,
-                        instrument,
-                        unit: Vocabulary::parse(&unit).ok()?,
-                        baseline,
-                        result,
-                        n,
-                        period,
-                    })
-                },
-            )
-            .collect();
-        let resources = sqlx::query_as::<_, (String, String)>(
+        )
+        .bind(practice.revision_id)
+        .fetch_all(&self.read)
+        .await?
+        .into_iter()
+        .filter_map(
+            |(name, ingredient, unit, instrument, baseline, result, n, period)| {
+                Some(Measure {
+                    name,
+                    ingredient: Vocabulary::parse(&ingredient).ok()?,
+                    instrument,
+                    unit: Vocabulary::parse(&unit).ok()?,
+                    baseline,
+                    result,
+                    n,
+                    period,
+                })
+            },
+        )
+        .collect();
+        let resources = query_as::<(String, String)>(
             "select title, url from resources where revision_id = $1 order by position",
         )
         .bind(practice.revision_id)
@@ -281,7 +279,7 @@ impl Db {
     }
 
     pub async fn team(&self, slug: &str) -> sqlx::Result<Option<TeamRow>> {
-        sqlx::query_as(
+        query_as(
             r#"select t.slug, t.name, t.cycle, t.aim, a.slug as area_slug, a.name as area_name,
                       s.slug as school_slug, s.name as school_name, d.slug as district_slug, d.name as district_name
                from teams t join schools s on s.id = t.school_id join districts d on d.id = s.district_id
@@ -294,7 +292,7 @@ impl Db {
     }
 
     pub async fn school(&self, slug: &str) -> sqlx::Result<Option<SchoolRow>> {
-        sqlx::query_as(
+        query_as(
             r#"select s.slug, s.name, s.level, s.locale, d.slug as district_slug, d.name as district_name
                from schools s join districts d on d.id = s.district_id where s.slug = $1"#,
         )
@@ -304,14 +302,14 @@ impl Db {
     }
 
     pub async fn district(&self, slug: &str) -> sqlx::Result<Option<NamedRow>> {
-        sqlx::query_as("select slug, name from districts where slug = $1")
+        query_as("select slug, name from districts where slug = $1")
             .bind(slug)
             .fetch_optional(&self.read)
             .await
     }
 
     pub async fn teams_of_school(&self, school: &str) -> sqlx::Result<Vec<NamedRow>> {
-        sqlx::query_as(
+        query_as(
             "select t.slug, t.name from teams t join schools s on s.id = t.school_id where s.slug = $1 order by t.name",
         )
         .bind(school)
@@ -320,7 +318,7 @@ impl Db {
     }
 
     pub async fn schools_of_district(&self, district: &str) -> sqlx::Result<Vec<SchoolRow>> {
-        sqlx::query_as(
+        query_as(
             r#"select s.slug, s.name, s.level, s.locale, d.slug as district_slug, d.name as district_name
                from schools s join districts d on d.id = s.district_id where d.slug = $1 order by s.name"#,
         )
@@ -361,14 +359,12 @@ impl Db {
         &self,
         slugs: &[String],
     ) -> sqlx::Result<std::collections::HashMap<String, HitRow>> {
-        // dialect: JSON_AGG (the areas), IN_LIST (the slugs)
-        let rows: Vec<HitRow> = sqlx::query_as(
+        let d = self.dialect();
+        let rows: Vec<HitRow> = query_as(format!(
             r#"select p.slug, r.title, r.summary,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
                       r.grade_bands, r.subjects,
-                      (select json_group_array(a.slug) from (select a.slug from revision_challenge_areas rca
-                          join challenge_areas a on a.id = rca.challenge_area_id
-                          where rca.revision_id = r.id order by rca.position) a) as areas,
+                      {areas} as areas,
                       t.slug as team_slug, t.name as team, s.slug as school_slug, s.name as school,
                       d.slug as district_slug, d.name as district, p.published_on, p.vetted_on,
                       (select count(*) from adoptions ad where ad.practice_id = p.id
@@ -378,9 +374,15 @@ impl Db {
                join teams t on t.id = p.team_id
                join schools s on s.id = t.school_id
                join districts d on d.id = s.district_id
-               where p.status <> 'archived' and p.slug in (select value from json_each($1))"#,
-        )
-        .bind(serde_json::to_string(slugs).unwrap_or_else(|_| "[]".into()))
+               where p.status <> 'archived' and {slugs}"#,
+            areas = d.json_array(
+                "a.slug",
+                "revision_challenge_areas rca join challenge_areas a on a.id = rca.challenge_area_id where rca.revision_id = r.id",
+                "rca.position"
+            ),
+            slugs = d.in_list("p.slug", "$1"),
+        ))
+        .bind(Arg::texts(slugs))
         .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(|r| (r.slug.clone(), r)).collect())
@@ -388,14 +390,14 @@ impl Db {
 
     /// Slug → name of every challenge area, in taxonomy order.
     pub async fn area_names(&self) -> sqlx::Result<Vec<(String, String)>> {
-        sqlx::query_as("select slug, name from challenge_areas order by position, slug")
+        query_as("select slug, name from challenge_areas order by position, slug")
             .fetch_all(&self.read)
             .await
     }
 
     /// Slug → name of every district.
     pub async fn district_names(&self) -> sqlx::Result<Vec<(String, String)>> {
-        sqlx::query_as("select slug, name from districts order by name")
+        query_as("select slug, name from districts order by name")
             .fetch_all(&self.read)
             .await
     }

@@ -1,6 +1,8 @@
 //! People: users and their roles, team membership, sessions and OAuth logins in flight.
 
 use sqlx::FromRow;
+
+use super::sql::{query, query_as, query_scalar};
 use tracing::instrument;
 
 use super::Db;
@@ -106,60 +108,60 @@ impl Db {
         let email = id.email.to_lowercase();
         let mut tx = self.begin_write().await?;
         let bound: Option<(i64, String)> =
-            sqlx::query_as("select id, email from users where provider = $1 and subject = $2")
+            query_as("select id, email from users where provider = $1 and subject = $2")
                 .bind(id.provider)
                 .bind(id.subject)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut tx)
                 .await?;
         let user_id = match bound {
             Some((user_id, stored)) => {
                 // A provider that proves a new address for the same subject moves the account
                 // to it, unless another account holds that address.
                 if id.email_trusted && stored != email {
-                    sqlx::query(
+                    query(
                         "update users set email = $1 where id = $2 and not exists (select 1 from users where email = $1)",
                     )
                     .bind(&email)
                     .bind(user_id)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await?;
                 }
                 user_id
             }
             None => {
                 let by_email: Option<(i64, Option<String>)> =
-                    sqlx::query_as("select id, subject from users where email = $1")
+                    query_as("select id, subject from users where email = $1")
                         .bind(&email)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut tx)
                         .await?;
                 match by_email {
                     Some((_, Some(_))) => return Ok(Binding::BoundElsewhere),
                     Some((_, None)) if !id.email_trusted => return Ok(Binding::Unconfirmed),
                     Some((user_id, None)) => {
-                        sqlx::query("update users set provider = $1, subject = $2 where id = $3")
+                        query("update users set provider = $1, subject = $2 where id = $3")
                             .bind(id.provider)
                             .bind(id.subject)
                             .bind(user_id)
-                            .execute(&mut *tx)
+                            .execute(&mut tx)
                             .await?;
                         user_id
                     }
                     None => {
-                        sqlx::query_scalar(
+                        query_scalar(
                             "insert into users (email, name, provider, subject) values ($1, $2, $3, $4) returning id",
                         )
                         .bind(&email)
                         .bind(id.name)
                         .bind(id.provider)
                         .bind(id.subject)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut tx)
                         .await?
                     }
                 }
             }
         };
         let trusted = id.email_trusted;
-        sqlx::query(
+        query(
             r#"update users set name = $1,
                  role = case when $2 and email = $4 then 'admin' else role end,
                  district_id = coalesce(case when $3 and email = $4
@@ -172,7 +174,7 @@ impl Db {
         .bind(&email)
         .bind(district)
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(Binding::SignedIn(user_id))
@@ -182,10 +184,10 @@ impl Db {
     /// so their first sign-in with a provider that vouches for this e-mail binds one.
     pub async fn create_person(&self, email: &str, name: &str) -> sqlx::Result<i64> {
         let mut tx = self.begin_write().await?;
-        let id = sqlx::query_scalar("insert into users (email, name) values ($1, $2) returning id")
+        let id = query_scalar("insert into users (email, name) values ($1, $2) returning id")
             .bind(email.to_lowercase())
             .bind(name)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(id)
@@ -195,15 +197,15 @@ impl Db {
     /// account was recreated at the provider); ends their sessions. False: no such person.
     pub async fn unlink_sign_in(&self, user_id: i64) -> sqlx::Result<bool> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("update users set provider = null, subject = null where id = $1")
+        let done = query("update users set provider = null, subject = null where id = $1")
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected()
             == 1;
-        sqlx::query("delete from sessions where user_id = $1")
+        query("delete from sessions where user_id = $1")
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(done)
@@ -211,14 +213,14 @@ impl Db {
 
     pub async fn user(&self, id: i64) -> sqlx::Result<Option<User>> {
         let row: Option<(i64, String, String, String)> =
-            sqlx::query_as("select id, email, name, role from users where id = $1")
+            query_as("select id, email, name, role from users where id = $1")
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?;
         let Some((id, email, name, role)) = row else {
             return Ok(None);
         };
-        let teams = sqlx::query_as(
+        let teams = query_as(
             r#"select t.id, t.slug, t.name, s.slug as school_slug
                from team_members m join teams t on t.id = m.team_id
                join schools s on s.id = t.school_id
@@ -237,7 +239,7 @@ impl Db {
     }
 
     pub async fn user_id_by_email(&self, email: &str) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar("select id from users where email = $1")
+        query_scalar("select id from users where email = $1")
             .bind(email.to_lowercase())
             .fetch_optional(&self.read)
             .await
@@ -246,10 +248,10 @@ impl Db {
     /// Sets a role; false when there is no such person.
     pub async fn set_role(&self, user_id: i64, role: Role) -> sqlx::Result<bool> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("update users set role = $1 where id = $2")
+        let done = query("update users set role = $1 where id = $2")
             .bind(role.as_str())
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected()
             == 1;
@@ -270,14 +272,14 @@ impl Db {
         } else {
             "delete from team_members where user_id = $2 and team_id = (select id from teams where slug = $1)"
         };
-        sqlx::query(sql)
+        query(sql)
             .bind(team_slug)
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        let known: bool = sqlx::query_scalar("select count(*) > 0 from teams where slug = $1")
+        let known: bool = query_scalar("select count(*) > 0 from teams where slug = $1")
             .bind(team_slug)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(known)
@@ -285,14 +287,14 @@ impl Db {
 
     /// Whether a team with this slug exists.
     pub async fn team_exists(&self, slug: &str) -> sqlx::Result<bool> {
-        sqlx::query_scalar("select count(*) > 0 from teams where slug = $1")
+        query_scalar("select count(*) > 0 from teams where slug = $1")
             .bind(slug)
             .fetch_one(&self.read)
             .await
     }
 
     pub async fn people(&self) -> sqlx::Result<Vec<PersonRow>> {
-        sqlx::query_as(
+        query_as(
             r#"select u.id, u.email, u.name, u.role, u.last_seen_at, u.provider,
                  (select d.name from districts d where d.id = u.district_id) as district,
                  coalesce((select string_agg(t.name, ', ' order by t.name) from team_members m
@@ -305,7 +307,7 @@ impl Db {
 
     /// Every team as (slug, name, school name), for pickers.
     pub async fn teams(&self) -> sqlx::Result<Vec<(String, String, String)>> {
-        sqlx::query_as(
+        query_as(
             r#"select t.slug, t.name, s.name from teams t join schools s on s.id = t.school_id
                order by t.name"#,
         )
@@ -321,7 +323,7 @@ impl Db {
         now: i64,
     ) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        query(
             "insert into sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) values ($1, $2, $3, $4, $5)",
         )
         .bind(id_hash)
@@ -329,21 +331,21 @@ impl Db {
         .bind(csrf_token)
         .bind(now)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        // dialect: NOW
-        sqlx::query(
-            "update users set last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') where id = $1",
-        )
+        query(format!(
+            "update users set last_seen_at = {} where id = $1",
+            tx.dialect().now()
+        ))
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn session(&self, id_hash: &str) -> sqlx::Result<Option<SessionRow>> {
-        let row: Option<(String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+        let row: Option<(String, String, i64, i64, Option<i64>)> = query_as(
             "select id_hash, csrf_token, created_at, last_seen_at, user_id from sessions where id_hash = $1",
         )
         .bind(id_hash)
@@ -369,7 +371,7 @@ impl Db {
     /// request tries again), so reading never waits on a writer.
     pub async fn touch_session(&self, id_hash: &str, now: i64) -> sqlx::Result<()> {
         self.write_if_free(
-            sqlx::query("update sessions set last_seen_at = $1 where id_hash = $2")
+            query("update sessions set last_seen_at = $1 where id_hash = $2")
                 .bind(now)
                 .bind(id_hash),
         )
@@ -379,16 +381,16 @@ impl Db {
 
     /// Deletes an ended session if the writer is free; otherwise the sweeper will.
     pub async fn forget_session(&self, id_hash: &str) -> sqlx::Result<()> {
-        self.write_if_free(sqlx::query("delete from sessions where id_hash = $1").bind(id_hash))
+        self.write_if_free(query("delete from sessions where id_hash = $1").bind(id_hash))
             .await
             .map(drop)
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("delete from sessions where id_hash = $1")
+        query("delete from sessions where id_hash = $1")
             .bind(id_hash)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await
     }
@@ -401,14 +403,14 @@ impl Db {
         attempts_before: i64,
     ) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("delete from sessions where last_seen_at < $1 or created_at < $2")
+        query("delete from sessions where last_seen_at < $1 or created_at < $2")
             .bind(idle_before)
             .bind(created_before)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        sqlx::query("delete from login_attempts where created_at < $1")
+        query("delete from login_attempts where created_at < $1")
             .bind(attempts_before)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await
     }
@@ -422,7 +424,7 @@ impl Db {
         cap: i64,
     ) -> sqlx::Result<bool> {
         let mut tx = self.begin_write().await?;
-        let added = sqlx::query(
+        let added = query(
             r#"insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at)
                select $1, $2, $3, $4, $5, $6 where (select count(*) from login_attempts) < $7"#,
         )
@@ -433,7 +435,7 @@ impl Db {
         .bind(&attempt.return_to)
         .bind(attempt.created_at)
         .bind(cap)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected()
             == 1;
@@ -444,12 +446,12 @@ impl Db {
     /// Deletes and returns the attempt with this state: a state is good for one callback.
     pub async fn take_login_attempt(&self, state_hash: &str) -> sqlx::Result<Option<LoginAttempt>> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query_as(
+        let row = query_as(
             r#"delete from login_attempts where state_hash = $1
                returning provider, pkce_verifier, nonce, return_to, created_at"#,
         )
         .bind(state_hash)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(row)

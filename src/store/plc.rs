@@ -3,6 +3,8 @@
 
 use sqlx::FromRow;
 
+use super::sql::{Arg, query, query_as, query_scalar};
+
 use super::{Capped, Db};
 use crate::domain::{Standing, Status, Vocabulary};
 
@@ -82,7 +84,7 @@ pub enum OpenError {
 
 impl Db {
     pub async fn plc_sessions(&self) -> sqlx::Result<Vec<PlcSession>> {
-        sqlx::query_as(
+        query_as(
             r#"select s.id, s.quarter, s.held_on, s.notes, u.name as opened_by
                from plc_sessions s left join users u on u.id = s.opened_by order by s.quarter desc"#,
         )
@@ -91,7 +93,7 @@ impl Db {
     }
 
     pub async fn plc_session(&self, quarter: &str) -> sqlx::Result<Option<PlcSession>> {
-        sqlx::query_as(
+        query_as(
             r#"select s.id, s.quarter, s.held_on, s.notes, u.name as opened_by
                from plc_sessions s left join users u on u.id = s.opened_by where s.quarter = $1"#,
         )
@@ -102,7 +104,7 @@ impl Db {
 
     /// The session before `quarter`, whose meeting starts this one's period.
     pub async fn previous_plc_session(&self, quarter: &str) -> sqlx::Result<Option<PlcSession>> {
-        sqlx::query_as(
+        query_as(
             r#"select s.id, s.quarter, s.held_on, s.notes, u.name as opened_by
                from plc_sessions s left join users u on u.id = s.opened_by
                where s.quarter < $1 order by s.quarter desc limit 1"#,
@@ -120,14 +122,14 @@ impl Db {
         by: i64,
     ) -> Result<(), OpenError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let done = query(
             "insert into plc_sessions (quarter, held_on, notes, opened_by) values ($1, $2, $3, $4) on conflict (quarter) do nothing",
         )
         .bind(quarter)
         .bind(held_on)
         .bind(notes)
         .bind(by)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected();
         tx.commit().await?;
@@ -145,20 +147,20 @@ impl Db {
         by: i64,
     ) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        query(
             "insert into plc_decisions (session_id, agenda, decision, author_id) values ($1, $2, $3, $4)",
         )
         .bind(session)
         .bind(agenda)
         .bind(decision)
         .bind(by)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         tx.commit().await
     }
 
     pub async fn plc_decisions(&self, session: i64) -> sqlx::Result<Vec<PlcDecision>> {
-        sqlx::query_as(
+        query_as(
             r#"select d.agenda, d.decision, u.name as author, d.at from plc_decisions d
                left join users u on u.id = d.author_id where d.session_id = $1 order by d.id"#,
         )
@@ -176,30 +178,31 @@ impl Db {
         kinds: &[&str],
         limit: i64,
     ) -> sqlx::Result<Capped<EventRow>> {
-        let kinds = serde_json::to_string(kinds).expect("strings");
-        // dialect: IN_LIST (both statements)
-        const WHERE: &str =
-            "e.kind in (select value from json_each($3)) and e.at >= $1 and e.at < $2";
-        let rows = sqlx::query_as(&format!(
+        let kinds = Arg::texts(kinds);
+        let where_ = format!(
+            "{} and e.at >= $1 and e.at < $2",
+            self.dialect().in_list("e.kind", "$3")
+        );
+        let rows = query_as(format!(
             r#"select p.slug, r.title, t.name as team_name, e.kind, e.at,
                       p.public_revision_id is not null and p.status <> 'archived' as public
                from practice_events e join practices p on p.id = e.practice_id
                join practice_revisions r on r.id = p.current_revision_id
                join teams t on t.id = p.team_id
-               where {WHERE} order by e.at, p.slug limit $4"#
+               where {where_} order by e.at, p.slug limit $4"#
         ))
         .bind(from)
         .bind(to)
-        .bind(&kinds)
+        .bind(kinds.clone())
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let total = sqlx::query_scalar(&format!(
-            "select count(*) from practice_events e where {WHERE}"
+        let total = query_scalar(format!(
+            "select count(*) from practice_events e where {where_}"
         ))
         .bind(from)
         .bind(to)
-        .bind(&kinds)
+        .bind(kinds.clone())
         .fetch_one(&self.read)
         .await?;
         Ok(Capped { rows, total })
@@ -215,7 +218,7 @@ impl Db {
     ) -> sqlx::Result<Capped<EventRow>> {
         const WHERE: &str =
             "p.vetted_on >= $1 and p.vetted_on < $2 and p.public_revision_id is not null";
-        let rows = sqlx::query_as(&format!(
+        let rows = query_as(format!(
             r#"select p.slug, r.title, t.name as team_name, 'vetted' as kind, p.vetted_on as at,
                       p.status <> 'archived' as public
                from practices p join practice_revisions r on r.id = p.public_revision_id
@@ -227,7 +230,7 @@ impl Db {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let total = sqlx::query_scalar(&format!("select count(*) from practices p where {WHERE}"))
+        let total = query_scalar(format!("select count(*) from practices p where {WHERE}"))
             .bind(from)
             .bind(to)
             .fetch_one(&self.read)
@@ -244,7 +247,7 @@ impl Db {
         limit: i64,
     ) -> sqlx::Result<Capped<AdoptionEvent>> {
         const WHERE: &str = "coalesce(a.updated_at, a.started_on) >= $1 and coalesce(a.updated_at, a.started_on) < $2";
-        let rows = sqlx::query_as(&format!(
+        let rows = query_as(format!(
             r#"select p.slug, r.title, s.name as school_name, d.name as district_name, a.status,
                       a.outcome, coalesce(a.updated_at, a.started_on) as at
                from adoptions a join practices p on p.id = a.practice_id
@@ -258,7 +261,7 @@ impl Db {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let total = sqlx::query_scalar(&format!("select count(*) from adoptions a where {WHERE}"))
+        let total = query_scalar(format!("select count(*) from adoptions a where {WHERE}"))
             .bind(from)
             .bind(to)
             .fetch_one(&self.read)
@@ -275,7 +278,7 @@ impl Db {
         from: &str,
         to: &str,
     ) -> sqlx::Result<(i64, i64, i64, i64)> {
-        sqlx::query_as(
+        query_as(
             r#"select
                  (select count(*) from practices p where p.vetted_on < $2
                     and p.public_revision_id is not null)
@@ -300,8 +303,7 @@ impl Db {
 
     /// One row per practice that has been submitted at least once, for the session's CSV.
     pub async fn catalog_rows(&self, months: u32) -> sqlx::Result<Vec<CatalogRow>> {
-        // dialect: MONTHS_AFTER (`due_on!`)
-        sqlx::query_as(&format!(
+        query_as(format!(
             r#"select p.slug, r.title, t.name as team, d.name as district, p.status,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
                       (select count(*) from adoptions a where a.practice_id = p.id
@@ -317,7 +319,7 @@ impl Db {
                join districts d on d.id = s.district_id
                where p.public_revision_id is not null or p.status <> 'draft'
                order by d.name, p.slug"#,
-            super::review::due_on!()
+            super::review::due_on(self.dialect())
         ))
         .bind(i64::from(months))
         .fetch_all(&self.read)

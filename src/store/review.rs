@@ -2,7 +2,10 @@
 //! and the life events of practices that the quarterly review reads.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::FromRow;
+
+use super::Conn;
+use super::sql::{Dialect, query, query_as, query_scalar};
 use tracing::instrument;
 
 use super::capped::Counted;
@@ -120,25 +123,22 @@ pub enum DecisionError {
 
 /// The day a vetted practice `p` falls due for re-review: `$1` months after its vetting.
 /// Every list and export of due dates uses this one expression.
-// dialect: MONTHS_AFTER
-macro_rules! due_on {
-    () => {
-        "date(p.vetted_on, '+' || $1 || ' months')"
-    };
+pub(crate) fn due_on(d: Dialect) -> String {
+    d.months_after("p.vetted_on", "$1")
 }
-pub(crate) use due_on;
 
 /// Practices due for re-review on the day `$2` (`YYYY-MM-DD`): due on or before it. The queue
 /// passes today and the quarter page the last day of its period, so both answer alike.
-const DUE_WHERE: &str = concat!(
-    r#"
+fn due_where(d: Dialect) -> String {
+    format!(
+        r#"
     where p.status <> 'archived' and p.vetted_on is not null and p.public_revision_id is not null
-      and "#,
-    due_on!(),
-    r#" <= $2
+      and {} <= $2
       and not exists (select 1 from adoptions a where a.practice_id = p.id
-                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#
-);
+                      and coalesce(a.updated_at, a.started_on) > p.vetted_on)"#,
+        due_on(d)
+    )
+}
 
 impl Db {
     /// The first `limit` submitted revisions, oldest first, optionally of one district or
@@ -149,7 +149,7 @@ impl Db {
         area: Option<&str>,
         limit: i64,
     ) -> sqlx::Result<Capped<QueueRow>> {
-        let rows: Vec<Counted<QueueRow>> = sqlx::query_as(
+        let rows: Vec<Counted<QueueRow>> = query_as(
             r#"select p.slug, r.title, t.name as team_name, s.name as school_name,
                       d.slug as district_slug, d.name as district_name,
                       coalesce((select string_agg(a.name, ', ' order by rca.challenge_area_id)
@@ -191,25 +191,24 @@ impl Db {
         rubric: &[Score],
     ) -> Result<(), DecisionError> {
         let mut tx = self.begin_write().await?;
-        // dialect: NOW (every arm), TODAY (vet)
         let sql = match decision {
             Decision::Vet => {
                 r#"update practices set status = 'vetted', public_revision_id = current_revision_id,
-                     published_on = coalesce(published_on, date('now')), vetted_on = date('now'),
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                     published_on = coalesce(published_on, {today}), vetted_on = {today},
+                     updated_at = {now}
                    where id = $1 and current_revision_id = $2
                      and (status = 'submitted'
                           -- a re-review that finds the vetted practice still current
                           or (status = 'vetted' and public_revision_id = current_revision_id))"#
             }
             Decision::Return => {
-                r#"update practices set status = 'returned', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                r#"update practices set status = 'returned', updated_at = {now}
                    where id = $1 and current_revision_id = $2 and status = 'submitted'"#
             }
             // Only a practice with a vetted, public revision is retired: a draft or a
             // submission is returned instead, and an archive must be restorable.
             Decision::Archive => {
-                r#"update practices set status = 'archived', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                r#"update practices set status = 'archived', updated_at = {now}
                    where id = $1 and current_revision_id = $2 and status <> 'archived'
                      and public_revision_id is not null"#
             }
@@ -218,21 +217,23 @@ impl Db {
             Decision::Restore => {
                 r#"update practices set
                      status = case when current_revision_id = public_revision_id then 'vetted' else 'draft' end,
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                     updated_at = {now}
                    where id = $1 and current_revision_id = $2 and status = 'archived'
                      and public_revision_id is not null"#
             }
         };
-        let changed = sqlx::query(sql)
+        let d = tx.dialect();
+        let sql = sql.replace("{now}", d.now()).replace("{today}", d.today());
+        let changed = query(sql)
             .bind(practice_id)
             .bind(revision_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
         if changed != 1 {
             return Err(DecisionError::Stale);
         }
-        sqlx::query(
+        query(
             "insert into reviews (practice_id, revision_id, reviewer_id, decision, comment, rubric) values ($1, $2, $3, $4, $5, $6)",
         )
         .bind(practice_id)
@@ -241,7 +242,7 @@ impl Db {
         .bind(decision.as_str())
         .bind(comment)
         .bind(serde_json::to_string(rubric).unwrap_or_else(|_| "[]".into()))
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         record_event(
             &mut tx,
@@ -289,7 +290,7 @@ impl Db {
                join users u on u.id = v.reviewer_id
                where {condition} order by v.at desc, v.id desc"#
         );
-        sqlx::query_as(&sql)
+        query_as(&sql)
             .bind(slug)
             .bind(user)
             .fetch_all(&self.read)
@@ -304,50 +305,53 @@ impl Db {
         day: &str,
         limit: i64,
     ) -> sqlx::Result<Capped<DueRow>> {
-        // dialect: MONTHS_AFTER (`due_on!` here and in `DUE_WHERE`)
         // Due dates follow vetting dates, so the vetting order (an index) is the due order —
         // within a few days: SQLite carries a month-end overflow over ("08-31" + 6 months is
         // "03-03"). The first rows are read without sorting every vetted practice.
-        let rows: Vec<DueRow> = sqlx::query_as(&format!(
+        let rows: Vec<DueRow> = query_as(format!(
             r#"select p.slug, r.title, t.name as team_name, p.vetted_on,
                       {} as due_on
                from practices p
                join practice_revisions r on r.id = p.public_revision_id
                join teams t on t.id = p.team_id
-               {DUE_WHERE}
+               {}
                order by p.vetted_on, p.slug limit $3"#,
-            due_on!()
+            due_on(self.dialect()),
+            due_where(self.dialect())
         ))
         .bind(i64::from(months))
         .bind(day)
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let total = sqlx::query_scalar(&format!("select count(*) from practices p {DUE_WHERE}"))
-            .bind(i64::from(months))
-            .bind(day)
-            .fetch_one(&self.read)
-            .await?;
+        let total = query_scalar(format!(
+            "select count(*) from practices p {}",
+            due_where(self.dialect())
+        ))
+        .bind(i64::from(months))
+        .bind(day)
+        .fetch_one(&self.read)
+        .await?;
         Ok(Capped { rows, total })
     }
 }
 
 /// Appends to the practice's life story. Call inside the transaction of the change.
 pub(crate) async fn record_event(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Conn,
     practice_id: i64,
     revision_id: Option<i64>,
     kind: &str,
     user: Option<i64>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "insert into practice_events (practice_id, revision_id, kind, user_id) values ($1, $2, $3, $4)",
     )
     .bind(practice_id)
     .bind(revision_id)
     .bind(kind)
     .bind(user)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

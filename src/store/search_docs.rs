@@ -4,6 +4,8 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
+use super::sql::{Arg, query, query_as, query_scalar};
+
 use super::{Db, parse_list};
 
 /// Everything indexed for one public practice.
@@ -65,13 +67,15 @@ impl Db {
     /// The index documents of the given practices (or of every public practice), in id order.
     /// Practices that are not public are absent from the result.
     pub async fn index_docs(&self, ids: Option<&[i64]>) -> sqlx::Result<Vec<IndexDoc>> {
-        // dialect: IN_LIST (all five statements share `filter`)
-        let filter = match ids {
-            Some(_) => "and p.id in (select value from json_each($1))",
-            None => "and $1 is null",
+        // All five statements share `filter`.
+        let (filter, ids) = match ids {
+            Some(ids) => (
+                format!("and {}", self.dialect().in_list("p.id", "$1")),
+                Arg::ids(ids),
+            ),
+            None => ("and $1 is null".to_owned(), Arg::I64(None)),
         };
-        let ids_json = ids.map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()));
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<Row> = query_as(format!(
             r#"select p.id, r.id as revision_id, p.slug, r.title, r.summary, r.grade_bands, r.subjects, r.tags,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage, p.vetted_on, p.published_on,
                       t.name as team_name, s.name as school_name, s.level, s.locale,
@@ -86,17 +90,17 @@ impl Db {
                where {PUBLIC} {filter}
                order by p.id"#
         ))
-        .bind(&ids_json)
+        .bind(ids.clone())
         .fetch_all(&self.read)
         .await?;
 
         let revision_filter =
             format!("(select p.public_revision_id from practices p where {PUBLIC} {filter})");
         let mut sections: HashMap<i64, (String, String)> = HashMap::new();
-        for (rev, kind, md) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+        for (rev, kind, md) in query_as::<(i64, String, String)>(&format!(
             "select revision_id, kind, markdown from revision_sections where revision_id in {revision_filter} order by revision_id, position"
         ))
-        .bind(&ids_json)
+        .bind(ids.clone())
         .fetch_all(&self.read)
         .await?
         {
@@ -107,12 +111,12 @@ impl Db {
         }
         let mut areas: HashMap<i64, Vec<String>> = HashMap::new();
         let mut area_names: HashMap<i64, String> = HashMap::new();
-        for (rev, slug, name) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+        for (rev, slug, name) in query_as::<(i64, String, String)>(&format!(
             r#"select rca.revision_id, a.slug, a.name from revision_challenge_areas rca
                join challenge_areas a on a.id = rca.challenge_area_id
                where rca.revision_id in {revision_filter} order by rca.revision_id, rca.position"#
         ))
-        .bind(&ids_json)
+        .bind(ids.clone())
         .fetch_all(&self.read)
         .await?
         {
@@ -122,10 +126,10 @@ impl Db {
             names.push_str(". ");
         }
         let mut measures: HashMap<i64, String> = HashMap::new();
-        for (rev, name, instrument) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+        for (rev, name, instrument) in query_as::<(i64, String, String)>(&format!(
             "select revision_id, name, instrument from measures where revision_id in {revision_filter} order by revision_id, position"
         ))
-        .bind(&ids_json)
+        .bind(ids.clone())
         .fetch_all(&self.read)
         .await?
         {
@@ -137,13 +141,13 @@ impl Db {
         }
 
         let mut worked: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
-        for (id, level, locale) in sqlx::query_as::<_, (i64, String, String)>(&format!(
+        for (id, level, locale) in query_as::<(i64, String, String)>(&format!(
             r#"select p.id, s.level, s.locale from adoptions a
                join practices p on p.id = a.practice_id
                join teams t on t.id = a.team_id join schools s on s.id = t.school_id
                where a.outcome = 'improved' and {PUBLIC} {filter}"#
         ))
-        .bind(&ids_json)
+        .bind(ids.clone())
         .fetch_all(&self.read)
         .await?
         {
@@ -204,18 +208,16 @@ impl Db {
         seq: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<(i64, Option<i64>, String)>> {
-        sqlx::query_as(
-            "select seq, practice_id, kind from changes where seq > $1 order by seq limit $2",
-        )
-        .bind(seq)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await
+        query_as("select seq, practice_id, kind from changes where seq > $1 order by seq limit $2")
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await
     }
 
     /// The newest change, 0 when there is none.
     pub async fn last_change(&self) -> sqlx::Result<i64> {
-        sqlx::query_scalar("select coalesce(max(seq), 0) from changes")
+        query_scalar("select coalesce(max(seq), 0) from changes")
             .fetch_one(&self.read)
             .await
     }
@@ -223,10 +225,10 @@ impl Db {
     /// Asks the running indexer to rebuild the whole index (what `reindex --online` does).
     pub async fn request_reindex(&self) -> sqlx::Result<i64> {
         let mut tx = self.begin_write().await?;
-        let seq: i64 = sqlx::query_scalar(
+        let seq: i64 = query_scalar(
             "insert into changes (practice_id, kind) values (null, 'reindex') returning seq",
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(seq)
@@ -236,14 +238,14 @@ impl Db {
     pub async fn log_searches(&self, entries: &[SearchLogEntry]) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
         for e in entries {
-            sqlx::query(
+            query(
                 "insert into search_log (query, filters, results, took_ms) values ($1, $2, $3, $4)",
             )
             .bind(&e.query)
             .bind(&e.filters)
             .bind(e.results as i64)
             .bind(e.took_ms)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
         tx.commit().await
@@ -256,7 +258,7 @@ impl Db {
         until: &str,
         limit: i64,
     ) -> sqlx::Result<Vec<(String, i64)>> {
-        sqlx::query_as(
+        query_as(
             r#"select query, count(*) as n from search_log
                where results = 0 and query <> '' and at >= $1 and at < $2
                group by query order by n desc, query limit $3"#,
@@ -281,7 +283,7 @@ pub struct SearchLogEntry {
 impl Db {
     /// Ids of every practice the public can read, ascending.
     pub async fn public_practice_ids(&self) -> sqlx::Result<Vec<i64>> {
-        sqlx::query_scalar(&format!(
+        query_scalar(format!(
             "select p.id from practices p where {PUBLIC} order by p.id"
         ))
         .fetch_all(&self.read)

@@ -2,6 +2,7 @@
 //! adoptions, who may adopt, and the content-format round trip.
 
 use axum::http::StatusCode;
+use brightspots::store::sql;
 
 use crate::helpers::{Browser, TestApp, field_block};
 
@@ -63,18 +64,18 @@ pub(crate) async fn send(b: &mut Browser<'_>, fields: &[(String, String)]) -> cr
 }
 
 async fn stage(app: &TestApp) -> String {
-    sqlx::query_scalar("select stage from practices where slug = ?")
+    sql::query_scalar("select stage from practices where slug = $1")
         .bind(SLUG)
-        .fetch_one(&app.state.db.read)
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap()
 }
 
 async fn events(app: &TestApp, kind: &str) -> i64 {
-    sqlx::query_scalar("select count(*) from practice_events e join practices p on p.id = e.practice_id where p.slug = ? and e.kind = ?")
+    sql::query_scalar("select count(*) from practice_events e join practices p on p.id = e.practice_id where p.slug = $1 and e.kind = $2")
         .bind(SLUG)
         .bind(kind)
-        .fetch_one(&app.state.db.read)
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -110,12 +111,12 @@ async fn replicated_is_earned_at_its_edges_and_search_follows() {
     assert!(all.len() >= 2);
     // A second team at the originating school (Bayview Middle School).
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query(
+    sql::query(
         r#"insert into teams (slug, name, school_id, cycle, challenge_area_id, aim)
            select 'bayview-ms-literacy', 'Bayview literacy team', school_id, cycle, challenge_area_id, aim
            from teams where slug = 'bayview-ms-step'"#,
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
@@ -161,8 +162,8 @@ async fn replicated_is_earned_at_its_edges_and_search_follows() {
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let hana: i64 = sqlx::query_scalar("select id from users where name like 'Hana%'")
-        .fetch_one(&app.state.db.read)
+    let hana: i64 = sql::query_scalar("select id from users where name like 'Hana%'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     app.state
@@ -337,11 +338,11 @@ async fn one_adoption_per_team_kept_over_time_and_bad_input_refused() {
         ),
     )
     .await;
-    let (adoptions, history): (i64, i64) = sqlx::query_as(
-        "select (select count(*) from adoptions a join practices p on p.id = a.practice_id where p.slug = ?), (select count(*) from adoption_history)",
+    let (adoptions, history): (i64, i64) = sql::query_as(
+        "select (select count(*) from adoptions a join practices p on p.id = a.practice_id where p.slug = $1), (select count(*) from adoption_history)",
     )
     .bind(SLUG)
-    .fetch_one(&app.state.db.read)
+    .fetch_one(app.state.db.reader())
     .await
     .unwrap();
     assert_eq!(
@@ -377,11 +378,11 @@ async fn one_adoption_per_team_kept_over_time_and_bad_input_refused() {
             && r.body.contains("essential aspects; tick among those")
     );
     assert!(r.body.contains("is not a date") && r.body.contains("value=\"next week\""));
-    let n: i64 = sqlx::query_scalar(
-        "select m.n from measures m join adoptions a on a.id = m.adoption_id join practices p on p.id = a.practice_id where p.slug = ?",
+    let n: i64 = sql::query_scalar(
+        "select m.n from measures m join adoptions a on a.id = m.adoption_id join practices p on p.id = a.practice_id where p.slug = $1",
     )
     .bind(SLUG)
-    .fetch_one(&app.state.db.read)
+    .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(
@@ -403,8 +404,8 @@ async fn who_may_adopt() {
         "40",
     );
     let count = || async {
-        let n: i64 = sqlx::query_scalar("select count(*) from adoptions")
-            .fetch_one(&app.state.db.read)
+        let n: i64 = sql::query_scalar("select count(*) from adoptions")
+            .fetch_one(app.state.db.reader())
             .await
             .unwrap();
         n
@@ -494,10 +495,10 @@ async fn adoptions_made_on_the_web_export_and_import_again() {
         text,
         std::fs::read_to_string(dir2.path().join("adoptions.toml")).unwrap()
     );
-    let stage: String = sqlx::query_scalar(
+    let stage: String = sql::query_scalar(
         "select stage from practices where slug = 'number-talks-sentence-frames'",
     )
-    .fetch_one(&fresh.state.db.read)
+    .fetch_one(fresh.state.db.reader())
     .await
     .unwrap();
     assert_eq!(
@@ -514,18 +515,18 @@ async fn teams_of_the_originating_school_do_not_adopt() {
     let all: Vec<usize> = (1..=aspect_count(&app).await).collect();
     // A second team at Bayview Middle School, where the practice began.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query(
+    sql::query(
         r#"insert into teams (slug, name, school_id, cycle, challenge_area_id, aim)
            select 'bayview-ms-literacy', 'Bayview literacy team', school_id, cycle, challenge_area_id, aim
            from teams where slug = 'bayview-ms-step'"#,
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
     let count = || async {
-        let n: i64 = sqlx::query_scalar("select count(*) from adoptions")
-            .fetch_one(&app.state.db.read)
+        let n: i64 = sql::query_scalar("select count(*) from adoptions")
+            .fetch_one(app.state.db.reader())
             .await
             .unwrap();
         n
@@ -570,11 +571,11 @@ async fn teams_of_the_originating_school_do_not_adopt() {
     // On a Lincoln team too: the form offers only Lincoln's, and a post for the home school's
     // team is a problem next to the team field, with what was typed kept.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query(
+    sql::query(
         r#"insert into team_members (team_id, user_id)
            select (select id from teams where slug = 'lincoln-es-step'), id from users where name = 'Hana'"#,
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
@@ -662,8 +663,8 @@ async fn unknown_choices_in_the_adoption_form_are_problems_next_to_their_fields(
             }
         }
     }
-    let n: i64 = sqlx::query_scalar("select count(*) from adoptions a join teams t on t.id = a.team_id where t.slug = 'lincoln-es-step'")
-        .fetch_one(&app.state.db.read)
+    let n: i64 = sql::query_scalar("select count(*) from adoptions a join teams t on t.id = a.team_id where t.slug = 'lincoln-es-step'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(n, 0, "nothing saved");

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use brightspots::auth::{ProviderKind, ProviderSettings, Secret};
+use brightspots::store::sql;
 
 use crate::helpers::{Browser, TestApp};
 use crate::provider::{CLIENT_ID, CLIENT_SECRET, Provider};
@@ -90,10 +91,10 @@ async fn sign_in_succeeds_and_rotates_the_session() {
     );
     let home = b.get("/").await.body;
     assert!(home.contains("Ana Ortiz") && home.contains("Sign out"));
-    let district: Option<String> = sqlx::query_scalar(
+    let district: Option<String> = sql::query_scalar(
         "select d.slug from users u join districts d on d.id = u.district_id where u.email = 'ana@lincoln.k12.us'",
     )
-    .fetch_optional(&app.state.db.read)
+    .fetch_optional(app.state.db.reader())
     .await
     .unwrap();
     assert_eq!(
@@ -167,8 +168,8 @@ async fn refusals_explain_themselves_and_sign_nobody_in() {
     let mut b = Browser::new(&app);
     let callback = authorize(&mut b).await;
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query("update login_attempts set pkce_verifier = 'not-the-verifier-not-the-verifier-not-the-verifier'")
-        .execute(&mut *tx)
+    sql::query("update login_attempts set pkce_verifier = 'not-the-verifier-not-the-verifier-not-the-verifier'")
+        .execute(&mut tx)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -203,8 +204,8 @@ async fn refusals_explain_themselves_and_sign_nobody_in() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("The user cancelled"), "{}", r.body);
 
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.state.db.read)
+    let users: i64 = sql::query_scalar("select count(*) from users")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(users, 0, "no refused sign-in creates an account");
@@ -245,8 +246,8 @@ async fn local_mode_and_expired_sessions() {
 
     // An idle session ends: the next page asks to sign in again.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query("update sessions set last_seen_at = last_seen_at - 4 * 86400")
-        .execute(&mut *tx)
+    sql::query("update sessions set last_seen_at = last_seen_at - 4 * 86400")
+        .execute(&mut tx)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -264,8 +265,8 @@ async fn local_mode_and_expired_sessions() {
         .post("/signin/local", &[("name", "Mallory"), ("role", "admin")])
         .await;
     assert_ne!(r.status, StatusCode::SEE_OTHER);
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.state.db.read)
+    let users: i64 = sql::query_scalar("select count(*) from users")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(users, 0);

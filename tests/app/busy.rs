@@ -2,28 +2,24 @@
 //! save comes back with their text and a plain message, reading never waits, and a save with
 //! submit is one transaction.
 
+use brightspots::store::sql;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use sqlx::Connection;
 
 use crate::helpers::{Browser, TestApp};
 use crate::publish::practice_form;
 
 /// Takes the write lock from another connection, as an import in another process does.
-async fn hold_writer(app: &TestApp) -> sqlx::SqliteConnection {
-    let mut other = sqlx::SqliteConnection::connect(&app.db_url())
+async fn hold_writer(app: &TestApp) -> brightspots::store::Conn {
+    let other = brightspots::store::Db::connect(&app.db_url())
         .await
         .unwrap();
-    sqlx::query("begin immediate")
-        .execute(&mut other)
-        .await
-        .unwrap();
-    other
+    other.begin_write().await.unwrap()
 }
 
-async fn release(mut other: sqlx::SqliteConnection) {
-    sqlx::query("rollback").execute(&mut other).await.unwrap();
+async fn release(other: brightspots::store::Conn) {
+    other.rollback().await.unwrap();
 }
 
 #[tokio::test]
@@ -84,14 +80,14 @@ async fn reading_pages_never_wait_on_the_writer() {
     };
     // The idle clock of both sessions is due for a refresh; one of them is also over.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query("update sessions set last_seen_at = last_seen_at - 120")
-        .execute(&mut *tx)
+    sql::query("update sessions set last_seen_at = last_seen_at - 120")
+        .execute(&mut tx)
         .await
         .unwrap();
-    sqlx::query(
+    sql::query(
         "update sessions set created_at = 0 where user_id = (select id from users where name = 'Eli Park')",
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
@@ -118,11 +114,11 @@ async fn save_and_submit_are_one_transaction() {
     let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
     // Recording the submission fails (as if the process died there): the save goes too.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query(
+    sql::query(
         r#"create trigger fail_submission before insert on practice_events
            when new.kind = 'submitted' begin select raise(abort, 'the process died here'); end"#,
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
@@ -130,10 +126,10 @@ async fn save_and_submit_are_one_transaction() {
     form.extend_from_slice(&[("confirm_privacy", "yes"), ("action", "submit")]);
     let r = b.submit("/share", &form).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
-    let saved: i64 = sqlx::query_scalar(
+    let saved: i64 = sql::query_scalar(
         "select count(*) from practice_revisions where title = 'Restating partners, all or nothing'",
     )
-    .fetch_one(&app.state.db.read)
+    .fetch_one(app.state.db.reader())
     .await
     .unwrap();
     assert_eq!(

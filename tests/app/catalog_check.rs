@@ -2,6 +2,7 @@
 //! and the form, every problem of every file in one run, and nothing in `practices/` skipped
 //! without a word.
 
+use brightspots::store::sql;
 use std::path::Path;
 use std::process::Command;
 
@@ -331,8 +332,8 @@ fn a_practice_over_any_limit_is_reported_by_check_and_refused_by_import() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let slugs: Vec<String> = rt.block_on(async {
         let db = brightspots::store::Db::connect(&db).await.unwrap();
-        sqlx::query_scalar("select slug from practices order by slug")
-            .fetch_all(&db.read)
+        sql::query_scalar("select slug from practices order by slug")
+            .fetch_all(db.reader())
             .await
             .unwrap()
     });

@@ -1,5 +1,6 @@
 //! The binary itself: exit codes and messages of check/import/export.
 
+use brightspots::store::sql;
 use std::process::Command;
 
 use crate::helpers::{seed_copy, seed_dir};
@@ -101,8 +102,8 @@ fn user_grant_makes_the_first_admin_and_serve_refuses_local_sign_in_on_a_network
         ))
         .await
         .unwrap();
-        sqlx::query_scalar("select role from users where email = 'boss@lincoln.k12.us'")
-            .fetch_one(&db.read)
+        sql::query_scalar("select role from users where email = 'boss@lincoln.k12.us'")
+            .fetch_one(db.reader())
             .await
             .unwrap()
     });

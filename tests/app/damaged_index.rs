@@ -1,6 +1,7 @@
 //! A damaged index (a file missing or truncated) is moved aside and rebuilt from the
 //! database: the hub starts and serves meanwhile, and `reindex` works on it.
 
+use brightspots::store::sql;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -187,8 +188,8 @@ async fn reindex_works_on_a_damaged_index() {
         String::from_utf8_lossy(&out.stdout).contains("asked to rebuild"),
         "{out:?}"
     );
-    let requested: i64 = sqlx::query_scalar("select max(seq) from changes where kind = 'reindex'")
-        .fetch_one(&app.state.db.read)
+    let requested: i64 = sql::query_scalar("select max(seq) from changes where kind = 'reindex'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     app.indexed().await;
@@ -208,8 +209,8 @@ async fn a_database_without_changes_is_not_ready_until_rebuilt() {
     let mut app = TestApp::seeded().await;
     app.state.shutdown().await;
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query("delete from changes")
-        .execute(&mut *tx)
+    sql::query("delete from changes")
+        .execute(&mut tx)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use brightspots::auth::{ProviderSettings, Secret};
 use brightspots::config::{Overrides, Settings};
 use brightspots::domain::Role;
+use brightspots::store::sql;
 use std::sync::atomic::Ordering;
 
 use crate::auth::{authorize, authorize_to, hub_configured, hub_with};
@@ -40,16 +41,16 @@ async fn standing(b: &mut Browser<'_>) -> Standing {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(&app.state.db.read)
+    sql::query_scalar(sql)
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap()
 }
 
 async fn subject_of(app: &TestApp, email: &str) -> Option<String> {
-    sqlx::query_scalar("select subject from users where email = ?")
+    sql::query_scalar("select subject from users where email = $1")
         .bind(email)
-        .fetch_one(&app.state.db.read)
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -427,12 +428,12 @@ async fn anonymous_visits_make_the_database_hold_nothing_lasting() {
 
     // Many browsers: the attempts in flight are capped.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query(
+    sql::query(
         r#"with recursive n(i) as (select 1 union all select i + 1 from n where i < 10000)
            insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at)
            select 'flood-' || i, 'district', 'v', 'n', '/', strftime('%s', 'now') from n"#,
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
@@ -455,7 +456,7 @@ async fn expired_sessions_and_attempts_are_swept_without_anyone_signing_in() {
         "insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at) values ('old', 'x', 'v', 'n', '/', 0)",
         "insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at) values ('new', 'x', 'v', 'n', '/', strftime('%s', 'now'))",
     ] {
-        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+        sql::query(sql).execute(&mut tx).await.unwrap();
     }
     tx.commit().await.unwrap();
     // The sweeper runs when the hub starts, then every ten minutes.

@@ -1,6 +1,7 @@
 //! The quarterly cross-district review, with its figures computed from the seed catalog.
 
 use axum::http::StatusCode;
+use brightspots::store::sql;
 
 use crate::helpers::{Browser, TestApp};
 
@@ -12,8 +13,8 @@ fn field(page: &str, name: &str) -> String {
 
 async fn logged(app: &TestApp, n: i64) {
     for _ in 0..200 {
-        let rows: i64 = sqlx::query_scalar("select count(*) from search_log")
-            .fetch_one(&app.state.db.read)
+        let rows: i64 = sql::query_scalar("select count(*) from search_log")
+            .fetch_one(app.state.db.reader())
             .await
             .unwrap();
         if rows >= n {
@@ -303,12 +304,12 @@ async fn only_coaches_reach_the_quarterly_review() {
             .status,
         StatusCode::FORBIDDEN
     );
-    let decisions: i64 = sqlx::query_scalar("select count(*) from plc_decisions")
-        .fetch_one(&app.state.db.read)
+    let decisions: i64 = sql::query_scalar("select count(*) from plc_decisions")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
-    let sessions: i64 = sqlx::query_scalar("select count(*) from plc_sessions")
-        .fetch_one(&app.state.db.read)
+    let sessions: i64 = sql::query_scalar("select count(*) from plc_sessions")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!((decisions, sessions), (0, 1));
@@ -334,32 +335,32 @@ async fn long_lists_show_fifty_and_how_many_more() {
         .await
         .unwrap();
     app.indexed().await;
-    let vetted: i64 = sqlx::query_scalar(
+    let vetted: i64 = sql::query_scalar(
         "select count(*) from practices where vetted_on is not null and public_revision_id is not null",
     )
-    .fetch_one(&app.state.db.read)
+    .fetch_one(app.state.db.reader())
     .await
     .unwrap();
     assert!(vetted > 50, "{vetted}");
     // A practice that was never public but carries a vetting date (as an imported export of a
     // submitted practice can) is not due for re-review.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    let changed = sqlx::query(
+    let changed = sql::query(
         "update practices set vetted_on = '2000-01-01' where id =
            (select id from practices where public_revision_id is null limit 1)",
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     assert_eq!(changed.rows_affected(), 1);
     tx.commit().await.unwrap();
-    let public_due: i64 = sqlx::query_scalar(
+    let public_due: i64 = sql::query_scalar(
         "select count(*) from practices p where p.public_revision_id is not null
            and p.status <> 'archived' and date(p.vetted_on, '+1 months') <= date('now')
            and not exists (select 1 from adoptions a where a.practice_id = p.id
                            and coalesce(a.updated_at, a.started_on) > p.vetted_on)",
     )
-    .fetch_one(&app.state.db.read)
+    .fetch_one(app.state.db.reader())
     .await
     .unwrap();
     let today = time::OffsetDateTime::now_utc().date();
@@ -379,14 +380,14 @@ async fn long_lists_show_fifty_and_how_many_more() {
     );
 
     // The coverage table (from the index's counts) agrees with the database, cell by cell.
-    let cells: Vec<(String, String, String, i64)> = sqlx::query_as(
+    let cells: Vec<(String, String, String, i64)> = sql::query_as(
         r#"select a.slug, a.name, g.value, count(*)
            from practices p join practice_revisions r on r.id = p.public_revision_id
            join revision_challenge_areas rca on rca.revision_id = r.id
            join challenge_areas a on a.id = rca.challenge_area_id, json_each(r.grade_bands) g
            where p.status <> 'archived' group by a.slug, g.value"#,
     )
-    .fetch_all(&app.state.db.read)
+    .fetch_all(app.state.db.reader())
     .await
     .unwrap();
     let (slug, name) = (&cells[0].0, &cells[0].1);
@@ -472,13 +473,13 @@ async fn review_queue_and_quarter_page_agree_on_what_is_due() {
         ("exit-ticket-regrouping", "-1 day"),
         ("two-by-ten-conversations", "+1 day"),
     ] {
-        sqlx::query(
-            "update practices set vetted_on = date('now', '-' || ? || ' months', ?) where slug = ?",
+        sql::query(
+            "update practices set vetted_on = date('now', '-' || $1 || ' months', $2) where slug = $3",
         )
         .bind(app.state.settings.rereview_months)
         .bind(shift)
         .bind(slug)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .unwrap();
     }

@@ -2,6 +2,7 @@
 //! gate, preview = publication, submission, stale edits, history, and who may do what.
 
 use axum::http::StatusCode;
+use brightspots::store::sql;
 
 use crate::helpers::{Browser, Resp, TestApp, csrf_in, field_block};
 
@@ -56,8 +57,8 @@ fn with<'a>(
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(&app.state.db.read)
+    sql::query_scalar(sql)
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -155,8 +156,8 @@ async fn a_team_drafts_previews_submits_and_the_coach_vetted_page_matches_the_pr
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let status: String =
-        sqlx::query_scalar("select status from practices where slug = 'restate-then-add'")
-            .fetch_one(&app.state.db.read)
+        sql::query_scalar("select status from practices where slug = 'restate-then-add'")
+            .fetch_one(app.state.db.reader())
             .await
             .unwrap();
     assert_eq!(status, "submitted");
@@ -166,8 +167,8 @@ async fn a_team_drafts_previews_submits_and_the_coach_vetted_page_matches_the_pr
     let preview = b.get("/practices/restate-then-add/preview").await;
     assert_eq!(preview.status, StatusCode::OK);
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query("update practices set status = 'vetted', public_revision_id = current_revision_id, published_on = '2026-11-25', vetted_on = '2026-11-25' where slug = 'restate-then-add'")
-        .execute(&mut *tx).await.unwrap();
+    sql::query("update practices set status = 'vetted', public_revision_id = current_revision_id, published_on = '2026-11-25', vetted_on = '2026-11-25' where slug = 'restate-then-add'")
+        .execute(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
     let published = b.get("/practices/restate-then-add").await;
     assert_eq!(published.status, StatusCode::OK);
@@ -397,8 +398,8 @@ async fn an_expired_session_keeps_the_text_and_asks_to_sign_in() {
     let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
     let token = b.csrf().await;
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query("delete from sessions")
-        .execute(&mut *tx)
+    sql::query("delete from sessions")
+        .execute(&mut tx)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -566,8 +567,8 @@ async fn admins_manage_people_and_rebuild_the_index_and_nobody_else_can() {
     let app = TestApp::seeded().await;
     let reindex_rows = || count(&app, "select count(*) from changes where kind = 'reindex'");
     let mut dana = Browser::local(&app, "Dana Lee", "member", "").await;
-    let dana_id: i64 = sqlx::query_scalar("select id from users where name = 'Dana Lee'")
-        .fetch_one(&app.state.db.read)
+    let dana_id: i64 = sql::query_scalar("select id from users where name = 'Dana Lee'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     let person = dana_id.to_string();

@@ -2,6 +2,7 @@
 //! self-vetting and stale decisions refused; archive; only coaches get in.
 
 use axum::http::StatusCode;
+use brightspots::store::sql;
 
 use crate::helpers::{Browser, TestApp};
 
@@ -78,9 +79,9 @@ async fn send(
 }
 
 async fn status_of(app: &TestApp, slug: &str) -> String {
-    sqlx::query_scalar("select status from practices where slug = ?")
+    sql::query_scalar("select status from practices where slug = $1")
         .bind(slug)
-        .fetch_one(&app.state.db.read)
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap()
 }

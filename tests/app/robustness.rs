@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 use brightspots::domain::{MAX_ADAPTATIONS, MAX_MEASURES, MAX_SECTION, MAX_SUMMARY, MAX_TITLE};
+use brightspots::store::sql;
 
 use crate::helpers::{Browser, Resp, TestApp, csrf_in, field_block};
 
@@ -365,8 +366,8 @@ async fn removed_from_the_team_mid_edit_keeps_the_adoption_text() {
     let app = TestApp::seeded().await;
     let mut lina = Browser::local(&app, "Lina", "member", "lincoln-es-step").await;
     assert_eq!(lina.get(ADOPT).await.status, StatusCode::OK);
-    let id: i64 = sqlx::query_scalar("select id from users where name = 'Lina'")
-        .fetch_one(&app.state.db.read)
+    let id: i64 = sql::query_scalar("select id from users where name = 'Lina'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     app.state
@@ -389,8 +390,8 @@ async fn removed_from_the_team_mid_edit_keeps_the_adoption_text() {
         "{}",
         r.body
     );
-    let n: i64 = sqlx::query_scalar("select count(*) from adoptions a join teams t on t.id = a.team_id where t.slug = 'lincoln-es-step'")
-        .fetch_one(&app.state.db.read)
+    let n: i64 = sql::query_scalar("select count(*) from adoptions a join teams t on t.id = a.team_id where t.slug = 'lincoln-es-step'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(n, 0, "nothing saved");
@@ -408,8 +409,8 @@ async fn local_raw(b: &mut Browser<'_>, fields: &str) -> Resp {
 }
 
 async fn users(app: &TestApp) -> i64 {
-    sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.state.db.read)
+    sql::query_scalar("select count(*) from users")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap()
 }
@@ -431,8 +432,8 @@ async fn local_sign_in_never_merges_two_names_and_tells_each_problem() {
     Browser::local(&app, "Ann Lee", "member", "").await;
     Browser::local(&app, "ann.lee", "member", "").await;
     assert_eq!(users(&app).await, before + 3);
-    let role: String = sqlx::query_scalar("select role from users where name = 'Ann-Lee'")
-        .fetch_one(&app.state.db.read)
+    let role: String = sql::query_scalar("select role from users where name = 'Ann-Lee'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(role, "admin");

@@ -1,4 +1,5 @@
 use brightspots::content::{load_dir, write_dir};
+use brightspots::store::sql;
 use brightspots::store::{Db, export_catalog, import_catalog};
 
 use crate::helpers::{TestApp, seed_copy, seed_dir};
@@ -85,8 +86,8 @@ async fn reimporting_unchanged_files_makes_no_revision_and_edits_make_one() {
         html.contains("Revised opening.") && html.contains("Revision 2."),
         "vetted edit is public"
     );
-    let changes: i64 = sqlx::query_scalar("select count(*) from changes c join practices p on p.id = c.practice_id where p.slug = 'cognate-word-walls'")
-        .fetch_one(&app.state.db.read).await.unwrap();
+    let changes: i64 = sql::query_scalar("select count(*) from changes c join practices p on p.id = c.practice_id where p.slug = 'cognate-word-walls'")
+        .fetch_one(app.state.db.reader()).await.unwrap();
     assert_eq!(
         changes, 2,
         "one change per write, none for the unchanged import"

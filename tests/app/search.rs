@@ -1,5 +1,6 @@
 //! Search through the real router, on the seed catalog, with a real index.
 
+use brightspots::store::sql;
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
@@ -579,8 +580,8 @@ async fn searches_are_logged_without_identity() {
     api(&app, &q("chronic absence")).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let rows: Vec<(String, String, i64)> = loop {
-        let rows = sqlx::query_as("select query, filters, results from search_log order by id")
-            .fetch_all(&app.state.db.read)
+        let rows = sql::query_as("select query, filters, results from search_log order by id")
+            .fetch_all(app.state.db.reader())
             .await
             .unwrap();
         if rows.len() >= 3 || std::time::Instant::now() > deadline {
@@ -603,8 +604,8 @@ async fn searches_are_logged_without_identity() {
         ("chronic absence", rows[0].2)
     );
     let columns: Vec<String> =
-        sqlx::query_scalar("select name from pragma_table_info('search_log') order by cid")
-            .fetch_all(&app.state.db.read)
+        sql::query_scalar("select name from pragma_table_info('search_log') order by cid")
+            .fetch_all(app.state.db.reader())
             .await
             .unwrap();
     assert_eq!(
@@ -622,13 +623,13 @@ async fn searches_are_logged_without_identity() {
 }
 
 /// Renames the team of `attendance-welcome-calls` in a transaction left open.
-async fn rename(app: &TestApp, name: &str) -> sqlx::Transaction<'static, sqlx::Sqlite> {
+async fn rename(app: &TestApp, name: &str) -> brightspots::store::Conn {
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query(
-        "update teams set name = ? where id = (select team_id from practices where slug = 'attendance-welcome-calls')",
+    sql::query(
+        "update teams set name = $1 where id = (select team_id from practices where slug = 'attendance-welcome-calls')",
     )
     .bind(name)
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     tx
@@ -662,10 +663,10 @@ async fn hit_rows_are_kept_until_the_catalog_changes() {
     // The same rename recorded as a change to the practice: once the index has seen it,
     // searches read the row again.
     let mut tx = rename(&app, "Renamed team").await;
-    sqlx::query(
+    sql::query(
         "insert into changes (practice_id, kind) select id, 'practice' from practices where slug = 'attendance-welcome-calls'",
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();

@@ -1,6 +1,7 @@
 //! The index is derived from the database: it catches up after a stop or a crash, rebuilds
 //! when its schema changed, and can be rebuilt from the command line.
 
+use brightspots::store::sql;
 use std::process::Command;
 
 use brightspots::content::load_dir;
@@ -16,10 +17,10 @@ pub async fn all_slugs(app: &TestApp) -> Vec<String> {
 }
 
 pub async fn public_slugs(app: &TestApp) -> Vec<String> {
-    let mut s: Vec<String> = sqlx::query_scalar(
+    let mut s: Vec<String> = sql::query_scalar(
         "select slug from practices where public_revision_id is not null and status <> 'archived' order by slug",
     )
-    .fetch_all(&app.state.db.read)
+    .fetch_all(app.state.db.reader())
     .await
     .unwrap();
     s.sort();
@@ -48,12 +49,12 @@ async fn the_index_catches_up_after_writes_it_never_saw() {
     import_catalog(&app.state.db, &catalog).await.unwrap();
     // Un-vetting (what a coach's withdrawal will do): no public revision any more.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query("update practices set public_revision_id = null, status = 'draft' where slug = 'family-reading-bags'")
-        .execute(&mut *tx)
+    sql::query("update practices set public_revision_id = null, status = 'draft' where slug = 'family-reading-bags'")
+        .execute(&mut tx)
         .await
         .unwrap();
-    sqlx::query("insert into changes (practice_id, kind) select id, 'practice' from practices where slug = 'family-reading-bags'")
-        .execute(&mut *tx)
+    sql::query("insert into changes (practice_id, kind) select id, 'practice' from practices where slug = 'family-reading-bags'")
+        .execute(&mut tx)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -192,8 +193,8 @@ async fn reindex_from_the_command_line() {
         String::from_utf8_lossy(&out.stdout).contains("asked to rebuild"),
         "{out:?}"
     );
-    let requested: i64 = sqlx::query_scalar("select max(seq) from changes where kind = 'reindex'")
-        .fetch_one(&app.state.db.read)
+    let requested: i64 = sql::query_scalar("select max(seq) from changes where kind = 'reindex'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     app.indexed().await;
@@ -222,9 +223,9 @@ async fn a_changed_school_reaches_the_index() {
     let before = app.state.db.last_change().await.unwrap();
     import_catalog(&app.state.db, &catalog).await.unwrap();
     let after: i64 =
-        sqlx::query_scalar("select count(*) from changes where seq > ? and kind = 'network'")
+        sql::query_scalar("select count(*) from changes where seq > $1 and kind = 'network'")
             .bind(before)
-            .fetch_one(&app.state.db.read)
+            .fetch_one(app.state.db.reader())
             .await
             .unwrap();
     assert_eq!(after, 0);
@@ -246,12 +247,12 @@ async fn an_index_ahead_of_its_database_is_rebuilt() {
     // As if the database had been restored from an older backup: changes the index has
     // seen are gone, and new writes will reuse their numbers.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sqlx::query("delete from changes where seq > 5")
-        .execute(&mut *tx)
+    sql::query("delete from changes where seq > 5")
+        .execute(&mut tx)
         .await
         .unwrap();
-    sqlx::query("update sqlite_sequence set seq = 5 where name = 'changes'")
-        .execute(&mut *tx)
+    sql::query("update sqlite_sequence set seq = 5 where name = 'changes'")
+        .execute(&mut tx)
         .await
         .unwrap();
     tx.commit().await.unwrap();

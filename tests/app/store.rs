@@ -1,4 +1,5 @@
 use brightspots::content::load_dir;
+use brightspots::store::sql;
 use brightspots::store::{Db, import_catalog, import_dir};
 
 use crate::helpers::{TestApp, seed_dir};
@@ -30,14 +31,14 @@ async fn concurrent_writers_never_see_database_is_locked() {
             panic!("a writer failed: {e:#}");
         }
     }
-    let revisions: i64 = sqlx::query_scalar("select count(*) from practice_revisions")
-        .fetch_one(&app.state.db.read)
+    let revisions: i64 = sql::query_scalar("select count(*) from practice_revisions")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     // 17 originals + at least one new revision per edit (later imports may revert others').
     assert!(revisions >= 17 + 24, "{revisions}");
-    let seqs: Vec<i64> = sqlx::query_scalar("select seq from changes order by seq")
-        .fetch_all(&app.state.db.read)
+    let seqs: Vec<i64> = sql::query_scalar("select seq from changes order by seq")
+        .fetch_all(app.state.db.reader())
         .await
         .unwrap();
     assert!(seqs.windows(2).all(|w| w[1] > w[0]));
@@ -46,13 +47,13 @@ async fn concurrent_writers_never_see_database_is_locked() {
 #[tokio::test]
 async fn the_database_is_in_wal_mode_with_foreign_keys() {
     let app = TestApp::empty().await;
-    let mode: String = sqlx::query_scalar("pragma journal_mode")
-        .fetch_one(&app.state.db.read)
+    let mode: String = sql::query_scalar("pragma journal_mode")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(mode, "wal");
-    let fk: i64 = sqlx::query_scalar("pragma foreign_keys")
-        .fetch_one(&app.state.db.read)
+    let fk: i64 = sql::query_scalar("pragma foreign_keys")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(fk, 1);
@@ -68,8 +69,8 @@ async fn a_failed_import_leaves_nothing_behind() {
         brightspots::domain::Slug::parse("ghost-team").unwrap();
     assert!(import_catalog(&app.state.db, &catalog).await.is_err());
     assert!(app.state.db.is_empty().await.unwrap());
-    let areas: i64 = sqlx::query_scalar("select count(*) from challenge_areas")
-        .fetch_one(&app.state.db.read)
+    let areas: i64 = sql::query_scalar("select count(*) from challenge_areas")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(areas, 0);
@@ -91,13 +92,13 @@ async fn read_then_write_transactions_queue_instead_of_failing() {
         };
         tasks.push(tokio::spawn(async move {
             let mut tx = db.begin_write().await?;
-            let id: i64 = sqlx::query_scalar("select min(id) from practices")
-                .fetch_one(&mut *tx)
+            let id: i64 = sql::query_scalar("select min(id) from practices")
+                .fetch_one(&mut tx)
                 .await?;
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            sqlx::query("insert into changes (practice_id, kind) values (?, 'test')")
+            sql::query("insert into changes (practice_id, kind) values ($1, 'test')")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
             tx.commit().await
         }));
@@ -105,8 +106,8 @@ async fn read_then_write_transactions_queue_instead_of_failing() {
     for t in tasks {
         t.await.unwrap().expect("no writer may fail");
     }
-    let n: i64 = sqlx::query_scalar("select count(*) from changes where kind = 'test'")
-        .fetch_one(&app.state.db.read)
+    let n: i64 = sql::query_scalar("select count(*) from changes where kind = 'test'")
+        .fetch_one(app.state.db.reader())
         .await
         .unwrap();
     assert_eq!(n, 32);
@@ -121,8 +122,8 @@ fn generated(dir: &std::path::Path, n: usize) {
 }
 
 async fn practice_count(db: &Db) -> i64 {
-    sqlx::query_scalar("select count(*) from practices")
-        .fetch_one(&db.read)
+    sql::query_scalar("select count(*) from practices")
+        .fetch_one(db.reader())
         .await
         .unwrap()
 }
