@@ -2,7 +2,7 @@
 //! save comes back with their text and a plain message, reading never waits, and a save with
 //! submit is one transaction.
 
-use brightspots::store::sql;
+use brightspots::store::{Dialect, sql};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -114,13 +114,21 @@ async fn save_and_submit_are_one_transaction() {
     let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
     // Recording the submission fails (as if the process died there): the save goes too.
     let mut tx = app.state.db.begin_write().await.unwrap();
-    sql::query(
-        r#"create trigger fail_submission before insert on practice_events
-           when new.kind = 'submitted' begin select raise(abort, 'the process died here'); end"#,
-    )
-    .execute(&mut tx)
-    .await
-    .unwrap();
+    let triggers: &[&str] = match app.state.db.dialect() {
+        Dialect::Sqlite => &[
+            r#"create trigger fail_submission before insert on practice_events
+               when new.kind = 'submitted' begin select raise(abort, 'the process died here'); end"#,
+        ],
+        Dialect::Postgres => &[
+            r#"create function fail_submission() returns trigger language plpgsql as $$
+               begin raise exception 'the process died here'; end $$"#,
+            r#"create trigger fail_submission before insert on practice_events for each row
+               when (new.kind = 'submitted') execute function fail_submission()"#,
+        ],
+    };
+    for trigger in triggers {
+        sql::query(*trigger).execute(&mut tx).await.unwrap();
+    }
     tx.commit().await.unwrap();
     let mut form = practice_form("Restating partners, all or nothing", "24", "Spoke more.");
     form.extend_from_slice(&[("confirm_privacy", "yes"), ("action", "submit")]);

@@ -153,7 +153,9 @@ pub mod postgres {
                     }
                 }
                 let name = format!("bs_tpl_{hash:016x}");
-                let mut conn = PgConnection::connect(server).await.unwrap();
+                let mut conn = PgConnection::connect(server).await.unwrap_or_else(|e| {
+                    panic!("{}={server}: the PostgreSQL server does not answer: {e}", super::POSTGRES_VAR)
+                });
                 // Another test process may be making the same template.
                 sqlx::query("select pg_advisory_lock(16979, 2)").execute(&mut conn).await.unwrap();
                 let exists: bool =
@@ -214,7 +216,12 @@ pub mod postgres {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let mut conn = PgConnection::connect(server).await.unwrap();
+        let mut conn = PgConnection::connect(server).await.unwrap_or_else(|e| {
+            panic!(
+                "{}={server}: the PostgreSQL server does not answer: {e}",
+                super::POSTGRES_VAR
+            )
+        });
         sqlx::query(&format!("create database {name} template {template}"))
             .execute(&mut conn)
             .await
@@ -377,4 +384,26 @@ pub fn field_block<'a>(page: &'a str, field: &str) -> &'a str {
         "</p>"
     };
     &rest[..rest.find(close).unwrap()]
+}
+
+/// Says once, outside the captured output, which backend this run tests; with the variable
+/// set, fails when its server does not answer (CI must not pass by skipping).
+#[tokio::test]
+async fn postgres_suite() {
+    use std::io::Write;
+    match postgres_server() {
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: the PostgreSQL suite was skipped; set {POSTGRES_VAR}=postgres://postgres@127.0.0.1:5432/test to run it"
+            );
+        }
+        Some(server) => {
+            let url = postgres::fresh_database(&server).await;
+            let db = Db::connect(&url)
+                .await
+                .expect("the PostgreSQL server answers");
+            assert_eq!(db.dialect(), brightspots::store::Dialect::Postgres);
+        }
+    }
 }

@@ -431,8 +431,9 @@ async fn anonymous_visits_make_the_database_hold_nothing_lasting() {
     sql::query(
         r#"with recursive n(i) as (select 1 union all select i + 1 from n where i < 10000)
            insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at)
-           select 'flood-' || i, 'district', 'v', 'n', '/', strftime('%s', 'now') from n"#,
+           select 'flood-' || i, 'district', 'v', 'n', '/', $1 from n"#,
     )
+    .bind(time::OffsetDateTime::now_utc().unix_timestamp())
     .execute(&mut tx)
     .await
     .unwrap();
@@ -454,9 +455,10 @@ async fn expired_sessions_and_attempts_are_swept_without_anyone_signing_in() {
     for sql in [
         "insert into sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) values ('old', null, 'c', 0, 0)",
         "insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at) values ('old', 'x', 'v', 'n', '/', 0)",
-        "insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at) values ('new', 'x', 'v', 'n', '/', strftime('%s', 'now'))",
+        "insert into login_attempts (state_hash, provider, pkce_verifier, nonce, return_to, created_at) values ('new', 'x', 'v', 'n', '/', $1)",
     ] {
-        sql::query(sql).execute(&mut tx).await.unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        sql::query(sql).bind(now).execute(&mut tx).await.unwrap();
     }
     tx.commit().await.unwrap();
     // The sweeper runs when the hub starts, then every ten minutes.

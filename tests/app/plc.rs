@@ -1,7 +1,7 @@
 //! The quarterly cross-district review, with its figures computed from the seed catalog.
 
 use axum::http::StatusCode;
-use brightspots::store::sql;
+use brightspots::store::{Dialect, sql};
 
 use crate::helpers::{Browser, TestApp};
 
@@ -354,12 +354,15 @@ async fn long_lists_show_fifty_and_how_many_more() {
     .unwrap();
     assert_eq!(changed.rows_affected(), 1);
     tx.commit().await.unwrap();
-    let public_due: i64 = sql::query_scalar(
+    let d = app.state.db.dialect();
+    let public_due: i64 = sql::query_scalar(format!(
         "select count(*) from practices p where p.public_revision_id is not null
-           and p.status <> 'archived' and date(p.vetted_on, '+1 months') <= date('now')
+           and p.status <> 'archived' and {} <= {}
            and not exists (select 1 from adoptions a where a.practice_id = p.id
                            and coalesce(a.updated_at, a.started_on) > p.vetted_on)",
-    )
+        d.months_after("p.vetted_on", "1"),
+        d.today()
+    ))
     .fetch_one(app.state.db.reader())
     .await
     .unwrap();
@@ -380,16 +383,28 @@ async fn long_lists_show_fifty_and_how_many_more() {
     );
 
     // The coverage table (from the index's counts) agrees with the database, cell by cell.
-    let cells: Vec<(String, String, String, i64)> = sql::query_as(
-        r#"select a.slug, a.name, g.value, count(*)
+    let rows: Vec<(String, String, String)> = sql::query_as(
+        r#"select a.slug, a.name, r.grade_bands
            from practices p join practice_revisions r on r.id = p.public_revision_id
            join revision_challenge_areas rca on rca.revision_id = r.id
-           join challenge_areas a on a.id = rca.challenge_area_id, json_each(r.grade_bands) g
-           where p.status <> 'archived' group by a.slug, g.value"#,
+           join challenge_areas a on a.id = rca.challenge_area_id
+           where p.status <> 'archived' order by a.slug"#,
     )
     .fetch_all(app.state.db.reader())
     .await
     .unwrap();
+    let mut counted: std::collections::BTreeMap<(String, String, String), i64> = Default::default();
+    for (slug, name, bands) in rows {
+        for band in serde_json::from_str::<Vec<String>>(&bands).unwrap() {
+            *counted
+                .entry((slug.clone(), name.clone(), band))
+                .or_default() += 1;
+        }
+    }
+    let cells: Vec<(String, String, String, i64)> = counted
+        .into_iter()
+        .map(|((a, n, g), c)| (a, n, g, c))
+        .collect();
     let (slug, name) = (&cells[0].0, &cells[0].1);
     use brightspots::domain::Vocabulary;
     let row: Vec<String> = brightspots::domain::GradeBand::ALL
@@ -473,9 +488,15 @@ async fn review_queue_and_quarter_page_agree_on_what_is_due() {
         ("exit-ticket-regrouping", "-1 day"),
         ("two-by-ten-conversations", "+1 day"),
     ] {
-        sql::query(
-            "update practices set vetted_on = date('now', '-' || $1 || ' months', $2) where slug = $3",
-        )
+        let months_ago = match app.state.db.dialect() {
+            Dialect::Sqlite => "date('now', '-' || $1 || ' months', $2)",
+            Dialect::Postgres => {
+                "to_char((now() at time zone 'utc')::date - make_interval(months => cast($1 as integer)) + cast($2 as interval), 'YYYY-MM-DD')"
+            }
+        };
+        sql::query(format!(
+            "update practices set vetted_on = {months_ago} where slug = $3"
+        ))
         .bind(app.state.settings.rereview_months)
         .bind(shift)
         .bind(slug)

@@ -1,6 +1,6 @@
 //! Search through the real router, on the seed catalog, with a real index.
 
-use brightspots::store::sql;
+use brightspots::store::{Dialect, sql};
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
@@ -604,7 +604,12 @@ async fn searches_are_logged_without_identity() {
         ("chronic absence", rows[0].2)
     );
     let columns: Vec<String> =
-        sql::query_scalar("select name from pragma_table_info('search_log') order by cid")
+        sql::query_scalar(match app.state.db.dialect() {
+            Dialect::Sqlite => "select name from pragma_table_info('search_log') order by cid",
+            Dialect::Postgres => {
+                "select column_name::text from information_schema.columns where table_name = 'search_log' order by ordinal_position"
+            }
+        })
             .fetch_all(app.state.db.reader())
             .await
             .unwrap();

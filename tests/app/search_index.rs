@@ -1,7 +1,7 @@
 //! The index is derived from the database: it catches up after a stop or a crash, rebuilds
 //! when its schema changed, and can be rebuilt from the command line.
 
-use brightspots::store::sql;
+use brightspots::store::{Dialect, sql};
 use std::process::Command;
 
 use brightspots::content::load_dir;
@@ -251,10 +251,13 @@ async fn an_index_ahead_of_its_database_is_rebuilt() {
         .execute(&mut tx)
         .await
         .unwrap();
-    sql::query("update sqlite_sequence set seq = 5 where name = 'changes'")
-        .execute(&mut tx)
-        .await
-        .unwrap();
+    sql::query(match app.state.db.dialect() {
+        Dialect::Sqlite => "update sqlite_sequence set seq = 5 where name = 'changes'",
+        Dialect::Postgres => "select setval(pg_get_serial_sequence('changes', 'seq'), 5)",
+    })
+    .execute(&mut tx)
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     app.restart().await;
     // The index (at seq 21) is ahead of the database (at 5): it must rebuild down to 5.
