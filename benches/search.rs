@@ -90,14 +90,14 @@ fn main() {
                     .unwrap();
             }
             let rebuild = started.elapsed();
-            let target = db.last_change().await.unwrap();
+            let head = db.feed_head().await.unwrap();
             // BENCH_NO_FTS=1 skips the baseline (at 1,000,000 practices it takes hours).
             if std::env::var_os("BENCH_NO_FTS").is_none() {
                 fts5::prepare(&db, &url).await;
             }
             let search = Search::start(&index_dir, db).unwrap();
             // A kept index from another schema version is rebuilt by the indexer: wait for it.
-            while search.indexed_seq() < target {
+            while !search.caught_up(head) {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             (import, rebuild, search)

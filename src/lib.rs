@@ -7,6 +7,7 @@ pub mod content;
 pub mod domain;
 pub mod error;
 pub mod generate;
+pub mod jobs;
 pub mod search;
 mod server;
 pub mod store;
@@ -54,10 +55,18 @@ impl AppState {
             Search::start(&settings.index_dir, db.clone())?
                 .with_cached_results(settings.search_cache_entries),
         );
+        // Writes through other instances wake the indexer at once (PostgreSQL).
+        let listening = Arc::downgrade(&search);
+        let listener_db = db.clone();
+        tokio::spawn(async move {
+            listener_db
+                .listen_for_changes(|| listening.upgrade().map(|s| s.wake()).is_some())
+                .await;
+        });
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(write_search_log(db.clone(), rx));
         let settings = Arc::new(settings);
-        tokio::spawn(auth::sweep_periodically(db.clone(), settings.clone()));
+        tokio::spawn(jobs::run(db.clone(), settings.clone()));
         Ok(AppState {
             db,
             settings,

@@ -246,18 +246,6 @@ pub async fn sweep_expired(db: &crate::store::Db, s: &Settings, now: i64) -> sql
     .await
 }
 
-/// Sweeps at start and every [`SWEEP_EVERY`]. Each instance sweeping the same rows is
-/// harmless: a delete of what is already gone deletes nothing.
-pub async fn sweep_periodically(db: crate::store::Db, settings: std::sync::Arc<Settings>) {
-    let mut tick = tokio::time::interval(SWEEP_EVERY);
-    loop {
-        tick.tick().await;
-        if let Err(e) = sweep_expired(&db, &settings, now()).await {
-            tracing::warn!(error = %e, "expired sessions not cleared");
-        }
-    }
-}
-
 /// Attaches the [`Viewer`] of every request.
 pub async fn resolve_viewer(
     State(state): State<AppState>,

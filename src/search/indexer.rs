@@ -1,10 +1,11 @@
 //! The only `IndexWriter` of the process, owned by one task. It tails the `changes` table:
-//! applies rows in `seq` order, commits in batches with the last applied `seq` as the commit
-//! payload, and catches up from that payload after a restart or a crash. Tantivy work runs
+//! applies rows in feed order (see `Db::changes_after`), commits in batches with the last
+//! applied position as the commit payload, and catches up from that payload after a restart
+//! or a crash. Tantivy work runs
 //! in `spawn_blocking`, off the async executor.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,19 +15,30 @@ use tokio::sync::mpsc::Receiver;
 use tracing::{error, info, warn};
 
 use super::schema::{Fields, SCHEMA_VERSION, id_term, to_document};
-use crate::store::{Db, IndexDoc};
+use crate::store::{Db, FeedPos, IndexDoc};
 
 /// What each commit records, so that the next start knows where it stands.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Payload {
     pub schema: u32,
     pub seq: i64,
+    /// The transaction id of the last applied change (PostgreSQL; 0 on SQLite and in
+    /// indexes written before the feed had it).
+    #[serde(default)]
+    pub xid: i64,
 }
 
 impl Payload {
     pub fn read(index: &Index) -> Option<Payload> {
         let metas = index.load_metas().ok()?;
         serde_json::from_str(metas.payload.as_deref()?).ok()
+    }
+
+    pub fn pos(&self) -> FeedPos {
+        FeedPos {
+            xid: self.xid,
+            seq: self.seq,
+        }
     }
 }
 
@@ -50,9 +62,9 @@ pub struct Indexer {
     pub fields: Fields,
     /// Only ever locked inside this indexer's blocking sections, one at a time.
     pub writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
-    pub last_seq: i64,
-    /// The last `seq` that searches can see (set after the reader reloaded).
-    pub visible: Arc<AtomicI64>,
+    pub last: FeedPos,
+    /// The last change that searches can see (set after the reader reloaded).
+    pub visible: Arc<Mutex<FeedPos>>,
     /// Commits since the start, what caches key on (see `Search::generation`).
     pub generation: Arc<AtomicU64>,
     /// Set once the first full pass after the start is done (see `Search::ready`).
@@ -64,7 +76,7 @@ enum Work {
     Replace { ids: Vec<i64>, docs: Vec<IndexDoc> },
     Clear,
     Add(Vec<IndexDoc>),
-    Commit(i64),
+    Commit(FeedPos),
 }
 
 impl Indexer {
@@ -72,16 +84,15 @@ impl Indexer {
     pub async fn run(mut self, mut inbox: Receiver<Msg>, mut needs_rebuild: bool) {
         // An index ahead of its database (a database restored from a backup, or another
         // database behind the same index) would silently skip the next writes: rebuild it.
-        match self.db.last_change().await {
-            Ok(seq) if self.last_seq > seq => {
+        match self.db.is_ahead(self.last).await {
+            Ok(true) => {
                 warn!(
-                    index = self.last_seq,
-                    database = seq,
+                    index = ?self.last,
                     "the search index is ahead of the database; rebuilding it"
                 );
                 needs_rebuild = true;
             }
-            Ok(_) => {}
+            Ok(false) => {}
             Err(e) => warn!(error = %e, "cannot read the database's last change"),
         }
         loop {
@@ -140,14 +151,14 @@ impl Indexer {
         info!("search indexer stopped");
     }
 
-    /// Applies every change after `last_seq`; true when a full rebuild was requested instead.
+    /// Applies every change after `last`; true when a full rebuild was requested instead.
     pub async fn apply_pending(&mut self) -> anyhow::Result<bool> {
         loop {
-            let changes = self.db.changes_after(self.last_seq, BATCH).await?;
-            let Some(&(last, _, _)) = changes.last() else {
+            let changes = self.db.changes_after(self.last, BATCH).await?;
+            let Some(last) = changes.last().map(|c| c.pos) else {
                 break;
             };
-            if changes.iter().any(|(_, _, kind)| kind == "reindex") {
+            if changes.iter().any(|c| c.kind == "reindex") {
                 info!("a reindex was requested");
                 return Ok(true);
             }
@@ -156,7 +167,7 @@ impl Indexer {
             // caches on.
             let ids: Vec<i64> = changes
                 .iter()
-                .filter_map(|(_, id, _)| *id)
+                .filter_map(|c| c.practice_id)
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -179,7 +190,7 @@ impl Indexer {
         mut progress: impl FnMut(usize, usize),
     ) -> anyhow::Result<usize> {
         // Changes written while we read are applied again afterwards: replacing is idempotent.
-        let seq = self.db.last_change().await?;
+        let from = self.db.rebuild_position().await?;
         let ids = self.db.public_practice_ids().await?;
         self.work(Work::Clear).await?;
         progress(0, ids.len());
@@ -188,7 +199,7 @@ impl Indexer {
             self.work(Work::Add(docs)).await?;
             progress(((i + 1) * REBUILD_CHUNK).min(ids.len()), ids.len());
         }
-        self.work(Work::Commit(seq)).await?;
+        self.work(Work::Commit(from)).await?;
         Ok(ids.len())
     }
 
@@ -196,7 +207,7 @@ impl Indexer {
         let writer = self.writer.clone();
         let reader = self.reader.clone();
         let fields = self.fields;
-        let committed = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<i64>> {
+        let committed = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<FeedPos>> {
             let mut writer = writer
                 .lock()
                 .map_err(|_| anyhow::anyhow!("index writer poisoned"))?;
@@ -217,33 +228,34 @@ impl Indexer {
                         writer.add_document(to_document(&fields, d))?;
                     }
                 }
-                Work::Commit(seq) => {
+                Work::Commit(pos) => {
                     let started = Instant::now();
                     let payload = serde_json::to_string(&Payload {
                         schema: SCHEMA_VERSION,
-                        seq,
+                        seq: pos.seq,
+                        xid: pos.xid,
                     })?;
                     let mut prepared = writer.prepare_commit()?;
                     prepared.set_payload(&payload);
                     prepared.commit()?;
                     reader.reload()?;
                     tracing::debug!(
-                        seq,
+                        ?pos,
                         ms = started.elapsed().as_secs_f64() * 1000.0,
                         "search index committed"
                     );
-                    return Ok(Some(seq));
+                    return Ok(Some(pos));
                 }
             }
             Ok(None)
         })
         .await??;
-        if let Some(seq) = committed {
-            self.last_seq = seq;
-            // The generation moves before `visible`: whoever waits for a seq to be visible
-            // then finds the caches keyed past it.
+        if let Some(pos) = committed {
+            self.last = pos;
+            // The generation moves before `visible`: whoever waits for a change to be
+            // visible then finds the caches keyed past it.
             self.generation.fetch_add(1, Ordering::AcqRel);
-            self.visible.store(seq, Ordering::Release);
+            *self.visible.lock().unwrap_or_else(|e| e.into_inner()) = pos;
         }
         Ok(())
     }

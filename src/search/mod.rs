@@ -16,7 +16,7 @@ mod stem;
 mod synonyms;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::{Sender, channel};
@@ -29,7 +29,7 @@ pub use indexer::Payload;
 pub use query::{MAX_QUERY_CHARS, UserQuery, is_stop_word};
 pub use schema::{SCHEMA_VERSION, markdown_text};
 
-use crate::store::Db;
+use crate::store::{Db, FeedPos};
 use indexer::{Indexer, Msg};
 use open::{Opened, open_index};
 use schema::Fields;
@@ -47,7 +47,7 @@ pub struct Search {
     task: Mutex<Option<JoinHandle<()>>>,
     /// The directory lock, let go when the indexer has stopped.
     lock: Mutex<Option<std::fs::File>>,
-    visible: Arc<AtomicI64>,
+    visible: Arc<Mutex<FeedPos>>,
     generation: Arc<AtomicU64>,
     ready: Arc<AtomicBool>,
     /// Facet ordinals of the live segments, for counting.
@@ -81,12 +81,12 @@ impl Search {
             ),
             other => other.into(),
         })?;
-        let last_seq = if needs_rebuild {
-            0
+        let last = if needs_rebuild {
+            FeedPos::default()
         } else {
-            Payload::read(&index).map_or(0, |p| p.seq)
+            Payload::read(&index).map_or_else(FeedPos::default, |p| p.pos())
         };
-        let visible = Arc::new(AtomicI64::new(last_seq));
+        let visible = Arc::new(Mutex::new(last));
         let generation = Arc::new(AtomicU64::new(0));
         let ready = Arc::new(AtomicBool::new(false));
         let indexer = Indexer {
@@ -95,7 +95,7 @@ impl Search {
             reader: reader.clone(),
             fields,
             writer: Arc::new(Mutex::new(writer)),
-            last_seq,
+            last,
             visible: visible.clone(),
             generation: generation.clone(),
             ready: ready.clone(),
@@ -132,9 +132,15 @@ impl Search {
         }
     }
 
-    /// The `seq` of the last change that searches can see.
-    pub fn indexed_seq(&self) -> i64 {
-        self.visible.load(Ordering::Acquire)
+    /// The last change that searches can see.
+    pub fn indexed(&self) -> FeedPos {
+        *self.visible.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether searches see every change up to `head` (a `Db::feed_head`) and the first
+    /// full pass is done.
+    pub fn caught_up(&self, head: FeedPos) -> bool {
+        self.ready() && self.indexed() >= head
     }
 
     /// How many times the index has committed since the start: every applied change, a
@@ -198,7 +204,7 @@ pub async fn rebuild_offline(
         reader,
         fields,
         writer: writer.clone(),
-        last_seq: 0,
+        last: FeedPos::default(),
         visible: Default::default(),
         generation: Default::default(),
         ready: Default::default(),

@@ -8,6 +8,7 @@ mod authoring;
 mod capped;
 mod export;
 mod import;
+mod jobs;
 pub mod pages;
 mod people;
 pub mod plc;
@@ -28,9 +29,10 @@ pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
 pub use capped::Capped;
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog, import_dir};
+pub use jobs::Job;
 pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, TeamRef, User};
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
-pub use search_docs::{IndexDoc, SearchLogEntry};
+pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
 pub use sql::{Conn, Dialect, Pool};
 
 use sql::{Exec, Query, query, query_scalar};
@@ -122,6 +124,20 @@ impl Db {
         // sqlx holds an advisory lock while it migrates: instances starting together
         // migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        // Rows restored from another cluster (pg_dump, pg_restore) may carry transaction ids
+        // this one has not reached yet: the feed would hold them back until it did.
+        let reset = query(
+            "update changes set xid = 0 where xid >= pg_snapshot_xmax(pg_current_snapshot())::text::bigint",
+        )
+        .execute(Exec::PgPool(&pool))
+        .await?
+        .rows_affected();
+        if reset > 0 {
+            tracing::warn!(
+                rows = reset,
+                "changes from another database cluster were renumbered for this one"
+            );
+        }
         Ok(Db {
             read: Pool::Postgres(pool.clone()),
             write: Pool::Postgres(pool),
@@ -222,6 +238,38 @@ impl Db {
             .execute(&mut *conn)
             .await?;
         outcome
+    }
+
+    /// Calls `wake` each time a write through any instance commits a change, until `wake`
+    /// returns false (PostgreSQL's LISTEN/NOTIFY, reconnecting when the connection drops).
+    /// Returns at once on SQLite, whose writers in other processes the indexer's poll finds.
+    pub async fn listen_for_changes(&self, mut wake: impl FnMut() -> bool + Send) {
+        let Pool::Postgres(pool) = &self.read else {
+            return;
+        };
+        loop {
+            let listening = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen("bs_changes").await?;
+                loop {
+                    listener.recv().await?;
+                    if !wake() {
+                        return Ok::<_, sqlx::Error>(());
+                    }
+                }
+            };
+            match listening.await {
+                Ok(()) => return,
+                Err(e) if pool.is_closed() => {
+                    tracing::debug!(error = %e, "stopped listening for changes");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for changes failed; the indexer polls meanwhile")
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     /// Whether the database answers: what `/readyz` reports.

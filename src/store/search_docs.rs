@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
-use super::sql::{Arg, query, query_as, query_scalar};
+use super::sql::{Arg, Dialect, query, query_as, query_scalar};
 
 use super::{Db, parse_list};
 
@@ -202,17 +202,102 @@ impl Db {
             .collect())
     }
 
-    /// Changes after `seq`, oldest first, at most `limit`: `(seq, practice_id, kind)`.
-    pub async fn changes_after(
-        &self,
-        seq: i64,
-        limit: i64,
-    ) -> sqlx::Result<Vec<(i64, Option<i64>, String)>> {
-        query_as("select seq, practice_id, kind from changes where seq > $1 order by seq limit $2")
-            .bind(seq)
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await
+    /// Changes after `after` in feed order, at most `limit`.
+    ///
+    /// SQLite has one writer, so `seq` order is commit order. On PostgreSQL it is not: a
+    /// sequence value is taken before commit, so a row with a smaller `seq` can become
+    /// visible after a larger one, and a reader that remembered "the highest seq applied"
+    /// would skip it for ever. There the feed is read in `(xid, seq)` order, and only rows
+    /// of transactions older than the oldest one still running (the snapshot's xmin, read
+    /// *before* the rows): that set can never grow again, and every row committed later has
+    /// an `xid` at or above the horizon, so it sorts after anything returned now.
+    pub async fn changes_after(&self, after: FeedPos, limit: i64) -> sqlx::Result<Vec<Change>> {
+        match self.dialect() {
+            Dialect::Sqlite => {
+                query_as(
+                    "select 0 as xid, seq, practice_id, kind from changes where seq > $1 order by seq limit $2",
+                )
+                .bind(after.seq)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await
+            }
+            Dialect::Postgres => {
+                let horizon: i64 = query_scalar(
+                    "select pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+                )
+                .fetch_one(&self.read)
+                .await?;
+                query_as(
+                    r#"select xid, seq, practice_id, kind from changes
+                       where (xid, seq) > ($1, $2) and xid < $3
+                       order by xid, seq limit $4"#,
+                )
+                .bind(after.xid)
+                .bind(after.seq)
+                .bind(horizon)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await
+            }
+        }
+    }
+
+    /// The newest committed change in feed order: an indexer at or past it has applied
+    /// every write acknowledged so far.
+    pub async fn feed_head(&self) -> sqlx::Result<FeedPos> {
+        let head: Option<FeedPos> = match self.dialect() {
+            Dialect::Sqlite => {
+                query_as("select 0 as xid, seq from changes order by seq desc limit 1")
+                    .fetch_optional(&self.read)
+                    .await?
+            }
+            Dialect::Postgres => {
+                query_as("select xid, seq from changes order by xid desc, seq desc limit 1")
+                    .fetch_optional(&self.read)
+                    .await?
+            }
+        };
+        Ok(head.unwrap_or_default())
+    }
+
+    /// Where a rebuild that reads the practices *after* this call stands in the feed: every
+    /// change it may not have seen comes after it, and is applied again (which is harmless).
+    pub async fn rebuild_position(&self) -> sqlx::Result<FeedPos> {
+        match self.dialect() {
+            Dialect::Sqlite => Ok(FeedPos {
+                xid: 0,
+                seq: self.last_change().await?,
+            }),
+            Dialect::Postgres => {
+                let horizon: i64 =
+                    query_scalar("select pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                        .fetch_one(&self.read)
+                        .await?;
+                // Every row of a transaction below the horizon is visible by now, so none
+                // of them has a `seq` above this one.
+                Ok(FeedPos {
+                    xid: horizon - 1,
+                    seq: self.last_change().await?,
+                })
+            }
+        }
+    }
+
+    /// Whether an index that stands at `pos` is ahead of this database (restored from an
+    /// older backup, or into another PostgreSQL cluster): it would skip the next writes.
+    pub async fn is_ahead(&self, pos: FeedPos) -> sqlx::Result<bool> {
+        if pos.seq > self.last_change().await? {
+            return Ok(true);
+        }
+        if self.dialect() == Dialect::Postgres {
+            let next: i64 =
+                query_scalar("select pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+                    .fetch_one(&self.read)
+                    .await?;
+            return Ok(pos.xid >= next);
+        }
+        Ok(false)
     }
 
     /// The newest change, 0 when there is none.
@@ -269,6 +354,23 @@ impl Db {
         .fetch_all(&self.read)
         .await
     }
+}
+
+/// A place in the change feed: `(xid, seq)` in PostgreSQL's commit-safe order, `(0, seq)` on
+/// SQLite. Ordered as the feed is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, FromRow)]
+pub struct FeedPos {
+    pub xid: i64,
+    pub seq: i64,
+}
+
+/// One row of the change feed.
+#[derive(Debug, Clone, FromRow)]
+pub struct Change {
+    #[sqlx(flatten)]
+    pub pos: FeedPos,
+    pub practice_id: Option<i64>,
+    pub kind: String,
 }
 
 /// One search, as the network's log keeps it.

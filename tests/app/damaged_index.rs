@@ -193,7 +193,7 @@ async fn reindex_works_on_a_damaged_index() {
         .await
         .unwrap();
     app.indexed().await;
-    assert!(app.state.search.indexed_seq() >= requested);
+    assert!(app.state.search.indexed().seq >= requested);
     rebuilt(&app).await;
     // The rebuild left the damaged segment behind: the next start finds nothing wrong.
     app.restart().await;

@@ -66,16 +66,31 @@ impl TestApp {
     /// Waits until the search index has finished its first pass (a rebuild when there is one
     /// to do) and applied every change in the database.
     pub async fn indexed(&self) {
-        let target = self.state.db.last_change().await.unwrap();
+        let head = self.state.db.feed_head().await.unwrap();
         self.state.search.wake();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !self.state.search.ready() || self.state.search.indexed_seq() < target {
+        while !self.state.search.caught_up(head) {
             assert!(
                 std::time::Instant::now() < deadline,
-                "the index did not catch up with seq {target}"
+                "the index did not catch up with {head:?}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+    }
+
+    /// Another hub instance on this app's database, with its own search index, as a second
+    /// process behind a load balancer would be.
+    pub async fn second_instance(&self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = (*self.state.settings).clone();
+        settings.index_dir = dir.path().join("search_index");
+        let db = Db::connect_waiting(&settings.database_url, settings.write_wait())
+            .await
+            .unwrap();
+        let state = AppState::start(db, settings).unwrap();
+        let other = TestApp { _dir: dir, state };
+        other.indexed().await;
+        other
     }
 
     pub fn db_url(&self) -> String {

@@ -12,6 +12,7 @@ mod damaged_index;
 mod harness;
 mod helpers;
 mod identity;
+mod instances;
 mod pages;
 mod plc;
 mod provider;

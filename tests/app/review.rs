@@ -7,7 +7,11 @@ use brightspots::store::sql;
 use crate::helpers::{Browser, TestApp};
 
 /// Every rubric criterion scored `meets`, plus the given fields.
-fn rubric<'a>(revision: &'a str, decision: &'a str, comment: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn rubric<'a>(
+    revision: &'a str,
+    decision: &'a str,
+    comment: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     let mut f = vec![
         ("revision", revision),
         ("decision", decision),
@@ -21,7 +25,7 @@ fn rubric<'a>(revision: &'a str, decision: &'a str, comment: &'a str) -> Vec<(&'
     f
 }
 
-fn field(page: &str, name: &str) -> String {
+pub(crate) fn field(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let at = page
         .find(&marker)
@@ -30,7 +34,7 @@ fn field(page: &str, name: &str) -> String {
     page[at..at + page[at..].find('"').unwrap()].to_string()
 }
 
-fn share(title: &str, evidence: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn share(title: &str, evidence: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut f: Vec<(String, String)> = [
         ("title", title),
         (
@@ -66,7 +70,7 @@ fn share(title: &str, evidence: &str, extra: &[(&str, &str)]) -> Vec<(String, St
     f
 }
 
-async fn send(
+pub(crate) async fn send(
     b: &mut Browser<'_>,
     path: &str,
     fields: &[(String, String)],

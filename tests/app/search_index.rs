@@ -33,7 +33,7 @@ async fn the_index_catches_up_after_writes_it_never_saw() {
     // The indexer stops; writes land in the database only (as if it had died between the
     // database commit and the index commit).
     app.state.shutdown().await;
-    let behind = app.state.search.indexed_seq();
+    let behind = app.state.search.indexed().seq;
 
     let mut catalog = load_dir(&seed_dir(), app.state.settings.min_cell()).unwrap();
     let mut fresh = catalog.practices[0].clone();
@@ -198,7 +198,7 @@ async fn reindex_from_the_command_line() {
         .await
         .unwrap();
     app.indexed().await;
-    assert!(app.state.search.indexed_seq() >= requested);
+    assert!(app.state.search.indexed().seq >= requested);
     assert_eq!(all_slugs(&app).await.len(), public_slugs(&app).await.len());
 }
 
@@ -262,7 +262,7 @@ async fn an_index_ahead_of_its_database_is_rebuilt() {
     app.restart().await;
     // The index (at seq 21) is ahead of the database (at 5): it must rebuild down to 5.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while app.state.search.indexed_seq() > 5 {
+    while app.state.search.indexed().seq > 5 {
         assert!(std::time::Instant::now() < deadline, "no rebuild");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
