@@ -9,6 +9,7 @@ mod cli;
 mod connections;
 mod content_rules;
 mod damaged_index;
+mod feed;
 mod harness;
 mod helpers;
 mod identity;
