@@ -16,6 +16,7 @@ mod identity;
 mod instances;
 mod pages;
 mod plc;
+mod processes;
 mod provider;
 mod publish;
 mod review;
