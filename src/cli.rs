@@ -244,7 +244,12 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     for warning in settings.providers.iter().flat_map(|p| p.warnings()) {
         tracing::warn!("{warning}");
     }
-    let db = Db::connect_waiting(&settings.database_url, settings.write_wait()).await?;
+    let db = Db::connect_with(
+        &settings.database_url,
+        settings.write_wait(),
+        settings.database_max_connections,
+    )
+    .await?;
     if db.is_empty().await? {
         seed(&db, &settings).await?;
     }
@@ -264,6 +269,10 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("the database was seeded by another instance")]
+struct SeededMeanwhile;
+
 /// First start: load the seed catalog so a newcomer sees a real hub.
 async fn seed(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     let dir = &settings.content_dir;
@@ -271,14 +280,29 @@ async fn seed(db: &Db, settings: &Settings) -> anyhow::Result<()> {
         warn!(dir = %dir.display(), "the database is empty and there is no content directory to import");
         return Ok(());
     }
-    match import_dir(
-        async || Ok(db.begin_write().await?),
+    // Several instances may start together on a new database: the one that takes the writer
+    // first imports, the others find practices once they have it.
+    let imported = import_dir(
+        async || {
+            let tx = db.begin_write().await?;
+            if !db.is_empty().await? {
+                anyhow::bail!(SeededMeanwhile);
+            }
+            Ok(tx)
+        },
         dir,
         settings.min_cell(),
         |_, _| {},
     )
-    .await?
+    .await;
+    if imported
+        .as_ref()
+        .is_err_and(|e| e.downcast_ref::<SeededMeanwhile>().is_some())
     {
+        info!("another instance imported the seed catalog");
+        return Ok(());
+    }
+    match imported? {
         Ok(r) => {
             info!(dir = %dir.display(), practices = r.practices_created, "imported the seed catalog");
             Ok(())

@@ -54,6 +54,9 @@ pub struct Settings {
     /// How long a web request waits for the database's one writer (held by a long import,
     /// say) before the person is told the hub is busy and to press the button again.
     pub write_wait_secs: u64,
+    /// PostgreSQL only: connections this instance keeps to the database at most (each
+    /// instance has its own pool; the server's `max_connections` bounds their sum).
+    pub database_max_connections: u32,
 }
 
 /// A database URL. It may carry a password (`postgres://hub:secret@db/spots`), so `Debug`
@@ -138,6 +141,7 @@ impl Default for Settings {
             max_connections: 512,
             // A person waits on it; a command-line writer waits 30 seconds.
             write_wait_secs: 10,
+            database_max_connections: 16,
         }
     }
 }

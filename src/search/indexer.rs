@@ -51,6 +51,10 @@ pub enum Msg {
 
 /// How often the indexer looks at `changes` when nobody woke it (writes from another process).
 const POLL: Duration = Duration::from_millis(250);
+/// After this long without progress, the indexer asks whether the feed is held back…
+const STALL: Duration = Duration::from_secs(5);
+/// …and says so at most this often.
+const STALL_REPORTS: Duration = Duration::from_secs(30);
 /// Rows applied per commit at most; a longer backlog commits in several batches.
 const BATCH: i64 = 5_000;
 /// Practices loaded from the database at once during a rebuild.
@@ -95,7 +99,10 @@ impl Indexer {
             Ok(false) => {}
             Err(e) => warn!(error = %e, "cannot read the database's last change"),
         }
+        // When the index last moved, and when a held-back feed was last reported.
+        let (mut moved_at, mut reported_at) = (Instant::now(), Instant::now());
         loop {
+            let before = self.last;
             let mut rebuilt = true;
             if needs_rebuild {
                 match self
@@ -130,6 +137,16 @@ impl Indexer {
                     !rebuilt
                 }
             };
+            if self.last != before {
+                moved_at = Instant::now();
+            } else if moved_at.elapsed() > STALL && reported_at.elapsed() > STALL_REPORTS {
+                reported_at = Instant::now();
+                match self.db.feed_held_back(self.last).await {
+                    Ok(Some(why)) => warn!("search indexing is held back: {why}"),
+                    Ok(None) => {}
+                    Err(e) => warn!(error = %e, "cannot tell whether indexing is held back"),
+                }
+            }
             match tokio::time::timeout(POLL, inbox.recv()).await {
                 Ok(Some(Msg::Wake)) | Err(_) => {}
                 Ok(Some(Msg::Shutdown)) | Ok(None) => break,

@@ -82,8 +82,17 @@ impl Db {
     /// The same, with writers waiting at most `wait` for the write lock (the web server waits
     /// less than a command, as a person is waiting on it).
     pub async fn connect_waiting(url: &str, wait: Duration) -> anyhow::Result<Db> {
+        Db::connect_with(url, wait, 16).await
+    }
+
+    /// The same, keeping at most `pg_connections` connections to a PostgreSQL server.
+    pub async fn connect_with(
+        url: &str,
+        wait: Duration,
+        pg_connections: u32,
+    ) -> anyhow::Result<Db> {
         if is_postgres_url(url) {
-            return Db::connect_postgres(url, wait).await;
+            return Db::connect_postgres(url, wait, pg_connections).await;
         }
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -96,7 +105,17 @@ impl Db {
             .acquire_timeout(wait)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        // sqlx takes no lock around SQLite migrations: a hub starting in another process at
+        // the same moment may apply one first, and ours then fails on it. Each migration is
+        // one transaction, so running again skips what the other applied.
+        let mut attempt = 0;
+        while let Err(e) = sqlx::migrate!("./migrations/sqlite").run(&write).await {
+            attempt += 1;
+            if attempt == 5 {
+                return Err(e.into());
+            }
+            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+        }
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
@@ -108,16 +127,12 @@ impl Db {
         })
     }
 
-    async fn connect_postgres(url: &str, wait: Duration) -> anyhow::Result<Db> {
+    async fn connect_postgres(url: &str, wait: Duration, max: u32) -> anyhow::Result<Db> {
         let options = PgConnectOptions::from_str(url)?
             .application_name("brightspots")
             .log_statements(tracing::log::LevelFilter::Trace);
-        let max: u32 = std::env::var("BRIGHTSPOTS_DATABASE_MAX_CONNECTIONS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(16);
         let pool = PgPoolOptions::new()
-            .max_connections(max)
+            .max_connections(max.max(2))
             .acquire_timeout(wait.max(Duration::from_secs(1)))
             .connect_with(options)
             .await?;

@@ -284,6 +284,39 @@ impl Db {
         }
     }
 
+    /// PostgreSQL: when committed changes after `after` wait for an older transaction to end
+    /// (anywhere on the server: the horizon is the whole cluster's), which one holds them.
+    /// None when nothing waits, and always on SQLite.
+    pub async fn feed_held_back(&self, after: FeedPos) -> sqlx::Result<Option<String>> {
+        if self.dialect() == Dialect::Sqlite {
+            return Ok(None);
+        }
+        let waiting: i64 = query_scalar(
+            r#"select count(*) from changes where (xid, seq) > ($1, $2)
+                 and xid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint"#,
+        )
+        .bind(after.xid)
+        .bind(after.seq)
+        .fetch_one(&self.read)
+        .await?;
+        if waiting == 0 {
+            return Ok(None);
+        }
+        let holder: Option<String> = query_scalar(
+            r#"select format('database %s, pid %s, %s for %s s: %s', coalesce(datname, '?'), pid,
+                             coalesce(state, '?'), extract(epoch from now() - xact_start)::bigint,
+                             left(query, 80))
+               from pg_stat_activity where backend_xid is not null
+               order by age(backend_xid) desc limit 1"#,
+        )
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(Some(format!(
+            "{waiting} change(s) wait for an older transaction to end ({})",
+            holder.as_deref().unwrap_or("not visible to this role")
+        )))
+    }
+
     /// Whether an index that stands at `pos` is ahead of this database (restored from an
     /// older backup, or into another PostgreSQL cluster): it would skip the next writes.
     pub async fn is_ahead(&self, pos: FeedPos) -> sqlx::Result<bool> {

@@ -54,13 +54,13 @@ async fn read(db: &Db, after: FeedPos) -> Vec<(FeedPos, String)> {
         .collect()
 }
 
-/// Reads until something comes: the horizon is the whole server's, so transactions of
-/// tests running beside this one in other databases may hold it back for a moment.
-async fn read_some(db: &Db, after: FeedPos) -> Vec<(FeedPos, String)> {
+/// Reads until `n` rows come: the horizon is the whole server's, so transactions of tests
+/// running beside this one in other databases may hold it back for a moment.
+async fn read_some(db: &Db, after: FeedPos, n: usize) -> Vec<(FeedPos, String)> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let rows = read(db, after).await;
-        if !rows.is_empty() || std::time::Instant::now() > deadline {
+        if rows.len() >= n || std::time::Instant::now() > deadline {
             return rows;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -87,11 +87,11 @@ async fn a_smaller_seq_committed_later_is_delivered() {
     assert!(small < large);
     commit(older).await;
 
-    let first = read_some(&db, FeedPos::default()).await;
+    let first = read_some(&db, FeedPos::default(), 1).await;
     assert_eq!(kinds(&first), ["older"]);
     let cursor = first.last().unwrap().0;
     commit(newer).await;
-    let second = read_some(&db, cursor).await;
+    let second = read_some(&db, cursor, 1).await;
     assert_eq!(
         kinds(&second),
         ["newer"],
@@ -114,9 +114,20 @@ async fn rows_wait_behind_an_older_open_transaction() {
         read(&db, FeedPos::default()).await.is_empty(),
         "nothing may pass an open older transaction"
     );
+    // What the indexer logs when it has not moved for a while: who holds the feed back.
+    let why = db
+        .feed_held_back(FeedPos::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        why.starts_with("1 change(s) wait for an older transaction"),
+        "{why}"
+    );
+    assert!(why.contains("pid"), "{why}");
     change(&mut older, "older").await;
     commit(older).await;
-    let rows = read_some(&db, FeedPos::default()).await;
+    let rows = read_some(&db, FeedPos::default(), 2).await;
     assert_eq!(kinds(&rows), ["older", "newer"]);
     let positions: Vec<FeedPos> = rows.iter().map(|r| r.0).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]));

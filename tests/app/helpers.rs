@@ -198,28 +198,41 @@ pub mod postgres {
                         .unwrap();
                 }
                 sqlx::query("select pg_advisory_unlock(16979, 2)").execute(&mut conn).await.unwrap();
-                drop_stale(&mut conn).await;
+                drop_stale(server, &mut conn).await;
                 conn.close().await.ok();
                 name
             })
             .await
     }
 
-    /// Drops the databases of test processes that are no longer running.
-    async fn drop_stale(conn: &mut PgConnection) {
+    /// Drops the databases of test processes that are no longer running, several at a time
+    /// (each drop waits for a checkpoint). Before any test of this process has a database: a
+    /// drop holds a transaction id, which would hold back the change feed of running tests.
+    async fn drop_stale(server: &str, conn: &mut PgConnection) {
         let names: Vec<String> =
             sqlx::query_scalar("select datname from pg_database where datname like 'bs\\_t\\_%'")
                 .fetch_all(&mut *conn)
                 .await
                 .unwrap();
-        for name in names {
+        let stale = names.into_iter().filter(|name| {
             let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
-            if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
-                let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
-                    .execute(&mut *conn)
-                    .await;
+            pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+        });
+        let mut drops = tokio::task::JoinSet::new();
+        for name in stale {
+            if drops.len() >= 8 {
+                drops.join_next().await;
             }
+            let server = server.to_string();
+            drops.spawn(async move {
+                if let Ok(mut c) = PgConnection::connect(&server).await {
+                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                        .execute(&mut c)
+                        .await;
+                }
+            });
         }
+        drops.join_all().await;
     }
 
     /// A new database for one test.

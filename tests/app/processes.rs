@@ -26,9 +26,13 @@ impl Hub {
     /// Starts a hub on `db` with its index in `index_dir`, on a free port, and waits until it
     /// says where it serves (it has opened the database and its index by then).
     fn start(db: &str, index_dir: &Path) -> Hub {
+        Hub::start_logging(db, index_dir, "warn", Stdio::null())
+    }
+
+    fn start_logging(db: &str, index_dir: &Path, log: &str, stderr: Stdio) -> Hub {
         let mut child = Command::new(env!("CARGO_BIN_EXE_brightspots"))
             .env_remove("DATABASE_URL")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log)
             .args(["--database-url", db, "--bind", "127.0.0.1:0"])
             .arg("--index-dir")
             .arg(index_dir)
@@ -36,7 +40,7 @@ impl Hub {
             .arg(seed_dir())
             .arg("serve")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -345,4 +349,46 @@ async fn instances_share_writes_survive_kill_9_and_a_new_one_is_ready_only_when_
 
     watching.store(false, Ordering::Relaxed);
     assert!(watcher.await.unwrap() > 10);
+}
+
+/// Instances started together on a new database import the seed catalog once: whichever takes
+/// the writer first, and the others find it done.
+#[tokio::test]
+async fn instances_started_together_on_an_empty_database_seed_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(dir.path()).await;
+    let logs: Vec<PathBuf> = (0..3)
+        .map(|i| dir.path().join(format!("hub{i}.log")))
+        .collect();
+    let starting: Vec<_> = logs
+        .iter()
+        .enumerate()
+        .map(|(i, log)| {
+            let (db, index, log) = (db.clone(), index(dir.path(), &format!("i{i}")), log.clone());
+            std::thread::spawn(move || {
+                let file = std::fs::File::create(&log).unwrap();
+                Hub::start_logging(&db, &index, "info", Stdio::from(file))
+            })
+        })
+        .collect();
+    let hubs: Vec<Hub> = starting.into_iter().map(|t| t.join().unwrap()).collect();
+    let read = |p: &PathBuf| std::fs::read_to_string(p).unwrap();
+    let said = |what: &str| logs.iter().filter(|l| read(l).contains(what)).count();
+    let others = said("another instance imported the seed catalog");
+    assert_eq!(
+        said("imported the seed catalog") - others,
+        1,
+        "one instance imports; the others ({others} of them waited for it) find it done"
+    );
+    let store = brightspots::store::Db::connect(&db).await.unwrap();
+    let revisions: i64 = sql::query_scalar("select count(*) from practice_revisions")
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    let practices: i64 = sql::query_scalar("select count(*) from practices")
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    assert_eq!(revisions, practices);
+    drop(hubs);
 }
