@@ -1,4 +1,4 @@
-//! The `brightspots` command line: serve (the default), check, import, export.
+//! The `brightspots` command line: serve (the default), check, import, export, copy.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,9 +7,9 @@ use clap::{Parser, Subcommand};
 use tracing::{error, info, warn};
 
 use crate::AppState;
-use crate::config::{Overrides, Settings};
+use crate::config::{DatabaseUrl, Overrides, Settings};
 use crate::content::{self, ContentError};
-use crate::store::{Db, import_dir};
+use crate::store::{CopyError, CopyOptions, Db, import_dir};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +34,23 @@ pub enum Command {
     Import { dir: Option<PathBuf> },
     /// Write the whole catalog to DIR in the content format.
     Export { dir: PathBuf },
+    /// Copy the whole hub from one database to another (SQLite to PostgreSQL, or back), ids
+    /// and all, and verify the copy before committing it. Stop the hub's writers first.
+    /// Exits 2, copying nothing, when the target already has rows.
+    Copy {
+        /// The database to copy from: `sqlite:brightspots.db`, `postgres://…`
+        #[arg(long)]
+        from: String,
+        /// The database to copy into (created for SQLite; migrated for either)
+        #[arg(long)]
+        to: String,
+        /// Copy the sessions too, so that signed-in people stay signed in
+        #[arg(long)]
+        sessions: bool,
+        /// Empty the target's tables first instead of refusing a target that has rows
+        #[arg(long)]
+        replace: bool,
+    },
     /// Rebuild the search index from the database. With the hub stopped this rebuilds it here,
     /// with a progress bar; while a hub runs, it asks that hub to rebuild (admins only: it
     /// needs access to the database).
@@ -185,6 +202,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             db.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Copy {
+            from,
+            to,
+            sessions,
+            replace,
+        } => copy(from.into(), to.into(), CopyOptions { sessions, replace }).await,
         Command::Serve => serve(settings).await,
         Command::Reindex => reindex(settings).await,
         Command::User {
@@ -236,6 +259,37 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             println!("wrote {practices} generated practices to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+async fn copy(from: DatabaseUrl, to: DatabaseUrl, opts: CopyOptions) -> anyhow::Result<ExitCode> {
+    // Printed through `Debug`, which hides a password.
+    if from == to {
+        eprintln!("error: --from and --to name the same database ({from:?})");
+        return Ok(ExitCode::from(2));
+    }
+    info!("opening the source {from:?}; pending migrations are applied to it, as `serve` would");
+    let source = Db::connect(&from).await?;
+    let target = Db::connect(&to).await?;
+    let result = crate::store::copy(&source, &target, opts).await;
+    source.close().await;
+    target.close().await;
+    match result {
+        Ok(report) => {
+            println!("copied {from:?} to {to:?}:");
+            for (table, rows) in &report.tables {
+                println!("  {table:<26} {rows:>10}");
+            }
+            println!(
+                "verified: equal row counts and SHA-256 of every table, and byte-identical exports"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ CopyError::NotEmpty(_)) => {
+            eprintln!("error: {e}; nothing was copied");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

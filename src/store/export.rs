@@ -233,10 +233,16 @@ struct AdoptionRow {
 pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     // One read transaction: one consistent snapshot even while an import commits.
     let mut conn = db.begin_read().await?;
+    export_from(&mut conn).await
+}
+
+/// The whole catalog as `conn` sees it: `copy` exports the target from inside its
+/// uncommitted transaction.
+pub(crate) async fn export_from(conn: &mut Conn) -> anyhow::Result<Catalog> {
     let areas = query_as::<(String, String, String)>(
         "select slug, name, description from challenge_areas order by position, slug",
     )
-    .fetch_all(&mut conn)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|(s, name, description)| {
@@ -248,7 +254,7 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     })
     .collect::<anyhow::Result<_>>()?;
     let districts = query_as::<(String, String)>("select slug, name from districts order by id")
-        .fetch_all(&mut conn)
+        .fetch_all(&mut *conn)
         .await?
         .into_iter()
         .map(|(s, name)| {
@@ -262,7 +268,7 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
         r#"select s.slug, s.name, d.slug, s.level, s.locale from schools s
            join districts d on d.id = s.district_id order by s.id"#,
     )
-    .fetch_all(&mut conn)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|(s, name, d, level, locale)| {
@@ -280,7 +286,7 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
            join schools s on s.id = t.school_id
            join challenge_areas a on a.id = t.challenge_area_id order by t.id"#,
     )
-    .fetch_all(&mut conn)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|(s, name, school, cycle, area, aim)| {
@@ -295,7 +301,7 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
     })
     .collect::<anyhow::Result<_>>()?;
 
-    let mut practices: Vec<PracticeDoc> = practice_docs(&mut conn, None)
+    let mut practices: Vec<PracticeDoc> = practice_docs(conn, None)
         .await?
         .into_values()
         .map(|(_, d)| d)
@@ -307,7 +313,7 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
         r#"select adoption_id as owner, name, ingredient, unit, instrument, baseline, result, n, period
            from measures where adoption_id is not null order by adoption_id, position"#,
     )
-    .fetch_all(&mut conn)
+    .fetch_all(&mut *conn)
     .await?
     {
         adoption_measures.entry(row.owner).or_default().push(row.into_measure()?);
@@ -318,7 +324,7 @@ pub async fn export_catalog(db: &Db) -> anyhow::Result<Catalog> {
            from adoptions ad join practices p on p.id = ad.practice_id join teams t on t.id = ad.team_id
            order by p.slug, t.slug"#,
     )
-    .fetch_all(&mut conn)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|a| {

@@ -6,6 +6,7 @@
 mod adoption;
 mod authoring;
 mod capped;
+mod copy;
 mod export;
 mod import;
 mod jobs;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use adoption::AdoptionView;
 pub use authoring::{EditTarget, RevisionRow, Saved, WorkRow};
 pub use capped::Capped;
+pub use copy::{CopyError, CopyOptions, CopyReport, copy};
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog, import_dir};
 pub use jobs::Job;

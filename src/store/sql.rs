@@ -315,6 +315,93 @@ impl<'q> Query<'q> {
     }
 }
 
+/// A column's type, for statements whose columns are known only at run time (`copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    I64,
+    F64,
+    Text,
+}
+
+/// A value of such a column, as read from either backend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    I64(i64),
+    F64(f64),
+    Text(String),
+}
+
+impl<'q> Query<'q> {
+    /// Fetches every row as one value per column of `kinds`, in order (null as
+    /// [`Value::Null`]): for rows whose shape is data, not a Rust type.
+    pub async fn fetch_values<'e>(
+        self,
+        e: impl Into<Exec<'e>>,
+        kinds: &[Kind],
+    ) -> sqlx::Result<Vec<Vec<Value>>> {
+        match e.into() {
+            Exec::SqlitePool(p) => values(
+                bind_native!(sqlite, plain::<Sqlite>(&self.sql), &self.args)
+                    .fetch_all(p)
+                    .await?,
+                kinds,
+            ),
+            Exec::Sqlite(c) => values(
+                bind_native!(sqlite, plain::<Sqlite>(&self.sql), &self.args)
+                    .fetch_all(c)
+                    .await?,
+                kinds,
+            ),
+            Exec::PgPool(p) => values(
+                bind_native!(postgres, plain::<Postgres>(&self.sql), &self.args)
+                    .fetch_all(p)
+                    .await?,
+                kinds,
+            ),
+            Exec::Postgres(c) => values(
+                bind_native!(postgres, plain::<Postgres>(&self.sql), &self.args)
+                    .fetch_all(c)
+                    .await?,
+                kinds,
+            ),
+        }
+    }
+}
+
+/// Decodes native rows column by column. sqlx checks each value's type first, so a value
+/// stored with another type (SQLite allows it) is an error, not a conversion.
+fn values<R>(rows: Vec<R>, kinds: &[Kind]) -> sqlx::Result<Vec<Vec<Value>>>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    f64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    rows.iter()
+        .map(|row| {
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| {
+                    Ok(match kind {
+                        Kind::I64 => row
+                            .try_get::<Option<i64>, _>(i)?
+                            .map_or(Value::Null, Value::I64),
+                        Kind::F64 => row
+                            .try_get::<Option<f64>, _>(i)?
+                            .map_or(Value::Null, Value::F64),
+                        Kind::Text => row
+                            .try_get::<Option<String>, _>(i)?
+                            .map_or(Value::Null, Value::Text),
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[must_use]
 pub struct QueryAs<'q, O>(Query<'q>, PhantomData<fn() -> O>);
 

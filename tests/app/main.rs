@@ -8,6 +8,7 @@ mod catalog_check;
 mod cli;
 mod connections;
 mod content_rules;
+mod copy;
 mod damaged_index;
 mod feed;
 mod harness;
