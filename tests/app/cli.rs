@@ -159,3 +159,40 @@ fn generate_streams_the_same_catalog_it_builds_in_memory() {
     };
     assert_eq!(names(&work.path().join("gen")), names(expected.path()));
 }
+
+/// The commands on the database under test (PostgreSQL in CI's second pass): import, export,
+/// an offline reindex and `user grant`, all through the binary.
+#[tokio::test]
+async fn the_commands_work_on_the_backend_under_test() {
+    let work = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database_url(work.path()).await;
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database-url", url.as_str(), "--index-dir", "index"];
+        all.extend_from_slice(args);
+        brightspots(work.path(), &all)
+    };
+    let seed = seed_dir();
+    let out = run(&["import", seed.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["export", "exported"]);
+    assert!(out.status.success(), "{out:?}");
+    let exported = work
+        .path()
+        .join("exported/practices/number-talks-sentence-frames.md");
+    assert_eq!(
+        std::fs::read_to_string(exported).unwrap(),
+        std::fs::read_to_string(seed.join("practices/number-talks-sentence-frames.md")).unwrap()
+    );
+    let out = run(&["reindex"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(work.path().join("index/meta.json").exists());
+    let out = run(&["user", "grant", "boss@lincoln.k12.us", "--role", "coach"]);
+    assert!(out.status.success(), "{out:?}");
+    let db = brightspots::store::Db::connect(&url).await.unwrap();
+    let role: String =
+        sql::query_scalar("select role from users where email = 'boss@lincoln.k12.us'")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+    assert_eq!(role, "coach");
+}

@@ -532,7 +532,10 @@ async fn a_flood_of_searches_cannot_grow_the_search_log_without_bound() {
     // The writer reaches the cap (however slow the machine), then writes nothing more.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while count(&app, "select count(*) from search_log").await < cap as i64 {
-        assert!(std::time::Instant::now() < deadline, "the log never reached its cap");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log never reached its cap"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
