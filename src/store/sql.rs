@@ -189,30 +189,41 @@ impl Exec<'_> {
     }
 }
 
-/// Runs `$call` on the native query built from `$make` (a function of the backend's marker
-/// type) on whichever executor `$e` is.
+/// The native sqlx query of one shape (`plain`, `rows`, `scalar`) for the backend `$db`.
+macro_rules! native {
+    (plain, $db:ty, $sql:expr) => {
+        sqlx::query::<$db>($sql)
+    };
+    (rows, $db:ty, $sql:expr) => {
+        sqlx::query_as::<$db, _>($sql)
+    };
+    (scalar, $db:ty, $sql:expr) => {
+        sqlx::query_scalar::<$db, _>($sql)
+    };
+}
+
+/// Runs `$call` on the native query of shape `$shape` for whichever executor `$e` is, and
+/// maps its result with `$map`.
 macro_rules! run {
-    ($e:expr, $self:ident, $make:ident, $call:ident) => {
+    ($e:expr, $q:ident, $shape:ident, $call:ident, $map:expr) => {
         match $e.into() {
-            Exec::SqlitePool(p) => {
-                bind_native!(sqlite, $make::<Sqlite, _>(&$self.sql), &$self.args)
-                    .$call(p)
-                    .await
-            }
-            Exec::Sqlite(c) => {
-                bind_native!(sqlite, $make::<Sqlite, _>(&$self.sql), &$self.args)
-                    .$call(c)
-                    .await
-            }
-            Exec::PgPool(p) => {
-                bind_native!(postgres, $make::<Postgres, _>(&$self.sql), &$self.args)
-                    .$call(p)
-                    .await
-            }
+            Exec::SqlitePool(p) => bind_native!(sqlite, native!($shape, Sqlite, &$q.sql), &$q.args)
+                .$call(p)
+                .await
+                .map($map),
+            Exec::Sqlite(c) => bind_native!(sqlite, native!($shape, Sqlite, &$q.sql), &$q.args)
+                .$call(c)
+                .await
+                .map($map),
+            Exec::PgPool(p) => bind_native!(postgres, native!($shape, Postgres, &$q.sql), &$q.args)
+                .$call(p)
+                .await
+                .map($map),
             Exec::Postgres(c) => {
-                bind_native!(postgres, $make::<Postgres, _>(&$self.sql), &$self.args)
+                bind_native!(postgres, native!($shape, Postgres, &$q.sql), &$q.args)
                     .$call(c)
                     .await
+                    .map($map)
             }
         }
     };
@@ -275,10 +286,6 @@ pub fn query_scalar<'q, O: Col>(sql: impl Into<Cow<'q, str>>) -> QueryScalar<'q,
     QueryScalar(query(sql), PhantomData)
 }
 
-fn plain<DB: sqlx::Database>(sql: &str) -> sqlx::query::Query<'_, DB, DB::Arguments<'_>> {
-    sqlx::query(sql)
-}
-
 impl<'q> Query<'q> {
     pub fn bind(mut self, value: impl Bind<'q>) -> Self {
         self.args.push(value.arg());
@@ -286,32 +293,7 @@ impl<'q> Query<'q> {
     }
 
     pub async fn execute<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<Done> {
-        Ok(match e.into() {
-            Exec::SqlitePool(p) => Done(
-                bind_native!(sqlite, plain::<Sqlite>(&self.sql), &self.args)
-                    .execute(p)
-                    .await?
-                    .rows_affected(),
-            ),
-            Exec::Sqlite(c) => Done(
-                bind_native!(sqlite, plain::<Sqlite>(&self.sql), &self.args)
-                    .execute(c)
-                    .await?
-                    .rows_affected(),
-            ),
-            Exec::PgPool(p) => Done(
-                bind_native!(postgres, plain::<Postgres>(&self.sql), &self.args)
-                    .execute(p)
-                    .await?
-                    .rows_affected(),
-            ),
-            Exec::Postgres(c) => Done(
-                bind_native!(postgres, plain::<Postgres>(&self.sql), &self.args)
-                    .execute(c)
-                    .await?
-                    .rows_affected(),
-            ),
-        })
+        run!(e, self, plain, execute, |r| Done(r.rows_affected()))
     }
 }
 
@@ -340,32 +322,7 @@ impl<'q> Query<'q> {
         e: impl Into<Exec<'e>>,
         kinds: &[Kind],
     ) -> sqlx::Result<Vec<Vec<Value>>> {
-        match e.into() {
-            Exec::SqlitePool(p) => values(
-                bind_native!(sqlite, plain::<Sqlite>(&self.sql), &self.args)
-                    .fetch_all(p)
-                    .await?,
-                kinds,
-            ),
-            Exec::Sqlite(c) => values(
-                bind_native!(sqlite, plain::<Sqlite>(&self.sql), &self.args)
-                    .fetch_all(c)
-                    .await?,
-                kinds,
-            ),
-            Exec::PgPool(p) => values(
-                bind_native!(postgres, plain::<Postgres>(&self.sql), &self.args)
-                    .fetch_all(p)
-                    .await?,
-                kinds,
-            ),
-            Exec::Postgres(c) => values(
-                bind_native!(postgres, plain::<Postgres>(&self.sql), &self.args)
-                    .fetch_all(c)
-                    .await?,
-                kinds,
-            ),
-        }
+        run!(e, self, plain, fetch_all, |rows| values(rows, kinds))?
     }
 }
 
@@ -402,70 +359,40 @@ where
         .collect()
 }
 
-#[must_use]
-pub struct QueryAs<'q, O>(Query<'q>, PhantomData<fn() -> O>);
+/// A query whose results decode as `$bound` values, through native queries of `$shape`.
+macro_rules! typed_query {
+    ($name:ident, $bound:ident, $shape:ident) => {
+        #[must_use]
+        pub struct $name<'q, O>(Query<'q>, PhantomData<fn() -> O>);
 
-impl<'q, O: Row> QueryAs<'q, O> {
-    pub fn bind(self, value: impl Bind<'q>) -> Self {
-        QueryAs(self.0.bind(value), PhantomData)
-    }
+        impl<'q, O: $bound> $name<'q, O> {
+            pub fn bind(self, value: impl Bind<'q>) -> Self {
+                $name(self.0.bind(value), PhantomData)
+            }
 
-    pub async fn fetch_all<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<Vec<O>> {
-        let q = self.0;
-        run!(e, q, row_query, fetch_all)
-    }
+            pub async fn fetch_all<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<Vec<O>> {
+                let q = self.0;
+                run!(e, q, $shape, fetch_all, |r| r)
+            }
 
-    pub async fn fetch_one<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<O> {
-        let q = self.0;
-        run!(e, q, row_query, fetch_one)
-    }
+            pub async fn fetch_one<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<O> {
+                let q = self.0;
+                run!(e, q, $shape, fetch_one, |r| r)
+            }
 
-    pub async fn fetch_optional<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<Option<O>> {
-        let q = self.0;
-        run!(e, q, row_query, fetch_optional)
-    }
+            pub async fn fetch_optional<'e>(
+                self,
+                e: impl Into<Exec<'e>>,
+            ) -> sqlx::Result<Option<O>> {
+                let q = self.0;
+                run!(e, q, $shape, fetch_optional, |r| r)
+            }
+        }
+    };
 }
 
-#[must_use]
-pub struct QueryScalar<'q, O>(Query<'q>, PhantomData<fn() -> O>);
-
-impl<'q, O: Col> QueryScalar<'q, O> {
-    pub fn bind(self, value: impl Bind<'q>) -> Self {
-        QueryScalar(self.0.bind(value), PhantomData)
-    }
-
-    pub async fn fetch_all<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<Vec<O>> {
-        let q = self.0;
-        run!(e, q, scalar_query, fetch_all)
-    }
-
-    pub async fn fetch_one<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<O> {
-        let q = self.0;
-        run!(e, q, scalar_query, fetch_one)
-    }
-
-    pub async fn fetch_optional<'e>(self, e: impl Into<Exec<'e>>) -> sqlx::Result<Option<O>> {
-        let q = self.0;
-        run!(e, q, scalar_query, fetch_optional)
-    }
-}
-
-/// The native query for a row type `O`, generic over the backend.
-fn row_query<'q, DB, O>(sql: &'q str) -> sqlx::query::QueryAs<'q, DB, O, DB::Arguments<'q>>
-where
-    DB: sqlx::Database,
-    O: for<'r> FromRow<'r, DB::Row>,
-{
-    sqlx::query_as(sql)
-}
-
-fn scalar_query<'q, DB, O>(sql: &'q str) -> sqlx::query::QueryScalar<'q, DB, O, DB::Arguments<'q>>
-where
-    DB: sqlx::Database,
-    (O,): for<'r> FromRow<'r, DB::Row>,
-{
-    sqlx::query_scalar(sql)
-}
+typed_query!(QueryAs, Row, rows);
+typed_query!(QueryScalar, Col, scalar);
 
 /// A pool of either backend.
 #[derive(Debug, Clone)]
