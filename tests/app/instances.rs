@@ -176,3 +176,25 @@ async fn a_job_runs_once_when_instances_claim_it_together() {
         .unwrap();
     assert_eq!(a.jobs().await.unwrap()[0].2, now + 10);
 }
+
+/// A sign-in started on one instance completes on another: the attempt (state, PKCE
+/// verifier, nonce) is in the database, not in the instance that started it.
+#[tokio::test]
+async fn a_sign_in_started_on_one_instance_completes_on_another() {
+    let provider = crate::provider::Provider::start().await;
+    let a = crate::auth::hub_with(&provider).await;
+    let b = a.second_instance().await;
+    let mut on_a = Browser::new(&a);
+    let callback = crate::auth::authorize(&mut on_a).await;
+    let mut on_b = Browser::new(&b);
+    on_b.cookies = on_a.cookies.clone();
+    let r = on_b.get(&callback).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location.as_deref(), Some("/me"));
+    on_a.cookies = on_b.cookies.clone();
+    let home = on_a.get("/").await.body;
+    assert!(home.contains("Sign out"), "signed in on A too");
+    // The attempt was used up: the same callback on A is refused.
+    let again = on_a.get(&callback).await;
+    assert_ne!(again.status, StatusCode::SEE_OTHER);
+}
