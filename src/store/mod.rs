@@ -328,3 +328,24 @@ pub(crate) fn json_list<T: AsRef<str>>(items: &[T]) -> String {
 pub(crate) fn parse_list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    /// A schema change after the PostgreSQL baseline (0008) is a pair of migrations with one
+    /// number, one per engine, so that both databases always have the same schema.
+    #[test]
+    fn both_engines_have_the_same_migrations_after_the_baseline() {
+        let versions = |engine: &str| -> std::collections::BTreeSet<u32> {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(engine);
+            std::fs::read_dir(dir)
+                .unwrap()
+                .filter_map(|e| e.unwrap().file_name().to_str()?.get(..4)?.parse().ok())
+                .filter(|v| *v > 8)
+                .collect()
+        };
+        assert!(!versions("sqlite").is_empty());
+        assert_eq!(versions("sqlite"), versions("postgres"));
+    }
+}
