@@ -23,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::AppState;
 use crate::auth::{self, Viewer};
@@ -65,7 +65,14 @@ pub fn router(state: AppState) -> Router {
             page_cache::serve_cached,
         ))
         .layer(middleware::from_fn(security_headers))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // A 5xx the hub answers on purpose (`/readyz` while the index catches up, "busy")
+        // is not an error to log, and a real failure is logged where it happens
+        // (`AppError`), with what went wrong: tower-http's own line stays at debug.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }
 
