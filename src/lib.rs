@@ -35,6 +35,8 @@ pub struct AppState {
     pub search_log: mpsc::Sender<SearchLogEntry>,
     /// Rendered reading pages for anonymous visitors, until the catalog changes.
     pub pages: Arc<web::page_cache::PageCache>,
+    /// Rendered Atom feeds with their validators, until the catalog changes.
+    pub feeds: Arc<web::page_cache::PageCache>,
     /// Facet labels for search requests, until the catalog changes.
     pub labels: Arc<web::search::LabelCache>,
     /// Rows of practices shown as search hits, until the catalog changes.
@@ -73,6 +75,9 @@ impl AppState {
             search,
             search_log: tx,
             pages: Arc::default(),
+            feeds: Arc::new(web::page_cache::PageCache::with_max_bytes(
+                web::feeds::CACHED_BYTES,
+            )),
             labels: Arc::default(),
             hit_rows: Arc::default(),
             quarters: Arc::default(),

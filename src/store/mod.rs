@@ -8,6 +8,7 @@ mod authoring;
 mod capped;
 mod copy;
 mod export;
+pub mod feeds;
 mod import;
 mod jobs;
 pub mod pages;

@@ -52,8 +52,9 @@ pub enum Cards<'a> {
 }
 
 impl Cards<'_> {
-    /// The condition added to `CARD`, and the value it binds (as `$1`).
-    fn clause(&self) -> (&'static str, Option<&str>) {
+    /// The condition added to `CARD` (or a query with its joins), and the value it binds
+    /// (as `$1`).
+    pub(super) fn clause(&self) -> (&'static str, Option<&str>) {
         match self {
             Cards::All => ("", None),
             Cards::Area(a) => (

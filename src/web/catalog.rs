@@ -8,6 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 
+use super::feeds::FeedLink;
 use super::listing::Listing;
 use super::views::{self, CardView, MeasureView, StageBadge};
 use super::{Chrome, chart, page};
@@ -35,6 +36,7 @@ struct Home {
     areas: Vec<AreaCount>,
     recent: Vec<CardView>,
     total: u64,
+    feed: FeedLink,
 }
 
 /// A challenge area with its count of public practices.
@@ -88,6 +90,7 @@ async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Respon
         areas,
         recent,
         total,
+        feed: FeedLink::network(&state),
     })
 }
 
@@ -316,6 +319,7 @@ struct Challenge {
     chrome: Chrome,
     area: AreaCount,
     listing: Listing,
+    feed: FeedLink,
 }
 
 async fn challenge(
@@ -342,6 +346,7 @@ async fn challenge(
     .await?;
     page(Challenge {
         chrome: Chrome::new(&state, &viewer),
+        feed: FeedLink::area(&state, &area.slug, &area.name),
         area,
         listing,
     })

@@ -5,6 +5,7 @@ mod adopt;
 mod assets;
 mod catalog;
 mod chart;
+pub mod feeds;
 mod health;
 mod listing;
 pub mod memo;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(network::router())
         .merge(search::router())
+        .merge(feeds::router())
         .merge(health::router())
         .merge(signin::router())
         .merge(publish::router())
@@ -216,6 +218,7 @@ struct ErrorPage {
 /// Draws the HTML page of every error response, with the site's header and a way back.
 async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
+    let feed = request.uri().path().ends_with(".atom");
     let viewer = request
         .extensions()
         .get::<Viewer>()
@@ -227,6 +230,29 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
     };
     let status = response.status();
     let not_found = status == StatusCode::NOT_FOUND;
+    // A feed reader (or a person who opened a feed's address) gets the message as plain text.
+    if feed {
+        let text = message.unwrap_or_else(|| {
+            if not_found {
+                "There is no feed at this address."
+            } else {
+                "The server failed; the problem has been logged."
+            }
+            .to_string()
+        });
+        let mut plain = (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{text}\n"),
+        )
+            .into_response();
+        if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+            plain
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry.clone());
+        }
+        return plain;
+    }
     if api {
         let error = message.unwrap_or_else(|| {
             if not_found {

@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 
+use super::feeds::FeedLink;
 use super::listing::Listing;
 use super::views;
 use super::{Chrome, page};
@@ -29,6 +30,7 @@ struct TeamPage {
     listing: Listing,
     /// Other schools' adoptions of this team's practices, and what they report.
     adopted_elsewhere: Vec<crate::store::AdoptionView>,
+    feed: FeedLink,
 }
 
 async fn team(
@@ -48,6 +50,7 @@ async fn team(
     let adopted_elsewhere = state.db.adoptions_of_team_practices(&slug).await?;
     page(TeamPage {
         chrome: Chrome::new(&state, &viewer),
+        feed: FeedLink::team(&state, &team.slug, &team.name),
         team,
         listing,
         adopted_elsewhere,
@@ -63,6 +66,7 @@ struct SchoolPage {
     locale: &'static str,
     teams: Vec<NamedRow>,
     listing: Listing,
+    feed: FeedLink,
 }
 
 async fn school(
@@ -84,6 +88,7 @@ async fn school(
         chrome: Chrome::new(&state, &viewer),
         level: views::level_label(&school.level),
         locale: views::locale_label(&school.locale),
+        feed: FeedLink::school(&state, &school.slug, &school.name),
         school,
         teams,
         listing,
@@ -105,6 +110,7 @@ struct DistrictPage {
     district: NamedRow,
     schools: Vec<SchoolLine>,
     listing: Listing,
+    feed: FeedLink,
 }
 
 async fn district(
@@ -135,6 +141,7 @@ async fn district(
     .await?;
     page(DistrictPage {
         chrome: Chrome::new(&state, &viewer),
+        feed: FeedLink::district(&state, &district.slug, &district.name),
         district,
         schools,
         listing,

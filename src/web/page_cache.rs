@@ -7,6 +7,10 @@
 //! dropped as soon as the indexer has applied any change, at most the write-to-visible lag
 //! after the write. Signed-in
 //! people (a session cookie) always get a fresh page: it carries their name and forms.
+//!
+//! The Atom feeds keep their rendered bytes in a `PageCache` of their own (see `feeds`),
+//! keyed by path and query; they answer conditional requests themselves, so this middleware
+//! must not serve them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,9 +26,15 @@ use crate::AppState;
 /// Bytes of rendered pages kept at most; past it the cache starts over.
 const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-#[derive(Default)]
 pub struct PageCache {
     inner: Mutex<Inner>,
+    max_bytes: usize,
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        PageCache::with_max_bytes(MAX_BYTES)
+    }
 }
 
 #[derive(Default)]
@@ -35,22 +45,33 @@ struct Inner {
 }
 
 impl PageCache {
-    fn get(&self, generation: u64, path: &str) -> Option<(HeaderMap, Bytes)> {
+    /// A cache that starts over past `max_bytes` of bodies.
+    pub fn with_max_bytes(max_bytes: usize) -> PageCache {
+        PageCache {
+            inner: Mutex::default(),
+            max_bytes,
+        }
+    }
+
+    /// The response kept for `key` (a path, with its query if it has one), if it was made at
+    /// `generation`.
+    pub(crate) fn get(&self, generation: u64, key: &str) -> Option<(HeaderMap, Bytes)> {
         let inner = self.inner.lock().expect("page cache");
         (inner.generation == generation)
-            .then(|| inner.pages.get(path).cloned())
+            .then(|| inner.pages.get(key).cloned())
             .flatten()
     }
 
-    fn put(&self, generation: u64, path: String, headers: HeaderMap, body: Bytes) {
+    /// Keeps a response made at `generation` (read before the reads that made it).
+    pub(crate) fn put(&self, generation: u64, key: String, headers: HeaderMap, body: Bytes) {
         let mut inner = self.inner.lock().expect("page cache");
-        if inner.generation != generation || inner.bytes + body.len() > MAX_BYTES {
+        if inner.generation != generation || inner.bytes + body.len() > self.max_bytes {
             inner.pages.clear();
             inner.bytes = 0;
             inner.generation = generation;
         }
         inner.bytes += body.len();
-        inner.pages.insert(path, (headers, body));
+        inner.pages.insert(key, (headers, body));
     }
 }
 
@@ -128,6 +149,10 @@ mod tests {
             "/review/x",
             "/api/v1/search",
             "/practices/",
+            // A feed answers conditional requests itself.
+            "/feed.atom",
+            "/teams/t/feed.atom",
+            "/challenges/writing/feed.atom",
         ] {
             assert!(!cacheable(path), "{path}");
         }

@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+use super::feeds::FeedLink;
 use super::views::{self, StageBadge};
 use super::{Chrome, page};
 use crate::AppState;
@@ -33,14 +34,14 @@ pub const MAX_PER_PAGE: usize = 100;
 
 /// A parameter that could not be used, named for the person or the API client.
 #[derive(Debug, Clone)]
-struct Problem {
-    parameter: String,
-    message: String,
+pub(super) struct Problem {
+    pub parameter: String,
+    pub message: String,
 }
 
 /// Labels of the values each facet can take: from the vocabularies, and from the database
 /// for challenge areas and districts.
-struct Labels(HashMap<Facet, Vec<(String, String)>>);
+pub(super) struct Labels(HashMap<Facet, Vec<(String, String)>>);
 
 /// The labels, kept until the index has seen a change (reading area and district names was
 /// two of a search request's three database round trips), keyed on its generation.
@@ -101,7 +102,7 @@ impl HitRowCache {
 }
 
 impl Labels {
-    async fn load(state: &AppState) -> AppResult<Arc<Labels>> {
+    pub(super) async fn load(state: &AppState) -> AppResult<Arc<Labels>> {
         let generation = state.search.generation();
         if let Some((g, labels)) = state.labels.0.lock().expect("labels").as_ref()
             && *g == generation
@@ -131,7 +132,7 @@ impl Labels {
         Ok(Labels(m))
     }
 
-    fn label(&self, facet: Facet, value: &str) -> Option<&str> {
+    pub(super) fn label(&self, facet: Facet, value: &str) -> Option<&str> {
         self.0
             .get(&facet)?
             .iter()
@@ -142,11 +143,22 @@ impl Labels {
 
 /// Reads the query string. Repeated facet parameters select several values (OR).
 fn parse(raw: Option<&str>, labels: &Labels) -> (SearchRequest, Vec<Problem>) {
+    parse_with(raw, labels, Sort::Relevance, DEFAULT_PER_PAGE)
+}
+
+/// Reads the query string with other defaults for `sort` and `per_page` (a feed's).
+pub(super) fn parse_with(
+    raw: Option<&str>,
+    labels: &Labels,
+    sort: Sort,
+    per_page: usize,
+) -> (SearchRequest, Vec<Problem>) {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
     let mut req = SearchRequest {
         page: 1,
-        per_page: DEFAULT_PER_PAGE,
+        per_page,
+        sort,
         ..Default::default()
     };
     let mut problems = Vec::new();
@@ -421,6 +433,7 @@ struct SearchPage {
     areas: Vec<(String, String)>,
     first: usize,
     last: usize,
+    feed: FeedLink,
 }
 
 async fn search_page(
@@ -551,6 +564,7 @@ async fn search_page(
         Vec::new()
     };
     let first = (req.page - 1) * req.per_page + 1;
+    let feed = FeedLink::search(&state, req, &labels);
     page(SearchPage {
         chrome: Chrome::new(&state, &viewer),
         notices,
@@ -578,5 +592,6 @@ async fn search_page(
         last: (first + o.results.hits.len()).saturating_sub(1),
         hits,
         q,
+        feed,
     })
 }

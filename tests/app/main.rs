@@ -11,6 +11,7 @@ mod content_rules;
 mod copy;
 mod damaged_index;
 mod feed;
+mod feeds;
 mod harness;
 mod helpers;
 mod identity;
