@@ -60,6 +60,23 @@ fn the_http_harness_runs_end_to_end_on_a_tiny_catalog() {
         .unwrap_or_else(|| panic!("no write-to-visible figures:\n{stdout}"));
     assert!(visible.contains("p95 "), "{visible}");
     assert!(stdout.contains("Server peak RSS: "), "{stdout}");
+    // A second instance on the same database: written on A, searched on B (the review queue
+    // of a tiny catalog may run out before B's turn, so only the report is checked).
+    assert!(
+        stdout.lines().any(|l| l.starts_with("on B: p50 ")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Instance B peak RSS: "), "{stdout}");
+    let summary = std::fs::read_to_string(dir.path().join("summary.txt")).unwrap();
+    for key in [
+        "import_s ",
+        "reindex_s ",
+        "cached:2:/api/v1/search ",
+        "visible_b ",
+        "rss_b_mb ",
+    ] {
+        assert!(summary.contains(key), "{key}:\n{summary}");
+    }
     // The long tail of new searches draws from the catalog's words.
     let tail = std::fs::read_to_string(dir.path().join("tail-words.txt")).unwrap();
     assert!(tail.lines().count() >= 20, "{tail}");
