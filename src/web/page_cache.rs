@@ -65,6 +65,11 @@ impl PageCache {
     /// Keeps a response made at `generation` (read before the reads that made it).
     pub(crate) fn put(&self, generation: u64, key: String, headers: HeaderMap, body: Bytes) {
         let mut inner = self.inner.lock().expect("page cache");
+        // A page made before the newest change this cache has seen is not kept, and must not
+        // throw away the newer pages (a slow render finishing after a fast one).
+        if generation < inner.generation {
+            return;
+        }
         if inner.generation != generation || inner.bytes + body.len() > self.max_bytes {
             inner.pages.clear();
             inner.bytes = 0;
@@ -163,5 +168,17 @@ mod tests {
             cache.get(2, "/").is_none(),
             "a newer index version drops the page"
         );
+        cache.put(3, "/".into(), HeaderMap::new(), Bytes::from_static(b"c"));
+        cache.put(
+            2,
+            "/teams/t".into(),
+            HeaderMap::new(),
+            Bytes::from_static(b"b"),
+        );
+        assert!(
+            cache.get(3, "/").is_some(),
+            "a late, older page keeps the newer ones"
+        );
+        assert!(cache.get(2, "/teams/t").is_none() && cache.get(3, "/teams/t").is_none());
     }
 }
