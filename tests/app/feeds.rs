@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use tower::ServiceExt;
 
 use crate::helpers::{Browser, TestApp};
-use crate::review::{field, rubric, send, share};
+use crate::review::{field, send, share, vet};
 
 const ATOM: &str = "http://www.w3.org/2005/Atom";
 
@@ -433,11 +433,7 @@ async fn only_the_vetted_revision_of_a_public_practice_reaches_a_feed() {
     }
     let (_, before, _) = fetch(&app, "/feed.atom", &[]).await;
 
-    let revision = field(&ada.get(&format!("/review/{slug}")).await.body, "revision");
-    let r = ada
-        .submit(&format!("/review/{slug}"), &rubric(&revision, "vet", ""))
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    vet(&mut ada, &slug).await;
     let vetted = OffsetDateTime::now_utc();
     let mut id = String::new();
     for path in &feeds {
@@ -480,11 +476,7 @@ async fn only_the_vetted_revision_of_a_public_practice_reaches_a_feed() {
     assert_eq!(waiting[header::ETAG], after[header::ETAG]);
 
     // Vetted again: the new title, under the same id.
-    let revision = field(&ada.get(&format!("/review/{slug}")).await.body, "revision");
-    let r = ada
-        .submit(&format!("/review/{slug}"), &rubric(&revision, "vet", ""))
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    vet(&mut ada, &slug).await;
     let network = feed(&app, "/feed.atom").await;
     let e = network.entry(&slug).unwrap();
     assert_eq!(e.title, "Restate, then build");
@@ -585,11 +577,7 @@ async fn conditional_get_answers_304_until_the_feed_changes() {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let slug = slug_of(&app, "Restate, then add").await;
-    let revision = field(&ada.get(&format!("/review/{slug}")).await.body, "revision");
-    let r = ada
-        .submit(&format!("/review/{slug}"), &rubric(&revision, "vet", ""))
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    vet(&mut ada, &slug).await;
     let (status, now, body) = fetch(&app, "/feed.atom", &[(header::IF_NONE_MATCH, &etag)]).await;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(header(&now, header::ETAG), etag);

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use brightspots::store::{Db, sql};
 
 use crate::helpers::{Browser, TestApp, fresh_database_url};
-use crate::review::{field, rubric, send, share};
+use crate::review::{send, share, vet};
 
 /// A practice shared and submitted by a member and vetted by a coach, all through `app`;
 /// its slug is `title`'s.
@@ -20,12 +20,7 @@ async fn publish(app: &TestApp, title: &str, slug: &str) {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let mut ada = Browser::local(app, "Ada Coach", "coach", "").await;
-    let page = ada.get(&format!("/review/{slug}")).await.body;
-    let revision = field(&page, "revision");
-    let r = ada
-        .submit(&format!("/review/{slug}"), &rubric(&revision, "vet", ""))
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    vet(&mut ada, slug).await;
 }
 
 async fn search_total(app: &TestApp, q: &str) -> u64 {

@@ -70,6 +70,19 @@ pub(crate) fn share(title: &str, evidence: &str, extra: &[(&str, &str)]) -> Vec<
     f
 }
 
+/// A coach vets the current revision of `slug` from its review page; the decision must be
+/// accepted.
+pub(crate) async fn vet(coach: &mut Browser<'_>, slug: &str) {
+    let revision = field(
+        &coach.get(&format!("/review/{slug}")).await.body,
+        "revision",
+    );
+    let r = coach
+        .submit(&format!("/review/{slug}"), &rubric(&revision, "vet", ""))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
 pub(crate) async fn send(
     b: &mut Browser<'_>,
     path: &str,
