@@ -57,6 +57,54 @@ pub struct Settings {
     /// PostgreSQL only: connections this instance keeps to the database at most (each
     /// instance has its own pool; the server's `max_connections` bounds their sum).
     pub database_max_connections: u32,
+    /// E-mail (`[smtp]`); none means e-mail is off.
+    pub smtp: Option<SmtpSettings>,
+    /// An adoption under way this many months with no outcome reported is overdue: its team
+    /// gets a reminder.
+    pub outcome_due_months: u32,
+}
+
+/// How the hub reaches its mail server. The password comes from the environment
+/// (`BRIGHTSPOTS_SMTP_PASSWORD`), like the sign-in providers' secrets, never from the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    /// Default: 587 for `starttls`, 465 for `tls`, 25 for `none`.
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// The sender, e.g. `"Coastal NIC <hub@district.org>"`.
+    pub from: String,
+    /// Sign in to the server as this user (with the password from the environment).
+    pub username: Option<String>,
+    #[serde(skip)]
+    pub password: crate::auth::Secret,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on this machine or in tests.
+    None,
+}
+
+/// The environment variable that holds the SMTP password.
+pub const SMTP_PASSWORD_VARIABLE: &str = "BRIGHTSPOTS_SMTP_PASSWORD";
+
+impl SmtpSettings {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        })
+    }
 }
 
 /// A database URL. It may carry a password (`postgres://hub:secret@db/spots`), so `Debug`
@@ -142,6 +190,9 @@ impl Default for Settings {
             // A person waits on it; a command-line writer waits 30 seconds.
             write_wait_secs: 10,
             database_max_connections: 16,
+            smtp: None,
+            // A semester.
+            outcome_due_months: 5,
         }
     }
 }
@@ -251,6 +302,20 @@ impl Settings {
         }
         for p in &mut s.providers {
             p.load_secret()?;
+        }
+        if let Some(smtp) = &mut s.smtp {
+            if smtp.host.trim().is_empty() {
+                anyhow::bail!("smtp.host: name the mail server (or leave [smtp] out: e-mail off)");
+            }
+            smtp.from
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| anyhow::anyhow!("smtp.from: \"{}\" is not an address: {e}", smtp.from))?;
+            if let Ok(password) = std::env::var(SMTP_PASSWORD_VARIABLE) {
+                smtp.password = crate::auth::Secret::new(password);
+            }
+        }
+        if s.outcome_due_months == 0 {
+            anyhow::bail!("outcome_due_months: must be at least 1");
         }
         Ok(s)
     }

@@ -8,6 +8,8 @@ pub mod domain;
 pub mod error;
 pub mod generate;
 pub mod jobs;
+pub mod mail;
+pub mod notify;
 pub mod search;
 mod server;
 pub mod store;
@@ -47,6 +49,9 @@ pub struct AppState {
     pub due: Arc<web::memo::Memo<store::Capped<store::DueRow>>>,
     /// The sign-in providers' published signing keys.
     pub oidc_keys: Arc<auth::oidc::KeyCache>,
+    /// The key that signs unsubscribe links: made once in the database, the same for every
+    /// instance, never changed.
+    pub unsubscribe_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl AppState {
@@ -68,8 +73,10 @@ impl AppState {
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(write_search_log(db.clone(), rx));
         let settings = Arc::new(settings);
-        tokio::spawn(jobs::run(db.clone(), settings.clone()));
-        Ok(AppState {
+        if let Some(smtp) = &settings.smtp {
+            tokio::spawn(mail::run(db.clone(), smtp.clone()));
+        }
+        let state = AppState {
             db,
             settings,
             search,
@@ -83,7 +90,10 @@ impl AppState {
             quarters: Arc::default(),
             due: Arc::default(),
             oidc_keys: Arc::default(),
-        })
+            unsubscribe_key: Arc::default(),
+        };
+        tokio::spawn(jobs::run(state.clone()));
+        Ok(state)
     }
 
     /// Stops the indexer after it has committed what is pending.

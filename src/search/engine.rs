@@ -335,6 +335,40 @@ impl Search {
         Ok(hits)
     }
 
+    /// Which of `among` (slugs) match `req`'s words and filters: a saved search asking about
+    /// the week's new practices. The order, page and counts of `req` play no part.
+    pub fn matching(
+        &self,
+        req: &SearchRequest,
+        among: &[String],
+    ) -> tantivy::Result<std::collections::HashSet<String>> {
+        if among.is_empty() {
+            return Ok(Default::default());
+        }
+        let searcher = self.reader.searcher();
+        let f = &self.fields;
+        let built = self.text_query(&searcher, &req.query)?;
+        let mut filters: Vec<Box<dyn Query>> = req
+            .filters
+            .iter()
+            .filter(|(_, values)| !values.is_empty())
+            .map(|(facet, values)| facet_filter(f.facet_fields[facet.index()], values))
+            .collect();
+        filters.push(Box::new(tantivy::query::TermSetQuery::new(
+            among.iter().map(|s| Term::from_field_text(f.slug, s)),
+        )));
+        let query = combine(built.query.box_clone(), filters);
+        let docs = searcher.search(&query, &tantivy::collector::DocSetCollector)?;
+        let mut out = std::collections::HashSet::new();
+        for address in docs {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(slug) = doc.get_first(f.slug).and_then(|v| v.as_str()) {
+                out.insert(slug.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Up to `n` practices like `slug` (more-like-this over the same index), never itself.
     pub fn related(&self, slug: &str, n: usize) -> tantivy::Result<Vec<String>> {
         let searcher = self.reader.searcher();

@@ -204,12 +204,15 @@ impl Db {
                 "baseline": m.baseline, "result": m.result, "n": m.n, "period": m.period,
             })).collect::<Vec<_>>(),
         });
-        query("insert into adoption_history (adoption_id, user_id, snapshot) values ($1, $2, $3)")
-            .bind(adoption_id)
-            .bind(user_id)
-            .bind(snapshot.to_string())
-            .execute(&mut tx)
-            .await?;
+        let entry: i64 = query_scalar(
+            "insert into adoption_history (adoption_id, user_id, snapshot) values ($1, $2, $3) returning id",
+        )
+        .bind(adoption_id)
+        .bind(user_id)
+        .bind(snapshot.to_string())
+        .fetch_one(&mut tx)
+        .await?;
+        super::schedule_in(&mut tx, crate::notify::JOB, &format!("adoption:{entry}"), "{}").await?;
         recompute_stage(&mut tx, practice_id).await?;
         tx.commit().await?;
         Ok(())
@@ -242,7 +245,7 @@ impl Db {
 /// The status and outcome kept in an `adoption_history` snapshot (a JSON object). A
 /// missing or null outcome is `None`; a snapshot that is not an object with a text status
 /// is an error, as decoding a null status column would be.
-fn snapshot_status(snapshot: &str) -> sqlx::Result<(String, Option<String>)> {
+pub(super) fn snapshot_status(snapshot: &str) -> sqlx::Result<(String, Option<String>)> {
     let decode = |e: String| sqlx::Error::Decode(format!("adoption snapshot: {e}").into());
     let value: serde_json::Value =
         serde_json::from_str(snapshot).map_err(|e| decode(e.to_string()))?;

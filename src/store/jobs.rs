@@ -84,16 +84,45 @@ impl Db {
         }
     }
 
-    /// Records a job as done: due again at `next_run`, or gone.
-    pub async fn finish_job(&self, job: &Job, next_run: Option<i64>) -> sqlx::Result<()> {
-        let sql = match next_run {
-            Some(_) => {
-                "update jobs set run_after = $3, attempts = 0, last_error = null where id = $1 and attempts = $2"
-            }
-            None => "delete from jobs where id = $1 and attempts = $2",
+    /// Makes job `(kind, key)` due at `run_after` unless it exists (keeping its payload: a
+    /// periodic job's record of what it covered last).
+    pub async fn ensure_job(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: &str,
+        run_after: i64,
+    ) -> sqlx::Result<()> {
+        self.job_statement(
+            query(
+                "insert into jobs (kind, key, payload, run_after) values ($1, $2, $3, $4) on conflict (kind, key) do nothing",
+            )
+            .bind(kind)
+            .bind(key)
+            .bind(payload)
+            .bind(run_after),
+        )
+        .await
+    }
+
+    /// Records a job as done: due again at `next` (with a new payload), or gone.
+    pub async fn finish_job(&self, job: &Job, next: Option<(i64, &str)>) -> sqlx::Result<()> {
+        let (sql, run_after, payload) = match next {
+            Some((at, payload)) => (
+                "update jobs set run_after = $3, payload = $4, attempts = 0, last_error = null where id = $1 and attempts = $2",
+                Some(at),
+                payload,
+            ),
+            None => ("delete from jobs where id = $1 and attempts = $2", None, ""),
         };
-        self.job_statement(query(sql).bind(job.id).bind(job.attempts).bind(next_run))
-            .await
+        self.job_statement(
+            query(sql)
+                .bind(job.id)
+                .bind(job.attempts)
+                .bind(run_after)
+                .bind(payload),
+        )
+        .await
     }
 
     /// Records a failed run; the job is tried again at `retry_at`.

@@ -132,6 +132,9 @@ impl Db {
         .execute(&mut tx)
         .await?
         .rows_affected();
+        if done == 1 {
+            super::schedule_in(&mut tx, crate::notify::JOB, &format!("plc:{quarter}"), "{}").await?;
+        }
         tx.commit().await?;
         if done == 0 {
             return Err(OpenError::AlreadyOpen(quarter.to_string()));

@@ -129,7 +129,7 @@ pub(crate) fn due_on(d: Dialect) -> String {
 
 /// Practices due for re-review on the day `$2` (`YYYY-MM-DD`): due on or before it. The queue
 /// passes today and the quarter page the last day of its period, so both answer alike.
-fn due_where(d: Dialect) -> String {
+pub(super) fn due_where(d: Dialect) -> String {
     format!(
         r#"
     where p.status <> 'archived' and p.vetted_on is not null and p.public_revision_id is not null
@@ -336,7 +336,8 @@ impl Db {
     }
 }
 
-/// Appends to the practice's life story. Call inside the transaction of the change.
+/// Appends to the practice's life story, and schedules the notices it causes. Call inside
+/// the transaction of the change.
 pub(crate) async fn record_event(
     tx: &mut Conn,
     practice_id: i64,
@@ -344,14 +345,18 @@ pub(crate) async fn record_event(
     kind: &str,
     user: Option<i64>,
 ) -> sqlx::Result<()> {
-    query(
-        "insert into practice_events (practice_id, revision_id, kind, user_id) values ($1, $2, $3, $4)",
+    let id: i64 = query_scalar(
+        "insert into practice_events (practice_id, revision_id, kind, user_id) values ($1, $2, $3, $4) returning id",
     )
     .bind(practice_id)
     .bind(revision_id)
     .bind(kind)
     .bind(user)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
+    // The people who hear about it are told by the `notify` job, due as the event commits.
+    if crate::notify::TOLD.contains(&kind) {
+        super::schedule_in(tx, crate::notify::JOB, &format!("event:{id}"), "{}").await?;
+    }
     Ok(())
 }

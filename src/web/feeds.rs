@@ -62,6 +62,8 @@ pub struct FeedLink {
     /// The feed's path (and query), relative to the hub.
     pub href: String,
     pub title: String,
+    /// The same practices by e-mail: a subscription's target, value and label.
+    pub subscribe: Option<(&'static str, String, String)>,
 }
 
 impl FeedLink {
@@ -71,14 +73,16 @@ impl FeedLink {
 
     pub fn area(state: &AppState, slug: &str, name: &str) -> FeedLink {
         FeedLink::new(state, format!("/challenges/{slug}/feed.atom"), name)
+            .by_mail("area", slug, name)
     }
 
     pub fn team(state: &AppState, slug: &str, name: &str) -> FeedLink {
-        FeedLink::new(state, format!("/teams/{slug}/feed.atom"), name)
+        FeedLink::new(state, format!("/teams/{slug}/feed.atom"), name).by_mail("team", slug, name)
     }
 
     pub fn school(state: &AppState, slug: &str, name: &str) -> FeedLink {
         FeedLink::new(state, format!("/schools/{slug}/feed.atom"), name)
+            .by_mail("school", slug, name)
     }
 
     pub fn district(state: &AppState, slug: &str, name: &str) -> FeedLink {
@@ -93,18 +97,26 @@ impl FeedLink {
         if req.sort == Sort::Relevance {
             req.sort = Sort::Newest;
         }
+        let label = format!("Search: {}", describe(&req, labels));
         FeedLink::new(
             state,
             with_query("/search.atom", &search_query(&req, Sort::Newest, false)),
-            &format!("Search: {}", describe(&req, labels)),
+            &label,
         )
+        .by_mail("search", &search_query(&req, req.sort, false), &label)
     }
 
     fn new(state: &AppState, href: String, what: &str) -> FeedLink {
         FeedLink {
             href,
             title: format!("{} — {what}", state.settings.network_name),
+            subscribe: None,
         }
+    }
+
+    fn by_mail(mut self, target: &'static str, value: &str, label: &str) -> FeedLink {
+        self.subscribe = Some((target, value.to_string(), label.to_string()));
+        self
     }
 }
 
@@ -297,7 +309,7 @@ async fn search(
 }
 
 /// A search in words, for a feed's title: `“exit slips”, Grade band: 6–8 or 9–12`.
-fn describe(req: &SearchRequest, labels: &Labels) -> String {
+pub(super) fn describe(req: &SearchRequest, labels: &Labels) -> String {
     let mut parts = Vec::new();
     if !req.query.normalized.is_empty() {
         parts.push(format!("“{}”", req.query.normalized));
@@ -318,7 +330,7 @@ fn describe(req: &SearchRequest, labels: &Labels) -> String {
 
 /// `/search`'s parameters for `req`, leaving out the order when it is `default_sort`, and
 /// leaving out the page and its size unless `paging` (then only when they are not a feed's).
-fn search_query(req: &SearchRequest, default_sort: Sort, paging: bool) -> String {
+pub(super) fn search_query(req: &SearchRequest, default_sort: Sort, paging: bool) -> String {
     let mut pairs: Vec<(&str, String)> = Vec::new();
     if !req.query.normalized.is_empty() {
         pairs.push(("q", req.query.normalized.clone()));

@@ -10,6 +10,7 @@ mod health;
 mod listing;
 pub mod memo;
 mod network;
+mod notifications;
 pub mod page_cache;
 pub(crate) mod plc;
 mod publish;
@@ -31,6 +32,8 @@ use crate::auth::{self, Viewer};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorMessage};
 
+pub use notifications::saved_searches;
+
 /// The content hash in the URLs of the stylesheet and script.
 pub fn asset_version() -> &'static str {
     assets::version()
@@ -49,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(adopt::router())
         .merge(review::router())
         .merge(plc::router())
+        .merge(notifications::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         // One body limit: `check_csrf` reads every body up to `MAX_FORM_BYTES` and answers a

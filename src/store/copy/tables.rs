@@ -256,6 +256,52 @@ pub(super) const TABLES: &[Table] = &[
         ],
         key: &["id"],
     },
+    Table {
+        name: "notifications_off",
+        columns: &[("user_id", I), ("kind", T)],
+        key: &["user_id", "kind"],
+    },
+    Table {
+        name: "subscriptions",
+        columns: &[
+            ("id", I),
+            ("user_id", I),
+            ("target", T),
+            ("value", T),
+            ("label", T),
+            ("delivery", T),
+            ("created_at", I),
+        ],
+        key: &["id"],
+    },
+    // Pending messages go out from the target; sent ones stay as the record of what went.
+    Table {
+        name: "outbox",
+        columns: &[
+            ("id", I),
+            ("dedupe", T),
+            ("user_id", I),
+            ("to_addr", T),
+            ("kind", T),
+            ("subject", T),
+            ("body_text", T),
+            ("body_html", T),
+            ("unsubscribe", T),
+            ("state", T),
+            ("attempts", I),
+            ("run_after", I),
+            ("created_at", I),
+            ("sent_at", I),
+            ("last_error", T),
+        ],
+        key: &["id"],
+    },
+    // Unsubscribe links already sent keep working on the target.
+    Table {
+        name: "hub_keys",
+        columns: &[("name", T), ("value", T)],
+        key: &["name"],
+    },
     // Last, and only when asked: signed-in people stay signed in on the target.
     Table {
         name: "sessions",

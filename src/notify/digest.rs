@@ -1,0 +1,259 @@
+//! Subscriptions: "tell me about new practices in this challenge area, of this team, of this
+//! school, or like this search". Immediate ones are told as a practice is vetted; weekly ones
+//! get one digest a week that groups the week's new and revised practices by subscription,
+//! and nothing when nothing is new.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{Item, Mail, Unsubscribe, sign};
+use crate::AppState;
+use crate::store::{Announced, Draft, EventFacts, Recipient, Subscription};
+
+/// The weekly digest job: due every Monday at 07:00 UTC, covering the week before.
+pub const JOB: &str = "digest";
+/// Turning this kind off stops the weekly digest (each subscription also has its own link).
+pub const KIND: &str = "weekly-digest";
+const WEEK: i64 = 7 * 24 * 3600;
+
+/// Where a subscription points and what it is called.
+pub const TARGETS: &[(&str, &str)] = &[
+    ("area", "Challenge area"),
+    ("team", "Team"),
+    ("school", "School"),
+    ("search", "Search"),
+];
+
+/// The Monday 07:00 UTC after `now` (unix seconds).
+pub fn next_run(now: i64) -> i64 {
+    // 1970-01-01 was a Thursday: Mondays are 4 days into each 7-day cycle, plus 7 hours.
+    let offset = 4 * 24 * 3600 + 7 * 3600;
+    let k = (now - offset).div_euclid(WEEK) + 1;
+    k * WEEK + offset
+}
+
+/// Events record their time as `YYYY-MM-DDTHH:MM:SSZ`.
+fn stamp(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Whether `sub` asks about `p`; searches are looked up in `searches`.
+fn wants(sub: &Subscription, p: &Announced, searches: &HashMap<String, HashSet<String>>) -> bool {
+    match sub.target.as_str() {
+        "area" => p.areas.iter().any(|a| *a == sub.value),
+        "team" => p.team_slug == sub.value,
+        "school" => p.school_slug == sub.value,
+        "search" => searches
+            .get(&sub.value)
+            .is_some_and(|slugs| slugs.contains(&p.slug)),
+        _ => false,
+    }
+}
+
+/// For each distinct saved search of `subs`, which of `practices` match it now.
+async fn match_searches(
+    state: &AppState,
+    subs: &[Subscription],
+    practices: &[Announced],
+) -> anyhow::Result<HashMap<String, HashSet<String>>> {
+    let queries: HashSet<String> = subs
+        .iter()
+        .filter(|s| s.target == "search")
+        .map(|s| s.value.clone())
+        .collect();
+    if queries.is_empty() || practices.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let requests = crate::web::saved_searches(state, queries).await?;
+    let slugs: Vec<String> = practices.iter().map(|p| p.slug.clone()).collect();
+    let search = state.search.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut out = HashMap::new();
+        for (q, req) in requests {
+            out.insert(q, search.matching(&req, &slugs)?);
+        }
+        Ok(out)
+    })
+    .await?
+}
+
+fn item(state: &AppState, p: &Announced) -> Item {
+    let what = if p.revised { "Revised" } else { "New" };
+    Item::link(
+        format!("{what}: {}", p.title),
+        format!("{}/practices/{}", state.settings.public_url(), p.slug),
+        format!("{} — {}. {}", p.team_name, p.school_name, p.summary),
+    )
+}
+
+/// Immediate subscribers' messages about the practice event `e` just made public.
+pub(super) async fn immediate(
+    state: &AppState,
+    e: &EventFacts,
+    event: i64,
+) -> anyhow::Result<Vec<Draft>> {
+    let subs = state.db.subscriptions_by("immediate").await?;
+    if subs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let practices = state.db.announced(e.practice_id, "9999").await?;
+    let Some(p) = practices.first() else {
+        return Ok(Vec::new());
+    };
+    let searches = match_searches(state, &subs, &practices).await?;
+    let hits: Vec<&Subscription> = subs.iter().filter(|s| wants(s, p, &searches)).collect();
+    let people = people(state, hits.iter().map(|s| s.user_id)).await?;
+    let mut drafts = Vec::new();
+    for sub in hits {
+        let Some(to) = people.get(&sub.user_id) else {
+            continue;
+        };
+        let what = if p.revised { "Revised" } else { "New" };
+        let mail = Mail::new(format!("{what} practice: {}", p.title))
+            .lead(format!(
+                "A practice that matches your subscription “{}” was vetted.",
+                sub.label
+            ))
+            .items(vec![item(state, p)]);
+        drafts.push(subscription_draft(
+            state,
+            &mail,
+            to,
+            sub,
+            format!("sub{}:event{event}", sub.id),
+        )
+        .await?);
+    }
+    Ok(drafts)
+}
+
+async fn subscription_draft(
+    state: &AppState,
+    mail: &Mail,
+    to: &Recipient,
+    sub: &Subscription,
+    dedupe: String,
+) -> anyhow::Result<Draft> {
+    let token = sign(state, to.id, &Unsubscribe::Subscription(sub.id)).await?;
+    let why = format!(
+        "you subscribed to “{}” at {}",
+        sub.label, state.settings.network_name
+    );
+    Ok(mail.draft(state, dedupe, to, super::SUBSCRIPTION, &why, &token))
+}
+
+async fn people(
+    state: &AppState,
+    ids: impl Iterator<Item = i64>,
+) -> anyhow::Result<HashMap<i64, Recipient>> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(state
+        .db
+        .recipients(&ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect())
+}
+
+/// The weekly digest of the week before `until` (unix seconds): one message per person with
+/// something new, into the outbox. Returns how many messages were added.
+pub async fn run(state: &AppState, until: i64) -> anyhow::Result<u64> {
+    if state.settings.smtp.is_none() {
+        return Ok(0);
+    }
+    let drafts = compose(state, until).await?;
+    Ok(state.db.enqueue_mail(&drafts, crate::auth::now()).await?)
+}
+
+/// The digest's messages (public for the benchmark, which measures composing them).
+pub async fn compose(state: &AppState, until: i64) -> anyhow::Result<Vec<Draft>> {
+    let since = until - WEEK;
+    let practices = state
+        .db
+        .announced_between(&stamp(since), &stamp(until))
+        .await?;
+    if practices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let subs = state.db.subscriptions_by("weekly").await?;
+    let searches = match_searches(state, &subs, &practices).await?;
+    let mut by_person: BTreeMap<i64, Vec<(&Subscription, Vec<&Announced>)>> = BTreeMap::new();
+    for sub in &subs {
+        let hits: Vec<&Announced> = practices
+            .iter()
+            .filter(|p| wants(sub, p, &searches))
+            .collect();
+        if !hits.is_empty() {
+            by_person.entry(sub.user_id).or_default().push((sub, hits));
+        }
+    }
+    let people = people(state, by_person.keys().copied()).await?;
+    let week = stamp(since).get(..10).unwrap_or_default().to_string();
+    let digest_off = Unsubscribe::Kind(KIND.to_string());
+    let why = format!(
+        "you subscribed to these practices at {} and chose a weekly digest",
+        state.settings.network_name
+    );
+    let mut drafts = Vec::with_capacity(by_person.len());
+    for (user, groups) in by_person {
+        let Some(to) = people.get(&user) else {
+            continue;
+        };
+        let count: HashSet<&str> = groups
+            .iter()
+            .flat_map(|(_, ps)| ps.iter().map(|p| p.slug.as_str()))
+            .collect();
+        let mut mail = Mail::new(format!(
+            "This week: {} practice{} for you",
+            count.len(),
+            if count.len() == 1 { "" } else { "s" }
+        ))
+        .lead(format!(
+            "New and revised practices of the week from {week}, by subscription."
+        ));
+        for (sub, ps) in groups {
+            let stop = sign(state, user, &Unsubscribe::Subscription(sub.id)).await?;
+            let mut items: Vec<Item> = ps.iter().map(|p| item(state, p)).collect();
+            items.push(Item::link(
+                "Stop this subscription".into(),
+                super::message::unsubscribe_url(&state.settings.public_url(), &stop),
+                String::new(),
+            ));
+            mail = mail.section(sub.label.clone(), items);
+        }
+        drafts.push(mail.draft(
+            state,
+            format!("digest:{week}:{user}"),
+            to,
+            KIND,
+            &why,
+            &sign(state, user, &digest_off).await?,
+        ));
+    }
+    Ok(drafts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_run;
+
+    #[test]
+    fn digests_go_out_on_monday_mornings() {
+        // 2026-12-01 is a Tuesday; the next Monday is 2026-12-07.
+        let tuesday = 1_796_126_400; // 2026-12-01T12:00:00Z
+        let monday = next_run(tuesday);
+        let t = time::OffsetDateTime::from_unix_timestamp(monday).unwrap();
+        assert_eq!(t.weekday(), time::Weekday::Monday);
+        assert_eq!((t.date().to_string(), t.hour(), t.minute()), ("2026-12-07".into(), 7, 0));
+        // At the hour itself, the next one is a week later.
+        assert_eq!(next_run(monday), monday + 7 * 24 * 3600);
+    }
+}
