@@ -307,9 +307,9 @@ impl Settings {
             if smtp.host.trim().is_empty() {
                 anyhow::bail!("smtp.host: name the mail server (or leave [smtp] out: e-mail off)");
             }
-            smtp.from
-                .parse::<lettre::message::Mailbox>()
-                .map_err(|e| anyhow::anyhow!("smtp.from: \"{}\" is not an address: {e}", smtp.from))?;
+            smtp.from.parse::<lettre::message::Mailbox>().map_err(|e| {
+                anyhow::anyhow!("smtp.from: \"{}\" is not an address: {e}", smtp.from)
+            })?;
             if let Ok(password) = std::env::var(SMTP_PASSWORD_VARIABLE) {
                 smtp.password = crate::auth::Secret::new(password);
             }

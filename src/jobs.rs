@@ -49,7 +49,11 @@ pub async fn run(state: AppState) {
         loop {
             let now = auth::now();
             match db.claim_job(now, now + LEASE_SECS).await {
-                Ok(Some(job)) => run_one(&state, &job).await,
+                Ok(Some(job)) => {
+                    run_one(&state, &job).await;
+                    // It may have queued mail.
+                    state.wake_mail.notify_one();
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot claim a job; trying again later");
@@ -57,7 +61,10 @@ pub async fn run(state: AppState) {
                 }
             }
         }
-        tokio::time::sleep(POLL).await;
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = state.wake_jobs.notified() => {}
+        }
     }
 }
 

@@ -52,6 +52,10 @@ pub struct AppState {
     /// The key that signs unsubscribe links: made once in the database, the same for every
     /// instance, never changed.
     pub unsubscribe_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// Wake this instance's job worker and mail sender before their next poll (after a
+    /// write here schedules a job, and after a job queues mail).
+    pub wake_jobs: Arc<tokio::sync::Notify>,
+    pub wake_mail: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -73,8 +77,9 @@ impl AppState {
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(write_search_log(db.clone(), rx));
         let settings = Arc::new(settings);
+        let wake_mail = Arc::new(tokio::sync::Notify::new());
         if let Some(smtp) = &settings.smtp {
-            tokio::spawn(mail::run(db.clone(), smtp.clone()));
+            tokio::spawn(mail::run(db.clone(), smtp.clone(), wake_mail.clone()));
         }
         let state = AppState {
             db,
@@ -91,6 +96,8 @@ impl AppState {
             due: Arc::default(),
             oidc_keys: Arc::default(),
             unsubscribe_key: Arc::default(),
+            wake_jobs: Arc::default(),
+            wake_mail,
         };
         tokio::spawn(jobs::run(state.clone()));
         Ok(state)

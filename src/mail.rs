@@ -36,7 +36,7 @@ const EXPIRE_SECS: i64 = 3 * 24 * 3600;
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// Sends what the outbox holds until the process ends.
-pub async fn run(db: Db, smtp: SmtpSettings) {
+pub async fn run(db: Db, smtp: SmtpSettings, wake: std::sync::Arc<tokio::sync::Notify>) {
     let mut wait = Duration::from_secs(1);
     loop {
         let t = now();
@@ -57,7 +57,10 @@ pub async fn run(db: Db, smtp: SmtpSettings) {
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the outbox"),
         }
-        tokio::time::sleep(POLL).await;
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = wake.notified() => {}
+        }
     }
 }
 
@@ -114,7 +117,11 @@ fn build(from: &Mailbox, mail: &Outgoing) -> anyhow::Result<(Envelope, Vec<u8>)>
         .from(from.clone())
         .to(Mailbox::new(None, to.clone()))
         .subject(mail.subject.clone())
-        .message_id(Some(format!("<outbox-{}@{}>", mail.id, from.email.domain())))
+        .message_id(Some(format!(
+            "<outbox-{}@{}>",
+            mail.id,
+            from.email.domain()
+        )))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
             unsubscribe,
@@ -152,7 +159,9 @@ async fn connect(smtp: &SmtpSettings) -> anyhow::Result<AsyncSmtpConnection> {
     if smtp.security == SmtpSecurity::Starttls {
         if !conn.can_starttls() {
             conn.abort().await;
-            anyhow::bail!("the server does not offer STARTTLS (set security = \"tls\" or \"none\")");
+            anyhow::bail!(
+                "the server does not offer STARTTLS (set security = \"tls\" or \"none\")"
+            );
         }
         conn.starttls(tls()?, &hello).await?;
     }

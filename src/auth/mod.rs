@@ -309,7 +309,10 @@ pub async fn check_csrf(request: Request, next: Next) -> Response {
     };
     // An unsubscribe link carries its own signed token and only turns e-mail off; mail
     // clients post it without cookies (RFC 8058), so it needs no session token.
-    if verdict == Csrf::Invalid && !keeps_text(parts.uri.path()) && parts.uri.path() != "/unsubscribe" {
+    if verdict == Csrf::Invalid
+        && !keeps_text(parts.uri.path())
+        && parts.uri.path() != "/unsubscribe"
+    {
         return if viewer.user().is_none() && !parts.uri.path().starts_with("/signin") {
             sign_in_required(&parts.method, parts.uri.path(), viewer.ended).into_response()
         } else {

@@ -120,14 +120,10 @@ pub(super) async fn immediate(
                 sub.label
             ))
             .items(vec![item(state, p)]);
-        drafts.push(subscription_draft(
-            state,
-            &mail,
-            to,
-            sub,
-            format!("sub{}:event{event}", sub.id),
-        )
-        .await?);
+        drafts.push(
+            subscription_draft(state, &mail, to, sub, format!("sub{}:event{event}", sub.id))
+                .await?,
+        );
     }
     Ok(drafts)
 }
@@ -252,7 +248,10 @@ mod tests {
         let monday = next_run(tuesday);
         let t = time::OffsetDateTime::from_unix_timestamp(monday).unwrap();
         assert_eq!(t.weekday(), time::Weekday::Monday);
-        assert_eq!((t.date().to_string(), t.hour(), t.minute()), ("2026-12-07".into(), 7, 0));
+        assert_eq!(
+            (t.date().to_string(), t.hour(), t.minute()),
+            ("2026-12-07".into(), 7, 0)
+        );
         // At the hour itself, the next one is a week later.
         assert_eq!(next_run(monday), monday + 7 * 24 * 3600);
     }

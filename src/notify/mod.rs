@@ -26,7 +26,13 @@ pub use token::{Unsubscribe, sign, verify};
 pub const JOB: &str = "notify";
 
 /// Practice events that tell someone (see `store::review::record_event`).
-pub const TOLD: &[&str] = &["submitted", "vetted", "returned", "replicated", "unreplicated"];
+pub const TOLD: &[&str] = &[
+    "submitted",
+    "vetted",
+    "returned",
+    "replicated",
+    "unreplicated",
+];
 
 /// A kind of notice a person can turn off at `/me/notifications`.
 pub struct Kind {
@@ -183,7 +189,10 @@ async fn practice_event(state: &AppState, event: i64) -> anyhow::Result<Vec<Draf
                     "A coach returned revision {} of “{}” to your team.",
                     e.revision_number, e.title
                 ))
-                .action("Edit the practice", format!("{base}/practices/{}/edit", e.slug));
+                .action(
+                    "Edit the practice",
+                    format!("{base}/practices/{}/edit", e.slug),
+                );
             if let Some((reviewer, comment)) = &e.comment
                 && !comment.trim().is_empty()
             {
@@ -270,7 +279,11 @@ async fn revised(
         .items(items)
         .action(
             "See what changed",
-            format!("{}/practices/{}/history", state.settings.public_url(), e.slug),
+            format!(
+                "{}/practices/{}/history",
+                state.settings.public_url(),
+                e.slug
+            ),
         );
     let people: Vec<Recipient> = adopters.into_iter().map(|(r, _)| r).collect();
     drafts_for(state, REVISED, about, &people, &mail).await
@@ -301,7 +314,11 @@ async fn adoption_event(state: &AppState, entry: i64) -> anyhow::Result<Vec<Draf
             status(&a.status).unwrap_or_default()
         ))
     } else if a.outcome.is_some() && a.outcome != a.previous_outcome {
-        Mail::new(format!("{} reported an outcome: {}", a.school_name, a.title)).lead(format!(
+        Mail::new(format!(
+            "{} reported an outcome: {}",
+            a.school_name, a.title
+        ))
+        .lead(format!(
             "{} ({}) reported what happened with “{}”: {}.",
             a.team_name,
             a.school_name,
@@ -311,7 +328,10 @@ async fn adoption_event(state: &AppState, entry: i64) -> anyhow::Result<Vec<Draf
     } else {
         return Ok(Vec::new());
     }
-    .action("See the replication ledger", format!("{base}/practices/{}", a.slug));
+    .action(
+        "See the replication ledger",
+        format!("{base}/practices/{}", a.slug),
+    );
     drafts_for(state, ADOPTED, &format!("adoption{entry}"), &team, &mail).await
 }
 

@@ -81,8 +81,5 @@ pub async fn verify(state: &AppState, token: &str) -> anyhow::Result<Option<(i64
     let Some((user, what)) = payload.split_once('|') else {
         return Ok(None);
     };
-    Ok(user
-        .parse()
-        .ok()
-        .zip(Unsubscribe::decode(what)))
+    Ok(user.parse().ok().zip(Unsubscribe::decode(what)))
 }

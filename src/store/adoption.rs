@@ -212,7 +212,13 @@ impl Db {
         .bind(snapshot.to_string())
         .fetch_one(&mut tx)
         .await?;
-        super::schedule_in(&mut tx, crate::notify::JOB, &format!("adoption:{entry}"), "{}").await?;
+        super::schedule_in(
+            &mut tx,
+            crate::notify::JOB,
+            &format!("adoption:{entry}"),
+            "{}",
+        )
+        .await?;
         recompute_stage(&mut tx, practice_id).await?;
         tx.commit().await?;
         Ok(())

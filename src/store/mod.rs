@@ -34,11 +34,11 @@ pub use copy::{CopyError, CopyOptions, CopyReport, copy};
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog, import_dir};
 pub use jobs::Job;
-pub use notices::{
-    AdoptionFacts, Announced, Draft, EventFacts, OutboxCounts, Outgoing, Overdue, Recipient,
-    Sent, Subscription,
-};
 pub(crate) use notices::schedule_in;
+pub use notices::{
+    AdoptionFacts, Announced, Draft, EventFacts, OutboxCounts, Outgoing, Overdue, Recipient, Sent,
+    Subscription,
+};
 pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, TeamRef, User};
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};

@@ -43,7 +43,10 @@ pub struct Outgoing {
 pub enum Sent {
     Delivered,
     /// The server refused for now (4xx): try again at this time.
-    Retry { at: i64, error: String },
+    Retry {
+        at: i64,
+        error: String,
+    },
     /// The server refused for good (5xx), or it was retried too often.
     Failed(String),
     /// The connection broke while the server had the message: it may have been delivered,
@@ -376,7 +379,10 @@ impl Db {
     }
 
     /// Members of the teams that adopted practice `practice_id` and still use it.
-    pub async fn adopter_recipients(&self, practice_id: i64) -> sqlx::Result<Vec<(Recipient, String)>> {
+    pub async fn adopter_recipients(
+        &self,
+        practice_id: i64,
+    ) -> sqlx::Result<Vec<(Recipient, String)>> {
         let rows: Vec<(i64, String, String, String)> = query_as(
             r#"select distinct u.id, u.email, u.name, t.name from adoptions a
                join teams t on t.id = a.team_id
@@ -406,7 +412,12 @@ impl Db {
 
 /// Makes job `(kind, key)` due now, inside the transaction of the change that causes it: the
 /// notice exists exactly when the change does.
-pub(crate) async fn schedule_in(tx: &mut Conn, kind: &str, key: &str, payload: &str) -> sqlx::Result<()> {
+pub(crate) async fn schedule_in(
+    tx: &mut Conn,
+    kind: &str,
+    key: &str,
+    payload: &str,
+) -> sqlx::Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -588,7 +599,11 @@ impl Db {
 
     /// Every practice public now whose public revision was vetted in `[since, until)`
     /// (timestamps as events record them), oldest first.
-    pub async fn announced_between(&self, since: &str, until: &str) -> sqlx::Result<Vec<Announced>> {
+    pub async fn announced_between(
+        &self,
+        since: &str,
+        until: &str,
+    ) -> sqlx::Result<Vec<Announced>> {
         let rows = query_as(format!(
             r#"{ANNOUNCED} where p.status = 'vetted' and exists (
                  select 1 from practice_events e where e.practice_id = p.id and e.kind = 'vetted'
@@ -689,7 +704,11 @@ impl Db {
 
 impl Db {
     /// The name of the challenge area, team or school `slug` (`target`), if it exists.
-    pub async fn subscription_label(&self, target: &str, slug: &str) -> sqlx::Result<Option<String>> {
+    pub async fn subscription_label(
+        &self,
+        target: &str,
+        slug: &str,
+    ) -> sqlx::Result<Option<String>> {
         let table = match target {
             "area" => "challenge_areas",
             "team" => "teams",

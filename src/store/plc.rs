@@ -133,7 +133,8 @@ impl Db {
         .await?
         .rows_affected();
         if done == 1 {
-            super::schedule_in(&mut tx, crate::notify::JOB, &format!("plc:{quarter}"), "{}").await?;
+            super::schedule_in(&mut tx, crate::notify::JOB, &format!("plc:{quarter}"), "{}")
+                .await?;
         }
         tx.commit().await?;
         if done == 0 {

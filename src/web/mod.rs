@@ -303,13 +303,15 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
 }
 
 /// After a request that may have written (any POST), the indexer looks at the change feed
-/// now instead of at its next poll: edits become searchable, and cached pages refresh, sooner.
+/// now instead of at its next poll: edits become searchable, and cached pages refresh, sooner;
+/// so does the job worker (a write may have scheduled notices).
 async fn wake_indexer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let write =
         request.method() != axum::http::Method::GET && request.method() != axum::http::Method::HEAD;
     let response = next.run(request).await;
     if write {
         state.search.wake();
+        state.wake_jobs.notify_one();
     }
     response
 }

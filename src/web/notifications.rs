@@ -248,7 +248,9 @@ struct UnsubscribePage {
 /// What an unsubscribe link stops, in words; None if it no longer stops anything.
 async fn describe(state: &AppState, user: i64, what: &Unsubscribe) -> AppResult<Option<String>> {
     Ok(match what {
-        Unsubscribe::Kind(k) => notify::kind(k).map(|k| format!("e-mails when: {}", k.label.to_lowercase())),
+        Unsubscribe::Kind(k) => {
+            notify::kind(k).map(|k| format!("e-mails when: {}", k.label.to_lowercase()))
+        }
         Unsubscribe::Subscription(id) => state
             .db
             .subscriptions_of(user)

@@ -154,7 +154,9 @@ async fn a_job_runs_once_when_instances_claim_it_together() {
     assert_eq!(rows[0].4.as_deref(), Some("smtp said no"));
     assert!(a.claim_job(now + 199, now + 300).await.unwrap().is_none());
     let retried = a.claim_job(now + 200, now + 300).await.unwrap().unwrap();
-    a.finish_job(&retried, Some((now + 900, "{}"))).await.unwrap();
+    a.finish_job(&retried, Some((now + 900, "{}")))
+        .await
+        .unwrap();
     let rows = a.jobs().await.unwrap();
     assert_eq!(
         (rows[0].2, rows[0].3, rows[0].4.as_deref()),
