@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use brightspots::store::sql;
+use brightspots::store::{Db, Draft, sql};
 
 use crate::helpers::{fresh_database_url, seed_dir};
 use crate::review::{rubric, share};
+use crate::smtp::SmtpServer;
 
 /// One `brightspots serve` process.
 struct Hub {
@@ -30,8 +31,24 @@ impl Hub {
     }
 
     fn start_logging(db: &str, index_dir: &Path, log: &str, stderr: Stdio) -> Hub {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_brightspots"))
+        Hub::start_configured(db, index_dir, log, stderr, None)
+    }
+
+    /// With a settings file (`--config`).
+    fn start_configured(
+        db: &str,
+        index_dir: &Path,
+        log: &str,
+        stderr: Stdio,
+        config: Option<&Path>,
+    ) -> Hub {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_brightspots"));
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .env_remove("DATABASE_URL")
+            .env_remove("BRIGHTSPOTS_CONFIG")
             .env("RUST_LOG", log)
             .args(["--database-url", db, "--bind", "127.0.0.1:0"])
             .arg("--index-dir")
@@ -391,4 +408,130 @@ async fn instances_started_together_on_an_empty_database_seed_it_once() {
         .unwrap();
     assert_eq!(revisions, practices);
     drop(hubs);
+}
+
+/// A settings file that sends e-mail to `server`.
+fn mail_config(dir: &Path, server: &SmtpServer) -> PathBuf {
+    let path = dir.join("brightspots.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"Hub <hub@brightspots.test>\"\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `n` messages straight into the outbox, as the notify job writes them.
+async fn queue_mail(store: &Db, n: usize) {
+    let user = store
+        .create_person("reader@district.test", "Reader")
+        .await
+        .unwrap();
+    let drafts: Vec<Draft> = (0..n)
+        .map(|i| Draft {
+            dedupe: format!("test:{i}"),
+            user_id: user,
+            to_addr: format!("reader{i}@district.test"),
+            kind: "practice-reviewed".into(),
+            subject: format!("Message {i}"),
+            body_text: format!("Text {i}"),
+            body_html: format!("<p>HTML {i}</p>"),
+            unsubscribe: "http://127.0.0.1:3000/unsubscribe?t=x".into(),
+        })
+        .collect();
+    assert_eq!(
+        store
+            .enqueue_mail(&drafts, brightspots::auth::now())
+            .await
+            .unwrap(),
+        n as u64
+    );
+}
+
+async fn mail_states(store: &Db) -> Vec<String> {
+    sql::query_scalar("select state from outbox order by id")
+        .fetch_all(store.reader())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_hub_processes_on_one_database_send_each_message_once() {
+    let server = SmtpServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(dir.path()).await;
+    let config = mail_config(dir.path(), &server);
+    let _a = Hub::start_configured(
+        &db,
+        &index(dir.path(), "a"),
+        "warn",
+        Stdio::null(),
+        Some(&config),
+    );
+    let _b = Hub::start_configured(
+        &db,
+        &index(dir.path(), "b"),
+        "warn",
+        Stdio::null(),
+        Some(&config),
+    );
+    let store = Db::connect(&db).await.unwrap();
+    queue_mail(&store, 40).await;
+    let got = server.wait_for(40).await;
+    // Both senders have polled the outbox several times since.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let got_now = server.received();
+    assert_eq!(got_now.len(), 40, "no message twice");
+    let subjects: std::collections::BTreeSet<&str> = got.iter().map(|m| m.subject()).collect();
+    assert_eq!(subjects.len(), 40);
+    assert_eq!(mail_states(&store).await, vec!["sent"; 40]);
+}
+
+/// The guarantee at its hardest point: the server has the message, the hub dies before it
+/// hears back and records it. Nothing can tell whether the message went; the hub never
+/// sends it again by itself, and says so.
+#[tokio::test]
+async fn a_hub_killed_between_sending_and_recording_never_sends_again() {
+    // The server reads the message, then takes 20 s to answer.
+    let server = SmtpServer::start_with(&["--delay-data", "20"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(dir.path()).await;
+    let config = mail_config(dir.path(), &server);
+    let mut a = Hub::start_configured(
+        &db,
+        &index(dir.path(), "a"),
+        "warn",
+        Stdio::null(),
+        Some(&config),
+    );
+    let store = Db::connect(&db).await.unwrap();
+    queue_mail(&store, 1).await;
+    server.wait_for(1).await;
+    a.kill();
+    assert_eq!(mail_states(&store).await, ["sending"]);
+
+    // Another instance starts; the message is not sent again…
+    let _b = Hub::start_configured(
+        &db,
+        &index(dir.path(), "b"),
+        "warn",
+        Stdio::null(),
+        Some(&config),
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(server.received().len(), 1);
+    // …and once its claim has run out, it is recorded as uncertain, for people to decide.
+    let later = brightspots::auth::now() + 3600;
+    assert_eq!(store.settle_mail(later, 0).await.unwrap(), 1);
+    let (state, error): (String, String) = sql::query_as("select state, last_error from outbox")
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    assert_eq!(state, "uncertain");
+    assert!(error.contains("not sent again"), "{error}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(server.received().len(), 1);
 }

@@ -50,7 +50,8 @@ impl Received {
 }
 
 pub struct SmtpServer {
-    child: tokio::process::Child,
+    /// Killed when the server is dropped.
+    _child: tokio::process::Child,
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
 }
@@ -165,7 +166,7 @@ impl SmtpServer {
             }
         });
         SmtpServer {
-            child,
+            _child: child,
             port,
             received,
         }
@@ -201,9 +202,5 @@ impl SmtpServer {
             .into_iter()
             .filter(|m| m.rcpt_tos.iter().any(|r| r == to))
             .collect()
-    }
-
-    pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
     }
 }
