@@ -86,7 +86,9 @@ async fn handle(state: &AppState, job: &Job) -> anyhow::Result<Next> {
                 "{}".into(),
             )))
         }
-        notify::JOB => notify::run(state, &job.key).await.map(|()| None),
+        notify::JOB => notify::run(state, &job.key, &job.payload)
+            .await
+            .map(|()| None),
         notify::digest::JOB => {
             // Due at a Monday 07:00; late runs still cover the week before that hour.
             let due = notify::digest::next_run(auth::now() - 7 * 24 * 3600);

@@ -101,7 +101,14 @@ pub(super) async fn immediate(
     if subs.is_empty() {
         return Ok(Vec::new());
     }
-    let practices = state.db.announced(e.practice_id, "9999").await?;
+    // A re-review that finds the public revision still current is no news.
+    if e.public_before == Some(e.revision_id) {
+        return Ok(Vec::new());
+    }
+    let mut practices = state.db.announced(e.practice_id, "").await?;
+    for p in &mut practices {
+        p.revised = e.public_before.is_some();
+    }
     let Some(p) = practices.first() else {
         return Ok(Vec::new());
     };

@@ -119,7 +119,7 @@ pub fn kind(id: &str) -> Option<&'static Kind> {
 
 /// Turns the event named by `key` into messages in the outbox. Does nothing when e-mail is
 /// off: the event is simply not announced.
-pub async fn run(state: &AppState, key: &str) -> anyhow::Result<()> {
+pub async fn run(state: &AppState, key: &str, payload: &str) -> anyhow::Result<()> {
     if state.settings.smtp.is_none() {
         return Ok(());
     }
@@ -127,7 +127,12 @@ pub async fn run(state: &AppState, key: &str) -> anyhow::Result<()> {
         .split_once(':')
         .ok_or_else(|| anyhow::anyhow!("notify job {key:?} names no event"))?;
     let drafts = match what {
-        "event" => practice_event(state, id.parse()?).await?,
+        "event" => {
+            let public_before = serde_json::from_str::<serde_json::Value>(payload)
+                .ok()
+                .and_then(|p| p.get("public_before")?.as_i64());
+            practice_event(state, id.parse()?, public_before).await?
+        }
         "adoption" => adoption_event(state, id.parse()?).await?,
         "plc" => plc_opened(state, id).await?,
         other => anyhow::bail!("notify job of an unknown event {other:?}"),
@@ -164,10 +169,15 @@ pub(crate) async fn drafts_for(
     Ok(out)
 }
 
-async fn practice_event(state: &AppState, event: i64) -> anyhow::Result<Vec<Draft>> {
-    let Some(e) = state.db.event_facts(event).await? else {
+async fn practice_event(
+    state: &AppState,
+    event: i64,
+    public_before: Option<i64>,
+) -> anyhow::Result<Vec<Draft>> {
+    let Some(mut e) = state.db.event_facts(event).await? else {
         return Ok(Vec::new());
     };
+    e.public_before = public_before;
     let base = state.settings.public_url();
     let about = format!("event{event}");
     let mut drafts = Vec::new();
@@ -211,7 +221,7 @@ async fn practice_event(state: &AppState, event: i64) -> anyhow::Result<Vec<Draf
             drafts = drafts_for(state, REVIEWED, &about, &team, &mail).await?;
             // Adopters and subscribers hear only of what is public now.
             if e.public_now {
-                if let Some(before) = e.previous_vetted.filter(|b| *b != e.revision_id) {
+                if let Some(before) = e.public_before.filter(|b| *b != e.revision_id) {
                     drafts.extend(revised(state, &e, before, &about).await?);
                 }
                 drafts.extend(digest::immediate(state, &e, event).await?);
@@ -307,11 +317,14 @@ async fn adoption_event(state: &AppState, entry: i64) -> anyhow::Result<Vec<Draf
     };
     let mail = if a.previous_status.is_none() {
         Mail::new(format!("{} adopted {}", a.school_name, a.title)).lead(format!(
-            "{} ({}) started with “{}”: {}.",
+            "{} ({}) started with “{}”: {}{}.",
             a.team_name,
             a.school_name,
             a.title,
-            status(&a.status).unwrap_or_default()
+            status(&a.status).unwrap_or_default(),
+            outcome(&a.outcome)
+                .map(|o| format!(", and reported what happened: {o}"))
+                .unwrap_or_default()
         ))
     } else if a.outcome.is_some() && a.outcome != a.previous_outcome {
         Mail::new(format!(

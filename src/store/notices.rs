@@ -448,8 +448,9 @@ pub struct EventFacts {
     pub district_id: i64,
     /// Whether the event's revision is the public one now (vetted, not archived).
     pub public_now: bool,
-    /// The revision vetted before this event, if any.
-    pub previous_vetted: Option<i64>,
+    /// The revision public before this event (set by the caller from the job's payload).
+    #[sqlx(skip)]
+    pub public_before: Option<i64>,
     /// The reviewer and comment of the decision the event records.
     #[sqlx(skip)]
     pub comment: Option<(String, String)>,
@@ -502,9 +503,7 @@ impl Db {
             r#"select e.kind, e.practice_id, coalesce(e.revision_id, p.current_revision_id) as revision_id,
                       r.number as revision_number, p.slug, r.title, t.id as team_id,
                       t.name as team_name, s.district_id,
-                      (p.status = 'vetted' and p.public_revision_id = r.id) as public_now,
-                      (select v.revision_id from practice_events v where v.practice_id = e.practice_id
-                         and v.kind = 'vetted' and v.id < e.id order by v.id desc limit 1) as previous_vetted
+                      (p.status = 'vetted' and p.public_revision_id = r.id) as public_now
                from practice_events e join practices p on p.id = e.practice_id
                join practice_revisions r on r.id = coalesce(e.revision_id, p.public_revision_id, p.current_revision_id)
                join teams t on t.id = p.team_id join schools s on s.id = t.school_id

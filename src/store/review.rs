@@ -191,6 +191,13 @@ impl Db {
         rubric: &[Score],
     ) -> Result<(), DecisionError> {
         let mut tx = self.begin_write().await?;
+        // The revision public before: adopting teams hear what a new one changed.
+        let public_before: Option<i64> =
+            query_scalar("select public_revision_id from practices where id = $1")
+                .bind(practice_id)
+                .fetch_optional(&mut tx)
+                .await?
+                .flatten();
         let sql = match decision {
             Decision::Vet => {
                 r#"update practices set status = 'vetted', public_revision_id = current_revision_id,
@@ -244,12 +251,13 @@ impl Db {
         .bind(serde_json::to_string(rubric).unwrap_or_else(|_| "[]".into()))
         .execute(&mut tx)
         .await?;
-        record_event(
+        record_event_noting(
             &mut tx,
             practice_id,
             Some(revision_id),
             decision.event(),
             Some(reviewer),
+            &serde_json::json!({ "public_before": public_before }).to_string(),
         )
         .await?;
         record_change(&mut tx, practice_id, "practice").await?;
@@ -345,6 +353,19 @@ pub(crate) async fn record_event(
     kind: &str,
     user: Option<i64>,
 ) -> sqlx::Result<()> {
+    record_event_noting(tx, practice_id, revision_id, kind, user, "{}").await
+}
+
+/// [`record_event`], with what the notices need to know that the event row does not keep
+/// (`payload`, JSON).
+async fn record_event_noting(
+    tx: &mut Conn,
+    practice_id: i64,
+    revision_id: Option<i64>,
+    kind: &str,
+    user: Option<i64>,
+    payload: &str,
+) -> sqlx::Result<()> {
     let id: i64 = query_scalar(
         "insert into practice_events (practice_id, revision_id, kind, user_id) values ($1, $2, $3, $4) returning id",
     )
@@ -356,7 +377,7 @@ pub(crate) async fn record_event(
     .await?;
     // The people who hear about it are told by the `notify` job, due as the event commits.
     if crate::notify::TOLD.contains(&kind) {
-        super::schedule_in(tx, crate::notify::JOB, &format!("event:{id}"), "{}").await?;
+        super::schedule_in(tx, crate::notify::JOB, &format!("event:{id}"), payload).await?;
     }
     Ok(())
 }

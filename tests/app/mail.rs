@@ -556,3 +556,174 @@ async fn with_email_off_nothing_is_queued_and_the_settings_page_says_so() {
             .all(|j| j.0 != notify::digest::JOB)
     );
 }
+
+#[tokio::test]
+async fn teams_hear_of_adoptions_outcomes_replication_and_revisions_and_coaches_of_plc_and_due_dates()
+ {
+    use brightspots::domain::SectionKind;
+
+    let server = SmtpServer::start().await;
+    let app = hub(&server).await;
+    const SLUG: &str = "reciprocal-teaching-roles"; // Bayview Middle School's
+    let target = app.state.db.edit_target(SLUG).await.unwrap().unwrap();
+    let all: Vec<usize> = (1..=target.doc.essential_aspects().len()).collect();
+    let _olga = Browser::local(&app, "Olga Owner", "member", "bayview-ms-step").await;
+    let mut hal = Browser::local(&app, "Hal Harbor", "member", "harbor-hs-step").await;
+    let mut rita = Browser::local(&app, "Rita River", "member", "riverside-ms-step").await;
+    let mut cora = Browser::local(&app, "Cora Coach", "coach", "").await;
+    let adopt = async |b: &mut Browser<'_>, team: &str, outcome: &str| {
+        let r = crate::adopt::send(
+            b,
+            &crate::adopt::adoption(team, "adopted", &all, outcome, "student-outcome", "40"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    };
+    let server = &server;
+    let olga = async |n: usize| {
+        server
+            .wait_for(n)
+            .await
+            .into_iter()
+            .filter(|m| m.to() == "olga.owner@local")
+            .collect::<Vec<_>>()
+    };
+
+    // Harbor adopts, then reports: the team that wrote it hears each, with no measure values.
+    adopt(&mut hal, "harbor-hs-step", "").await;
+    let m = olga(1).await.pop().unwrap();
+    assert!(
+        m.subject().contains("Harbor High School adopted"),
+        "{}",
+        m.subject()
+    );
+    adopt(&mut hal, "harbor-hs-step", "improved").await;
+    let m = olga(2).await.pop().unwrap();
+    assert!(
+        m.subject().contains("reported an outcome"),
+        "{}",
+        m.subject()
+    );
+    assert!(m.text().contains(": improved."), "{}", m.text());
+    assert!(
+        !m.text().contains("51") && !m.text().contains("38"),
+        "no measure values"
+    );
+
+    // Riverside's improving report makes it replicated: the team hears that too.
+    adopt(&mut rita, "riverside-ms-step", "improved").await;
+    let got = olga(4).await;
+    let subjects: Vec<&str> = got.iter().map(|m| m.subject()).collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("Riverside Middle School adopted")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| s.contains("Replicated: ")),
+        "{subjects:?}"
+    );
+
+    // Revised with a new essential aspect: both adopting teams hear what changed.
+    let mut doc = target.doc.clone();
+    let aspects = doc
+        .sections
+        .get(&SectionKind::EssentialAspects)
+        .unwrap()
+        .clone();
+    doc.sections.insert(
+        SectionKind::EssentialAspects,
+        format!("{aspects}\n- Students swap roles every week"),
+    );
+    let olga_id = app
+        .state
+        .db
+        .user_id_by_email("olga.owner@local")
+        .await
+        .unwrap()
+        .unwrap();
+    app.state
+        .db
+        .save_draft(olga_id, &doc, Some(target.current_revision_id), true)
+        .await
+        .unwrap();
+    vet(&mut cora, SLUG).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let revised = loop {
+        let revised: Vec<Received> = server
+            .received()
+            .into_iter()
+            .filter(|m| m.subject().contains("Revised: "))
+            .collect();
+        if revised.len() >= 2 {
+            break revised;
+        }
+        assert!(std::time::Instant::now() < deadline, "{revised:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut to: Vec<&str> = revised.iter().map(|m| m.to()).collect();
+    to.sort();
+    assert_eq!(to, ["hal.harbor@local", "rita.river@local"]);
+    assert!(
+        revised[0]
+            .text()
+            .contains("Added: Students swap roles every week"),
+        "{}",
+        revised[0].text()
+    );
+    assert!(revised[0].text().contains("matters for fidelity"));
+
+    // A PLC session opened: the coaches get the packet's link.
+    let before = server.received().len();
+    let quarter = brightspots::domain::Quarter::containing(time::OffsetDateTime::now_utc().date())
+        .to_string();
+    let r = cora
+        .submit("/plc", &[("quarter", &quarter), ("held_on", "2026-12-10")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let got = server.wait_for(before + 1).await;
+    let m = got
+        .iter()
+        .find(|m| m.subject().contains("PLC session opened"))
+        .unwrap();
+    assert_eq!(m.to(), "cora.coach@local");
+    assert!(m.text().contains(&format!("/plc/{quarter}")));
+
+    // The daily check: practices that fell due for re-review (to coaches) and outcome reports
+    // that fell overdue (to the adopting team) — each told once.
+    let before = server.received().len();
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sql::query("update adoptions set outcome = null where team_id = (select id from teams where slug = 'harbor-hs-step')")
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let added = notify::daily::run(&app.state, "2000-01-01", "2099-12-31")
+        .await
+        .unwrap();
+    assert_eq!(
+        added, 2,
+        "one list for the coach, one reminder for Harbor's one member"
+    );
+    app.state.wake_mail.notify_one();
+    let got = server.wait_for(before + 2).await;
+    let due = got
+        .iter()
+        .find(|m| m.subject().contains("due for re-review"))
+        .unwrap();
+    assert_eq!(due.to(), "cora.coach@local");
+    let overdue = got
+        .iter()
+        .find(|m| m.subject().contains("What happened with"))
+        .unwrap();
+    assert_eq!(overdue.to(), "hal.harbor@local");
+    assert!(overdue.text().contains(&format!("/practices/{SLUG}/adopt")));
+    assert_eq!(
+        notify::daily::run(&app.state, "2000-01-01", "2099-12-31")
+            .await
+            .unwrap(),
+        0,
+        "not twice"
+    );
+}
