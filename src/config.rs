@@ -98,6 +98,25 @@ pub enum SmtpSecurity {
 pub const SMTP_PASSWORD_VARIABLE: &str = "BRIGHTSPOTS_SMTP_PASSWORD";
 
 impl SmtpSettings {
+    /// Checks the section and reads the password from the environment (`env`).
+    fn check(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if self.host.trim().is_empty() {
+            anyhow::bail!("smtp.host: name the mail server (or leave [smtp] out: e-mail off)");
+        }
+        self.from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| anyhow::anyhow!("smtp.from: \"{}\" is not an address: {e}", self.from))?;
+        if let Some(password) = env(SMTP_PASSWORD_VARIABLE) {
+            self.password = crate::auth::Secret::new(password);
+        }
+        if self.username.is_some() && self.password.expose().is_empty() {
+            anyhow::bail!(
+                "smtp.username is set but {SMTP_PASSWORD_VARIABLE} is not: set the mail server's password in the environment"
+            );
+        }
+        Ok(())
+    }
+
     pub fn port(&self) -> u16 {
         self.port.unwrap_or(match self.security {
             SmtpSecurity::Starttls => 587,
@@ -304,15 +323,7 @@ impl Settings {
             p.load_secret()?;
         }
         if let Some(smtp) = &mut s.smtp {
-            if smtp.host.trim().is_empty() {
-                anyhow::bail!("smtp.host: name the mail server (or leave [smtp] out: e-mail off)");
-            }
-            smtp.from.parse::<lettre::message::Mailbox>().map_err(|e| {
-                anyhow::anyhow!("smtp.from: \"{}\" is not an address: {e}", smtp.from)
-            })?;
-            if let Ok(password) = std::env::var(SMTP_PASSWORD_VARIABLE) {
-                smtp.password = crate::auth::Secret::new(password);
-            }
+            smtp.check(|name| std::env::var(name).ok())?;
         }
         if s.outcome_due_months == 0 {
             anyhow::bail!("outcome_due_months: must be at least 1");
@@ -417,6 +428,47 @@ mod tests {
             "{printed}"
         );
         assert!(format!("{:?}", Settings::default()).contains("sqlite:brightspots.db"));
+    }
+
+    #[test]
+    fn smtp_section_with_the_password_from_the_environment_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Settings::from_file(&path)
+        };
+        let mut s = load(
+            "[smtp]\nhost = \"smtp.district.org\"\nfrom = \"Coastal NIC <spots@district.org>\"\nusername = \"spots\"\n",
+        )
+        .unwrap();
+        let smtp = s.smtp.as_mut().unwrap();
+        assert_eq!((smtp.security, smtp.port()), (SmtpSecurity::Starttls, 587));
+        let err = smtp.clone().check(|_| None).unwrap_err().to_string();
+        assert!(err.contains(SMTP_PASSWORD_VARIABLE), "{err}");
+        smtp.check(|name| (name == SMTP_PASSWORD_VARIABLE).then(|| "hunter2".into()))
+            .unwrap();
+        assert_eq!(smtp.password.expose(), "hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"), "{s:?}");
+
+        let s = load("[smtp]\nhost = \"h\"\nsecurity = \"tls\"\nfrom = \"a@b.org\"\n").unwrap();
+        assert_eq!(s.smtp.unwrap().port(), 465);
+        let mut bad = load("[smtp]\nhost = \"h\"\nfrom = \"not an address\"\n").unwrap();
+        let err = bad
+            .smtp
+            .as_mut()
+            .unwrap()
+            .check(|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("smtp.from"), "{err}");
+        let err = load("[smtp]\nhost = \"h\"\nfrom = \"a@b.org\"\npassword = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("password"),
+            "the password is never read from the file: {err}"
+        );
     }
 
     #[test]

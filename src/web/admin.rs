@@ -1,4 +1,5 @@
-//! `/admin`: people, roles and team membership, and rebuilding the search index.
+//! `/admin`: people, roles and team membership, rebuilding the search index, and how e-mail
+//! is going.
 
 use askama::Template;
 use axum::Router;
@@ -39,6 +40,9 @@ struct AdminPage {
     teams: Vec<(String, String, String)>,
     roles: Vec<(&'static str, &'static str)>,
     notice: Option<String>,
+    /// Where e-mail goes (the SMTP host), if it is on.
+    mail_server: Option<String>,
+    outbox: crate::store::OutboxCounts,
 }
 
 async fn admin_page(
@@ -53,6 +57,8 @@ async fn admin_page(
         people: state.db.people().await?,
         teams: state.db.teams().await?,
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+        mail_server: state.settings.smtp.as_ref().map(|s| format!("{}:{}", s.host, s.port())),
+        outbox: state.db.outbox_counts().await?,
         notice: q.get("done").map(|d| match d.as_str() {
             "reindex" => "The search index is being rebuilt; search keeps answering from the old index until the new one is ready.".to_string(),
             "unlink" => "Unlinked: the person's sessions have ended, and their next sign-in with a provider that confirms their e-mail address links the account again.".to_string(),

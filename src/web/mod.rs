@@ -95,14 +95,16 @@ fn request_span(request: &Request) -> tracing::Span {
 
 /// A request's URI for the logs. Under `/auth/` the query is left out at every level: a
 /// provider's callback carries the one-time `code` and `state`, which anyone reading the logs
-/// could otherwise replay while they are fresh.
+/// could otherwise replay while they are fresh. So is an unsubscribe link's signed token.
 struct LoggedUri<'a>(&'a axum::http::Uri);
 
 impl std::fmt::Display for LoggedUri<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let uri = self.0;
         match uri.query() {
-            Some(_) if uri.path().starts_with("/auth/") => write!(f, "{}?[redacted]", uri.path()),
+            Some(_) if uri.path().starts_with("/auth/") || uri.path() == "/unsubscribe" => {
+                write!(f, "{}?[redacted]", uri.path())
+            }
             _ => write!(f, "{uri}"),
         }
     }

@@ -275,7 +275,7 @@ async fn local_mode_and_expired_sessions() {
 /// The one-time `code` and `state` of a sign-in callback never reach the logs, not even at
 /// debug level, where every request's URI is logged.
 #[tokio::test]
-async fn callback_code_and_state_stay_out_of_the_logs() {
+async fn callback_codes_and_unsubscribe_tokens_stay_out_of_the_logs() {
     use std::sync::{Arc, Mutex};
 
     use tower::ServiceExt;
@@ -303,21 +303,32 @@ async fn callback_code_and_state_stay_out_of_the_logs() {
             .with_writer(move || writer.clone())
             .finish(),
     );
-    let response = brightspots::app(app.state.clone())
-        .oneshot(
-            axum::http::Request::get("/auth/x/callback?code=SECRETCODE&state=SECRETSTATE")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap();
+    // A provider's callback, and an unsubscribe link (a capability anyone holding it can use).
+    for uri in [
+        "/auth/x/callback?code=SECRETCODE&state=SECRETSTATE",
+        "/unsubscribe?t=SECRETTOKEN",
+    ] {
+        let response = brightspots::app(app.state.clone())
+            .oneshot(
+                axum::http::Request::get(uri)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap();
+    }
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("/auth/x/callback"), "{logs}");
     assert!(
-        !logs.contains("SECRETCODE") && !logs.contains("SECRETSTATE"),
+        logs.contains("/auth/x/callback") && logs.contains("/unsubscribe"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("SECRETCODE")
+            && !logs.contains("SECRETSTATE")
+            && !logs.contains("SECRETTOKEN"),
         "{logs}"
     );
 }

@@ -473,6 +473,17 @@ async fn messages_wait_while_the_server_is_down_and_go_once_when_it_is_back() {
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(server.received().len(), 3, "each once");
     assert_eq!(outbox_states(&app).await, vec!["sent"; 3]);
+    // Administrators see how e-mail is going.
+    let mut admin = Browser::local(&app, "Ada Admin", "admin", "").await;
+    let page = admin.get("/admin").await.body;
+    assert!(
+        page.contains(&format!("E-mail goes out through 127.0.0.1:{port}")),
+        "{page}"
+    );
+    assert!(
+        page.contains("<th scope=\"row\">Sent</th><td>3</td>"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
