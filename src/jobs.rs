@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::store::Job;
 use crate::{AppState, auth, notify};
 
-/// Clears expired sessions and sign-in attempts: at each start and every ten minutes.
+/// Clears expired sessions and sign-in attempts, and settles the outbox: at each start and
+/// every ten minutes.
 pub const SWEEP_SESSIONS: &str = "sweep-sessions";
 
 /// How often an idle worker looks for due jobs.
@@ -81,6 +82,9 @@ async fn handle(state: &AppState, job: &Job) -> anyhow::Result<Next> {
     match job.kind.as_str() {
         SWEEP_SESSIONS => {
             auth::sweep_expired(db, &state.settings, auth::now()).await?;
+            // Also with e-mail off (no sender runs): nothing waits in the outbox forever.
+            db.settle_mail(auth::now(), auth::now() - crate::mail::EXPIRE_SECS)
+                .await?;
             Ok(Some((
                 auth::now() + auth::SWEEP_EVERY.as_secs() as i64,
                 "{}".into(),

@@ -31,7 +31,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// A message the server keeps refusing for now is given up after this many tries…
 const MAX_ATTEMPTS: i64 = 8;
 /// …and one that could not be sent for this long expires.
-const EXPIRE_SECS: i64 = 3 * 24 * 3600;
+pub const EXPIRE_SECS: i64 = 3 * 24 * 3600;
 /// Waiting for an unreachable server doubles from 1 s up to this.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
