@@ -45,7 +45,7 @@ fn stamp(unix: i64) -> String {
 /// Whether `sub` asks about `p`; searches are looked up in `searches`.
 fn wants(sub: &Subscription, p: &Announced, searches: &HashMap<String, HashSet<String>>) -> bool {
     match sub.target.as_str() {
-        "area" => p.areas.iter().any(|a| *a == sub.value),
+        "area" => p.areas.contains(&sub.value),
         "team" => p.team_slug == sub.value,
         "school" => p.school_slug == sub.value,
         "search" => searches
