@@ -9,7 +9,7 @@
 
 use sqlx::FromRow;
 
-use super::sql::{Exec, Query, query, query_as};
+use super::sql::{Exec, Query, Row, query, query_as};
 use super::{Db, Pool};
 
 /// A claimed job. `attempts` counts claims and fences the claimer: finishing a job whose lease
@@ -53,19 +53,30 @@ impl Db {
     pub async fn claim_job(&self, now: i64, lease_until: i64) -> sqlx::Result<Option<Job>> {
         // The outer `run_after <= $1` matters on PostgreSQL: a row another claimer updated
         // meanwhile is re-checked against it, and is no longer due.
-        let claim = |skip_locked: &str| {
+        self.claim(now, lease_until, |skip_locked| {
             format!(
                 r#"update jobs set attempts = attempts + 1, run_after = $2
                    where run_after <= $1 and id = (select id from jobs where run_after <= $1
                                                    order by run_after, id limit 1 {skip_locked})
                    returning id, kind, key, payload, attempts"#
             )
-        };
+        })
+        .await
+    }
+
+    /// Runs a claim: `statement(lock)` updates one due row (`$1`: now, `$2`: the lease's end)
+    /// and returns it; `lock` goes at the end of its row-picking subquery.
+    pub(super) async fn claim<O: Row>(
+        &self,
+        now: i64,
+        lease_until: i64,
+        statement: impl Fn(&str) -> String,
+    ) -> sqlx::Result<Option<O>> {
         match &self.write {
             // One statement, without the writer lock: concurrent claimers skip each other's
             // rows instead of queueing.
             Pool::Postgres(p) => {
-                query_as(claim("for update skip locked"))
+                query_as(statement("for update skip locked"))
                     .bind(now)
                     .bind(lease_until)
                     .fetch_optional(Exec::PgPool(p))
@@ -73,13 +84,13 @@ impl Db {
             }
             Pool::Sqlite(_) => {
                 let mut tx = self.begin_write().await?;
-                let job = query_as(claim(""))
+                let row = query_as(statement(""))
                     .bind(now)
                     .bind(lease_until)
                     .fetch_optional(&mut tx)
                     .await?;
                 tx.commit().await?;
-                Ok(job)
+                Ok(row)
             }
         }
     }

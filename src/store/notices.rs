@@ -8,8 +8,8 @@
 
 use sqlx::FromRow;
 
-use super::sql::{Exec, query, query_as, query_scalar};
-use super::{Conn, Db, Pool};
+use super::sql::{query, query_as, query_scalar};
+use super::{Conn, Db};
 
 /// A message ready to go into the outbox.
 #[derive(Debug, Clone)]
@@ -126,7 +126,7 @@ impl Db {
 
     /// Takes the message due longest, as `sending` until `lease_until`.
     pub async fn claim_mail(&self, now: i64, lease_until: i64) -> sqlx::Result<Option<Outgoing>> {
-        let claim = |skip_locked: &str| {
+        self.claim(now, lease_until, |skip_locked| {
             format!(
                 r#"update outbox set state = 'sending', attempts = attempts + 1, run_after = $2
                    where state = 'pending' and run_after <= $1
@@ -134,26 +134,8 @@ impl Db {
                                order by run_after, id limit 1 {skip_locked})
                    returning id, to_addr, subject, body_text, body_html, unsubscribe, attempts"#
             )
-        };
-        match &self.write {
-            Pool::Postgres(p) => {
-                query_as(claim("for update skip locked"))
-                    .bind(now)
-                    .bind(lease_until)
-                    .fetch_optional(Exec::PgPool(p))
-                    .await
-            }
-            Pool::Sqlite(_) => {
-                let mut tx = self.begin_write().await?;
-                let mail = query_as(claim(""))
-                    .bind(now)
-                    .bind(lease_until)
-                    .fetch_optional(&mut tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(mail)
-            }
-        }
+        })
+        .await
     }
 
     /// Records how sending `mail` ended. Fenced by `attempts`: only the latest claim records.

@@ -55,6 +55,17 @@ fn well_formed(m: &Received) {
     assert!(m.headers.contains_key("message-id"));
 }
 
+/// Maya's team submits "Restate, then add" for review.
+async fn submit_practice(maya: &mut Browser<'_>) {
+    let r = send(
+        maya,
+        "/share",
+        &share("Restate, then add", "Talk rose.", &[("action", "submit")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
 async fn outbox_states(app: &TestApp) -> Vec<String> {
     app.state
         .db
@@ -225,13 +236,7 @@ async fn a_turned_off_kind_is_not_sent_and_one_click_unsubscribe_turns_it_off() 
             .contains("value=\"review-submitted\" checked")
     );
 
-    let r = send(
-        &mut maya,
-        "/share",
-        &share("Restate, then add", "Talk rose.", &[("action", "submit")]),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    submit_practice(&mut maya).await;
     let got = server.wait_for(1).await;
     assert_eq!(
         got[0].to(),
@@ -316,13 +321,7 @@ async fn subscriptions_announce_public_practices_immediately_or_in_a_weekly_dige
     assert!(settings.contains("Search: “restate”"), "{settings}");
 
     // A submission is not public: no subscriber hears of it.
-    let r = send(
-        &mut maya,
-        "/share",
-        &share("Restate, then add", "Talk rose.", &[("action", "submit")]),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    submit_practice(&mut maya).await;
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert!(
         server.to("ivy.teacher@local").is_empty(),
@@ -411,7 +410,7 @@ async fn subscriptions_announce_public_practices_immediately_or_in_a_weekly_dige
 }
 
 /// A message straight into the outbox, as the notify job writes it.
-fn draft(n: usize, user: i64) -> Draft {
+pub(crate) fn draft(n: usize, user: i64) -> Draft {
     Draft {
         dedupe: format!("test:{n}"),
         user_id: user,
@@ -535,13 +534,7 @@ async fn with_email_off_nothing_is_queued_and_the_settings_page_says_so() {
     let _cora = Browser::local(&app, "Cora Coach", "coach", "").await;
     let page = maya.get("/me/notifications").await.body;
     assert!(page.contains("E-mail is off on this hub"), "{page}");
-    let r = send(
-        &mut maya,
-        "/share",
-        &share("Restate, then add", "Talk rose.", &[("action", "submit")]),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    submit_practice(&mut maya).await;
     // The notify job runs and leaves nothing behind.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while app

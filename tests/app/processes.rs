@@ -424,24 +424,18 @@ fn mail_config(dir: &Path, server: &SmtpServer) -> PathBuf {
     path
 }
 
+/// A hub whose index is `dir/name`, sending e-mail as `config` says.
+fn mail_hub(db: &str, dir: &Path, name: &str, config: &Path) -> Hub {
+    Hub::start_configured(db, &index(dir, name), "warn", Stdio::null(), Some(config))
+}
+
 /// `n` messages straight into the outbox, as the notify job writes them.
 async fn queue_mail(store: &Db, n: usize) {
     let user = store
         .create_person("reader@district.test", "Reader")
         .await
         .unwrap();
-    let drafts: Vec<Draft> = (0..n)
-        .map(|i| Draft {
-            dedupe: format!("test:{i}"),
-            user_id: user,
-            to_addr: format!("reader{i}@district.test"),
-            kind: "practice-reviewed".into(),
-            subject: format!("Message {i}"),
-            body_text: format!("Text {i}"),
-            body_html: format!("<p>HTML {i}</p>"),
-            unsubscribe: "http://127.0.0.1:3000/unsubscribe?t=x".into(),
-        })
-        .collect();
+    let drafts: Vec<Draft> = (0..n).map(|i| crate::mail::draft(i, user)).collect();
     assert_eq!(
         store
             .enqueue_mail(&drafts, brightspots::auth::now())
@@ -464,20 +458,8 @@ async fn two_hub_processes_on_one_database_send_each_message_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database_url(dir.path()).await;
     let config = mail_config(dir.path(), &server);
-    let _a = Hub::start_configured(
-        &db,
-        &index(dir.path(), "a"),
-        "warn",
-        Stdio::null(),
-        Some(&config),
-    );
-    let _b = Hub::start_configured(
-        &db,
-        &index(dir.path(), "b"),
-        "warn",
-        Stdio::null(),
-        Some(&config),
-    );
+    let _a = mail_hub(&db, dir.path(), "a", &config);
+    let _b = mail_hub(&db, dir.path(), "b", &config);
     let store = Db::connect(&db).await.unwrap();
     queue_mail(&store, 40).await;
     let got = server.wait_for(40).await;
@@ -500,13 +482,7 @@ async fn a_hub_killed_between_sending_and_recording_never_sends_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database_url(dir.path()).await;
     let config = mail_config(dir.path(), &server);
-    let mut a = Hub::start_configured(
-        &db,
-        &index(dir.path(), "a"),
-        "warn",
-        Stdio::null(),
-        Some(&config),
-    );
+    let mut a = mail_hub(&db, dir.path(), "a", &config);
     let store = Db::connect(&db).await.unwrap();
     queue_mail(&store, 1).await;
     server.wait_for(1).await;
@@ -514,13 +490,7 @@ async fn a_hub_killed_between_sending_and_recording_never_sends_again() {
     assert_eq!(mail_states(&store).await, ["sending"]);
 
     // Another instance starts; the message is not sent again…
-    let _b = Hub::start_configured(
-        &db,
-        &index(dir.path(), "b"),
-        "warn",
-        Stdio::null(),
-        Some(&config),
-    );
+    let _b = mail_hub(&db, dir.path(), "b", &config);
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(server.received().len(), 1);
     // …and once its claim has run out, it is recorded as uncertain, for people to decide.
