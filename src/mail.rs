@@ -24,7 +24,8 @@ use crate::store::{Db, Outgoing, Sent};
 
 /// How often an idle sender looks at the outbox.
 const POLL: Duration = Duration::from_secs(2);
-/// A claimed message is this sender's for this long; past it, it is `uncertain`.
+/// A claimed message is this sender's for this long; past it, the session sweep records it
+/// `uncertain`.
 const LEASE_SECS: i64 = 300;
 /// Connecting or a reply taking longer than this is a failure.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -39,16 +40,14 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 pub async fn run(db: Db, smtp: SmtpSettings, wake: std::sync::Arc<tokio::sync::Notify>) {
     let mut wait = Duration::from_secs(1);
     loop {
-        let t = now();
-        if let Err(e) = db.settle_mail(t, t - EXPIRE_SECS).await {
-            tracing::warn!(error = %e, "cannot settle the outbox");
-        }
-        match db.mail_due(t).await {
+        // Settling stale claims and old messages is the session sweep's (src/jobs.rs): this
+        // loop writes only when it sends.
+        match db.mail_due(now()).await {
             Ok(true) => match send_due(&db, &smtp).await {
                 Ok(()) => wait = Duration::from_secs(1),
                 Err(e) => {
                     tracing::warn!(server = %smtp.host, error = %e, retry_in = ?wait,
-                        "cannot reach the mail server; messages wait in the outbox");
+                        "cannot send e-mail now; messages wait in the outbox");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(MAX_WAIT);
                     continue;
@@ -64,8 +63,9 @@ pub async fn run(db: Db, smtp: SmtpSettings, wake: std::sync::Arc<tokio::sync::N
     }
 }
 
-/// Connects and sends every due message. An error means the server could not be reached
-/// (or refused the sign-in): nothing was claimed.
+/// Connects and sends every due message. An error means the server could not be reached (or
+/// refused the sign-in), or the outbox could not be read or written (a message claimed and
+/// not recorded stays `sending` until the sweep records it `uncertain`).
 async fn send_due(db: &Db, smtp: &SmtpSettings) -> anyhow::Result<()> {
     let mut conn = connect(smtp).await?;
     let from: Mailbox = smtp.from.parse()?;
