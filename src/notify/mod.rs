@@ -212,12 +212,19 @@ async fn practice_event(
         }
         "vetted" => {
             let team = state.db.team_recipients(e.team_id).await?;
-            let mail = Mail::new(format!("Vetted: {}", e.title))
-                .lead(format!(
+            let rereview = e.public_before == Some(e.revision_id);
+            let mail = if rereview {
+                Mail::new(format!("Re-reviewed: {}", e.title)).lead(format!(
+                    "A coach re-reviewed “{}” (revision {}): it stays in the network's catalog as it is.",
+                    e.title, e.revision_number
+                ))
+            } else {
+                Mail::new(format!("Vetted: {}", e.title)).lead(format!(
                     "A coach vetted revision {} of “{}”: it is in the network's catalog.",
                     e.revision_number, e.title
                 ))
-                .action("See it", format!("{base}/practices/{}", e.slug));
+            }
+            .action("See it", format!("{base}/practices/{}", e.slug));
             drafts = drafts_for(state, REVIEWED, &about, &team, &mail).await?;
             // Adopters and subscribers hear only of what is public now.
             if e.public_now {

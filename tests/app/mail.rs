@@ -341,14 +341,29 @@ async fn subscriptions_announce_public_practices_immediately_or_in_a_weekly_dige
     assert!(m.text().contains("Challenge area: Academic discourse"));
     well_formed(m);
 
+    // A re-review that finds it still current is no news to subscribers; the team hears it.
+    vet(&mut cora, "restate-then-add").await;
+    let got = server.wait_for(3).await;
+    assert_eq!(got[2].to(), "maya.member@local");
+    assert_eq!(
+        got[2].subject(),
+        "[Coastal NIC] Re-reviewed: Restate, then add"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        server.to("ivy.teacher@local").len(),
+        1,
+        "a re-review is no news"
+    );
+
     // The weekly digest groups the week's practices by subscription: the search matched it,
     // the school did not; nothing for someone whose subscriptions matched nothing.
     let until = notify::digest::next_run(brightspots::auth::now());
     let added = notify::digest::run(&app.state, until).await.unwrap();
     assert_eq!(added, 1);
     app.state.wake_mail.notify_one();
-    let got = server.wait_for(3).await;
-    let digest = &got[2];
+    let got = server.wait_for(4).await;
+    let digest = &got[3];
     assert_eq!(digest.to(), "ivy.teacher@local");
     assert_eq!(
         digest.subject(),
