@@ -132,9 +132,26 @@ async fn signed_in_pages_are_accessible_html() {
         .submit("/plc", &[("quarter", "2026-Q4"), ("held_on", "2026-12-10")])
         .await;
     assert_eq!(opened.status, axum::http::StatusCode::SEE_OTHER);
+    let subscribed = b
+        .submit("/me/subscriptions", &[("target", "school"), ("value", "lincoln-es")])
+        .await;
+    assert_eq!(subscribed.status, axum::http::StatusCode::SEE_OTHER);
+    let token = brightspots::notify::sign(
+        &app.state,
+        1,
+        &brightspots::notify::Unsubscribe::Kind(brightspots::notify::REVIEWED.into()),
+    )
+    .await
+    .unwrap();
+    let unsubscribe = format!("/unsubscribe?t={token}");
     for path in [
         "/share",
         "/me",
+        "/me/notifications",
+        unsubscribe.as_str(),
+        "/challenges/academic-discourse",
+        "/schools/lincoln-es",
+        "/search?q=attendance&grade=9-12",
         "/admin",
         "/practices/attendance-welcome-calls/edit",
         "/practices/attendance-welcome-calls/preview",
