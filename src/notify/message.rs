@@ -116,7 +116,7 @@ impl Mail {
             to_addr: to.email.clone(),
             kind: kind.to_string(),
             subject: format!("[{}] {}", state.settings.network_name, self.subject),
-            body_text: TextPart { p: &parts }.render().unwrap_or_default(),
+            body_text: parts.text(),
             body_html: HtmlPart { p: &parts }.render().unwrap_or_default(),
             unsubscribe,
         }
@@ -136,10 +136,47 @@ struct Parts<'a> {
     unsubscribe: String,
 }
 
-#[derive(Template)]
-#[template(path = "mail/message.txt", escape = "none")]
-struct TextPart<'a> {
-    p: &'a Parts<'a>,
+impl Parts<'_> {
+    /// The plain-text part: paragraphs with one blank line between them, links on their own
+    /// lines, and the signature separator (`-- `) before the foot.
+    fn text(&self) -> String {
+        let m = self.mail;
+        let mut blocks = vec![format!("Hello {},", self.name), m.lead.clone()];
+        for s in &m.sections {
+            let mut block = Vec::new();
+            if !s.heading.is_empty() {
+                block.push(s.heading.clone());
+            }
+            for i in &s.items {
+                let mut line = format!("- {}", i.title);
+                if !i.note.is_empty() {
+                    line.push_str(&format!(" — {}", i.note));
+                }
+                if let Some(url) = &i.url {
+                    line.push_str(&format!("\n  {url}"));
+                }
+                block.push(line);
+            }
+            blocks.push(block.join("\n"));
+        }
+        if let Some((who, text)) = &m.quote {
+            blocks.push(format!("{who} wrote:"));
+            blocks.push(
+                text.lines()
+                    .map(|l| format!("> {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+        if let Some((label, url)) = &m.action {
+            blocks.push(format!("{label}: {url}"));
+        }
+        blocks.push(format!(
+            "-- \n{}\nYou get this e-mail because {}.\nChoose what you hear about: {}\nUnsubscribe from these e-mails: {}\n",
+            self.network, self.why, self.settings, self.unsubscribe
+        ));
+        blocks.join("\n\n")
+    }
 }
 
 #[derive(Template)]

@@ -294,13 +294,10 @@ async fn revised(
     let mail = Mail::new(format!("Revised: {}", e.title))
         .lead(lead)
         .items(items)
+        // The practice page: the revision history is its team's and the coaches' only.
         .action(
-            "See what changed",
-            format!(
-                "{}/practices/{}/history",
-                state.settings.public_url(),
-                e.slug
-            ),
+            "Read the new revision",
+            format!("{}/practices/{}", state.settings.public_url(), e.slug),
         );
     let people: Vec<Recipient> = adopters.into_iter().map(|(r, _)| r).collect();
     drafts_for(state, REVISED, about, &people, &mail).await

@@ -133,7 +133,10 @@ async fn signed_in_pages_are_accessible_html() {
         .await;
     assert_eq!(opened.status, axum::http::StatusCode::SEE_OTHER);
     let subscribed = b
-        .submit("/me/subscriptions", &[("target", "school"), ("value", "lincoln-es")])
+        .submit(
+            "/me/subscriptions",
+            &[("target", "school"), ("value", "lincoln-es")],
+        )
         .await;
     assert_eq!(subscribed.status, axum::http::StatusCode::SEE_OTHER);
     let token = brightspots::notify::sign(

@@ -692,6 +692,11 @@ async fn teams_hear_of_adoptions_outcomes_replication_and_revisions_and_coaches_
         revised[0].text()
     );
     assert!(revised[0].text().contains("matters for fidelity"));
+    // The link is one adopters may open (the history is the team's and the coaches').
+    let link = format!("Read the new revision: http://127.0.0.1:3000/practices/{SLUG}\n");
+    assert!(revised[0].text().contains(&link), "{}", revised[0].text());
+    let page = hal.get(&format!("/practices/{SLUG}")).await;
+    assert_eq!(page.status, StatusCode::OK);
 
     // A PLC session opened: the coaches get the packet's link.
     let before = server.received().len();

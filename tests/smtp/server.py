@@ -31,13 +31,17 @@ class Handler:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         text = msg.get_body(preferencelist=("plain",))
         html = msg.get_body(preferencelist=("html",))
+        # Line ends as a mail client shows them (the wire has CRLF).
+        def content(part):
+            return part.get_content().replace("\r\n", "\n") if part is not None else None
+
         record = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "headers": {k.lower(): str(v) for k, v in msg.items()},
             "content_type": msg.get_content_type(),
-            "text": text.get_content() if text is not None else None,
-            "html": html.get_content() if html is not None else None,
+            "text": content(text),
+            "html": content(html),
         }
         print(json.dumps(record), flush=True)
         if self.delay:
