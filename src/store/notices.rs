@@ -83,6 +83,8 @@ pub struct OutboxCounts {
     pub expired: i64,
 }
 
+/// Every recipient query below leaves out people whose address no sign-in provider vouched
+/// for (`users.email_confirmed`): the hub never e-mails an address someone merely claimed.
 impl Db {
     /// Adds `drafts` to the outbox, leaving out people who turned their kind off and drafts
     /// already there. Returns how many were added.
@@ -335,7 +337,7 @@ impl Db {
     pub async fn team_recipients(&self, team_id: i64) -> sqlx::Result<Vec<Recipient>> {
         query_as(
             r#"select u.id, u.email, u.name from team_members m join users u on u.id = m.user_id
-               where m.team_id = $1 order by u.id"#,
+               where m.team_id = $1 and u.email_confirmed = 1 order by u.id"#,
         )
         .bind(team_id)
         .fetch_all(&self.read)
@@ -347,7 +349,8 @@ impl Db {
     pub async fn coach_recipients(&self, district_id: Option<i64>) -> sqlx::Result<Vec<Recipient>> {
         let local: Vec<Recipient> = query_as(
             r#"select id, email, name from users
-               where role in ('coach', 'admin') and district_id = $1 order by id"#,
+               where role in ('coach', 'admin') and district_id = $1 and email_confirmed = 1
+               order by id"#,
         )
         .bind(district_id)
         .fetch_all(&self.read)
@@ -355,7 +358,9 @@ impl Db {
         if !local.is_empty() {
             return Ok(local);
         }
-        query_as("select id, email, name from users where role in ('coach', 'admin') order by id")
+        query_as(
+            "select id, email, name from users where role in ('coach', 'admin') and email_confirmed = 1 order by id",
+        )
             .fetch_all(&self.read)
             .await
     }
@@ -369,7 +374,8 @@ impl Db {
             r#"select distinct u.id, u.email, u.name, t.name from adoptions a
                join teams t on t.id = a.team_id
                join team_members m on m.team_id = a.team_id join users u on u.id = m.user_id
-               where a.practice_id = $1 and a.status <> 'discontinued' order by u.id"#,
+               where a.practice_id = $1 and a.status <> 'discontinued' and u.email_confirmed = 1
+               order by u.id"#,
         )
         .bind(practice_id)
         .fetch_all(&self.read)
@@ -383,7 +389,7 @@ impl Db {
     /// The people `user_ids`, as recipients.
     pub async fn recipients(&self, user_ids: &[i64]) -> sqlx::Result<Vec<Recipient>> {
         query_as(format!(
-            "select id, email, name from users where {} order by id",
+            "select id, email, name from users where {} and email_confirmed = 1 order by id",
             self.dialect().in_list("id", "$1")
         ))
         .bind(super::sql::Arg::ids(user_ids))

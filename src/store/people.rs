@@ -164,6 +164,7 @@ impl Db {
         query(
             r#"update users set name = $1,
                  role = case when $2 and email = $4 then 'admin' else role end,
+                 email_confirmed = case when $3 and email = $4 then 1 else email_confirmed end,
                  district_id = coalesce(case when $3 and email = $4
                    then (select id from districts where slug = $5) end, district_id)
                where id = $6"#,
@@ -184,11 +185,14 @@ impl Db {
     /// so their first sign-in with a provider that vouches for this e-mail binds one.
     pub async fn create_person(&self, email: &str, name: &str) -> sqlx::Result<i64> {
         let mut tx = self.begin_write().await?;
-        let id = query_scalar("insert into users (email, name) values ($1, $2) returning id")
-            .bind(email.to_lowercase())
-            .bind(name)
-            .fetch_one(&mut tx)
-            .await?;
+        // The administrator's word confirms the address.
+        let id = query_scalar(
+            "insert into users (email, name, email_confirmed) values ($1, $2, 1) returning id",
+        )
+        .bind(email.to_lowercase())
+        .bind(name)
+        .fetch_one(&mut tx)
+        .await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -162,6 +162,21 @@ async fn email_links_a_person_set_up_beforehand_only_when_the_provider_vouches_f
     let (mut b, r) = sign_in(&app).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(standing(&mut b).await, Standing::Member);
+
+    // Nor is that address ever e-mailed (every recipient query wants it confirmed), until the
+    // provider vouches for it.
+    let confirmed = async |email: &str| -> i64 {
+        sql::query_scalar("select email_confirmed from users where email = $1")
+            .bind(email)
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap()
+    };
+    assert_eq!((confirmed(BOSS).await, confirmed(coach).await), (0, 1));
+    provider.set(|b| b.email_verified = Some(true));
+    let (_, r) = sign_in(&app).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(confirmed(BOSS).await, 1);
 }
 
 #[tokio::test]

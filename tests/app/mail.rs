@@ -85,6 +85,14 @@ async fn each_event_reaches_the_people_it_concerns_and_nobody_else() {
     let mut cora = Browser::local(&app, "Cora Coach", "coach", "").await;
     let _otto = Browser::local(&app, "Otto Outsider", "member", "harbor-hs-step").await;
     let _ivy = Browser::local(&app, "Ivy Teacher", "member", "").await;
+    // A coach whose address no provider vouched for is never e-mailed.
+    let _uma = Browser::local(&app, "Uma Unconfirmed", "coach", "").await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sql::query("update users set email_confirmed = 0 where email = 'uma.unconfirmed@local'")
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
 
     // Submitted: the coaches hear (Cora's district has no coach of its own: every coach).
     let r = send(

@@ -75,6 +75,7 @@ pub(super) const TABLES: &[Table] = &[
             ("subject", T),
             ("created_at", T),
             ("last_seen_at", T),
+            ("email_confirmed", I),
         ],
         key: &["id"],
     },
