@@ -69,6 +69,7 @@ async fn match_searches(
     if queries.is_empty() || practices.is_empty() {
         return Ok(HashMap::new());
     }
+    index_caught_up(state).await?;
     let requests = crate::web::saved_searches(state, queries).await?;
     let slugs: Vec<String> = practices.iter().map(|p| p.slug.clone()).collect();
     let search = state.search.clone();
@@ -80,6 +81,22 @@ async fn match_searches(
         Ok(out)
     })
     .await?
+}
+
+/// Saved searches are matched on this instance's index, which follows the database a moment
+/// behind (and behind another instance's writes): wait until it has applied every change
+/// committed before now, the event's among them. If it cannot, the job fails and is retried.
+async fn index_caught_up(state: &AppState) -> anyhow::Result<()> {
+    let head = state.db.feed_head().await?;
+    state.search.wake();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !state.search.caught_up(head) {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("the search index has not caught up with the database yet");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 fn item(state: &AppState, p: &Announced) -> Item {

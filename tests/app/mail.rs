@@ -314,6 +314,19 @@ async fn subscriptions_announce_public_practices_immediately_or_in_a_weekly_dige
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     }
+    // Sam wants a search at once: it is matched on the index, once the index has the news.
+    let mut sam = Browser::local(&app, "Sam Searcher", "member", "").await;
+    let r = sam
+        .submit(
+            "/me/subscriptions",
+            &[
+                ("target", "search"),
+                ("value", "q=restate"),
+                ("delivery", "immediate"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let r = ivy
         .submit(
             "/me/subscriptions",
@@ -336,9 +349,18 @@ async fn subscriptions_announce_public_practices_immediately_or_in_a_weekly_dige
         "nothing non-public"
     );
 
-    // Vetted: Ivy's immediate subscription tells her; Maya hears it was vetted.
+    // Vetted: Ivy's and Sam's immediate subscriptions tell them; Maya hears it was vetted.
     vet(&mut cora, "restate-then-add").await;
-    let got = server.wait_for(2).await;
+    let got = server.wait_for(3).await;
+    let to_sam = server.to("sam.searcher@local");
+    assert_eq!(to_sam.len(), 1, "{got:#?}");
+    assert!(
+        to_sam[0]
+            .text()
+            .contains("your subscription “Search: “restate””"),
+        "{}",
+        to_sam[0].text()
+    );
     let to_ivy: Vec<&Received> = got
         .iter()
         .filter(|m| m.to() == "ivy.teacher@local")
@@ -351,10 +373,10 @@ async fn subscriptions_announce_public_practices_immediately_or_in_a_weekly_dige
 
     // A re-review that finds it still current is no news to subscribers; the team hears it.
     vet(&mut cora, "restate-then-add").await;
-    let got = server.wait_for(3).await;
-    assert_eq!(got[2].to(), "maya.member@local");
+    let got = server.wait_for(4).await;
+    assert_eq!(got[3].to(), "maya.member@local");
     assert_eq!(
-        got[2].subject(),
+        got[3].subject(),
         "[Coastal NIC] Re-reviewed: Restate, then add"
     );
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -370,8 +392,8 @@ async fn subscriptions_announce_public_practices_immediately_or_in_a_weekly_dige
     let added = notify::digest::run(&app.state, until).await.unwrap();
     assert_eq!(added, 1);
     app.state.wake_mail.notify_one();
-    let got = server.wait_for(4).await;
-    let digest = &got[3];
+    let got = server.wait_for(5).await;
+    let digest = &got[4];
     assert_eq!(digest.to(), "ivy.teacher@local");
     assert_eq!(
         digest.subject(),
