@@ -18,6 +18,21 @@ pub const JOB: &str = "digest";
 pub const KIND: &str = "weekly-digest";
 const WEEK: i64 = 7 * 24 * 3600;
 
+/// A digest lists this many practices per subscription, then links to the rest: a digest is
+/// read in a few minutes, on a phone.
+const LISTED: usize = 10;
+
+/// The page with everything `sub` asks about, newest first.
+fn all_of(sub: &Subscription) -> String {
+    match sub.target.as_str() {
+        "area" => format!("/challenges/{}", sub.value),
+        "team" => format!("/teams/{}", sub.value),
+        "school" => format!("/schools/{}", sub.value),
+        _ if sub.value.is_empty() => "/search?sort=newest".into(),
+        _ => format!("/search?{}&sort=newest", sub.value),
+    }
+}
+
 /// Where a subscription points and what it is called.
 pub const TARGETS: &[(&str, &str)] = &[
     ("area", "Challenge area"),
@@ -241,7 +256,14 @@ pub async fn compose(state: &AppState, until: i64) -> anyhow::Result<Vec<Draft>>
         ));
         for (sub, ps) in groups {
             let stop = sign(state, user, &Unsubscribe::Subscription(sub.id)).await?;
-            let mut items: Vec<Item> = ps.iter().map(|p| item(state, p)).collect();
+            let mut items: Vec<Item> = ps.iter().take(LISTED).map(|p| item(state, p)).collect();
+            if ps.len() > LISTED {
+                items.push(Item::link(
+                    format!("…and {} more", ps.len() - LISTED),
+                    format!("{}{}", state.settings.public_url(), all_of(sub)),
+                    String::new(),
+                ));
+            }
             items.push(Item::link(
                 "Stop this subscription".into(),
                 super::message::unsubscribe_url(&state.settings.public_url(), &stop),

@@ -781,3 +781,53 @@ async fn teams_hear_of_adoptions_outcomes_replication_and_revisions_and_coaches_
         "not twice"
     );
 }
+
+#[tokio::test]
+async fn a_digest_lists_ten_practices_per_subscription_then_links_the_rest() {
+    let app = TestApp::seeded().await;
+    let mut ivy = Browser::local(&app, "Ivy Teacher", "member", "").await;
+    let r = ivy
+        .submit("/me/subscriptions", &[("target", "search"), ("value", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Twelve practices became public this week (as their submissions and vettings record).
+    let now = brightspots::auth::now();
+    let at = time::OffsetDateTime::from_unix_timestamp(now - 3600)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    for kind in ["submitted", "vetted"] {
+        sql::query(
+            r#"insert into practice_events (practice_id, revision_id, kind, at)
+               select id, public_revision_id, $1, $2 from practices
+               where status = 'vetted' order by id limit 12"#,
+        )
+        .bind(kind)
+        .bind(at.as_str())
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    app.indexed().await;
+    let drafts = notify::digest::compose(&app.state, now + 60).await.unwrap();
+    assert_eq!(drafts.len(), 1);
+    let text = &drafts[0].body_text;
+    assert!(
+        drafts[0]
+            .subject
+            .ends_with("This week: 12 practices for you"),
+        "{}",
+        drafts[0].subject
+    );
+    assert_eq!(
+        text.matches("\n- New: ").count() + text.matches("\n- Revised: ").count(),
+        10,
+        "{text}"
+    );
+    assert!(
+        text.contains("- …and 2 more\n  http://127.0.0.1:3000/search?sort=newest"),
+        "{text}"
+    );
+}
