@@ -4,6 +4,8 @@
 //! and nothing when nothing is new.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -17,6 +19,8 @@ pub const JOB: &str = "digest";
 /// Turning this kind off stops the weekly digest (each subscription also has its own link).
 pub const KIND: &str = "weekly-digest";
 const WEEK: i64 = 7 * 24 * 3600;
+/// Messages added to the outbox per transaction.
+const ENQUEUED_AT_ONCE: usize = 16;
 
 /// A digest lists this many practices per subscription, then links to the rest: a digest is
 /// read in a few minutes, on a phone.
@@ -57,6 +61,31 @@ fn stamp(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The digest shares the machine with searches, and a search uses every core (see
+/// `search::segments`): whatever core the digest takes, a search waits for. So it works in
+/// slices of about `SLICE` and rests `REST` times as long after each: at most a tenth of a
+/// core, for a job that has the whole week.
+const SLICE: Duration = Duration::from_millis(2);
+const REST: u32 = 9;
+
+/// Work done since the last rest.
+struct Pace(Instant);
+
+impl Pace {
+    fn new() -> Pace {
+        Pace(Instant::now())
+    }
+
+    /// Rests in proportion to the work done since the last rest, once that is a slice.
+    async fn rest(&mut self) {
+        let worked = self.0.elapsed();
+        if worked >= SLICE {
+            tokio::time::sleep(worked * REST).await;
+            self.0 = Instant::now();
+        }
+    }
+}
+
 /// Whether `sub` asks about `p`; searches are looked up in `searches`.
 fn wants(sub: &Subscription, p: &Announced, searches: &HashMap<String, HashSet<String>>) -> bool {
     match sub.target.as_str() {
@@ -88,14 +117,17 @@ async fn match_searches(
     let requests = crate::web::saved_searches(state, queries).await?;
     let slugs: Vec<String> = practices.iter().map(|p| p.slug.clone()).collect();
     let search = state.search.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut out = HashMap::new();
-        for (q, req) in requests {
-            out.insert(q, search.matching(&req, &slugs)?);
-        }
-        Ok(out)
-    })
-    .await?
+    let among = Arc::new(tokio::task::spawn_blocking(move || search.among(&slugs)).await??);
+    let mut out = HashMap::new();
+    let mut pace = Pace::new();
+    // One search at a time, resting between them.
+    for (q, req) in requests {
+        let (search, among) = (state.search.clone(), among.clone());
+        let found = tokio::task::spawn_blocking(move || search.matching(&req, &among)).await??;
+        out.insert(q, found);
+        pace.rest().await;
+    }
+    Ok(out)
 }
 
 /// Saved searches are matched on this instance's index, which follows the database a moment
@@ -205,7 +237,16 @@ pub async fn run(state: &AppState, until: i64) -> anyhow::Result<u64> {
         return Ok(0);
     }
     let drafts = compose(state, until).await?;
-    Ok(state.db.enqueue_mail(&drafts, crate::auth::now()).await?)
+    // A few messages per transaction, resting between them: one transaction for all would
+    // hold the database's writer for seconds. A run stopped halfway is finished by the next
+    // (each message is added once, by its `dedupe` key).
+    let mut added = 0;
+    let mut pace = Pace::new();
+    for some in drafts.chunks(ENQUEUED_AT_ONCE) {
+        added += state.db.enqueue_mail(some, crate::auth::now()).await?;
+        pace.rest().await;
+    }
+    Ok(added)
 }
 
 /// The digest's messages (public for the benchmark, which measures composing them).
@@ -220,6 +261,7 @@ pub async fn compose(state: &AppState, until: i64) -> anyhow::Result<Vec<Draft>>
     }
     let subs = state.db.subscriptions_by("weekly").await?;
     let searches = match_searches(state, &subs, &practices).await?;
+    let mut pace = Pace::new();
     let mut by_person: BTreeMap<i64, Vec<(&Subscription, Vec<&Announced>)>> = BTreeMap::new();
     for sub in &subs {
         let hits: Vec<&Announced> = practices
@@ -229,6 +271,7 @@ pub async fn compose(state: &AppState, until: i64) -> anyhow::Result<Vec<Draft>>
         if !hits.is_empty() {
             by_person.entry(sub.user_id).or_default().push((sub, hits));
         }
+        pace.rest().await;
     }
     let people = people(state, by_person.keys().copied()).await?;
     let week = stamp(since).get(..10).unwrap_or_default().to_string();
@@ -279,6 +322,7 @@ pub async fn compose(state: &AppState, until: i64) -> anyhow::Result<Vec<Draft>>
             &why,
             &sign(state, user, &digest_off).await?,
         ));
+        pace.rest().await;
     }
     Ok(drafts)
 }

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, MoreLikeThisQuery, Occur, PhraseQuery,
-    Query, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, MoreLikeThisQuery, Occur,
+    PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Facet as TantivyFacet, Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, DocSet, Order, Searcher, TERMINATED, TantivyDocument, Term};
 
 use super::Search;
 use super::pairs::{has_content, pairs_of};
@@ -136,6 +136,13 @@ pub struct SearchResults {
     pub suggestion: Option<String>,
     /// When nothing matched with filters: how many match without them.
     pub without_filters: Option<u64>,
+}
+
+/// The practices a saved search may announce (`Search::among`), where the searcher that found
+/// them has them: for each segment, their documents in order, with their slugs.
+pub struct Among {
+    searcher: Searcher,
+    docs: Vec<Vec<(DocId, String)>>,
 }
 
 const SNIPPET_CHARS: usize = 220;
@@ -335,35 +342,75 @@ impl Search {
         Ok(hits)
     }
 
-    /// Which of `among` (slugs) match `req`'s words and filters: a saved search asking about
-    /// the week's new practices. The order, page and counts of `req` play no part.
+    /// Where the practices `slugs` are in the index now (a term lookup each per segment), for
+    /// `matching`.
+    pub fn among(&self, slugs: &[String]) -> tantivy::Result<Among> {
+        let searcher = self.reader.searcher();
+        let slug = self.fields.slug;
+        let mut docs = Vec::new();
+        for segment in searcher.segment_readers() {
+            let index = segment.inverted_index(slug)?;
+            let mut here = Vec::new();
+            for s in slugs {
+                let term = Term::from_field_text(slug, s);
+                let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic)?
+                else {
+                    continue;
+                };
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    if segment.alive_bitset().is_none_or(|a| a.is_alive(doc)) {
+                        here.push((doc, s.clone()));
+                    }
+                    doc = postings.advance();
+                }
+            }
+            here.sort_unstable();
+            docs.push(here);
+        }
+        Ok(Among { searcher, docs })
+    }
+
+    /// Which of the practices `among` match `req`'s words and filters: a saved search asking
+    /// about the week's new practices. The order, page and counts of `req` play no part. It
+    /// seeks the query's matches to each of those practices in turn, on this thread alone:
+    /// nothing else of the index is read, and searches keep the search threads.
     pub fn matching(
         &self,
         req: &SearchRequest,
-        among: &[String],
+        among: &Among,
     ) -> tantivy::Result<std::collections::HashSet<String>> {
-        if among.is_empty() {
-            return Ok(Default::default());
+        let mut out = std::collections::HashSet::new();
+        if among.docs.iter().all(Vec::is_empty) {
+            return Ok(out);
         }
-        let searcher = self.reader.searcher();
+        let searcher = &among.searcher;
         let f = &self.fields;
-        let built = self.text_query(&searcher, &req.query)?;
-        let mut filters: Vec<Box<dyn Query>> = req
+        let built = self.text_query(searcher, &req.query)?;
+        let filters: Vec<Box<dyn Query>> = req
             .filters
             .iter()
             .filter(|(_, values)| !values.is_empty())
             .map(|(facet, values)| facet_filter(f.facet_fields[facet.index()], values))
             .collect();
-        filters.push(Box::new(tantivy::query::TermSetQuery::new(
-            among.iter().map(|s| Term::from_field_text(f.slug, s)),
-        )));
-        let query = combine(built.query.box_clone(), filters);
-        let docs = searcher.search(&query, &tantivy::collector::DocSetCollector)?;
-        let mut out = std::collections::HashSet::new();
-        for address in docs {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            if let Some(slug) = doc.get_first(f.slug).and_then(|v| v.as_str()) {
-                out.insert(slug.to_string());
+        let query = combine(built.query, filters);
+        let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+        for (segment, docs) in searcher.segment_readers().iter().zip(&among.docs) {
+            if docs.is_empty() {
+                continue;
+            }
+            let mut scorer = weight.scorer(segment, 1.0)?;
+            for (doc, slug) in docs {
+                let mut at = scorer.doc();
+                if at < *doc {
+                    at = scorer.seek(*doc);
+                }
+                if at == TERMINATED {
+                    break;
+                }
+                if at == *doc {
+                    out.insert(slug.clone());
+                }
             }
         }
         Ok(out)
