@@ -104,16 +104,9 @@ impl Db {
         payload: &str,
         run_after: i64,
     ) -> sqlx::Result<()> {
-        self.job_statement(
-            query(
-                "insert into jobs (kind, key, payload, run_after) values ($1, $2, $3, $4) on conflict (kind, key) do nothing",
-            )
-            .bind(kind)
-            .bind(key)
-            .bind(payload)
-            .bind(run_after),
-        )
-        .await
+        let mut tx = self.begin_write().await?;
+        insert_job(&mut tx, kind, key, payload, run_after).await?;
+        tx.commit().await
     }
 
     /// Records a job as done: due again at `next` (with a new payload), or gone.
@@ -162,4 +155,24 @@ impl Db {
             .fetch_all(&self.read)
             .await
     }
+}
+
+/// Adds job `(kind, key)` due at `run_after` unless it exists, inside the caller's transaction.
+pub(super) async fn insert_job(
+    tx: &mut super::Conn,
+    kind: &str,
+    key: &str,
+    payload: &str,
+    run_after: i64,
+) -> sqlx::Result<()> {
+    query(
+        "insert into jobs (kind, key, payload, run_after) values ($1, $2, $3, $4) on conflict (kind, key) do nothing",
+    )
+    .bind(kind)
+    .bind(key)
+    .bind(payload)
+    .bind(run_after)
+    .execute(tx)
+    .await?;
+    Ok(())
 }

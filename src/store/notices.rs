@@ -409,17 +409,7 @@ pub(crate) async fn schedule_in(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    query(
-        r#"insert into jobs (kind, key, payload, run_after) values ($1, $2, $3, $4)
-           on conflict (kind, key) do nothing"#,
-    )
-    .bind(kind)
-    .bind(key)
-    .bind(payload)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    super::jobs::insert_job(tx, kind, key, payload, now).await
 }
 
 /// What a notice about a practice event needs to say.
