@@ -19,8 +19,8 @@ pub const JOB: &str = "digest";
 /// Turning this kind off stops the weekly digest (each subscription also has its own link).
 pub const KIND: &str = "weekly-digest";
 const WEEK: i64 = 7 * 24 * 3600;
-/// Messages added to the outbox per transaction.
-const ENQUEUED_AT_ONCE: usize = 16;
+/// Messages added to the outbox per transaction: a few, so that each slice of work is short.
+const ENQUEUED_AT_ONCE: usize = 8;
 
 /// A digest lists this many practices per subscription, then links to the rest: a digest is
 /// read in a few minutes, on a phone.
@@ -63,24 +63,27 @@ fn stamp(unix: i64) -> String {
 
 /// The digest shares the machine with searches, and a search uses every core (see
 /// `search::segments`): whatever core the digest takes, a search waits for. So it works in
-/// slices of about `SLICE` and rests `REST` times as long after each: at most a tenth of a
-/// core, for a job that has the whole week.
+/// slices of about `SLICE` and rests `COMPOSING` times as long after each: at most a tenth
+/// of a core, for a job that has the whole week. Writing the outbox rests longer, `WRITING`
+/// times: its slices also take the disk and the database's writer, and at a tenth they still
+/// slowed searches by 10–18 % (`cargo bench --bench digest`).
 const SLICE: Duration = Duration::from_millis(2);
-const REST: u32 = 9;
+const COMPOSING: u32 = 9;
+const WRITING: u32 = 29;
 
-/// Work done since the last rest.
-struct Pace(Instant);
+/// Work done since the last rest, and how many times as long to rest.
+struct Pace(Instant, u32);
 
 impl Pace {
-    fn new() -> Pace {
-        Pace(Instant::now())
+    fn new(rest: u32) -> Pace {
+        Pace(Instant::now(), rest)
     }
 
     /// Rests in proportion to the work done since the last rest, once that is a slice.
     async fn rest(&mut self) {
         let worked = self.0.elapsed();
         if worked >= SLICE {
-            tokio::time::sleep(worked * REST).await;
+            tokio::time::sleep(worked * self.1).await;
             self.0 = Instant::now();
         }
     }
@@ -119,7 +122,7 @@ async fn match_searches(
     let search = state.search.clone();
     let among = Arc::new(tokio::task::spawn_blocking(move || search.among(&slugs)).await??);
     let mut out = HashMap::new();
-    let mut pace = Pace::new();
+    let mut pace = Pace::new(COMPOSING);
     // One search at a time, resting between them.
     for (q, req) in requests {
         let (search, among) = (state.search.clone(), among.clone());
@@ -241,7 +244,7 @@ pub async fn run(state: &AppState, until: i64) -> anyhow::Result<u64> {
     // hold the database's writer for seconds. A run stopped halfway is finished by the next
     // (each message is added once, by its `dedupe` key).
     let mut added = 0;
-    let mut pace = Pace::new();
+    let mut pace = Pace::new(WRITING);
     for some in drafts.chunks(ENQUEUED_AT_ONCE) {
         added += state.db.enqueue_mail(some, crate::auth::now()).await?;
         pace.rest().await;
@@ -261,7 +264,7 @@ pub async fn compose(state: &AppState, until: i64) -> anyhow::Result<Vec<Draft>>
     }
     let subs = state.db.subscriptions_by("weekly").await?;
     let searches = match_searches(state, &subs, &practices).await?;
-    let mut pace = Pace::new();
+    let mut pace = Pace::new(COMPOSING);
     let mut by_person: BTreeMap<i64, Vec<(&Subscription, Vec<&Announced>)>> = BTreeMap::new();
     for sub in &subs {
         let hits: Vec<&Announced> = practices
