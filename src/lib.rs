@@ -39,6 +39,8 @@ pub struct AppState {
     pub pages: Arc<web::page_cache::PageCache>,
     /// Rendered Atom feeds with their validators, until the catalog changes.
     pub feeds: Arc<web::page_cache::PageCache>,
+    /// The API's JSON answers with their validators, until the catalog changes.
+    pub api: Arc<web::page_cache::PageCache>,
     /// Facet labels for search requests, until the catalog changes.
     pub labels: Arc<web::search::LabelCache>,
     /// Rows of practices shown as search hits, until the catalog changes.
@@ -90,6 +92,7 @@ impl AppState {
             feeds: Arc::new(web::page_cache::PageCache::with_max_bytes(
                 web::feeds::CACHED_BYTES,
             )),
+            api: Arc::default(),
             labels: Arc::default(),
             hit_rows: Arc::default(),
             quarters: Arc::default(),

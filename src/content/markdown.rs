@@ -181,9 +181,38 @@ pub fn render_body(
     out
 }
 
+/// The sections of a body that `render_body` made, as (key, HTML inside the section): the
+/// API serves each section's HTML as it was rendered and sanitised at save time. The
+/// sanitiser keeps no `class` on a `section`, so only `render_body` writes this marker.
+pub fn split_body(body_html: &str) -> Vec<(&str, &str)> {
+    body_html
+        .split("<section class=\"part part-")
+        .skip(1)
+        .filter_map(|part| {
+            let (key, rest) = part.split_once('"')?;
+            let (_, inner) = rest.split_once("</h2>\n")?;
+            Some((key, inner.strip_suffix("</section>\n").unwrap_or(inner)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rendered_body_splits_back_into_its_sections() {
+        use crate::domain::SectionKind;
+        let sections = std::collections::BTreeMap::from([
+            (SectionKind::WhatItIs, "Plain *words*.\n\n<section class=\"part part-x\">".to_string()),
+            (SectionKind::Evidence, "- one\n- two".to_string()),
+        ]);
+        let parts = split_body(&render_body(&sections));
+        let keys: Vec<&str> = parts.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["what-it-is", "evidence"]);
+        assert_eq!(parts[0].1, render(&sections[&SectionKind::WhatItIs]));
+        assert_eq!(parts[1].1, render("- one\n- two"));
+    }
 
     #[test]
     fn deep_nesting_keeps_its_text_but_not_its_depth() {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, FilterCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, MoreLikeThisQuery, Occur,
     PhraseQuery, Query, TermQuery,
@@ -115,6 +115,13 @@ pub struct SearchRequest {
     pub sort: Sort,
     pub page: usize,
     pub per_page: usize,
+}
+
+/// A page of `Search::list`: how many match, and the page's practices as (id, slug).
+#[derive(Debug, Clone, Default)]
+pub struct Listed {
+    pub total: u64,
+    pub practices: Vec<(u64, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -296,6 +303,50 @@ impl Search {
             facets,
             suggestion: built.suggestion,
             without_filters,
+        })
+    }
+
+    /// One page of the public catalog in a stable order, newest practice first (by its id),
+    /// for the API's lists: the practices matching `query` and `filters` whose id is below
+    /// `before` (the last one of the previous page), and how many match in all. Every page
+    /// costs the same one pass over the matches: the cursor is a filter on the id's fast
+    /// field, not an offset to skip through.
+    pub fn list(
+        &self,
+        query: &UserQuery,
+        filters: &BTreeMap<Facet, BTreeSet<String>>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> tantivy::Result<Listed> {
+        let searcher = self.reader.searcher();
+        let f = &self.fields;
+        let built = self.text_query(&searcher, query)?;
+        let query = combine(
+            built.query,
+            filters
+                .iter()
+                .filter(|(_, values)| !values.is_empty())
+                .map(|(facet, values)| facet_filter(f.facet_fields[facet.index()], values))
+                .collect(),
+        );
+        let before = before.unwrap_or(u64::MAX);
+        let top = FilterCollector::new(
+            "id".to_string(),
+            move |id: u64| id < before,
+            TopDocs::with_limit(limit.max(1)).order_by_fast_field::<u64>("id", Order::Desc),
+        );
+        let (total, docs) = searcher.search(&query, &(Count, top))?;
+        let mut practices = Vec::with_capacity(docs.len());
+        for (id, address) in docs {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let slug = doc.get_first(f.slug).and_then(|v| v.as_str());
+            if let (Some(id), Some(slug)) = (id, slug) {
+                practices.push((id, slug.to_string()));
+            }
+        }
+        Ok(Listed {
+            total: total as u64,
+            practices,
         })
     }
 

@@ -140,6 +140,31 @@ pub struct SchoolRow {
     pub district_name: String,
 }
 
+/// One line of `Db::directory`.
+#[derive(Debug, Clone, FromRow)]
+pub struct DirectoryRow {
+    pub district_slug: String,
+    pub district_name: String,
+    pub school_slug: Option<String>,
+    pub school_name: Option<String>,
+    pub level: Option<String>,
+    pub locale: Option<String>,
+    pub team_slug: Option<String>,
+    pub team_name: Option<String>,
+}
+
+/// A revision that is or was a practice's public one (`Db::public_revisions`).
+#[derive(Debug, Clone, FromRow)]
+pub struct PublicRevision {
+    pub number: i64,
+    pub title: String,
+    pub summary: String,
+    /// JSON list.
+    pub essential_aspects: String,
+    pub current: bool,
+    pub vetted_at: Option<String>,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct NamedRow {
     pub slug: String,
@@ -314,6 +339,49 @@ impl Db {
             "select t.slug, t.name from teams t join schools s on s.id = t.school_id where s.slug = $1 order by t.name",
         )
         .bind(school)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Every district, school and team, as (district, school, team) rows in name order; a
+    /// district without schools or a school without teams has `None` beside it.
+    pub async fn directory(&self) -> sqlx::Result<Vec<DirectoryRow>> {
+        query_as(
+            r#"select d.slug as district_slug, d.name as district_name, s.slug as school_slug,
+                      s.name as school_name, s.level, s.locale, t.slug as team_slug, t.name as team_name
+               from districts d
+               left join schools s on s.district_id = d.id
+               left join teams t on t.school_id = s.id
+               order by d.name, d.slug, s.name, s.slug, t.name, t.slug"#,
+        )
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// The Markdown of each section of a revision, in reading order, as (key, Markdown).
+    pub async fn section_sources(&self, revision: i64) -> sqlx::Result<Vec<(String, String)>> {
+        query_as("select kind, markdown from revision_sections where revision_id = $1 order by position")
+            .bind(revision)
+            .fetch_all(&self.read)
+            .await
+    }
+
+    /// The revisions of a public practice that are or were public (vetted), newest first;
+    /// empty when the practice has no public revision. Drafts and returned revisions never
+    /// show.
+    pub async fn public_revisions(&self, slug: &str) -> sqlx::Result<Vec<PublicRevision>> {
+        query_as(
+            r#"select r.number, r.title, r.summary, r.essential_aspects,
+                      r.id = p.public_revision_id as current,
+                      (select min(e.at) from practice_events e
+                        where e.revision_id = r.id and e.kind = 'vetted') as vetted_at
+               from practice_revisions r join practices p on p.id = r.practice_id
+               where p.slug = $1 and p.public_revision_id is not null
+                 and (r.id = p.public_revision_id or exists (
+                      select 1 from practice_events e where e.revision_id = r.id and e.kind = 'vetted'))
+               order by r.number desc"#,
+        )
+        .bind(slug)
         .fetch_all(&self.read)
         .await
     }

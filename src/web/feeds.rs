@@ -401,7 +401,7 @@ async fn serve(
 /// Whether the client's copy is current (RFC 9110, 13.1.2 and 13.1.3). `If-None-Match` wins
 /// when present: the `ETag` covers everything the feed shows, while `Last-Modified` only moves
 /// with a newer vetting (a practice that leaves the feed, archived, changes the `ETag` alone).
-fn is_current(request: &HeaderMap, response: &HeaderMap) -> bool {
+pub(super) fn is_current(request: &HeaderMap, response: &HeaderMap) -> bool {
     let tags = request.get_all(header::IF_NONE_MATCH);
     if tags.iter().next().is_some() {
         let Some(etag) = response.get(header::ETAG).and_then(|v| v.to_str().ok()) else {
@@ -523,7 +523,7 @@ fn render(
 }
 
 /// A strong `ETag`: the first 128 bits of the body's SHA-256, in hex.
-fn etag(body: &[u8]) -> HeaderValue {
+pub(super) fn etag(body: &[u8]) -> HeaderValue {
     let digest = Sha256::digest(body);
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")

@@ -2,6 +2,7 @@
 
 mod admin;
 mod adopt;
+mod api;
 mod assets;
 mod catalog;
 mod chart;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(network::router())
         .merge(search::router())
+        .merge(api::router())
         .merge(feeds::router())
         .merge(health::router())
         .merge(signin::router())

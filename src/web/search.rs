@@ -10,8 +10,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::api::ApiError;
+use super::api::catalog::PracticeItem;
 use super::feeds::FeedLink;
 use super::views::{self, StageBadge};
 use super::{Chrome, page};
@@ -26,7 +29,6 @@ use crate::store::pages::HitRow;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/search", get(search_page))
-        .route("/api/v1/search", get(search_api))
 }
 
 pub const DEFAULT_PER_PAGE: usize = 20;
@@ -274,71 +276,119 @@ async fn run(state: &AppState, req: SearchRequest, log: bool) -> AppResult<Outco
     })
 }
 
-async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+/// One result of a search.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub practice: PracticeItem,
+    /// Where the words matched, as HTML: escaped text with `<mark>` around them.
+    pub snippet: String,
+    /// The relevance score (absent when sorted by date or adoptions).
+    pub score: Option<f32>,
+}
+
+/// A value of a facet with how many results have it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetValue {
+    pub value: String,
+    pub label: String,
+    pub count: u64,
+}
+
+/// A page of search results, as the search page shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// The query as it was understood.
+    pub query: String,
+    pub total: u64,
+    pub page: usize,
+    pub per_page: usize,
+    pub hits: Vec<SearchHit>,
+    /// For each facet (by its parameter name), its values with their counts.
+    pub facets: BTreeMap<String, Vec<FacetValue>>,
+    /// The query with misspelled words corrected, when some were.
+    pub suggestion: Option<String>,
+    /// What was left out of the query, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// The search page's parameters besides the filters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SearchPaging {
+    /// relevance (the default), newest or adopted.
+    sort: Option<String>,
+    #[param(minimum = 1, maximum = 10000, default = 1)]
+    page: Option<u32>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<u32>,
+}
+
+/// Searches the public catalog, ranked as the search page ranks it, with facet counts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/search",
+    tag = "practices",
+    params(super::api::Filters, SearchPaging),
+    responses(
+        (status = 200, description = "A page of results", body = SearchResponse),
+        (status = 400, description = "A parameter could not be used", body = ApiError),
+        (status = 503, description = "The search index is being rebuilt; try again later", body = ApiError),
+    )
+)]
+pub(super) async fn search_api(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
     if !super::index_ready(&state) {
         return Ok(rebuilding());
     }
     let labels = Labels::load(&state).await?;
     let (req, problems) = parse(raw.as_deref(), &labels);
     if let Some(p) = problems.first() {
-        return Ok(api_error(&p.parameter, &p.message));
+        return Ok(ApiError::bad_parameter(&p.parameter, &p.message));
     }
     let o = run(&state, req, true).await?;
     if o.req.page > o.last_page {
-        return Ok(api_error(
+        return Ok(ApiError::bad_parameter(
             "page",
-            &format!(
+            format!(
                 "page {} is past the last page ({})",
                 o.req.page, o.last_page
             ),
         ));
     }
-    let hits: Vec<serde_json::Value> = o
+    let base = state.settings.public_url();
+    let hits = o
         .results
         .hits
         .iter()
         .filter_map(|h| {
-            let r = o.rows.get(&h.slug)?;
-            Some(json!({
-                "slug": r.slug,
-                "title": r.title,
-                "summary": r.summary,
-                "snippet": h.snippet,
-                "challenge_areas": crate::store::parse_list(&r.areas),
-                "grade_bands": crate::store::parse_list(&r.grade_bands),
-                "subjects": crate::store::parse_list(&r.subjects),
-                "stage": r.stage,
-                "team": {"slug": r.team_slug, "name": r.team},
-                "school": {"slug": r.school_slug, "name": r.school},
-                "district": {"slug": r.district_slug, "name": r.district},
-                "published_on": r.published_on,
-                "vetted_on": r.vetted_on,
-                "adoption_count": r.adoption_count,
-                "score": h.score,
-            }))
+            Some(SearchHit {
+                practice: PracticeItem::new(&base, o.rows.get(&h.slug)?),
+                snippet: h.snippet.clone(),
+                score: h.score,
+            })
         })
         .collect();
-    let facets: serde_json::Map<String, serde_json::Value> = o
+    let facets = o
         .results
         .facets
         .iter()
         .map(|(facet, values)| {
-            let values: Vec<serde_json::Value> = values
+            let values = values
                 .iter()
-                .map(|(v, n)| json!({"value": v, "label": labels.label(*facet, v).unwrap_or(v), "count": n}))
+                .map(|(v, n)| FacetValue {
+                    value: v.clone(),
+                    label: labels.label(*facet, v).unwrap_or(v).to_string(),
+                    count: *n,
+                })
                 .collect();
-            (facet.param().to_string(), serde_json::Value::Array(values))
+            (facet.param().to_string(), values)
         })
         .collect();
-    let mut body = json!({
-        "query": o.req.query.normalized,
-        "total": o.results.total,
-        "page": o.req.page,
-        "per_page": o.req.per_page,
-        "hits": hits,
-        "facets": facets,
-        "suggestion": o.results.suggestion,
-    });
     let mut notices = Vec::new();
     if o.req.query.truncated {
         notices.push(format!(
@@ -352,10 +402,17 @@ async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> A
             ignored.join(", ")
         ));
     }
-    if !notices.is_empty() {
-        body["notice"] = json!(notices.join("; "));
-    }
-    Ok(Json(body).into_response())
+    Ok(Json(SearchResponse {
+        query: o.req.query.normalized.clone(),
+        total: o.results.total,
+        page: o.req.page,
+        per_page: o.req.per_page,
+        hits,
+        facets,
+        suggestion: o.results.suggestion.clone(),
+        notice: (!notices.is_empty()).then(|| notices.join("; ")),
+    })
+    .into_response())
 }
 
 const REBUILDING: &str = "The search index is being rebuilt from the database, so searches find \
@@ -363,19 +420,15 @@ const REBUILDING: &str = "The search index is being rebuilt from the database, s
 
 /// The API's answer while the index is rebuilt from nothing: no results rather than wrong
 /// ones, and when to ask again (as `/readyz` says, not ready).
-fn rebuilding() -> Response {
+pub(super) fn rebuilding() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(axum::http::header::RETRY_AFTER, "30")],
-        Json(json!({"error": "the search index is being rebuilt from the database; try again in a few minutes"})),
-    )
-        .into_response()
-}
-
-fn api_error(parameter: &str, message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({"error": message, "parameter": parameter})),
+        Json(ApiError {
+            error: "the search index is being rebuilt from the database; try again in a few minutes"
+                .into(),
+            parameter: None,
+        }),
     )
         .into_response()
 }

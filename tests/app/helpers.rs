@@ -435,3 +435,53 @@ async fn postgres_suite() {
         }
     }
 }
+
+/// A Python virtualenv under `target/` with the packages of `requirements` (a path from the
+/// repository's root) installed: made once per content of that file, by whichever test asks
+/// first.
+pub fn venv(requirements: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let requirements = root.join(requirements);
+    let text = std::fs::read_to_string(&requirements).unwrap();
+    let hash = brightspots::auth::hash_token(&text);
+    let venv = root
+        .join("target")
+        .join(format!("test-venv-{}", &hash[..12]));
+    if venv.join("bin/python").exists() {
+        return venv;
+    }
+    // Built beside and renamed into place: test processes that start together do not see a
+    // half-made environment.
+    let building = root.join("target").join(format!(
+        "test-venv-{}.{}",
+        &hash[..12],
+        std::process::id()
+    ));
+    let run = |cmd: &mut std::process::Command| {
+        let out = cmd.output().expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&building));
+    run(std::process::Command::new(building.join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements));
+    if std::fs::rename(&building, &venv).is_err() {
+        // Another process finished first.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    venv
+}

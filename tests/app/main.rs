@@ -2,6 +2,7 @@
 
 mod accessibility;
 mod adopt;
+mod api;
 mod auth;
 mod busy;
 mod catalog_check;
@@ -25,6 +26,7 @@ mod publish;
 mod review;
 mod robustness;
 mod round_trip;
+mod schemathesis;
 mod search;
 mod search_index;
 mod smtp;

@@ -56,58 +56,9 @@ pub struct SmtpServer {
     received: Arc<Mutex<Vec<Received>>>,
 }
 
-/// The virtualenv's Python with aiosmtpd, installed once per requirements file.
+/// The virtualenv's Python with aiosmtpd.
 fn python() -> PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let requirements = root.join("tests/smtp/requirements.txt");
-            let text = std::fs::read_to_string(&requirements).unwrap();
-            let hash = brightspots::auth::hash_token(&text);
-            let venv = root
-                .join("target")
-                .join(format!("test-venv-{}", &hash[..12]));
-            let python = venv.join("bin/python");
-            if python.exists() {
-                return python;
-            }
-            // Built beside and renamed into place: test processes that start together do not
-            // see a half-made environment.
-            let building = root.join("target").join(format!(
-                "test-venv-{}.{}",
-                &hash[..12],
-                std::process::id()
-            ));
-            let run = |cmd: &mut std::process::Command| {
-                let out = cmd.output().expect("python3 runs");
-                assert!(
-                    out.status.success(),
-                    "{cmd:?} failed:\n{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            };
-            run(std::process::Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&building));
-            run(std::process::Command::new(building.join("bin/python"))
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "-r",
-                ])
-                .arg(&requirements));
-            if std::fs::rename(&building, &venv).is_err() {
-                // Another process finished first.
-                let _ = std::fs::remove_dir_all(&building);
-            }
-            python
-        })
-        .clone()
+    crate::helpers::venv("tests/smtp/requirements.txt").join("bin/python")
 }
 
 /// The hub's settings for a server on `port` of this machine.

@@ -1,0 +1,219 @@
+//! The open API under `/api/v1`: the public catalog as JSON, described by an OpenAPI 3.1
+//! document that utoipa generates from these handlers and types (`/api/v1/openapi.json`),
+//! with a readable reference page (`/api/v1/docs`) drawn from the same document.
+//!
+//! Every read is public and needs no token. Answers are kept, as bytes with their `ETag`,
+//! until the catalog changes (like the reading pages: any write anywhere moves the index's
+//! generation), so a client polling with `If-None-Match` costs a hash lookup and gets `304`.
+
+pub(super) mod catalog;
+mod network;
+mod reference;
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::openapi::OpenApi;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::Viewer;
+use crate::error::AppResult;
+use crate::search::Facet;
+
+/// How long a client or proxy may reuse an answer without asking again.
+const CACHE_CONTROL: &str = "public, max-age=60";
+
+pub fn router() -> Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(description())
+        .routes(routes!(super::search::search_api))
+        .routes(routes!(catalog::practices))
+        .routes(routes!(catalog::practice))
+        .routes(routes!(catalog::revisions))
+        .routes(routes!(network::challenge_areas))
+        .routes(routes!(network::districts))
+        .routes(routes!(network::district))
+        .routes(routes!(network::school))
+        .routes(routes!(network::team))
+        .split_for_parts();
+    let json = Bytes::from(doc.to_pretty_json().expect("the OpenAPI document serialises"));
+    let reference = Arc::new(reference::read(&doc));
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    json.clone(),
+                )
+            }),
+        )
+        .route(
+            "/api/v1/docs",
+            get(move |viewer: Viewer, State(state): State<AppState>| async move {
+                super::page(reference::ReferencePage {
+                    chrome: super::Chrome::new(&state, &viewer),
+                    r: &reference,
+                })
+            }),
+        )
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([Method::GET, Method::HEAD])
+                .allow_headers([header::IF_NONE_MATCH, header::IF_MODIFIED_SINCE])
+                .expose_headers([header::ETAG, header::RETRY_AFTER]),
+        )
+}
+
+/// The document's own part: what the API is, and its error shape.
+fn description() -> OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(
+        info(
+            title = "Bright Spots API",
+            version = "1",
+            description = "The public catalog of a networked improvement community's bright-spot \
+                practices: practices with their evidence and replication ledger, challenge areas, \
+                districts, schools and teams. Reads need no token and never show anything that is \
+                not public. Every error is an `Error` object.",
+        ),
+        components(schemas(ApiError))
+    )]
+    struct Doc;
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Every error the API answers, whatever the status.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ApiError {
+    /// What went wrong and how to fix it, in words.
+    pub error: String,
+    /// The query parameter or field that could not be used, when one is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+impl ApiError {
+    pub fn respond(status: StatusCode, parameter: Option<&str>, error: impl Into<String>) -> Response {
+        let body = ApiError {
+            error: error.into(),
+            parameter: parameter.map(str::to_string),
+        };
+        (status, Json(body)).into_response()
+    }
+
+    pub fn bad_parameter(parameter: &str, error: impl Into<String>) -> Response {
+        ApiError::respond(StatusCode::BAD_REQUEST, Some(parameter), error)
+    }
+
+    pub fn not_found(what: &str) -> Response {
+        ApiError::respond(StatusCode::NOT_FOUND, None, format!("no public {what} with this slug"))
+    }
+}
+
+/// A slug in a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SlugParam {
+    /// The slug, as in the page's address (`/practices/{slug}`).
+    #[allow(dead_code)]
+    slug: String,
+}
+
+/// The JSON that `make` builds, answered with an `ETag` and kept until the catalog changes
+/// (`key`: the path and query). `make` answers `None` when there is nothing public there.
+async fn cached<T, F>(
+    state: &AppState,
+    request: &HeaderMap,
+    key: String,
+    make: F,
+) -> AppResult<Response>
+where
+    T: Serialize,
+    F: Future<Output = AppResult<Result<T, Response>>>,
+{
+    let generation = state.search.generation();
+    let (headers, body) = match state.api.get(generation, &key) {
+        Some(kept) => kept,
+        None => {
+            let value = match make.await? {
+                Ok(value) => value,
+                Err(refused) => return Ok(refused),
+            };
+            let body = Bytes::from(serde_json::to_vec(&value).map_err(anyhow::Error::from)?);
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+            headers.insert(header::ETAG, super::feeds::etag(&body));
+            state.api.put(generation, key, headers.clone(), body.clone());
+            (headers, body)
+        }
+    };
+    if super::feeds::is_current(request, &headers) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        for name in [header::ETAG, header::CACHE_CONTROL] {
+            if let Some(value) = headers.get(&name) {
+                response.headers_mut().insert(name, value.clone());
+            }
+        }
+        return Ok(response);
+    }
+    let mut response = Body::from(body).into_response();
+    *response.headers_mut() = headers;
+    Ok(response)
+}
+
+/// The query parameters that filter the catalog, as `/search` takes them: generated from the
+/// facets, so the document lists exactly what the parser accepts.
+pub struct Filters;
+
+impl IntoParams for Filters {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        use utoipa::openapi::{Required, RefOr};
+        let string = || RefOr::T(ObjectBuilder::new().schema_type(Type::String).into());
+        let mut params = vec![
+            ParameterBuilder::new()
+                .name("q")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(
+                    "Words to look for, as typed on the search page (typos, synonyms, \
+                     \"phrases\" and -exclusions work).",
+                ))
+                .schema(Some(string()))
+                .build(),
+        ];
+        for facet in Facet::ALL {
+            params.push(
+                ParameterBuilder::new()
+                    .name(facet.param())
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(format!(
+                        "{}: a value as in the search page's address (repeat the parameter for \
+                         several; any of them matches).",
+                        facet.label()
+                    )))
+                    .schema(Some(ArrayBuilder::new().items(string()).build()))
+                    .style(Some(utoipa::openapi::path::ParameterStyle::Form))
+                    .explode(Some(true))
+                    .build(),
+            );
+        }
+        params
+    }
+}

@@ -1,0 +1,41 @@
+//! schemathesis (PyPI) against the served OpenAPI document, with its default checks: it
+//! generates requests from the document, valid and invalid, and fails on any 5xx and on any
+//! answer (status, content type, headers, body) the document does not describe.
+
+use std::time::Duration;
+
+use crate::helpers::{TestApp, venv};
+
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
+    let app = TestApp::seeded().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let router = brightspots::app(app.state.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let python = venv("tests/api/requirements.txt").join("bin/python");
+    let report = tempfile::tempdir().unwrap();
+    let run = tokio::process::Command::new(python)
+        .args(["-m", "schemathesis.cli", "run"])
+        .arg(format!("http://127.0.0.1:{port}/api/v1/openapi.json"))
+        // Enough cases per operation to try every parameter bad and good; seeded, so a
+        // failure here fails the same way again.
+        .args(["--max-examples", "40", "--seed", "42", "--workers", "2"])
+        .args(["--request-timeout", "10"])
+        .arg("--report-dir")
+        .arg(report.path())
+        .env("NO_COLOR", "1")
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(600), run)
+        .await
+        .expect("schemathesis finishes in ten minutes")
+        .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // It really tested the operations (a document with no paths would pass too).
+    assert!(stdout.contains("/api/v1/practices/{slug}"), "{stdout}");
+}
