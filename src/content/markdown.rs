@@ -204,7 +204,10 @@ mod tests {
     fn a_rendered_body_splits_back_into_its_sections() {
         use crate::domain::SectionKind;
         let sections = std::collections::BTreeMap::from([
-            (SectionKind::WhatItIs, "Plain *words*.\n\n<section class=\"part part-x\">".to_string()),
+            (
+                SectionKind::WhatItIs,
+                "Plain *words*.\n\n<section class=\"part part-x\">".to_string(),
+            ),
             (SectionKind::Evidence, "- one\n- two".to_string()),
         ]);
         let parts = split_body(&render_body(&sections));

@@ -360,10 +360,12 @@ impl Db {
 
     /// The Markdown of each section of a revision, in reading order, as (key, Markdown).
     pub async fn section_sources(&self, revision: i64) -> sqlx::Result<Vec<(String, String)>> {
-        query_as("select kind, markdown from revision_sections where revision_id = $1 order by position")
-            .bind(revision)
-            .fetch_all(&self.read)
-            .await
+        query_as(
+            "select kind, markdown from revision_sections where revision_id = $1 order by position",
+        )
+        .bind(revision)
+        .fetch_all(&self.read)
+        .await
     }
 
     /// The revisions of a public practice that are or were public (vetted), newest first;

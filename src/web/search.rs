@@ -27,8 +27,7 @@ use crate::store::SearchLogEntry;
 use crate::store::pages::HitRow;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/search", get(search_page))
+    Router::new().route("/search", get(search_page))
 }
 
 pub const DEFAULT_PER_PAGE: usize = 20;
@@ -318,12 +317,23 @@ pub struct SearchResponse {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct SearchPaging {
-    /// relevance (the default), newest or adopted.
-    sort: Option<String>,
+    /// The order of the results (relevance by default).
+    #[param(inline)]
+    sort: Option<SortParam>,
     #[param(minimum = 1, maximum = 10000, default = 1)]
     page: Option<u32>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     per_page: Option<u32>,
+}
+
+/// The orders of `sort` (`Sort::param`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+enum SortParam {
+    Relevance,
+    Newest,
+    Adopted,
 }
 
 /// Searches the public catalog, ranked as the search page ranks it, with facet counts.
@@ -335,6 +345,7 @@ pub struct SearchPaging {
     responses(
         (status = 200, description = "A page of results", body = SearchResponse),
         (status = 400, description = "A parameter could not be used", body = ApiError),
+        (status = 404, description = "A filter names a challenge area or district that does not exist, or the page is past the last", body = ApiError),
         (status = 503, description = "The search index is being rebuilt; try again later", body = ApiError),
     )
 )]
@@ -348,12 +359,13 @@ pub(super) async fn search_api(
     let labels = Labels::load(&state).await?;
     let (req, problems) = parse(raw.as_deref(), &labels);
     if let Some(p) = problems.first() {
-        return Ok(ApiError::bad_parameter(&p.parameter, &p.message));
+        return Ok(ApiError::from_problem(p));
     }
     let o = run(&state, req, true).await?;
     if o.req.page > o.last_page {
-        return Ok(ApiError::bad_parameter(
-            "page",
+        return Ok(ApiError::respond(
+            StatusCode::NOT_FOUND,
+            Some("page"),
             format!(
                 "page {} is past the last page ({})",
                 o.req.page, o.last_page
@@ -425,8 +437,9 @@ pub(super) fn rebuilding() -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         [(axum::http::header::RETRY_AFTER, "30")],
         Json(ApiError {
-            error: "the search index is being rebuilt from the database; try again in a few minutes"
-                .into(),
+            error:
+                "the search index is being rebuilt from the database; try again in a few minutes"
+                    .into(),
             parameter: None,
         }),
     )

@@ -57,7 +57,11 @@ async fn all_pages(app: &TestApp, query: &str) -> (u64, Vec<String>) {
 async fn the_openapi_document_describes_every_endpoint_and_the_reference_page_shows_them() {
     let app = TestApp::seeded().await;
     let doc = json(&app, "/api/v1/openapi.json").await;
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
     let paths: BTreeSet<&str> = doc["paths"]
         .as_object()
         .unwrap()
@@ -84,7 +88,18 @@ async fn the_openapi_document_describes_every_endpoint_and_the_reference_page_sh
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    for p in ["q", "challenge", "grade", "subject", "stage", "district", "level", "locale", "cursor", "limit"] {
+    for p in [
+        "q",
+        "challenge",
+        "grade",
+        "subject",
+        "stage",
+        "district",
+        "level",
+        "locale",
+        "cursor",
+        "limit",
+    ] {
         assert!(params.contains(&p), "{p} not in {params:?}");
     }
     assert!(doc["components"]["schemas"]["Error"]["properties"]["error"].is_object());
@@ -96,7 +111,10 @@ async fn the_openapi_document_describes_every_endpoint_and_the_reference_page_sh
     }
     assert!(page.contains("id=\"schema-Practice\""));
     let parsed = scraper::Html::parse_document(&page);
-    assert!(parsed.errors.is_empty() || !page.contains("<script"), "no script");
+    assert!(
+        parsed.errors.is_empty() || !page.contains("<script"),
+        "no script"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +134,11 @@ async fn the_cursor_walks_the_whole_catalog_once_and_filters_match_search() {
     assert_eq!(walked.len(), public.len(), "no practice twice: {walked:?}");
     assert_eq!(walked.iter().cloned().collect::<BTreeSet<_>>(), public);
 
-    let area = json(&app, "/api/v1/search?challenge=chronic-absenteeism&per_page=100").await;
+    let area = json(
+        &app,
+        "/api/v1/search?challenge=chronic-absenteeism&per_page=100",
+    )
+    .await;
     let (total, walked) = all_pages(&app, "challenge=chronic-absenteeism&limit=1").await;
     assert_eq!(total, area["total"].as_u64().unwrap());
     assert!(total > 0);
@@ -130,7 +152,10 @@ async fn the_cursor_walks_the_whole_catalog_once_and_filters_match_search() {
 
     // Words narrow the list too; the list keeps its order (newest first) whatever they are.
     let (_, worded) = all_pages(&app, "q=attendance").await;
-    assert!(worded.contains(&"attendance-welcome-calls".to_string()), "{worded:?}");
+    assert!(
+        worded.contains(&"attendance-welcome-calls".to_string()),
+        "{worded:?}"
+    );
 
     let first = json(&app, "/api/v1/practices?limit=3").await;
     let item = &first["practices"][0];
@@ -166,7 +191,10 @@ async fn a_practice_has_every_section_as_html_and_markdown_with_its_evidence_and
     }
     assert_eq!(p["measures"].as_array().unwrap().len(), doc.measures.len());
     assert!(p["measures"][0]["n"].as_i64().unwrap() >= 10);
-    assert_eq!(p["essential_aspects"].as_array().unwrap().len(), doc.essential_aspects().len());
+    assert_eq!(
+        p["essential_aspects"].as_array().unwrap().len(),
+        doc.essential_aspects().len()
+    );
     assert_eq!(p["license"], "CC-BY-4.0");
     assert!(p["adoptions"].is_array());
     let (status, body) = app.get("/api/v1/practices/no-such-practice").await;
@@ -188,7 +216,11 @@ async fn nothing_non_public_reaches_the_api() {
     let r = send(
         &mut rosa,
         "/share",
-        &share("Secret draft walk", "Talk rose from 41% to 78%.", &[("action", "submit")]),
+        &share(
+            "Secret draft walk",
+            "Talk rose from 41% to 78%.",
+            &[("action", "submit")],
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -230,7 +262,10 @@ async fn nothing_non_public_reaches_the_api() {
         "/api/v1/districts".into(),
     ] {
         let (status, body) = app.get(&path).await;
-        assert!(status == StatusCode::OK || status == StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+            "{path}"
+        );
         everything.push_str(&body);
     }
     assert!(!everything.contains("UNVETTED"), "a draft's text went out");
@@ -261,8 +296,15 @@ async fn the_network_with_counts_that_match_the_catalog() {
     let slug = school["slug"].as_str().unwrap();
     let one = json(&app, &format!("/api/v1/schools/{slug}")).await;
     assert_eq!(one["name"], school["name"]);
-    assert_eq!(one["teams"].as_array().unwrap().len(), school["teams"].as_array().unwrap().len());
-    let district = json(&app, &format!("/api/v1/districts/{}", list[0]["slug"].as_str().unwrap())).await;
+    assert_eq!(
+        one["teams"].as_array().unwrap().len(),
+        school["teams"].as_array().unwrap().len()
+    );
+    let district = json(
+        &app,
+        &format!("/api/v1/districts/{}", list[0]["slug"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(district, list[0]);
     let team = json(&app, "/api/v1/teams/harbor-hs-step").await;
     assert!(
@@ -273,7 +315,11 @@ async fn the_network_with_counts_that_match_the_catalog() {
             .any(|p| p["slug"] == "attendance-welcome-calls"),
         "{team}"
     );
-    for path in ["/api/v1/teams/nope", "/api/v1/schools/nope", "/api/v1/districts/nope"] {
+    for path in [
+        "/api/v1/teams/nope",
+        "/api/v1/schools/nope",
+        "/api/v1/districts/nope",
+    ] {
         assert_eq!(app.get(path).await.0, StatusCode::NOT_FOUND, "{path}");
     }
 }
@@ -296,7 +342,12 @@ async fn etags_answer_304_until_the_catalog_changes_and_any_site_may_read() {
     let (status, headers, _) = get(path, None).await;
     assert_eq!(status, StatusCode::OK);
     let etag = headers[header::ETAG].to_str().unwrap().to_string();
-    assert!(headers[header::CACHE_CONTROL].to_str().unwrap().contains("max-age"));
+    assert!(
+        headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
     let (status, headers, body) = get(path, Some(etag.clone())).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
@@ -315,7 +366,12 @@ async fn etags_answer_304_until_the_catalog_changes_and_any_site_may_read() {
         .unwrap();
     let (status, headers, _) = app_response(app.state.clone(), preflight).await;
     assert!(status.is_success(), "{status}");
-    assert!(headers[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap().contains("GET"));
+    assert!(
+        headers[header::ACCESS_CONTROL_ALLOW_METHODS]
+            .to_str()
+            .unwrap()
+            .contains("GET")
+    );
 
     // A change to the practice (an adoption, here) changes the answer and its tag.
     let mut kim = Browser::local(&app, "Kim Lee", "member", "bayview-ms-step").await;
@@ -343,6 +399,12 @@ async fn app_response(
     let response = app(state).oneshot(req).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (status, headers, body)
 }

@@ -452,11 +452,9 @@ pub fn venv(requirements: &str) -> PathBuf {
     }
     // Built beside and renamed into place: test processes that start together do not see a
     // half-made environment.
-    let building = root.join("target").join(format!(
-        "test-venv-{}.{}",
-        &hash[..12],
-        std::process::id()
-    ));
+    let building =
+        root.join("target")
+            .join(format!("test-venv-{}.{}", &hash[..12], std::process::id()));
     let run = |cmd: &mut std::process::Command| {
         let out = cmd.output().expect("python3 runs");
         assert!(

@@ -403,18 +403,20 @@ async fn api_shape_and_bad_parameters() {
     assert_eq!(hit["challenge_areas"][0], "academic-discourse");
     assert_eq!(hit["district"]["name"], "Harbor Unified School District");
 
-    for (query, parameter) in [
-        ("grade=13", "grade"),
-        ("challenge=nope", "challenge"),
-        ("per_page=500", "per_page"),
-        ("per_page=0", "per_page"),
-        ("page=abc", "page"),
-        ("page=0", "page"),
-        ("sort=random", "sort"),
-        ("page=99", "page"),
+    // What names nothing that exists is 404, like its page; what cannot be used is 400.
+    for (query, parameter, status) in [
+        ("grade=13", "grade", StatusCode::BAD_REQUEST),
+        ("challenge=nope", "challenge", StatusCode::NOT_FOUND),
+        ("district=nope", "district", StatusCode::NOT_FOUND),
+        ("per_page=500", "per_page", StatusCode::BAD_REQUEST),
+        ("per_page=0", "per_page", StatusCode::BAD_REQUEST),
+        ("page=abc", "page", StatusCode::BAD_REQUEST),
+        ("page=0", "page", StatusCode::BAD_REQUEST),
+        ("sort=random", "sort", StatusCode::BAD_REQUEST),
+        ("page=99", "page", StatusCode::NOT_FOUND),
     ] {
-        let (status, body) = app.get(&format!("/api/v1/search?{query}")).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let (actual, body) = app.get(&format!("/api/v1/search?{query}")).await;
+        assert_eq!(actual, status, "{query}");
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["parameter"], parameter, "{query}: {v}");
         assert!(v["error"].as_str().unwrap().len() > 10);

@@ -97,7 +97,8 @@ pub struct PracticePage {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct Paging {
-    /// The `next_cursor` of the page before; leave out for the first page.
+    /// The `next_cursor` of the page before; leave out (or empty) for the first page.
+    #[param(pattern = "^[0-9]{0,19}$")]
     cursor: Option<String>,
     /// Practices per page.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -118,6 +119,7 @@ pub struct Paging {
         (status = 200, description = "A page of practices", body = PracticePage),
         (status = 304, description = "Not modified since the `ETag` given in `If-None-Match`"),
         (status = 400, description = "A parameter could not be used", body = ApiError),
+        (status = 404, description = "A filter names a challenge area or district that does not exist", body = ApiError),
         (status = 503, description = "The search index is being rebuilt; try again later", body = ApiError),
     )
 )]
@@ -139,6 +141,8 @@ pub async fn practices(
             serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
         for (k, v) in pairs {
             match k.as_str() {
+                // An empty value is a parameter left out, as in a form.
+                _ if v.is_empty() => {}
                 "cursor" => match v.parse::<u64>() {
                     Ok(c) => cursor = Some(c),
                     Err(_) => {
@@ -175,7 +179,7 @@ pub async fn practices(
             limit,
         );
         if let Some(p) = problems.first() {
-            return Ok(Err(ApiError::bad_parameter(&p.parameter, &p.message)));
+            return Ok(Err(ApiError::from_problem(p)));
         }
         let listed = crate::web::on_index(&state, move |search| {
             search.list(&req.query, &req.filters, cursor, limit)
@@ -353,8 +357,12 @@ pub async fn practice(
             return Ok(Err(ApiError::not_found("practice")));
         };
         let p = &found.practice;
-        let sources: std::collections::HashMap<String, String> =
-            state.db.section_sources(p.revision_id).await?.into_iter().collect();
+        let sources: std::collections::HashMap<String, String> = state
+            .db
+            .section_sources(p.revision_id)
+            .await?
+            .into_iter()
+            .collect();
         let sections = crate::content::markdown::split_body(&p.body_html)
             .into_iter()
             .map(|(key, html)| Section {

@@ -44,26 +44,28 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(network::school))
         .routes(routes!(network::team))
         .split_for_parts();
-    let json = Bytes::from(doc.to_pretty_json().expect("the OpenAPI document serialises"));
+    let json = Bytes::from(
+        doc.to_pretty_json()
+            .expect("the OpenAPI document serialises"),
+    );
     let reference = Arc::new(reference::read(&doc));
     router
         .route(
             "/api/v1/openapi.json",
-            get(move || async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    json.clone(),
-                )
-            }),
+            get(
+                move || async move { ([(header::CONTENT_TYPE, "application/json")], json.clone()) },
+            ),
         )
         .route(
             "/api/v1/docs",
-            get(move |viewer: Viewer, State(state): State<AppState>| async move {
-                super::page(reference::ReferencePage {
-                    chrome: super::Chrome::new(&state, &viewer),
-                    r: &reference,
-                })
-            }),
+            get(
+                move |viewer: Viewer, State(state): State<AppState>| async move {
+                    super::page(reference::ReferencePage {
+                        chrome: super::Chrome::new(&state, &viewer),
+                        r: &reference,
+                    })
+                },
+            ),
         )
         .layer(
             tower_http::cors::CorsLayer::new()
@@ -104,7 +106,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn respond(status: StatusCode, parameter: Option<&str>, error: impl Into<String>) -> Response {
+    pub fn respond(
+        status: StatusCode,
+        parameter: Option<&str>,
+        error: impl Into<String>,
+    ) -> Response {
         let body = ApiError {
             error: error.into(),
             parameter: parameter.map(str::to_string),
@@ -117,7 +123,42 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Response {
-        ApiError::respond(StatusCode::NOT_FOUND, None, format!("no public {what} with this slug"))
+        ApiError::respond(
+            StatusCode::NOT_FOUND,
+            None,
+            format!("no public {what} with this slug"),
+        )
+    }
+
+    /// A parameter the search parser could not use: a filter naming a challenge area or
+    /// district that does not exist is `404` (like its page), anything else `400`.
+    pub(super) fn from_problem(p: &super::search::Problem) -> Response {
+        let missing = [Facet::Challenge, Facet::District]
+            .iter()
+            .any(|f| f.param() == p.parameter);
+        let status = if missing {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError::respond(status, Some(&p.parameter), &p.message)
+    }
+}
+
+/// The values a facet takes when they are fixed by the content format (challenge areas and
+/// districts are the network's own).
+fn vocabulary(facet: Facet) -> Option<Vec<&'static str>> {
+    use crate::domain::{GradeBand, Level, Locale, Stage, Subject, Vocabulary};
+    fn all<V: Vocabulary>() -> Vec<&'static str> {
+        V::ALL.iter().map(|v| v.as_str()).collect()
+    }
+    match facet {
+        Facet::Grade => Some(all::<GradeBand>()),
+        Facet::Subject => Some(all::<Subject>()),
+        Facet::Stage => Some(all::<Stage>()),
+        Facet::Level => Some(all::<Level>()),
+        Facet::Locale => Some(all::<Locale>()),
+        Facet::Challenge | Facet::District => None,
     }
 }
 
@@ -152,10 +193,18 @@ where
             };
             let body = Bytes::from(serde_json::to_vec(&value).map_err(anyhow::Error::from)?);
             let mut headers = HeaderMap::new();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CACHE_CONTROL),
+            );
             headers.insert(header::ETAG, super::feeds::etag(&body));
-            state.api.put(generation, key, headers.clone(), body.clone());
+            state
+                .api
+                .put(generation, key, headers.clone(), body.clone());
             (headers, body)
         }
     };
@@ -183,7 +232,7 @@ impl IntoParams for Filters {
     ) -> Vec<utoipa::openapi::path::Parameter> {
         use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
         use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-        use utoipa::openapi::{Required, RefOr};
+        use utoipa::openapi::{RefOr, Required};
         let string = || RefOr::T(ObjectBuilder::new().schema_type(Type::String).into());
         let mut params = vec![
             ParameterBuilder::new()
@@ -198,6 +247,16 @@ impl IntoParams for Filters {
                 .build(),
         ];
         for facet in Facet::ALL {
+            let values = match vocabulary(facet) {
+                // An empty value is a parameter left out, as a form's "any" sends it.
+                Some(values) => RefOr::T(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(values.into_iter().chain([""])))
+                        .into(),
+                ),
+                None => string(),
+            };
             params.push(
                 ParameterBuilder::new()
                     .name(facet.param())
@@ -205,10 +264,15 @@ impl IntoParams for Filters {
                     .required(Required::False)
                     .description(Some(format!(
                         "{}: a value as in the search page's address (repeat the parameter for \
-                         several; any of them matches).",
-                        facet.label()
+                         several; any of them matches).{}",
+                        facet.label(),
+                        if vocabulary(facet).is_none() {
+                            " A slug that names none is 404."
+                        } else {
+                            ""
+                        }
                     )))
-                    .schema(Some(ArrayBuilder::new().items(string()).build()))
+                    .schema(Some(ArrayBuilder::new().items(values).build()))
                     .style(Some(utoipa::openapi::path::ParameterStyle::Form))
                     .explode(Some(true))
                     .build(),

@@ -91,7 +91,9 @@ fn districts_of(base: &str, rows: Vec<DirectoryRow>) -> Vec<District> {
             });
         }
         let district = out.last_mut().expect("pushed above");
-        let Some(school) = r.school_slug else { continue };
+        let Some(school) = r.school_slug else {
+            continue;
+        };
         if district.schools.last().is_none_or(|s| s.slug != school) {
             district.schools.push(SchoolItem {
                 slug: school,
