@@ -210,7 +210,8 @@ mod tests {
             ),
             (SectionKind::Evidence, "- one\n- two".to_string()),
         ]);
-        let parts = split_body(&render_body(&sections));
+        let body = render_body(&sections);
+        let parts = split_body(&body);
         let keys: Vec<&str> = parts.iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["what-it-is", "evidence"]);
         assert_eq!(parts[0].1, render(&sections[&SectionKind::WhatItIs]));

@@ -17,6 +17,7 @@ mod people;
 pub mod plc;
 mod review;
 mod search_docs;
+mod tokens;
 
 pub mod sql;
 
@@ -43,6 +44,7 @@ pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, T
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
 pub use sql::{Conn, Dialect, Pool};
+pub use tokens::{TokenOwner, TokenRow};
 
 use sql::{Exec, Query, query, query_scalar};
 

@@ -18,6 +18,7 @@ mod publish;
 mod review;
 pub mod search;
 mod signin;
+mod tokens;
 mod views;
 
 use askama::Template;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(review::router())
         .merge(plc::router())
         .merge(notifications::router())
+        .merge(tokens::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
         // One body limit: `check_csrf` reads every body up to `MAX_FORM_BYTES` and answers a

@@ -441,6 +441,7 @@ pub(super) fn rebuilding() -> Response {
                 "the search index is being rebuilt from the database; try again in a few minutes"
                     .into(),
             parameter: None,
+            problems: None,
         }),
     )
         .into_response()

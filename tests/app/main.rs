@@ -31,4 +31,5 @@ mod search;
 mod search_index;
 mod smtp;
 mod store;
+mod tokens;
 mod xss;

@@ -303,6 +303,23 @@ pub(super) const TABLES: &[Table] = &[
         columns: &[("name", T), ("value", T)],
         key: &["name"],
     },
+    // API tokens handed out keep working on the target (only their hashes are copied).
+    Table {
+        name: "api_tokens",
+        columns: &[
+            ("id", I),
+            ("user_id", I),
+            ("name", T),
+            ("hash", T),
+            ("prefix", T),
+            ("scopes", T),
+            ("created_at", I),
+            ("expires_at", I),
+            ("last_used_at", I),
+            ("revoked_at", I),
+        ],
+        key: &["id"],
+    },
     // Last, and only when asked: signed-in people stay signed in on the target.
     Table {
         name: "sessions",

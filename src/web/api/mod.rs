@@ -6,7 +6,9 @@
 //! until the catalog changes (like the reading pages: any write anywhere moves the index's
 //! generation), so a client polling with `If-None-Match` costs a hash lookup and gets `304`.
 
+pub(super) mod caller;
 pub(super) mod catalog;
+mod drafts;
 mod network;
 mod reference;
 
@@ -35,9 +37,13 @@ const CACHE_CONTROL: &str = "public, max-age=60";
 pub fn router() -> Router<AppState> {
     let (router, doc) = OpenApiRouter::with_openapi(description())
         .routes(routes!(super::search::search_api))
-        .routes(routes!(catalog::practices))
+        .routes(routes!(catalog::practices, drafts::create))
         .routes(routes!(catalog::practice))
         .routes(routes!(catalog::revisions))
+        .routes(routes!(drafts::draft, drafts::update))
+        .routes(routes!(drafts::add_measures))
+        .routes(routes!(drafts::submit))
+        .routes(routes!(caller::me))
         .routes(routes!(network::challenge_areas))
         .routes(routes!(network::districts))
         .routes(routes!(network::district))
@@ -88,10 +94,32 @@ fn description() -> OpenApi {
                 districts, schools and teams. Reads need no token and never show anything that is \
                 not public. Every error is an `Error` object.",
         ),
-        components(schemas(ApiError))
+        components(schemas(ApiError)),
+        modifiers(&TokenScheme)
     )]
     struct Doc;
     <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Writes take a personal access token (`/me/tokens`) as a bearer token.
+struct TokenScheme;
+
+impl utoipa::Modify for TokenScheme {
+    fn modify(&self, doc: &mut OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A personal access token made at /me/tokens, in `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
 }
 
 /// Every error the API answers, whatever the status.
@@ -103,6 +131,17 @@ pub struct ApiError {
     /// The query parameter or field that could not be used, when one is to blame.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// Every problem of a write that was refused (`422`), each by its field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<FieldProblem>>,
+}
+
+/// One problem of a write, named as the field is in the request (`measures[1].n`,
+/// `sections.evidence`), with the message the web form shows beside that field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
 }
 
 impl ApiError {
@@ -114,8 +153,26 @@ impl ApiError {
         let body = ApiError {
             error: error.into(),
             parameter: parameter.map(str::to_string),
+            problems: None,
         };
         (status, Json(body)).into_response()
+    }
+
+    /// `422`: nothing was saved, for these reasons.
+    pub fn problems(problems: Vec<FieldProblem>) -> Response {
+        let body = ApiError {
+            error: format!(
+                "nothing was saved: {} to fix (see problems)",
+                if problems.len() == 1 {
+                    "1 problem".to_string()
+                } else {
+                    format!("{} problems", problems.len())
+                }
+            ),
+            parameter: None,
+            problems: Some(problems),
+        };
+        (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
     }
 
     pub fn bad_parameter(parameter: &str, error: impl Into<String>) -> Response {
@@ -159,6 +216,29 @@ fn vocabulary(facet: Facet) -> Option<Vec<&'static str>> {
         Facet::Level => Some(all::<Level>()),
         Facet::Locale => Some(all::<Locale>()),
         Facet::Challenge | Facet::District => None,
+    }
+}
+
+/// A JSON body; one that cannot be read is answered in the API's error shape (axum's own
+/// answer is plain text).
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError::respond(
+                rejection.status(),
+                None,
+                rejection.body_text(),
+            )),
+        }
     }
 }
 

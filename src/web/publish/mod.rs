@@ -192,7 +192,7 @@ async fn render_form(
 }
 
 /// Everything in the form that may identify a student.
-fn privacy_flags(f: &PracticeForm) -> Vec<PrivacyFlag> {
+pub(crate) fn privacy_flags(f: &PracticeForm) -> Vec<PrivacyFlag> {
     privacy::scan_parts(
         &f.title,
         &f.summary,
@@ -285,7 +285,7 @@ fn status_notice(t: &EditTarget) -> String {
 }
 
 /// The practice, if this person may edit it: only members of the team that owns it.
-async fn editable(state: &AppState, user: &User, slug: &str) -> AppResult<EditTarget> {
+pub(crate) async fn editable(state: &AppState, user: &User, slug: &str) -> AppResult<EditTarget> {
     let target = state
         .db
         .edit_target(slug)
@@ -353,19 +353,7 @@ async fn save(
         Some(s) => Some(editable(&state, &user, s).await?),
         None => None,
     };
-    if !user.teams.iter().any(|t| t.slug == f.team) {
-        match &target {
-            // The owning team of an existing practice does not change here.
-            Some(t) => f.team = t.doc.team.to_string(),
-            None => {
-                let mut cx = FormContext::default();
-                cx.problems
-                    .insert("team".into(), vec!["choose one of your teams".into()]);
-                cx.status = Some(StatusCode::UNPROCESSABLE_ENTITY);
-                return render_form(&state, &viewer, None, f, teams, cx).await;
-            }
-        }
-    }
+    // The owning team of an existing practice does not change here.
     if let Some(t) = &target {
         f.team = t.doc.team.to_string();
     }
@@ -384,22 +372,7 @@ async fn save(
     }
     let submitting = action == "submit";
     let autosave = action == "autosave";
-    let practice_slug = match (&target, form::slug_from_title(&f.title)) {
-        (Some(t), _) => t.doc.slug.clone(),
-        (None, Some(s)) => s,
-        (None, None) => {
-            Slug::parse("practice").map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?
-        }
-    };
-    let areas = state.db.area_names().await?;
-    let (doc, mut problems) =
-        f.to_doc(practice_slug, state.settings.min_cell(), submitting, &areas);
-    if submitting && !f.confirm_privacy {
-        problems
-            .entry("confirm_privacy".into())
-            .or_default()
-            .push("confirm that the evidence identifies no student before submitting".into());
-    }
+    let (doc, problems) = check(&state, &user, target.as_ref(), &f, submitting).await?;
     if autosave && !problems.is_empty() {
         return Ok(StatusCode::UNPROCESSABLE_ENTITY.into_response());
     }
@@ -491,6 +464,42 @@ async fn save(
     }
 }
 
+/// The practice `f` describes and every problem that stops saving it, by the rules the form
+/// and the API share: a new practice belongs to one of `user`'s teams (an edit keeps its
+/// team, `f.team` set to it by the caller), every rule of the content format, completeness
+/// and the privacy confirmation when `submitting`.
+pub(crate) async fn check(
+    state: &AppState,
+    user: &User,
+    target: Option<&EditTarget>,
+    f: &PracticeForm,
+    submitting: bool,
+) -> AppResult<(crate::domain::PracticeDoc, Problems)> {
+    let practice_slug = match (target, form::slug_from_title(&f.title)) {
+        (Some(t), _) => t.doc.slug.clone(),
+        (None, Some(s)) => s,
+        (None, None) => {
+            Slug::parse("practice").map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?
+        }
+    };
+    let areas = state.db.area_names().await?;
+    let (doc, mut problems) =
+        f.to_doc(practice_slug, state.settings.min_cell(), submitting, &areas);
+    if target.is_none() && !user.teams.iter().any(|t| t.slug == f.team) {
+        problems
+            .entry("team".into())
+            .or_default()
+            .push("choose one of your teams".into());
+    }
+    if submitting && !f.confirm_privacy {
+        problems
+            .entry("confirm_privacy".into())
+            .or_default()
+            .push("confirm that the evidence identifies no student before submitting".into());
+    }
+    Ok((doc, problems))
+}
+
 fn row_action(action: &str, prefix: &str) -> Option<usize> {
     action.strip_prefix(prefix)?.parse().ok()
 }
@@ -563,19 +572,7 @@ async fn submit(
     f.confirm_privacy =
         form_urlencoded::parse(&body).any(|(k, v)| k == "confirm_privacy" && v == "yes");
     f.action = "submit".into();
-    let areas = state.db.area_names().await?;
-    let (_, mut problems) = f.to_doc(
-        target.doc.slug.clone(),
-        state.settings.min_cell(),
-        true,
-        &areas,
-    );
-    if !f.confirm_privacy {
-        problems
-            .entry("confirm_privacy".into())
-            .or_default()
-            .push("confirm that the evidence identifies no student before submitting".into());
-    }
+    let (_, problems) = check(&state, &user, Some(&target), &f, true).await?;
     if !problems.is_empty() {
         let cx = FormContext {
             notices: vec!["Not submitted yet: fix what is marked below.".into()],

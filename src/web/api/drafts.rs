@@ -1,0 +1,542 @@
+//! Writing practices with a token: a team's drafts, created, read, updated, measures added,
+//! submitted for review. Each goes through the share-out form's own rules (`publish::check`,
+//! `PracticeForm::to_doc`): the same validation messages, the same privacy confirmation, the
+//! same revision history and the same conflict check as the web form.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::caller::Caller;
+use super::{ApiError, ApiJson, FieldProblem, SlugParam};
+use crate::AppState;
+use crate::domain::{PracticeDoc, Vocabulary};
+use crate::error::{AppError, AppResult};
+use crate::store::{EditTarget, Saved};
+use crate::web::publish::form::{MeasureRow, PracticeForm, Problems};
+use crate::web::publish::{check, editable};
+
+/// A measure of the evidence, as the form takes it.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct MeasureFields {
+    pub name: String,
+    /// teacher-practice, student-experience or student-outcome.
+    pub ingredient: String,
+    /// As in the content format: percent, count, score, …
+    pub unit: String,
+    #[serde(default)]
+    pub instrument: String,
+    pub baseline: f64,
+    pub result: f64,
+    /// How many students the figures describe: at least the network's minimum cell size.
+    pub n: i64,
+    #[serde(default)]
+    pub period: String,
+}
+
+/// A link beside the practice.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ResourceFields {
+    pub title: String,
+    pub url: String,
+}
+
+/// A practice as a team writes it: the share-out form's fields.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct PracticeFields {
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    /// The slug of one of your teams (a new practice only; a practice keeps its team).
+    #[serde(default)]
+    pub team: String,
+    /// promising or confirmed (replicated is earned, not claimed).
+    #[serde(default)]
+    pub stage: String,
+    #[serde(default)]
+    pub challenge_areas: Vec<String>,
+    #[serde(default)]
+    pub grade_bands: Vec<String>,
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Empty: the network's default licence.
+    #[serde(default)]
+    pub license: String,
+    /// Each section's Markdown by its key: what-it-is, evidence, essential-aspects,
+    /// necessary-conditions, …
+    #[serde(default)]
+    pub sections: BTreeMap<String, String>,
+    #[serde(default)]
+    pub measures: Vec<MeasureFields>,
+    #[serde(default)]
+    pub resources: Vec<ResourceFields>,
+}
+
+/// A write: the practice, and what to do with it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DraftWrite {
+    #[serde(flatten)]
+    pub practice: PracticeFields,
+    /// For an update: the `base` of the draft you changed. If someone saved since, nothing is
+    /// saved and the answer is `409`.
+    #[serde(default)]
+    pub base: Option<i64>,
+    /// Submit for review too (needs every required part, and `confirm_privacy`).
+    #[serde(default)]
+    pub submit: bool,
+    /// That the evidence identifies no student: needed to submit.
+    #[serde(default)]
+    pub confirm_privacy: bool,
+}
+
+/// Measures to add to the newest revision of a draft.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MeasuresWrite {
+    pub measures: Vec<MeasureFields>,
+}
+
+/// Submitting the newest revision for review.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SubmitWrite {
+    /// That the evidence identifies no student.
+    #[serde(default)]
+    pub confirm_privacy: bool,
+}
+
+/// A team's newest revision of a practice, which may not be public.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Draft {
+    pub slug: String,
+    /// Send this back as `base` when you update the draft.
+    pub base: i64,
+    /// The number of this revision in the practice's history.
+    pub revision: i64,
+    /// draft, submitted, public or archived.
+    pub status: String,
+    /// Whether a revision of the practice is public (this one or an earlier one).
+    pub public: bool,
+    #[serde(flatten)]
+    pub practice: PracticeFields,
+    /// Text that looks like student data (names, ID numbers, birth dates): check it before
+    /// submitting.
+    pub privacy_flags: Vec<String>,
+    /// Where the team edits it on the web.
+    pub edit_url: String,
+}
+
+fn fields_of(doc: &PracticeDoc) -> PracticeFields {
+    PracticeFields {
+        title: doc.title.clone(),
+        summary: doc.summary.clone(),
+        team: doc.team.to_string(),
+        stage: doc.stage.as_str().into(),
+        challenge_areas: doc.challenge_areas.iter().map(|a| a.to_string()).collect(),
+        grade_bands: doc.grade_bands.iter().map(|g| g.as_str().into()).collect(),
+        subjects: doc.subjects.iter().map(|s| s.as_str().into()).collect(),
+        tags: doc.tags.clone(),
+        license: doc.license.clone().unwrap_or_default(),
+        sections: doc
+            .sections
+            .iter()
+            .map(|(k, md)| (k.key().to_string(), md.clone()))
+            .collect(),
+        measures: doc
+            .measures
+            .iter()
+            .map(|m| MeasureFields {
+                name: m.name.clone(),
+                ingredient: m.ingredient.as_str().into(),
+                unit: m.unit.as_str().into(),
+                instrument: m.instrument.clone(),
+                baseline: m.baseline,
+                result: m.result,
+                n: m.n,
+                period: m.period.clone(),
+            })
+            .collect(),
+        resources: doc
+            .resources
+            .iter()
+            .map(|r| ResourceFields {
+                title: r.title.clone(),
+                url: r.url.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The form these fields would have been typed into.
+fn form_of(p: &PracticeFields, confirm_privacy: bool) -> PracticeForm {
+    PracticeForm {
+        title: p.title.clone(),
+        summary: p.summary.clone(),
+        team: p.team.clone(),
+        stage: p.stage.clone(),
+        areas: p.challenge_areas.clone(),
+        grades: p.grade_bands.clone(),
+        subjects: p.subjects.clone(),
+        tags: p.tags.join(", "),
+        license: p.license.clone(),
+        sections: p.sections.clone(),
+        measures: p
+            .measures
+            .iter()
+            .map(|m| MeasureRow {
+                name: m.name.clone(),
+                ingredient: m.ingredient.clone(),
+                unit: m.unit.clone(),
+                instrument: m.instrument.clone(),
+                baseline: m.baseline.to_string(),
+                result: m.result.to_string(),
+                n: m.n.to_string(),
+                period: m.period.clone(),
+            })
+            .collect(),
+        resources: p
+            .resources
+            .iter()
+            .map(|r| (r.title.clone(), r.url.clone()))
+            .collect(),
+        confirm_privacy,
+        ..Default::default()
+    }
+}
+
+/// A form field (`m2-n`, `s-evidence`, `areas`) as this API names it (`measures[1].n`,
+/// `sections.evidence`, `challenge_areas`).
+fn api_field(key: &str) -> String {
+    for (prefix, list) in [('m', "measures"), ('r', "resources")] {
+        if let Some((row, field)) = key
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once('-'))
+            && let Ok(row) = row.parse::<usize>()
+        {
+            return format!("{list}[{}].{field}", row.saturating_sub(1));
+        }
+    }
+    if let Some(section) = key.strip_prefix("s-") {
+        return format!("sections.{section}");
+    }
+    match key {
+        "areas" => "challenge_areas".into(),
+        "grades" => "grade_bands".into(),
+        other => other.into(),
+    }
+}
+
+/// `422` with every problem, as the form would mark them.
+fn refused(problems: Problems) -> Response {
+    let list: Vec<FieldProblem> = problems
+        .into_iter()
+        .flat_map(|(key, messages)| {
+            let field = api_field(&key);
+            messages.into_iter().map(move |message| FieldProblem {
+                field: field.clone(),
+                message,
+            })
+        })
+        .collect();
+    ApiError::problems(list)
+}
+
+/// Section keys the form does not have are a problem here (the form cannot send them).
+fn unknown_sections(p: &PracticeFields) -> Problems {
+    let mut problems = Problems::new();
+    for key in p.sections.keys() {
+        if crate::domain::SectionKind::from_key(key).is_none() {
+            let known: Vec<&str> = crate::domain::SectionKind::ALL
+                .iter()
+                .map(|k| k.key())
+                .collect();
+            problems
+                .entry(format!("s-{key}"))
+                .or_default()
+                .push(format!(
+                    "not a section; the sections are {}",
+                    known.join(", ")
+                ));
+        }
+    }
+    problems
+}
+
+/// The draft as it is now, for its team.
+async fn draft_of(state: &AppState, slug: &str, status: StatusCode) -> AppResult<Response> {
+    let target = state
+        .db
+        .edit_target(slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((status, Json(view(state, &target))).into_response())
+}
+
+fn view(state: &AppState, t: &EditTarget) -> Draft {
+    let practice = fields_of(&t.doc);
+    let form = form_of(&practice, false);
+    Draft {
+        slug: t.doc.slug.to_string(),
+        base: t.current_revision_id,
+        revision: t.current_number,
+        status: t.status.as_str().into(),
+        public: t.public_revision_id.is_some(),
+        privacy_flags: crate::web::publish::privacy_flags(&form)
+            .into_iter()
+            .map(|f| format!("{}: {}: “{}”", f.place, f.reason, f.excerpt))
+            .collect(),
+        practice,
+        edit_url: format!(
+            "{}/practices/{}/edit",
+            state.settings.public_url(),
+            t.doc.slug
+        ),
+    }
+}
+
+/// Saves `write` as a new revision (of `target`, or of a new practice) through the form's
+/// rules: `201`/`200` with the draft, `422` with the problems, `409` on a conflict.
+async fn save(
+    state: &AppState,
+    caller: &Caller,
+    target: Option<EditTarget>,
+    write: DraftWrite,
+) -> AppResult<Response> {
+    let mut f = form_of(&write.practice, write.confirm_privacy);
+    if let Some(t) = &target {
+        f.team = t.doc.team.to_string();
+    }
+    let (doc, mut problems) = check(state, &caller.user, target.as_ref(), &f, write.submit).await?;
+    problems.extend(unknown_sections(&write.practice));
+    if !problems.is_empty() {
+        return Ok(refused(problems));
+    }
+    let base = match (&target, write.base) {
+        (Some(_), Some(base)) => Some(base),
+        (Some(_), None) => {
+            return Ok(ApiError::bad_parameter(
+                "base",
+                "send the `base` of the draft you changed (GET …/draft), so that nobody's edit is lost",
+            ));
+        }
+        (None, _) => None,
+    };
+    match state
+        .db
+        .save_draft(caller.user.id, &doc, base, write.submit)
+        .await?
+    {
+        Saved::Conflict { number, author, .. } => Ok(ApiError::respond(
+            StatusCode::CONFLICT,
+            Some("base"),
+            format!(
+                "nothing was saved: {author} saved revision {number} since your base; get the draft again, merge, and send its base"
+            ),
+        )),
+        Saved::Revision {
+            slug, submitted, ..
+        } => {
+            if write.submit && !submitted {
+                return Ok(ApiError::respond(
+                    StatusCode::CONFLICT,
+                    None,
+                    "saved, but not submitted: the practice is not a draft waiting to be submitted",
+                ));
+            }
+            let status = if target.is_none() {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            draft_of(state, slug.as_str(), status).await
+        }
+    }
+}
+
+/// Starts a practice as a draft of one of your teams (and submits it, with `submit`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/practices",
+    tag = "writing",
+    request_body = DraftWrite,
+    security(("token" = ["write:practices"])),
+    responses(
+        (status = 201, description = "Saved as a new draft", body = Draft),
+        (status = 400, description = "The body is not JSON of this shape", body = ApiError),
+        (status = 401, description = "No token, or not a valid one", body = ApiError),
+        (status = 403, description = "The token lacks the scope", body = ApiError),
+        (status = 415, description = "The body is not `application/json`", body = ApiError),
+        (status = 422, description = "Problems to fix; nothing was saved", body = ApiError),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(write): ApiJson<DraftWrite>,
+) -> AppResult<Response> {
+    if let Err(r) = caller.require("write:practices") {
+        return Ok(r);
+    }
+    save(&state, &caller, None, write).await
+}
+
+/// Your team's newest revision of a practice, public or not.
+#[utoipa::path(
+    get,
+    path = "/api/v1/practices/{slug}/draft",
+    tag = "writing",
+    params(SlugParam),
+    security(("token" = ["read"])),
+    responses(
+        (status = 200, description = "The newest revision", body = Draft),
+        (status = 401, description = "No token, or not a valid one", body = ApiError),
+        (status = 403, description = "The token lacks the scope, or the practice is another team's", body = ApiError),
+        (status = 404, description = "No practice has this slug", body = ApiError),
+    )
+)]
+pub async fn draft(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
+    if let Err(r) = caller.require("read") {
+        return Ok(r);
+    }
+    let target = state
+        .db
+        .edit_target(&slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !caller.user.is_member_of(target.team_id) {
+        return Err(AppError::Forbidden(
+            "only members of the team that shared this practice can read its drafts".into(),
+        ));
+    }
+    Ok(Json(view(&state, &target)).into_response())
+}
+
+/// Saves a new revision of your team's practice (and submits it, with `submit`).
+#[utoipa::path(
+    put,
+    path = "/api/v1/practices/{slug}/draft",
+    tag = "writing",
+    params(SlugParam),
+    request_body = DraftWrite,
+    security(("token" = ["write:practices"])),
+    responses(
+        (status = 200, description = "Saved as the newest revision", body = Draft),
+        (status = 400, description = "The body is not JSON of this shape, or has no `base`", body = ApiError),
+        (status = 401, description = "No token, or not a valid one", body = ApiError),
+        (status = 403, description = "The token lacks the scope, or the practice is another team's or archived", body = ApiError),
+        (status = 404, description = "No practice has this slug", body = ApiError),
+        (status = 409, description = "Someone saved since `base`; nothing was saved", body = ApiError),
+        (status = 415, description = "The body is not `application/json`", body = ApiError),
+        (status = 422, description = "Problems to fix; nothing was saved", body = ApiError),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    ApiJson(write): ApiJson<DraftWrite>,
+) -> AppResult<Response> {
+    if let Err(r) = caller.require("write:practices") {
+        return Ok(r);
+    }
+    let target = editable(&state, &caller.user, &slug).await?;
+    save(&state, &caller, Some(target), write).await
+}
+
+/// Adds measures to your team's newest revision, as a new revision (a data system's way in).
+#[utoipa::path(
+    post,
+    path = "/api/v1/practices/{slug}/measures",
+    tag = "writing",
+    params(SlugParam),
+    request_body = MeasuresWrite,
+    security(("token" = ["write:practices"])),
+    responses(
+        (status = 200, description = "Saved as the newest revision", body = Draft),
+        (status = 400, description = "The body is not JSON of this shape", body = ApiError),
+        (status = 401, description = "No token, or not a valid one", body = ApiError),
+        (status = 403, description = "The token lacks the scope, or the practice is another team's or archived", body = ApiError),
+        (status = 404, description = "No practice has this slug", body = ApiError),
+        (status = 409, description = "Someone saved meanwhile; nothing was saved", body = ApiError),
+        (status = 415, description = "The body is not `application/json`", body = ApiError),
+        (status = 422, description = "Problems to fix (a count below the minimum cell size, …); nothing was saved", body = ApiError),
+    )
+)]
+pub async fn add_measures(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    ApiJson(write): ApiJson<MeasuresWrite>,
+) -> AppResult<Response> {
+    if let Err(r) = caller.require("write:practices") {
+        return Ok(r);
+    }
+    let target = editable(&state, &caller.user, &slug).await?;
+    let mut practice = fields_of(&target.doc);
+    practice.measures.extend(write.measures);
+    let base = Some(target.current_revision_id);
+    let write = DraftWrite {
+        practice,
+        base,
+        submit: false,
+        confirm_privacy: false,
+    };
+    save(&state, &caller, Some(target), write).await
+}
+
+/// Submits your team's newest revision for review.
+#[utoipa::path(
+    post,
+    path = "/api/v1/practices/{slug}/submit",
+    tag = "writing",
+    params(SlugParam),
+    request_body = SubmitWrite,
+    security(("token" = ["write:practices"])),
+    responses(
+        (status = 200, description = "Submitted", body = Draft),
+        (status = 400, description = "The body is not JSON of this shape", body = ApiError),
+        (status = 401, description = "No token, or not a valid one", body = ApiError),
+        (status = 403, description = "The token lacks the scope, or the practice is another team's or archived", body = ApiError),
+        (status = 404, description = "No practice has this slug", body = ApiError),
+        (status = 409, description = "Not a draft waiting to be submitted", body = ApiError),
+        (status = 415, description = "The body is not `application/json`", body = ApiError),
+        (status = 422, description = "Problems to fix before it can be submitted", body = ApiError),
+    )
+)]
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    ApiJson(write): ApiJson<SubmitWrite>,
+) -> AppResult<Response> {
+    if let Err(r) = caller.require("write:practices") {
+        return Ok(r);
+    }
+    let target = editable(&state, &caller.user, &slug).await?;
+    let f = form_of(&fields_of(&target.doc), write.confirm_privacy);
+    let (_, problems) = check(&state, &caller.user, Some(&target), &f, true).await?;
+    if !problems.is_empty() {
+        return Ok(refused(problems));
+    }
+    if !state
+        .db
+        .submit(&slug, target.current_revision_id, caller.user.id)
+        .await?
+    {
+        return Ok(ApiError::respond(
+            StatusCode::CONFLICT,
+            None,
+            "this practice is not a draft waiting to be submitted (it may be submitted already)",
+        ));
+    }
+    draft_of(&state, &slug, StatusCode::OK).await
+}
