@@ -17,6 +17,7 @@ mod people;
 pub mod plc;
 mod review;
 mod search_docs;
+pub mod webhooks;
 
 pub mod sql;
 
@@ -43,6 +44,9 @@ pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, T
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
 pub use sql::{Conn, Dialect, Pool};
+pub use webhooks::{
+    AdoptionReport, Attempt, DeliveryRow, NewDelivery, NewWebhook, PublicPractice, Webhook,
+};
 
 use sql::{Exec, Query, query, query_scalar};
 
