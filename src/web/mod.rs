@@ -18,6 +18,7 @@ mod review;
 pub mod search;
 mod signin;
 mod views;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(signin::router())
         .merge(publish::router())
         .merge(admin::router())
+        .merge(webhooks::router())
         .merge(adopt::router())
         .merge(review::router())
         .merge(plc::router())
