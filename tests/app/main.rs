@@ -29,4 +29,5 @@ mod search;
 mod search_index;
 mod smtp;
 mod store;
+mod webhooks;
 mod xss;
