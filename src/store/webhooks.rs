@@ -330,7 +330,10 @@ impl Db {
         or_archived: bool,
     ) -> sqlx::Result<Option<PublicPractice>> {
         let p: Option<PublicPractice> = query_as(
-            r#"select p.id, p.slug, r.title, r.summary, p.stage, p.status,
+            // The stage as the practice page shows it: earned `replicated`, else the public
+            // revision's (a draft's stage is not public).
+            r#"select p.id, p.slug, r.title, r.summary,
+                      case when p.stage = 'replicated' then p.stage else r.stage end as stage, p.status,
                       t.slug as team_slug, t.name as team_name, s.slug as school_slug,
                       s.name as school_name, d.id as district_id, d.slug as district_slug,
                       d.name as district_name

@@ -637,3 +637,104 @@ async fn only_administrators_manage_webhooks_and_bad_input_is_shown_with_what_wa
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(app.state.db.webhooks().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn revisions_replication_archive_and_restore_are_announced() {
+    let receiver = Receiver::start(0).await;
+    let app = hub().await;
+    let mut admin = Browser::local(&app, "Ada Admin", "admin", "").await;
+    let mut maya = Browser::local(&app, "Maya Member", "member", "bayview-ms-step").await;
+    let mut cora = Browser::local(&app, "Cora Coach", "coach", "").await;
+    let mut lina = Browser::local(&app, "Lina Lincoln", "member", "lincoln-es-step").await;
+    let mut pat = Browser::local(&app, "Pat Pine", "member", "pine-valley-k8-step").await;
+    publish(&mut maya, &mut cora).await;
+    // Registered after the vetting, and not for adoptions: only what follows is heard.
+    let wanted: Vec<&str> = ALL
+        .iter()
+        .copied()
+        .filter(|e| {
+            ![
+                "practice.vetted",
+                "practice.adopted",
+                "adoption.outcome_reported",
+            ]
+            .contains(e)
+        })
+        .collect();
+    register(&mut admin, &format!("{}/news", receiver.base), &wanted, &[]).await;
+    let path = format!("/practices/{SLUG}/adopt");
+
+    // Two other schools keep every aspect and improve: replicated.
+    for (b, team) in [
+        (&mut lina, "lincoln-es-step"),
+        (&mut pat, "pine-valley-k8-step"),
+    ] {
+        let form =
+            crate::adopt::adoption(team, "adopted", &[1], "improved", "student-outcome", "40");
+        let r = send(b, &path, &form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let hits = receiver.wait_for(1).await;
+    assert_eq!(hits[0].event, "practice.replicated");
+    assert_eq!(hits[0].json()["practice"]["stage"], "replicated");
+    // One of them declines: no longer replicated.
+    let form = crate::adopt::adoption(
+        "pine-valley-k8-step",
+        "adopted",
+        &[1],
+        "declined",
+        "student-outcome",
+        "40",
+    );
+    assert_eq!(
+        send(&mut pat, &path, &form).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let hits = receiver.wait_for(2).await;
+    assert_eq!(hits[1].event, "practice.unreplicated");
+
+    // A new revision vetted: revised, with the new title.
+    let base = field(
+        &maya.get(&format!("/practices/{SLUG}/edit")).await.body,
+        "base",
+    );
+    let r = send(
+        &mut maya,
+        &format!("/practices/{SLUG}/edit"),
+        &share(
+            "Restate, then add (revised)",
+            "Talk rose in 6 classrooms.",
+            &[("action", "submit"), ("base", &base)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    vet(&mut cora, SLUG).await;
+    let hits = receiver.wait_for(3).await;
+    assert_eq!(hits[2].event, "practice.revised");
+    assert_eq!(
+        hits[2].json()["practice"]["title"],
+        "Restate, then add (revised)"
+    );
+
+    // Archived, then restored by another coach.
+    let r = cora
+        .submit(
+            &format!("/review/{SLUG}/archive"),
+            &[("comment", "Superseded.")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let hits = receiver.wait_for(4).await;
+    assert_eq!(hits[3].event, "practice.archived");
+    let mut cole = Browser::local(&app, "Cole Coach", "coach", "").await;
+    let r = cole
+        .submit(&format!("/review/{SLUG}/restore"), &[("comment", "Back.")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let hits = receiver.wait_for(5).await;
+    assert_eq!(hits[4].event, "practice.restored");
+    assert_eq!(hits[4].json()["practice"]["archived"], false);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.hits().len(), 5);
+}
