@@ -191,20 +191,16 @@ async fn register(
     }
     let (districts, areas) = state.db.scope_choices().await?;
     let mut problems = Vec::new();
-    let url = match webhooks::parse_url(&f.url) {
-        Ok(u) => Some(u),
-        Err(e) if f.url.is_empty() => {
-            let _ = e;
-            problems.push((
-                "url",
-                "Give the URL that receives the deliveries.".to_string(),
-            ));
-            None
-        }
-        Err(e) => {
-            problems.push(("url", e));
-            None
-        }
+    let url = if f.url.is_empty() {
+        problems.push((
+            "url",
+            "Give the URL that receives the deliveries.".to_string(),
+        ));
+        None
+    } else {
+        webhooks::parse_url(&f.url)
+            .map_err(|e| problems.push(("url", e)))
+            .ok()
     };
     let unknown: Vec<&String> = f
         .events
