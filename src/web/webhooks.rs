@@ -251,8 +251,13 @@ async fn register(
             crate::auth::now(),
         )
         .await?;
-    // The secret is never logged; the URL is the administrator's own configuration.
-    tracing::info!(user.id = user.id, webhook.id = id, %url, "webhook registered");
+    // Neither the secret nor the whole URL is logged: some receivers take a token in the
+    // path or query. The host says which system it is.
+    let host = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    tracing::info!(user.id = user.id, webhook.id = id, webhook.host = %host, "webhook registered");
     // Shown on this response only (not a redirect: a secret in a URL ends up in logs and
     // history), and never again.
     let fresh = Form {

@@ -211,6 +211,9 @@ async fn signed_deliveries_are_retried_after_failures_until_one_succeeds() {
         &[],
     )
     .await;
+    // A second hub instance on the same database runs its own sender: each attempt is still
+    // claimed by one of them.
+    let _other = app.second_instance().await;
 
     publish(&mut maya, &mut cora).await;
     let hits = receiver.wait_for(3).await;
@@ -248,7 +251,8 @@ async fn signed_deliveries_are_retried_after_failures_until_one_succeeds() {
     assert_eq!(p["district"]["slug"], "harbor-usd");
     assert_eq!(p["challenge_areas"][0]["slug"], "academic-discourse");
 
-    // Nothing more comes, and the delivery is recorded as sent after three attempts.
+    // Nothing more comes (from either instance), and the delivery is recorded as sent after
+    // three attempts.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.hits().len(), 3);
     let rows = webhook_outbox(&app).await;
