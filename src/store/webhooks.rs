@@ -165,13 +165,6 @@ impl Db {
             .await
     }
 
-    /// Whether any endpoint is active: the `notify` job has work even with e-mail off.
-    pub async fn any_active_webhook(&self) -> sqlx::Result<bool> {
-        query_scalar("select count(*) > 0 from (select 1 from webhooks where active = 1 limit 1) w")
-            .fetch_one(&self.read)
-            .await
-    }
-
     /// Turns an endpoint on or off. Turning it off gives up its waiting deliveries: they were
     /// meant for a receiver the administrator no longer trusts to take them.
     pub async fn set_webhook_active(&self, id: i64, active: bool) -> sqlx::Result<bool> {

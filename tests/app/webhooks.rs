@@ -745,3 +745,73 @@ async fn revisions_replication_archive_and_restore_are_announced() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.hits().len(), 5);
 }
+
+#[tokio::test]
+async fn a_claim_whose_sender_stopped_is_sent_again_and_the_mail_sender_leaves_deliveries_alone() {
+    use brightspots::store::{Attempt, NewDelivery, NewWebhook};
+    let app = hub().await;
+    let _admin = Browser::local(&app, "Ada Admin", "admin", "").await;
+    let db = &app.state.db;
+    let admin: i64 = sql::query_scalar("select id from users")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    let hook = db
+        .add_webhook(
+            &NewWebhook {
+                url: "http://127.0.0.1:9/unused".into(),
+                secret: brightspots::auth::Secret::new("whsec_x"),
+                events: vec!["practice.vetted".into()],
+                district_id: None,
+                challenge_area_id: None,
+            },
+            admin,
+            0,
+        )
+        .await
+        .unwrap();
+    // Due far ahead of the clock, so the running senders never see it: this test is the sender.
+    let t = 4_000_000_000;
+    let delivery = NewDelivery {
+        webhook_id: hook,
+        url: "http://127.0.0.1:9/unused".into(),
+        event: "practice.vetted".into(),
+        about: "event:1".into(),
+        body: serde_json::json!({"event": "practice.vetted"}),
+    };
+    assert_eq!(
+        db.enqueue_deliveries(&[delivery.clone()], t).await.unwrap(),
+        1
+    );
+    // The same event announced again (a retried job) adds nothing.
+    assert_eq!(db.enqueue_deliveries(&[delivery], t).await.unwrap(), 0);
+    assert!(
+        db.claim_mail(t, t + 60).await.unwrap().is_none(),
+        "not e-mail"
+    );
+
+    let first = db.claim_delivery(t, t + 120).await.unwrap().unwrap();
+    assert_eq!(first.attempts, 1);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&first.body).unwrap()["delivery"],
+        first.id
+    );
+    assert!(
+        db.claim_delivery(t + 1, t + 121).await.unwrap().is_none(),
+        "leased"
+    );
+    // Its sender stops. The sweep that makes a stale e-mail `uncertain` leaves it be…
+    db.settle_mail(t + 200, 0).await.unwrap();
+    // …and another sender claims it again once the lease ran out: at least once.
+    let again = db.claim_delivery(t + 200, t + 320).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (first.id, 2));
+    // The first claimer's late word changes nothing; the latest claim's is recorded.
+    db.record_delivery(&first, &Attempt::Delivered, t + 201)
+        .await
+        .unwrap();
+    assert_eq!(webhook_outbox(&app).await[0].1, "sending");
+    db.record_delivery(&again, &Attempt::Delivered, t + 202)
+        .await
+        .unwrap();
+    assert_eq!(webhook_outbox(&app).await[0].1, "sent");
+}
