@@ -780,7 +780,9 @@ async fn a_claim_whose_sender_stopped_is_sent_again_and_the_mail_sender_leaves_d
         body: serde_json::json!({"event": "practice.vetted"}),
     };
     assert_eq!(
-        db.enqueue_deliveries(&[delivery.clone()], t).await.unwrap(),
+        db.enqueue_deliveries(std::slice::from_ref(&delivery), t)
+            .await
+            .unwrap(),
         1
     );
     // The same event announced again (a retried job) adds nothing.
