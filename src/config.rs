@@ -62,6 +62,9 @@ pub struct Settings {
     /// An adoption under way this many months with no outcome reported is overdue: its team
     /// gets a reminder.
     pub outcome_due_months: u32,
+    /// A webhook delivery that failed is tried again after this many seconds, four times
+    /// longer at each attempt (60: seven attempts over about 23 hours). Tests set 0.
+    pub webhook_retry_secs: u64,
 }
 
 /// How the hub reaches its mail server. The password comes from the environment
@@ -212,6 +215,7 @@ impl Default for Settings {
             smtp: None,
             // A semester.
             outcome_due_months: 5,
+            webhook_retry_secs: 60,
         }
     }
 }

@@ -52,8 +52,9 @@ pub async fn run(state: AppState) {
             match db.claim_job(now, now + LEASE_SECS).await {
                 Ok(Some(job)) => {
                     run_one(&state, &job).await;
-                    // It may have queued mail.
+                    // It may have queued mail or webhook deliveries.
                     state.wake_mail.notify_one();
+                    state.wake_webhooks.notify_one();
                 }
                 Ok(None) => break,
                 Err(e) => {

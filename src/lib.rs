@@ -14,6 +14,7 @@ pub mod search;
 mod server;
 pub mod store;
 pub mod web;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub struct AppState {
     /// write here schedules a job, and after a job queues mail).
     pub wake_jobs: Arc<tokio::sync::Notify>,
     pub wake_mail: Arc<tokio::sync::Notify>,
+    /// Wakes this instance's webhook sender (after a job or a test ping queued deliveries).
+    pub wake_webhooks: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -83,6 +86,14 @@ impl AppState {
         if let Some(smtp) = &settings.smtp {
             tokio::spawn(mail::run(db.clone(), smtp.clone(), wake_mail.clone()));
         }
+        // Always: endpoints are registered at run time, and with none it reads one index
+        // entry every few seconds.
+        let wake_webhooks = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(webhooks::deliver::run(
+            db.clone(),
+            settings.webhook_retry_secs,
+            wake_webhooks.clone(),
+        ));
         let state = AppState {
             db,
             settings,
@@ -101,6 +112,7 @@ impl AppState {
             unsubscribe_key: Arc::default(),
             wake_jobs: Arc::default(),
             wake_mail,
+            wake_webhooks,
         };
         tokio::spawn(jobs::run(state.clone()));
         Ok(state)

@@ -25,13 +25,16 @@ pub use token::{Unsubscribe, sign, verify};
 /// The job that turns one event into messages; its key names the event.
 pub const JOB: &str = "notify";
 
-/// Practice events that tell someone (see `store::review::record_event`).
+/// Practice events that tell someone (see `store::review::record_event`): by e-mail, or by
+/// webhook only (`archived`, `restored`).
 pub const TOLD: &[&str] = &[
     "submitted",
     "vetted",
     "returned",
     "replicated",
     "unreplicated",
+    "archived",
+    "restored",
 ];
 
 /// A kind of notice a person can turn off at `/me/notifications`.
@@ -117,9 +120,11 @@ pub fn kind(id: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.id == id)
 }
 
-/// Turns the event named by `key` into messages in the outbox. Does nothing when e-mail is
-/// off: the event is simply not announced.
+/// Turns the event named by `key` into webhook deliveries and messages in the outbox. With
+/// e-mail off only the webhooks hear of it. Run again (a retried job), each delivery and
+/// message is still written once.
 pub async fn run(state: &AppState, key: &str, payload: &str) -> anyhow::Result<()> {
+    crate::webhooks::announce(state, key, payload).await?;
     if state.settings.smtp.is_none() {
         return Ok(());
     }

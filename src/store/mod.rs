@@ -18,6 +18,7 @@ pub mod plc;
 mod review;
 mod search_docs;
 mod tokens;
+pub mod webhooks;
 
 pub mod sql;
 
@@ -45,6 +46,9 @@ pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
 pub use sql::{Conn, Dialect, Pool};
 pub use tokens::{TokenOwner, TokenRow};
+pub use webhooks::{
+    AdoptionReport, Attempt, DeliveryRow, NewDelivery, NewWebhook, PublicPractice, Webhook,
+};
 
 use sql::{Exec, Query, query, query_scalar};
 

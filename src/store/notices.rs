@@ -119,7 +119,7 @@ impl Db {
     /// Whether a message waits to be sent at `now`.
     pub async fn mail_due(&self, now: i64) -> sqlx::Result<bool> {
         query_scalar(
-            "select count(*) > 0 from (select 1 from outbox where state = 'pending' and run_after <= $1 limit 1) d",
+            "select count(*) > 0 from (select 1 from outbox where channel = 'mail' and state = 'pending' and run_after <= $1 limit 1) d",
         )
         .bind(now)
         .fetch_one(&self.read)
@@ -131,9 +131,9 @@ impl Db {
         self.claim(now, lease_until, |skip_locked| {
             format!(
                 r#"update outbox set state = 'sending', attempts = attempts + 1, run_after = $2
-                   where state = 'pending' and run_after <= $1
-                     and id = (select id from outbox where state = 'pending' and run_after <= $1
-                               order by run_after, id limit 1 {skip_locked})
+                   where channel = 'mail' and state = 'pending' and run_after <= $1
+                     and id = (select id from outbox where channel = 'mail' and state = 'pending'
+                               and run_after <= $1 order by run_after, id limit 1 {skip_locked})
                    returning id, to_addr, subject, body_text, body_html, unsubscribe, attempts"#
             )
         })
@@ -166,13 +166,14 @@ impl Db {
 
     /// Settles messages nobody can send any more: a claim whose lease ran out (its sender
     /// stopped while sending) becomes `uncertain`, never sent again by itself; a message
-    /// waiting since before `expire_before` becomes `expired`.
+    /// waiting since before `expire_before` becomes `expired`. Webhook deliveries expire too,
+    /// but a stale claim of one is claimed again (at least once: see `store::webhooks`).
     pub async fn settle_mail(&self, now: i64, expire_before: i64) -> sqlx::Result<u64> {
         let mut tx = self.begin_write().await?;
         let stale = query(
             r#"update outbox set state = 'uncertain',
                  last_error = 'the hub stopped while sending it: it may have gone out, so it is not sent again'
-               where state = 'sending' and run_after < $1"#,
+               where channel = 'mail' and state = 'sending' and run_after < $1"#,
         )
         .bind(now)
         .execute(&mut tx)
@@ -192,7 +193,7 @@ impl Db {
 
     pub async fn outbox_counts(&self) -> sqlx::Result<OutboxCounts> {
         let rows: Vec<(String, i64)> =
-            query_as("select state, count(*) from outbox group by state")
+            query_as("select state, count(*) from outbox where channel = 'mail' group by state")
                 .fetch_all(&self.read)
                 .await?;
         let mut c = OutboxCounts::default();
@@ -211,7 +212,7 @@ impl Db {
     /// `(to, kind, subject, state, attempts)` of every message, oldest first: for tests and
     /// operators.
     pub async fn outbox(&self) -> sqlx::Result<Vec<(String, String, String, String, i64)>> {
-        query_as("select to_addr, kind, subject, state, attempts from outbox order by id")
+        query_as("select to_addr, kind, subject, state, attempts from outbox where channel = 'mail' order by id")
             .fetch_all(&self.read)
             .await
     }

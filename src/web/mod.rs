@@ -20,6 +20,7 @@ pub mod search;
 mod signin;
 mod tokens;
 mod views;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(signin::router())
         .merge(publish::router())
         .merge(admin::router())
+        .merge(webhooks::router())
         .merge(adopt::router())
         .merge(review::router())
         .merge(plc::router())

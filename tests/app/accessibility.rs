@@ -147,6 +147,23 @@ async fn signed_in_pages_are_accessible_html() {
     .await
     .unwrap();
     let unsubscribe = format!("/unsubscribe?t={token}");
+    // Webhooks: the registration with its secret, the form with errors, then the list.
+    let registered = b
+        .submit(
+            "/admin/webhooks",
+            &[
+                ("url", "http://127.0.0.1:9/hooks"),
+                ("event", "practice.vetted"),
+            ],
+        )
+        .await;
+    assert!(registered.body.contains("new-secret"));
+    check_page("/admin/webhooks (registered)", &registered.body);
+    let invalid = b.submit("/admin/webhooks", &[("url", "not a url")]).await;
+    assert!(invalid.body.contains("field-error"));
+    check_page("/admin/webhooks (invalid)", &invalid.body);
+    let r = b.submit("/admin/webhooks/1/ping", &[]).await;
+    assert_eq!(r.status, axum::http::StatusCode::SEE_OTHER);
     for path in [
         "/share",
         "/me",
@@ -156,6 +173,7 @@ async fn signed_in_pages_are_accessible_html() {
         "/schools/lincoln-es",
         "/search?q=attendance&grade=9-12",
         "/admin",
+        "/admin/webhooks",
         "/practices/attendance-welcome-calls/edit",
         "/practices/attendance-welcome-calls/preview",
         "/practices/attendance-welcome-calls/history?from=1&to=1",

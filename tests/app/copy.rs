@@ -10,7 +10,7 @@ use crate::adopt::{adoption, send};
 use crate::helpers::{Browser, TestApp, fresh_database_url, seed_dir};
 
 /// Every table the copy moves, sessions last.
-const TABLES: [&str; 24] = [
+const TABLES: [&str; 25] = [
     "districts",
     "schools",
     "challenge_areas",
@@ -32,6 +32,7 @@ const TABLES: [&str; 24] = [
     "search_log",
     "notifications_off",
     "subscriptions",
+    "webhooks",
     "outbox",
     "hub_keys",
     "sessions",
@@ -105,6 +106,38 @@ async fn live(app: &TestApp) -> [std::collections::BTreeMap<String, String>; 2] 
         ..crate::mail::draft(0, lina)
     };
     app.state.db.enqueue_mail(&[draft], 1).await.unwrap();
+    // Webhooks: an endpoint (scoped, so both nullable columns hold a value) and a delivery.
+    let webhook = app
+        .state
+        .db
+        .add_webhook(
+            &brightspots::store::NewWebhook {
+                url: "https://portal.example/hooks".into(),
+                secret: brightspots::auth::Secret::new("whsec_copy"),
+                events: vec!["practice.vetted".into()],
+                district_id: Some(1),
+                challenge_area_id: Some(1),
+            },
+            lina,
+            1,
+        )
+        .await
+        .unwrap();
+    app.state
+        .db
+        .enqueue_deliveries(
+            &[brightspots::store::NewDelivery {
+                webhook_id: webhook,
+                url: "https://portal.example/hooks".into(),
+                event: "practice.vetted".into(),
+                about: "copy".into(),
+                body: serde_json::json!({"event": "practice.vetted"}),
+            }],
+            // Due far ahead: the test hub's sender leaves it waiting, so the row stays as is.
+            i64::MAX / 2,
+        )
+        .await
+        .unwrap();
     for q in ["robotics+club", "xyzzy"] {
         app.get(&format!("/search?q={q}")).await;
     }
@@ -211,6 +244,7 @@ async fn a_sqlite_hub_moves_whole_and_is_not_copied_over_twice() {
         "search_log",
         "notifications_off",
         "subscriptions",
+        "webhooks",
         "outbox",
         "hub_keys",
         "sessions",

@@ -32,4 +32,5 @@ mod search_index;
 mod smtp;
 mod store;
 mod tokens;
+mod webhooks;
 mod xss;

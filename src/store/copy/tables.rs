@@ -275,6 +275,22 @@ pub(super) const TABLES: &[Table] = &[
         ],
         key: &["id"],
     },
+    // Endpoints keep their secrets: receivers go on verifying deliveries from the target.
+    Table {
+        name: "webhooks",
+        columns: &[
+            ("id", I),
+            ("url", T),
+            ("secret", T),
+            ("events", T),
+            ("district_id", I),
+            ("challenge_area_id", I),
+            ("active", I),
+            ("created_at", I),
+            ("created_by", I),
+        ],
+        key: &["id"],
+    },
     // Pending messages go out from the target; sent ones stay as the record of what went.
     Table {
         name: "outbox",
@@ -294,6 +310,8 @@ pub(super) const TABLES: &[Table] = &[
             ("created_at", I),
             ("sent_at", I),
             ("last_error", T),
+            ("channel", T),
+            ("webhook_id", I),
         ],
         key: &["id"],
     },
