@@ -10,7 +10,7 @@ use crate::adopt::{adoption, send};
 use crate::helpers::{Browser, TestApp, fresh_database_url, seed_dir};
 
 /// Every table the copy moves, sessions last.
-const TABLES: [&str; 25] = [
+const TABLES: [&str; 26] = [
     "districts",
     "schools",
     "challenge_areas",
@@ -35,6 +35,7 @@ const TABLES: [&str; 25] = [
     "webhooks",
     "outbox",
     "hub_keys",
+    "api_tokens",
     "sessions",
 ];
 
@@ -138,6 +139,8 @@ async fn live(app: &TestApp) -> [std::collections::BTreeMap<String, String>; 2] 
         )
         .await
         .unwrap();
+    // An API token (its hash) that keeps working after the move.
+    crate::tokens::make_token(&mut member, "copied", &["read"]).await;
     for q in ["robotics+club", "xyzzy"] {
         app.get(&format!("/search?q={q}")).await;
     }
@@ -247,6 +250,7 @@ async fn a_sqlite_hub_moves_whole_and_is_not_copied_over_twice() {
         "webhooks",
         "outbox",
         "hub_keys",
+        "api_tokens",
         "sessions",
     ] {
         assert!(
