@@ -29,19 +29,19 @@ pub fn router() -> Router<AppState> {
 
 /// The form's values as typed.
 #[derive(Debug, Clone, Default)]
-struct AdoptValues {
-    team: String,
-    status: String,
-    started_on: String,
-    aspects: Vec<u32>,
+pub(crate) struct AdoptValues {
+    pub team: String,
+    pub status: String,
+    pub started_on: String,
+    pub aspects: Vec<u32>,
     /// Ticked aspect values that are not aspect numbers (a tampered form): told, not dropped.
-    unknown_aspects: Vec<String>,
-    adaptations: String,
-    outcome: String,
-    measures: Vec<MeasureRow>,
-    action: String,
+    pub unknown_aspects: Vec<String>,
+    pub adaptations: String,
+    pub outcome: String,
+    pub measures: Vec<MeasureRow>,
+    pub action: String,
     /// What the parser dropped past a cap, told next to its field (see `PracticeForm`).
-    dropped: Problems,
+    pub dropped: Problems,
 }
 
 impl AdoptValues {
@@ -163,7 +163,7 @@ pub(super) fn home_school_sentence() -> String {
 }
 
 /// The public practice, or a clear refusal.
-async fn adoptable(state: &AppState, slug: &str) -> AppResult<crate::store::EditTarget> {
+pub(crate) async fn adoptable(state: &AppState, slug: &str) -> AppResult<crate::store::EditTarget> {
     let target = state
         .db
         .edit_target(slug)
@@ -303,7 +303,7 @@ async fn render(
 /// removed from it while they wrote), or a value that is no team. Each is a problem next to
 /// the team field with the text kept; not being allowed (no team that may adopt, or a real
 /// team they are not on) is still a 403, and nothing is saved for anyone else's team.
-async fn team_problem(
+pub(crate) async fn team_problem(
     state: &AppState,
     user: &User,
     choices: &[(String, String)],
@@ -338,40 +338,16 @@ async fn team_problem(
     })
 }
 
-async fn save(
-    viewer: Viewer,
-    State(state): State<AppState>,
-    SignedIn(user, _): SignedIn,
-    Path(slug): Path<String>,
-    body: Bytes,
-) -> AppResult<Response> {
-    // A person removed from their team while they wrote still gets the form back with their
-    // text: the team problem is told there, not as a refusal page.
-    let target = adoptable(&state, &slug).await?;
-    let teams = adopting_teams(&user, &target.school_slug);
-    let mut f = AdoptValues::parse(&body);
-    let team_problem = team_problem(&state, &user, &teams, &f.team).await?;
-    let existing = match team_problem {
-        None => state.db.adoption(&slug, &f.team).await?,
-        Some(_) => None,
-    };
-    // Row buttons change the measures table and show the form again; nothing is saved.
-    if team_problem.is_none() && form::change_measure_rows(&mut f.measures, &f.action) {
-        let dropped = f.dropped.clone();
-        return render(
-            &state,
-            &viewer,
-            &slug,
-            teams,
-            f,
-            existing,
-            dropped,
-            false,
-            StatusCode::OK,
-        )
-        .await;
-    }
-
+/// The adoption `f` describes, or every problem that stops saving it with the status to
+/// answer: the rules the form and the API share. `team_problem` is what `team_problem` found
+/// of the posted team; `existing` the team's adoption so far.
+pub(crate) async fn check(
+    state: &AppState,
+    target: &crate::store::EditTarget,
+    f: &AdoptValues,
+    team_problem: Option<(String, StatusCode)>,
+    existing: Option<&crate::store::AdoptionView>,
+) -> AppResult<Result<AdoptionDoc, (Problems, StatusCode)>> {
     let mut problems = f.dropped.clone();
     let mut add =
         |field: &str, msg: String| problems.entry(field.to_string()).or_default().push(msg);
@@ -417,7 +393,7 @@ async fn save(
         None => crate::store::parse_list(
             &state
                 .db
-                .practice_page(&slug)
+                .practice_page(target.doc.slug.as_str())
                 .await?
                 .ok_or(AppError::NotFound)?
                 .practice
@@ -463,12 +439,9 @@ async fn save(
         }
     }
     let (Some(status), true) = (status, problems.is_empty()) else {
-        return render(
-            &state, &viewer, &slug, teams, f, existing, problems, false, refusal,
-        )
-        .await;
+        return Ok(Err((problems, refusal)));
     };
-    let doc = AdoptionDoc {
+    Ok(Ok(AdoptionDoc {
         practice: target.doc.slug.clone(),
         team: Slug::parse(&f.team).map_err(AppError::BadRequest)?,
         status,
@@ -477,6 +450,51 @@ async fn save(
         adaptations: Some(f.adaptations.trim().to_string()).filter(|a| !a.is_empty()),
         outcome,
         measures,
+    }))
+}
+
+async fn save(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    // A person removed from their team while they wrote still gets the form back with their
+    // text: the team problem is told there, not as a refusal page.
+    let target = adoptable(&state, &slug).await?;
+    let teams = adopting_teams(&user, &target.school_slug);
+    let mut f = AdoptValues::parse(&body);
+    let team_problem = team_problem(&state, &user, &teams, &f.team).await?;
+    let existing = match team_problem {
+        None => state.db.adoption(&slug, &f.team).await?,
+        Some(_) => None,
+    };
+    // Row buttons change the measures table and show the form again; nothing is saved.
+    if team_problem.is_none() && form::change_measure_rows(&mut f.measures, &f.action) {
+        let dropped = f.dropped.clone();
+        return render(
+            &state,
+            &viewer,
+            &slug,
+            teams,
+            f,
+            existing,
+            dropped,
+            false,
+            StatusCode::OK,
+        )
+        .await;
+    }
+
+    let doc = match check(&state, &target, &f, team_problem, existing.as_ref()).await? {
+        Ok(doc) => doc,
+        Err((problems, refusal)) => {
+            return render(
+                &state, &viewer, &slug, teams, f, existing, problems, false, refusal,
+            )
+            .await;
+        }
     };
     match state
         .db

@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A coach may not decide on their own team's practice: another coach must.
-fn require_other_team(user: &User, t: &EditTarget) -> AppResult<()> {
+pub(crate) fn require_other_team(user: &User, t: &EditTarget) -> AppResult<()> {
     if user.is_member_of(t.team_id) {
         return Err(AppError::Forbidden(
             "You are a member of the team that shared this practice, so another coach must review it.".into(),
@@ -220,6 +220,35 @@ async fn render_review(
     Ok(response)
 }
 
+/// What stops a decision, in words: the rules the review page and the API share.
+pub(crate) fn decision_problems(
+    decision: Decision,
+    scores: &[Score],
+    comment: &str,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let unscored: Vec<&str> = scores
+        .iter()
+        .filter(|s| !matches!(s.score.as_str(), "meets" | "partly" | "not-yet"))
+        .map(|s| s.criterion.as_str())
+        .collect();
+    if !unscored.is_empty() {
+        problems.push(format!(
+            "Score every criterion of the rubric before deciding; still unscored: {}.",
+            unscored.join("; ")
+        ));
+    }
+    if decision == Decision::Return && comment.is_empty() {
+        problems.push(
+            "Write a comment for the team: what should they change before submitting again?".into(),
+        );
+    }
+    if comment.chars().count() > 5000 {
+        problems.push("Keep the comment under 5,000 characters.".into());
+    }
+    problems
+}
+
 async fn decide(
     viewer: Viewer,
     State(state): State<AppState>,
@@ -253,26 +282,7 @@ async fn decide(
             note: field(&format!("note-{i}")).trim().to_string(),
         })
         .collect();
-    let mut problems = Vec::new();
-    let unscored: Vec<&str> = scores
-        .iter()
-        .filter(|s| !matches!(s.score.as_str(), "meets" | "partly" | "not-yet"))
-        .map(|s| s.criterion.as_str())
-        .collect();
-    if !unscored.is_empty() {
-        problems.push(format!(
-            "Score every criterion of the rubric before deciding; still unscored: {}.",
-            unscored.join("; ")
-        ));
-    }
-    if decision == Decision::Return && comment.is_empty() {
-        problems.push(
-            "Write a comment for the team: what should they change before submitting again?".into(),
-        );
-    }
-    if comment.chars().count() > 5000 {
-        problems.push("Keep the comment under 5,000 characters.".into());
-    }
+    let problems = decision_problems(decision, &scores, &comment);
     if !problems.is_empty() {
         return render_review(
             &state,

@@ -356,6 +356,12 @@ pub(super) async fn search_api(
     if !super::index_ready(&state) {
         return Ok(rebuilding());
     }
+    // The page leaves an empty number out; the API, which documents them as numbers, says so.
+    for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        if (k == "page" || k == "per_page") && v.is_empty() {
+            return Ok(ApiError::bad_parameter(&k, format!("{k} must be a number")));
+        }
+    }
     let labels = Labels::load(&state).await?;
     let (req, problems) = parse(raw.as_deref(), &labels);
     if let Some(p) = problems.first() {

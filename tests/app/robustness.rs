@@ -240,12 +240,21 @@ async fn large_bodies_get_the_form_or_the_hubs_own_413() {
         r.body
     );
 
-    let r = lina
-        .request("POST", "/api/v1/search", Some(format!("q={five}")))
-        .await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-    let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
-    assert!(json["error"].as_str().unwrap().contains("larger than 4 MB"));
+    // The API's writes answer in its own error shape.
+    let token = crate::tokens::make_token(&mut lina, "big", &["write:practices"]).await;
+    let (status, json) = crate::tokens::call(
+        lina.app,
+        "POST",
+        "/api/v1/practices",
+        Some(&token),
+        Some(serde_json::json!({ "title": five })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        json["error"].as_str().unwrap().contains("larger than 4 MB"),
+        "{json}"
+    );
 }
 
 /// The value of attribute `attr` on the element with `id`.

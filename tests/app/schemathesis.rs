@@ -9,6 +9,16 @@ use crate::helpers::{TestApp, venv};
 #[tokio::test]
 async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
     let app = TestApp::seeded().await;
+    // A token of a coach on a team, with every scope: the writes are tested as a caller who
+    // may make them, not only refused.
+    let mut coach =
+        crate::helpers::Browser::local(&app, "Sam Schema", "coach", "bayview-ms-step").await;
+    let token = crate::tokens::make_token(
+        &mut coach,
+        "schemathesis",
+        &["read", "write:practices", "write:adoptions", "review"],
+    )
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let router = brightspots::app(app.state.clone());
@@ -16,12 +26,19 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     let python = venv("tests/api/requirements.txt").join("bin/python");
     let report = tempfile::tempdir().unwrap();
     let run = tokio::process::Command::new(python)
-        .args(["-m", "schemathesis.cli", "run"])
+        .args(["-m", "schemathesis.cli", "--config-file"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/api/schemathesis.toml"
+        ))
+        .arg("run")
         .arg(format!("http://127.0.0.1:{port}/api/v1/openapi.json"))
         // Enough cases per operation to try every parameter bad and good; seeded, so a
         // failure here fails the same way again.
         .args(["--max-examples", "40", "--seed", "42", "--workers", "2"])
         .args(["--request-timeout", "10"])
+        .arg("--header")
+        .arg(format!("Authorization: Bearer {token}"))
         .arg("--report-dir")
         .arg(report.path())
         .env("NO_COLOR", "1")

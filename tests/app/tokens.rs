@@ -522,3 +522,169 @@ async fn tokens_stay_out_of_the_logs() {
     );
     assert!(!logs.contains(&token[4..]), "{logs}");
 }
+
+#[tokio::test]
+async fn a_coach_reviews_and_a_school_reports_its_adoption_with_tokens() {
+    let app = TestApp::seeded().await;
+    let mut rosa = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let mut ada = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let rosas = make_token(
+        &mut rosa,
+        "script",
+        &["read", "write:practices", "write:adoptions"],
+    )
+    .await;
+    let adas = make_token(&mut ada, "review bot", &["read", "review"]).await;
+    let adas_reader = make_token(&mut ada, "reader", &["read"]).await;
+    let mut submitted = practice("Restate, then add", "bayview-ms-step");
+    submitted["submit"] = json!(true);
+    submitted["confirm_privacy"] = json!(true);
+    let (status, v) = call(
+        &app,
+        "POST",
+        "/api/v1/practices",
+        Some(&rosas),
+        Some(submitted),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "submitted");
+    let slug = "restate-then-add";
+    let path = format!("/api/v1/practices/{slug}/reviews");
+
+    // The coach reads the submission, and decides by the review page's rules.
+    let (status, draft) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/practices/{slug}/draft"),
+        Some(&adas),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    let revision = draft["base"].clone();
+    let rubric: Vec<Value> = app
+        .state
+        .settings
+        .rubric
+        .iter()
+        .map(|c| json!({"criterion": c, "score": "meets"}))
+        .collect();
+    let (status, v) = call(
+        &app,
+        "POST",
+        &path,
+        Some(&adas_reader),
+        Some(json!({"revision": revision, "decision": "vet", "rubric": rubric})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no review scope: {v}");
+    let (status, v) = call(
+        &app,
+        "POST",
+        &path,
+        Some(&rosas),
+        Some(json!({"revision": revision, "decision": "vet", "rubric": rubric})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a member's token: {v}");
+    let (status, v) = call(
+        &app,
+        "POST",
+        &path,
+        Some(&adas),
+        Some(json!({"revision": revision, "decision": "return", "rubric": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let fields = problem_fields(&v);
+    assert!(
+        fields.contains(&"rubric".to_string()) && fields.contains(&"comment".to_string()),
+        "{v}"
+    );
+    let (status, v) = call(
+        &app,
+        "POST",
+        &path,
+        Some(&adas),
+        Some(json!({"revision": 999999, "decision": "vet", "rubric": rubric})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let (status, v) = call(
+        &app,
+        "POST",
+        &path,
+        Some(&adas),
+        Some(json!({"revision": revision, "decision": "vet", "rubric": rubric})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+    let reviews: i64 = sql::query_scalar(
+        "select count(*) from reviews r join practices p on p.id = r.practice_id where p.slug = $1",
+    )
+    .bind(slug)
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(reviews, 1, "the decision is in the review history");
+    assert_eq!(
+        app.get(&format!("/api/v1/practices/{slug}")).await.0,
+        StatusCode::OK,
+        "public now"
+    );
+
+    // Rosa's team adopts Harbor's practice, by the adoption form's rules.
+    let adopt = "/api/v1/practices/attendance-welcome-calls/adoptions/bayview-ms-step";
+    let mut report = json!({"status": "adopted", "started_on": "2026-09-08", "aspects_kept": [1],
+        "outcome": "improved", "measures": [{"name": "Days attended", "ingredient": "student-outcome",
+        "unit": "percent", "instrument": "SIS", "baseline": 88, "result": 92, "n": 4, "period": "Fall 2026"}]});
+    let (status, v) = call(&app, "PUT", adopt, Some(&adas), Some(report.clone())).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "no write:adoptions scope: {v}"
+    );
+    let (status, v) = call(&app, "PUT", adopt, Some(&rosas), Some(report.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        problem_fields(&v).contains(&"measures[0].n".to_string()),
+        "{v}"
+    );
+    report["measures"][0]["n"] = json!(120);
+    report["aspects_kept"] = json!([1, 99]);
+    let (status, v) = call(&app, "PUT", adopt, Some(&rosas), Some(report.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        problem_fields(&v).contains(&"aspects_kept".to_string()),
+        "{v}"
+    );
+    report["aspects_kept"] = json!([1]);
+    // Another school's team is not Rosa's to report for.
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/api/v1/practices/attendance-welcome-calls/adoptions/lincoln-es-step",
+        Some(&rosas),
+        Some(report.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, v) = call(&app, "PUT", adopt, Some(&rosas), Some(report)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "adopted");
+    assert_eq!(v["outcome"], "improved");
+    let public = {
+        let (_, body) = app.get("/api/v1/practices/attendance-welcome-calls").await;
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+    assert!(
+        public["adoptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["team"]["slug"] == "bayview-ms-step" && a["measures"][0]["n"] == 120),
+        "the ledger shows it: {}",
+        public["adoptions"]
+    );
+}

@@ -141,7 +141,16 @@ pub async fn practices(
             serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
         for (k, v) in pairs {
             match k.as_str() {
-                // An empty value is a parameter left out, as in a form.
+                "limit" => match v.parse::<usize>() {
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
+                    _ => {
+                        return Ok(Err(ApiError::bad_parameter(
+                            "limit",
+                            format!("limit must be a number from 1 to {MAX_LIMIT}"),
+                        )));
+                    }
+                },
+                // Any other empty value is a parameter left out, as in a form.
                 _ if v.is_empty() => {}
                 "cursor" => match v.parse::<u64>() {
                     Ok(c) => cursor = Some(c),
@@ -149,15 +158,6 @@ pub async fn practices(
                         return Ok(Err(ApiError::bad_parameter(
                             "cursor",
                             "not a cursor this API gave; use a page's next_cursor as it is",
-                        )));
-                    }
-                },
-                "limit" => match v.parse::<usize>() {
-                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
-                    _ => {
-                        return Ok(Err(ApiError::bad_parameter(
-                            "limit",
-                            format!("limit must be a number from 1 to {MAX_LIMIT}"),
                         )));
                     }
                 },

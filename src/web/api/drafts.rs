@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::Caller;
-use super::{ApiError, ApiJson, FieldProblem, SlugParam};
+use super::{ApiError, ApiJson, SlugParam, refused};
 use crate::AppState;
 use crate::domain::{PracticeDoc, Vocabulary};
 use crate::error::{AppError, AppResult};
@@ -209,43 +209,6 @@ fn form_of(p: &PracticeFields, confirm_privacy: bool) -> PracticeForm {
     }
 }
 
-/// A form field (`m2-n`, `s-evidence`, `areas`) as this API names it (`measures[1].n`,
-/// `sections.evidence`, `challenge_areas`).
-fn api_field(key: &str) -> String {
-    for (prefix, list) in [('m', "measures"), ('r', "resources")] {
-        if let Some((row, field)) = key
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split_once('-'))
-            && let Ok(row) = row.parse::<usize>()
-        {
-            return format!("{list}[{}].{field}", row.saturating_sub(1));
-        }
-    }
-    if let Some(section) = key.strip_prefix("s-") {
-        return format!("sections.{section}");
-    }
-    match key {
-        "areas" => "challenge_areas".into(),
-        "grades" => "grade_bands".into(),
-        other => other.into(),
-    }
-}
-
-/// `422` with every problem, as the form would mark them.
-fn refused(problems: Problems) -> Response {
-    let list: Vec<FieldProblem> = problems
-        .into_iter()
-        .flat_map(|(key, messages)| {
-            let field = api_field(&key);
-            messages.into_iter().map(move |message| FieldProblem {
-                field: field.clone(),
-                message,
-            })
-        })
-        .collect();
-    ApiError::problems(list)
-}
-
 /// Section keys the form does not have are a problem here (the form cannot send them).
 fn unknown_sections(p: &PracticeFields) -> Problems {
     let mut problems = Problems::new();
@@ -385,7 +348,7 @@ pub async fn create(
     save(&state, &caller, None, write).await
 }
 
-/// Your team's newest revision of a practice, public or not.
+/// Your team's newest revision of a practice, public or not (a coach reads any, to review).
 #[utoipa::path(
     get,
     path = "/api/v1/practices/{slug}/draft",
@@ -395,7 +358,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The newest revision", body = Draft),
         (status = 401, description = "No token, or not a valid one", body = ApiError),
-        (status = 403, description = "The token lacks the scope, or the practice is another team's", body = ApiError),
+        (status = 403, description = "The token lacks the scope, or the practice is another team's (and its person no coach)", body = ApiError),
         (status = 404, description = "No practice has this slug", body = ApiError),
     )
 )]
@@ -412,9 +375,11 @@ pub async fn draft(
         .edit_target(&slug)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !caller.user.is_member_of(target.team_id) {
+    // Its team, and the coaches who review it (as on the web).
+    if !caller.user.is_member_of(target.team_id) && !caller.user.is_coach() {
         return Err(AppError::Forbidden(
-            "only members of the team that shared this practice can read its drafts".into(),
+            "only members of the team that shared this practice, and coaches, can read its drafts"
+                .into(),
         ));
     }
     Ok(Json(view(&state, &target)).into_response())

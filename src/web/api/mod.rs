@@ -6,11 +6,13 @@
 //! until the catalog changes (like the reading pages: any write anywhere moves the index's
 //! generation), so a client polling with `If-None-Match` costs a hash lookup and gets `304`.
 
+mod adoptions;
 pub(super) mod caller;
 pub(super) mod catalog;
 mod drafts;
 mod network;
 mod reference;
+mod reviews;
 
 use std::sync::Arc;
 
@@ -43,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(drafts::draft, drafts::update))
         .routes(routes!(drafts::add_measures))
         .routes(routes!(drafts::submit))
+        .routes(routes!(adoptions::record))
+        .routes(routes!(reviews::decide))
         .routes(routes!(caller::me))
         .routes(routes!(network::challenge_areas))
         .routes(routes!(network::districts))
@@ -219,6 +223,44 @@ fn vocabulary(facet: Facet) -> Option<Vec<&'static str>> {
     }
 }
 
+/// A form field (`m2-n`, `s-evidence`, `areas`) as this API names it (`measures[1].n`,
+/// `sections.evidence`, `challenge_areas`).
+fn api_field(key: &str) -> String {
+    for (prefix, list) in [('m', "measures"), ('r', "resources")] {
+        if let Some((row, field)) = key
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once('-'))
+            && let Ok(row) = row.parse::<usize>()
+        {
+            return format!("{list}[{}].{field}", row.saturating_sub(1));
+        }
+    }
+    if let Some(section) = key.strip_prefix("s-") {
+        return format!("sections.{section}");
+    }
+    match key {
+        "areas" => "challenge_areas".into(),
+        "grades" => "grade_bands".into(),
+        "aspects" => "aspects_kept".into(),
+        other => other.into(),
+    }
+}
+
+/// `422` with every problem, as the form would mark them.
+pub(super) fn refused(problems: crate::web::publish::form::Problems) -> Response {
+    let list: Vec<FieldProblem> = problems
+        .into_iter()
+        .flat_map(|(key, messages)| {
+            let field = api_field(&key);
+            messages.into_iter().map(move |message| FieldProblem {
+                field: field.clone(),
+                message,
+            })
+        })
+        .collect();
+    ApiError::problems(list)
+}
+
 /// A JSON body; one that cannot be read is answered in the API's error shape (axum's own
 /// answer is plain text).
 pub struct ApiJson<T>(pub T);
@@ -233,6 +275,16 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::respond(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    None,
+                    format!(
+                        "the body is larger than {} MB, so it was not read and nothing was saved",
+                        crate::auth::MAX_FORM_BYTES / (1024 * 1024)
+                    ),
+                ))
+            }
             Err(rejection) => Err(ApiError::respond(
                 rejection.status(),
                 None,
