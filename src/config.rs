@@ -65,6 +65,37 @@ pub struct Settings {
     /// A webhook delivery that failed is tried again after this many seconds, four times
     /// longer at each attempt (60: seven attempts over about 23 hours). Tests set 0.
     pub webhook_retry_secs: u64,
+    /// The API's rate limits (`[api]`).
+    pub api: ApiLimits,
+}
+
+/// How much of the API one client may use. Each instance counts its own requests: behind a
+/// load balancer over N instances a client gets up to N times these.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiLimits {
+    /// API requests a minute from one client address (with a token or without).
+    pub per_address_per_minute: u32,
+    /// API requests a minute with one token, from wherever.
+    pub per_token_per_minute: u32,
+    /// API requests this instance answers at once; more are refused at once (429), so a
+    /// flood on the API leaves the reading pages their share of the machine.
+    pub max_concurrent: usize,
+    /// The hub is reached through a reverse proxy that appends the client's address to
+    /// `X-Forwarded-For`: the last address there is the client's. Off, every request behind
+    /// a proxy would come from the proxy.
+    pub behind_proxy: bool,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            per_address_per_minute: 600,
+            per_token_per_minute: 300,
+            max_concurrent: 8,
+            behind_proxy: false,
+        }
+    }
 }
 
 /// How the hub reaches its mail server. The password comes from the environment
@@ -216,6 +247,7 @@ impl Default for Settings {
             // A semester.
             outcome_due_months: 5,
             webhook_retry_secs: 60,
+            api: ApiLimits::default(),
         }
     }
 }
@@ -318,6 +350,15 @@ impl Settings {
             ("header_timeout_secs", s.header_timeout_secs),
             ("idle_timeout_secs", s.idle_timeout_secs),
             ("max_connections", s.max_connections as u64),
+            (
+                "api.per_address_per_minute",
+                s.api.per_address_per_minute.into(),
+            ),
+            (
+                "api.per_token_per_minute",
+                s.api.per_token_per_minute.into(),
+            ),
+            ("api.max_concurrent", s.api.max_concurrent as u64),
         ] {
             if v == 0 {
                 anyhow::bail!("{name}: must be at least 1");

@@ -42,6 +42,8 @@ pub struct AppState {
     pub feeds: Arc<web::page_cache::PageCache>,
     /// The API's JSON answers with their validators, until the catalog changes.
     pub api: Arc<web::page_cache::PageCache>,
+    /// What each API client has left of its allowance, and the API requests in flight.
+    pub api_limits: Arc<web::api::limits::Limiter>,
     /// Facet labels for search requests, until the catalog changes.
     pub labels: Arc<web::search::LabelCache>,
     /// Rows of practices shown as search hits, until the catalog changes.
@@ -81,6 +83,7 @@ impl AppState {
         });
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(write_search_log(db.clone(), rx));
+        let api_limits = Arc::new(web::api::limits::Limiter::new(settings.api.max_concurrent));
         let settings = Arc::new(settings);
         let wake_mail = Arc::new(tokio::sync::Notify::new());
         if let Some(smtp) = &settings.smtp {
@@ -104,6 +107,7 @@ impl AppState {
                 web::feeds::CACHED_BYTES,
             )),
             api: Arc::default(),
+            api_limits,
             labels: Arc::default(),
             hit_rows: Arc::default(),
             quarters: Arc::default(),

@@ -55,10 +55,10 @@ pub(crate) async fn run(
             permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             () = &mut shutdown => break,
         };
-        let stream = loop {
+        let (stream, peer) = loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => break stream,
+                    Ok(accepted) => break accepted,
                     Err(e) => accept_failed(e).await,
                 },
                 () = &mut shutdown => break 'accept,
@@ -72,6 +72,7 @@ pub(crate) async fn run(
         let service = Tracked {
             router: TowerToHyperService::new(router.clone()),
             clock: clock.clone(),
+            peer,
         };
         let conn = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
@@ -282,10 +283,12 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// The router, marking each request busy on the clock until its response is sent.
+/// The router, marking each request busy on the clock until its response is sent, and
+/// telling it the client's address (the API's rate limits count by it).
 struct Tracked {
     router: TowerToHyperService<Router>,
     clock: Arc<Clock>,
+    peer: std::net::SocketAddr,
 }
 
 type TrackedFuture =
@@ -296,7 +299,10 @@ impl Service<Request<Incoming>> for Tracked {
     type Error = Infallible;
     type Future = TrackedFuture;
 
-    fn call(&self, request: Request<Incoming>) -> TrackedFuture {
+    fn call(&self, mut request: Request<Incoming>) -> TrackedFuture {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         let serving = self.clock.serving();
         let response = self.router.call(request);
         Box::pin(async move {

@@ -2,7 +2,7 @@
 
 mod admin;
 mod adopt;
-mod api;
+pub mod api;
 mod assets;
 mod catalog;
 mod chart;
@@ -47,7 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(network::router())
         .merge(search::router())
-        .merge(api::router())
+        .merge(api::router(&state))
         .merge(feeds::router())
         .merge(health::router())
         .merge(signin::router())

@@ -412,3 +412,136 @@ async fn app_response(
         .to_vec();
     (status, headers, body)
 }
+
+/// A GET from `address`, with these headers.
+async fn get_from(
+    app: &TestApp,
+    path: &str,
+    address: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::get(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(Body::empty()).unwrap();
+    let peer: std::net::SocketAddr = format!("{address}:40000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    app_response(app.state.clone(), req).await
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_per_address_and_per_token_and_spare_the_pages() {
+    let app = TestApp::seeded_with(|s| {
+        s.api.per_address_per_minute = 3;
+        s.api.per_token_per_minute = 2;
+        s.api.max_concurrent = 1;
+    })
+    .await;
+    app.indexed().await;
+    let path = "/api/v1/challenge-areas";
+    for _ in 0..3 {
+        assert_eq!(
+            get_from(&app, path, "192.0.2.1", &[]).await.0,
+            StatusCode::OK
+        );
+    }
+    let (status, headers, body) = get_from(&app, path, "192.0.2.1", &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("at most 3 a minute"),
+        "{v}"
+    );
+    assert_eq!(
+        get_from(&app, path, "192.0.2.2", &[]).await.0,
+        StatusCode::OK,
+        "another address"
+    );
+    // The reading pages are not the API's: a limited address still reads them.
+    for page in [
+        "/",
+        "/practices/attendance-welcome-calls",
+        "/search?q=attendance",
+    ] {
+        assert_eq!(
+            get_from(&app, page, "192.0.2.1", &[]).await.0,
+            StatusCode::OK,
+            "{page}"
+        );
+    }
+
+    // A token has its own allowance, wherever it is used from.
+    let mut rosa = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let token = crate::tokens::make_token(&mut rosa, "limited", &["read"]).await;
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
+    assert_eq!(
+        get_from(&app, "/api/v1/me", "198.51.100.1", &auth).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_from(&app, "/api/v1/me", "198.51.100.2", &auth).await.0,
+        StatusCode::OK
+    );
+    let (status, _, body) = get_from(&app, "/api/v1/me", "198.51.100.3", &auth).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(String::from_utf8_lossy(&body).contains("with this token"));
+
+    // At most `max_concurrent` API requests at once: the rest are refused at once, pages not.
+    let held = app.state.api_limits.try_begin().unwrap();
+    let (status, headers, _) = get_from(&app, path, "192.0.2.9", &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    assert_eq!(
+        get_from(&app, "/", "192.0.2.9", &[]).await.0,
+        StatusCode::OK
+    );
+    drop(held);
+    assert_eq!(
+        get_from(&app, path, "192.0.2.9", &[]).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_client_is_the_last_forwarded_address() {
+    let app = TestApp::seeded_with(|s| {
+        s.api.per_address_per_minute = 1;
+        s.api.behind_proxy = true;
+    })
+    .await;
+    app.indexed().await;
+    let path = "/api/v1/districts";
+    let proxy = "10.0.0.1";
+    // Two clients behind one proxy are two clients; a client cannot pick its address by
+    // sending its own header first (the proxy's appended address is the last).
+    for client in ["203.0.113.5", "203.0.113.6"] {
+        let xff = format!("1.2.3.4, {client}");
+        let h = [("x-forwarded-for", xff.as_str())];
+        assert_eq!(
+            get_from(&app, path, proxy, &h).await.0,
+            StatusCode::OK,
+            "{client}"
+        );
+        assert_eq!(
+            get_from(&app, path, proxy, &h).await.0,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{client}"
+        );
+    }
+    // What is not an address is not trusted: the proxy's own address counts.
+    let h = [("x-forwarded-for", "not-an-address")];
+    assert_eq!(get_from(&app, path, proxy, &h).await.0, StatusCode::OK);
+    assert_eq!(
+        get_from(&app, path, proxy, &h).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

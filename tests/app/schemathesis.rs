@@ -8,7 +8,13 @@ use crate::helpers::{TestApp, venv};
 
 #[tokio::test]
 async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
-    let app = TestApp::seeded().await;
+    // Limits high enough for a thousand requests in a few seconds.
+    let app = TestApp::seeded_with(|s| {
+        s.api.per_address_per_minute = 1_000_000;
+        s.api.per_token_per_minute = 1_000_000;
+        s.api.max_concurrent = 64;
+    })
+    .await;
     // A token of a coach on a team, with every scope: the writes are tested as a caller who
     // may make them, not only refused.
     let mut coach =

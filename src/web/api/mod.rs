@@ -10,6 +10,7 @@ mod adoptions;
 pub(super) mod caller;
 pub(super) mod catalog;
 mod drafts;
+pub mod limits;
 mod network;
 mod reference;
 mod reviews;
@@ -36,7 +37,7 @@ use crate::search::Facet;
 /// How long a client or proxy may reuse an answer without asking again.
 const CACHE_CONTROL: &str = "public, max-age=60";
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     let (router, doc) = OpenApiRouter::with_openapi(description())
         .routes(routes!(super::search::search_api))
         .routes(routes!(catalog::practices, drafts::create))
@@ -77,6 +78,10 @@ pub fn router() -> Router<AppState> {
                 },
             ),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit,
+        ))
         .layer(
             tower_http::cors::CorsLayer::new()
                 .allow_origin(tower_http::cors::Any)
@@ -99,10 +104,49 @@ fn description() -> OpenApi {
                 not public. Every error is an `Error` object.",
         ),
         components(schemas(ApiError)),
-        modifiers(&TokenScheme)
+        modifiers(&TokenScheme, &RateLimited)
     )]
     struct Doc;
     <Doc as utoipa::OpenApi>::openapi()
+}
+
+/// Every operation may answer 429 (`limits`): said once here rather than on each handler.
+struct RateLimited;
+
+impl utoipa::Modify for RateLimited {
+    fn modify(&self, doc: &mut OpenApi) {
+        use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder};
+        let response = ResponseBuilder::new()
+            .description("Too many requests from this address or with this token, or too many at once; wait `Retry-After` seconds")
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer)))
+                    .description(Some("Seconds to wait"))
+                    .build(),
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build(),
+            )
+            .build();
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .insert("429".into(), response.clone().into());
+            }
+        }
+    }
 }
 
 /// Writes take a personal access token (`/me/tokens`) as a bearer token.
