@@ -164,7 +164,20 @@ async fn signed_in_pages_are_accessible_html() {
     check_page("/admin/webhooks (invalid)", &invalid.body);
     let r = b.submit("/admin/webhooks/1/ping", &[]).await;
     assert_eq!(r.status, axum::http::StatusCode::SEE_OTHER);
+    // API tokens: a new one shown, the form with errors, then the list.
+    let made = b
+        .submit(
+            "/me/tokens",
+            &[("name", "Portal"), ("scope", "read"), ("lifetime", "90")],
+        )
+        .await;
+    assert!(made.body.contains("value=\"bsp_"));
+    check_page("/me/tokens (made)", &made.body);
+    let invalid = b.submit("/me/tokens", &[("lifetime", "90")]).await;
+    check_page("/me/tokens (invalid)", &invalid.body);
     for path in [
+        "/me/tokens",
+        "/api/v1/docs",
         "/share",
         "/me",
         "/me/notifications",
