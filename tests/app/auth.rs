@@ -276,33 +276,11 @@ async fn local_mode_and_expired_sessions() {
 /// debug level, where every request's URI is logged.
 #[tokio::test]
 async fn callback_codes_and_unsubscribe_tokens_stay_out_of_the_logs() {
-    use std::sync::{Arc, Mutex};
-
     use tower::ServiceExt;
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     let app = TestApp::empty().await;
-    let captured = Captured::default();
-    let writer = captured.clone();
     // This test's runtime is current-thread: everything the request logs, it logs here.
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish(),
-    );
+    let (captured, _logging) = crate::helpers::Captured::start();
     // A provider's callback, and an unsubscribe link (a capability anyone holding it can use).
     for uri in [
         "/auth/x/callback?code=SECRETCODE&state=SECRETSTATE",
@@ -320,7 +298,7 @@ async fn callback_codes_and_unsubscribe_tokens_stay_out_of_the_logs() {
             .await
             .unwrap();
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("/auth/x/callback") && logs.contains("/unsubscribe"),
         "{logs}"

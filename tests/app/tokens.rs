@@ -479,32 +479,11 @@ async fn tokens_are_refused_outside_their_scope_team_life_and_sessions_are_not_t
 /// A token in a header never reaches the logs, not even at debug level, accepted or refused.
 #[tokio::test]
 async fn tokens_stay_out_of_the_logs() {
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
+    // Captured from the start: every log line the test's runtime writes lands here.
+    let (captured, _logging) = crate::helpers::Captured::start();
     let app = TestApp::seeded().await;
     let mut rosa = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
     let token = make_token(&mut rosa, "logged?", &["read", "write:practices"]).await;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish(),
-    );
     call(&app, "GET", "/api/v1/me", Some(&token), None).await;
     call(&app, "GET", "/api/v1/me", Some(&format!("{token}x")), None).await;
     call(
@@ -515,7 +494,7 @@ async fn tokens_stay_out_of_the_logs() {
         Some(practice("Logged practice", "bayview-ms-step")),
     )
     .await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("/api/v1/me"),
         "the requests were logged: {logs}"

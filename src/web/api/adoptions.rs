@@ -86,20 +86,7 @@ pub async fn record(
         aspects: write.aspects_kept,
         adaptations: write.adaptations.unwrap_or_default(),
         outcome: write.outcome.unwrap_or_default(),
-        measures: write
-            .measures
-            .iter()
-            .map(|m| MeasureRow {
-                name: m.name.clone(),
-                ingredient: m.ingredient.clone(),
-                unit: m.unit.clone(),
-                instrument: m.instrument.clone(),
-                baseline: m.baseline.to_string(),
-                result: m.result.to_string(),
-                n: m.n.to_string(),
-                period: m.period.clone(),
-            })
-            .collect(),
+        measures: write.measures.iter().map(MeasureRow::from).collect(),
         ..Default::default()
     };
     let problem = team_problem(&state, &caller.user, &teams, &team).await?;

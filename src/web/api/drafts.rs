@@ -39,6 +39,22 @@ pub struct MeasureFields {
     pub period: String,
 }
 
+/// The row of the form's measures table these figures would have been typed into.
+impl From<&MeasureFields> for MeasureRow {
+    fn from(m: &MeasureFields) -> MeasureRow {
+        MeasureRow {
+            name: m.name.clone(),
+            ingredient: m.ingredient.clone(),
+            unit: m.unit.clone(),
+            instrument: m.instrument.clone(),
+            baseline: m.baseline.to_string(),
+            result: m.result.to_string(),
+            n: m.n.to_string(),
+            period: m.period.clone(),
+        }
+    }
+}
+
 /// A link beside the practice.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ResourceFields {
@@ -185,20 +201,7 @@ fn form_of(p: &PracticeFields, confirm_privacy: bool) -> PracticeForm {
         tags: p.tags.join(", "),
         license: p.license.clone(),
         sections: p.sections.clone(),
-        measures: p
-            .measures
-            .iter()
-            .map(|m| MeasureRow {
-                name: m.name.clone(),
-                ingredient: m.ingredient.clone(),
-                unit: m.unit.clone(),
-                instrument: m.instrument.clone(),
-                baseline: m.baseline.to_string(),
-                result: m.result.to_string(),
-                n: m.n.to_string(),
-                period: m.period.clone(),
-            })
-            .collect(),
+        measures: p.measures.iter().map(MeasureRow::from).collect(),
         resources: p
             .resources
             .iter()
