@@ -156,7 +156,8 @@ fn main() {
         .fetch_all(db.reader())
         .await
         .unwrap();
-        let deep = ids[ids.len() / 100].max(1) as u64;
+        // 99 % of the way down the list (newest first), with a full page still after it.
+        let deep = ids[(ids.len() / 100 + 100).min(ids.len() - 1)] as u64;
         let area: String = sql::query_scalar("select slug from challenge_areas order by position limit 1")
             .fetch_one(db.reader())
             .await
