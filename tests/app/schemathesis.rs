@@ -47,6 +47,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
         .arg(format!("Authorization: Bearer {token}"))
         .arg("--report-dir")
         .arg(report.path())
+        // Its cache (`.schemathesis/`) goes there too, not into the working tree.
+        .current_dir(report.path())
         .env("NO_COLOR", "1")
         .output();
     let out = tokio::time::timeout(Duration::from_secs(600), run)
