@@ -7,7 +7,10 @@
 //! 1. requests/s over HTTP from `BENCH_CLIENTS` (8) keep-alive clients for `BENCH_SECS` (5)
 //!    each: `/healthz`, `/api/v1/practices/{slug}` for one practice, and for 1,000 practices
 //!    in turn; each as a ratio to `/healthz` in the same run;
-//! 2. the work behind one page of `/api/v1/practices` (the list pass over the index and the
+//! 2. the reading pages (1,000 practice pages in turn, anonymous) alone, and while 16 more
+//!    clients flood the API with a token (uncached lists, a different query each): the
+//!    flood's token runs out of its allowance at once and is answered 429 from then on;
+//! 3. the work behind one page of `/api/v1/practices` (the list pass over the index and the
 //!    rows from the database, what the answer cache saves a repeat from): the first page
 //!    against a page deep in the catalog (its cursor 99 % of the way), with and without a
 //!    filter, p50 and p99 of `BENCH_RUNS` (200) each.
@@ -72,9 +75,9 @@ fn main() {
             content_dir: dir.join("no-content"),
             ..Settings::default()
         };
+        // Every client is on this machine's one address: only the token's limit (the default)
+        // and the cap on requests at once (also the default) apply.
         settings.api.per_address_per_minute = u32::MAX;
-        settings.api.per_token_per_minute = u32::MAX;
-        settings.api.max_concurrent = 1024;
         let db = Db::connect(&url).await.unwrap();
         let state = brightspots::AppState::start(db.clone(), settings).unwrap();
         let started = Instant::now();
@@ -149,7 +152,53 @@ fn main() {
             rotating / healthz
         );
 
-        // 2. One page of the list: the first, and one 99 % deep.
+        // 2. The reading pages, alone and while a token floods the API.
+        let pages = Arc::new(slugs.iter().map(|s| format!("/practices/{s}")).collect::<Vec<_>>());
+        rate(pages.clone()).await;
+        let alone = rate(pages.clone()).await;
+        let user = db.create_person("flood@example.org", "Flood").await.unwrap();
+        let (token, hash, prefix) = ("bsp_bench-flood", brightspots::auth::hash_token("bsp_bench-flood"), "bsp_be");
+        db.create_token(user, "flood", &hash, prefix, "read", brightspots::auth::now(), None)
+            .await
+            .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (refused, served) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let mut flood = Vec::new();
+        for c in 0..16u64 {
+            let (stop, refused, served, base) = (stop.clone(), refused.clone(), served.clone(), base.clone());
+            flood.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut i = c;
+                while !stop.load(Ordering::Relaxed) {
+                    let r = client
+                        .get(format!("{base}/api/v1/practices?q=word{i}&limit=100"))
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap();
+                    let counter = if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS { &refused } else { &served };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    r.bytes().await.unwrap();
+                    i += 16;
+                }
+            }));
+        }
+        let flooded = rate(pages).await;
+        stop.store(true, Ordering::Relaxed);
+        for t in flood {
+            t.await.unwrap();
+        }
+        println!("\n| {n} practices, {clients} clients on the pages | requests/s | ratio |");
+        println!("|---|---:|---:|");
+        println!("| `/practices/{{slug}}`, 1,000 in turn, alone | {alone:.0} | 1.00 |");
+        println!(
+            "| the same while 16 clients flood the API with one token ({} answered, {} refused 429) | {flooded:.0} | {:.2} |",
+            served.load(Ordering::Relaxed),
+            refused.load(Ordering::Relaxed),
+            flooded / alone
+        );
+
+        // 3. One page of the list: the first, and one 99 % deep.
         let ids: Vec<i64> = sql::query_scalar(
             "select id from practices where public_revision_id is not null and status <> 'archived' order by id",
         )
