@@ -158,9 +158,17 @@ fn main() {
         let alone = rate(pages.clone()).await;
         let user = db.create_person("flood@example.org", "Flood").await.unwrap();
         let (token, hash, prefix) = ("bsp_bench-flood", brightspots::auth::hash_token("bsp_bench-flood"), "bsp_be");
-        db.create_token(user, "flood", &hash, prefix, "read", brightspots::auth::now(), None)
-            .await
-            .unwrap();
+        db.create_token(&brightspots::store::NewToken {
+            user,
+            name: "flood",
+            hash: &hash,
+            prefix,
+            scopes: "read",
+            created_at: brightspots::auth::now(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (refused, served) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let mut flood = Vec::new();

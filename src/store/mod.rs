@@ -45,7 +45,7 @@ pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, T
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
 pub use sql::{Conn, Dialect, Pool};
-pub use tokens::{TokenOwner, TokenRow};
+pub use tokens::{NewToken, TokenOwner, TokenRow};
 pub use webhooks::{
     AdoptionReport, Attempt, DeliveryRow, NewDelivery, NewWebhook, PublicPractice, Webhook,
 };

@@ -19,6 +19,18 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
 }
 
+/// A token to keep: only its hash and the prefix it is listed by.
+pub struct NewToken<'a> {
+    pub user: i64,
+    pub name: &'a str,
+    pub hash: &'a str,
+    pub prefix: &'a str,
+    /// Space-separated.
+    pub scopes: &'a str,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
 /// Who a presented token speaks for.
 #[derive(Debug, Clone, FromRow)]
 pub struct TokenOwner {
@@ -33,29 +45,20 @@ pub struct TokenOwner {
 const USE_RECORDED_EVERY: i64 = 60;
 
 impl Db {
-    /// Keeps a new token (its hash) for `user`.
-    pub async fn create_token(
-        &self,
-        user: i64,
-        name: &str,
-        hash: &str,
-        prefix: &str,
-        scopes: &str,
-        now: i64,
-        expires_at: Option<i64>,
-    ) -> sqlx::Result<i64> {
+    /// Keeps a new token (its hash).
+    pub async fn create_token(&self, t: &NewToken<'_>) -> sqlx::Result<i64> {
         let mut tx = self.begin_write().await?;
         let id = query_scalar(
             r#"insert into api_tokens (user_id, name, hash, prefix, scopes, created_at, expires_at)
                values ($1, $2, $3, $4, $5, $6, $7) returning id"#,
         )
-        .bind(user)
-        .bind(name)
-        .bind(hash)
-        .bind(prefix)
-        .bind(scopes)
-        .bind(now)
-        .bind(expires_at)
+        .bind(t.user)
+        .bind(t.name)
+        .bind(t.hash)
+        .bind(t.prefix)
+        .bind(t.scopes)
+        .bind(t.created_at)
+        .bind(t.expires_at)
         .fetch_one(&mut tx)
         .await?;
         tx.commit().await?;

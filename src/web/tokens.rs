@@ -14,7 +14,7 @@ use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::{SignedIn, Viewer};
 use crate::error::AppResult;
-use crate::store::{TokenRow, User};
+use crate::store::{NewToken, TokenRow, User};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -207,15 +207,15 @@ async fn create(
     let (token, hash, prefix) = new_token();
     state
         .db
-        .create_token(
-            user.id,
-            &form.name,
-            &hash,
-            &prefix,
-            &scopes.join(" "),
-            now,
-            expires,
-        )
+        .create_token(&NewToken {
+            user: user.id,
+            name: &form.name,
+            hash: &hash,
+            prefix: &prefix,
+            scopes: &scopes.join(" "),
+            created_at: now,
+            expires_at: expires,
+        })
         .await?;
     form.created = Some(token);
     form.name.clear();

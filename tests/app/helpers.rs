@@ -510,6 +510,9 @@ impl Captured {
                 .with_writer(move || writer.clone())
                 .finish(),
         );
+        // Another test's thread may have cached a callsite as "never" with no subscriber of
+        // its own meanwhile: ask every callsite again, with this one in place.
+        tracing::callsite::rebuild_interest_cache();
         (captured, guard)
     }
 

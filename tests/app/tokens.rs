@@ -235,7 +235,6 @@ async fn a_team_writes_through_the_forms_rules_and_history() {
         Some(changed.clone()),
     )
     .await;
-    let mut changed = changed;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["summary"], "A new summary.");
     assert_eq!(saved["revision"], 2);

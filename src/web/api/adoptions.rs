@@ -74,7 +74,7 @@ pub async fn record(
     Path((slug, team)): Path<(String, String)>,
     ApiJson(write): ApiJson<AdoptionWrite>,
 ) -> AppResult<Response> {
-    if let Err(r) = caller.require("write:adoptions") {
+    if let Some(r) = caller.refusal("write:adoptions") {
         return Ok(r);
     }
     let target = adoptable(&state, &slug).await?;

@@ -49,10 +49,10 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Refuses, with `403`, a token that lacks `scope`.
-    pub fn require(&self, scope: &str) -> Result<(), Response> {
+    /// The refusal (`403`) of a token that lacks `scope`, if it does.
+    pub fn refusal(&self, scope: &str) -> Option<Response> {
         if self.scopes.iter().any(|s| s == scope) {
-            return Ok(());
+            return None;
         }
         let mut r = ApiError::respond(
             StatusCode::FORBIDDEN,
@@ -65,7 +65,7 @@ impl Caller {
             &mut r,
             &format!("error=\"insufficient_scope\", scope=\"{scope}\""),
         );
-        Err(r)
+        Some(r)
     }
 }
 

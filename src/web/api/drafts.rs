@@ -345,7 +345,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(write): ApiJson<DraftWrite>,
 ) -> AppResult<Response> {
-    if let Err(r) = caller.require("write:practices") {
+    if let Some(r) = caller.refusal("write:practices") {
         return Ok(r);
     }
     save(&state, &caller, None, write).await
@@ -370,7 +370,7 @@ pub async fn draft(
     caller: Caller,
     Path(slug): Path<String>,
 ) -> AppResult<Response> {
-    if let Err(r) = caller.require("read") {
+    if let Some(r) = caller.refusal("read") {
         return Ok(r);
     }
     let target = state
@@ -413,7 +413,7 @@ pub async fn update(
     Path(slug): Path<String>,
     ApiJson(write): ApiJson<DraftWrite>,
 ) -> AppResult<Response> {
-    if let Err(r) = caller.require("write:practices") {
+    if let Some(r) = caller.refusal("write:practices") {
         return Ok(r);
     }
     let target = editable(&state, &caller.user, &slug).await?;
@@ -445,7 +445,7 @@ pub async fn add_measures(
     Path(slug): Path<String>,
     ApiJson(write): ApiJson<MeasuresWrite>,
 ) -> AppResult<Response> {
-    if let Err(r) = caller.require("write:practices") {
+    if let Some(r) = caller.refusal("write:practices") {
         return Ok(r);
     }
     let target = editable(&state, &caller.user, &slug).await?;
@@ -486,7 +486,7 @@ pub async fn submit(
     Path(slug): Path<String>,
     ApiJson(write): ApiJson<SubmitWrite>,
 ) -> AppResult<Response> {
-    if let Err(r) = caller.require("write:practices") {
+    if let Some(r) = caller.refusal("write:practices") {
         return Ok(r);
     }
     let target = editable(&state, &caller.user, &slug).await?;

@@ -104,7 +104,11 @@ fn token_key(request: &Request) -> Option<String> {
     Some(crate::auth::hash_token(token.trim())[..32].to_string())
 }
 
-fn too_many(wait: Duration, message: &str) -> Response {
+/// `429`, sent after a pause of up to a second: a client that keeps asking while refused is
+/// slowed to about one request a second per connection, so a flood costs the machine almost
+/// nothing (answered at once, a refusal costs what `/healthz` does, thousands a second).
+async fn too_many(wait: Duration, message: &str) -> Response {
+    tokio::time::sleep(wait.min(Duration::from_secs(1))).await;
     let mut r = ApiError::respond(StatusCode::TOO_MANY_REQUESTS, None, message);
     let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
     r.headers_mut()
@@ -131,7 +135,8 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
                 "too many requests from your address: at most {} a minute; wait and try again",
                 limits.per_address_per_minute
             ),
-        );
+        )
+        .await;
     }
     if let Some(token) = token_key(&request)
         && let Err(wait) =
@@ -145,13 +150,15 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
                 "too many requests with this token: at most {} a minute; wait and try again",
                 limits.per_token_per_minute
             ),
-        );
+        )
+        .await;
     }
     let Some(_permit) = state.api_limits.try_begin() else {
         return too_many(
             Duration::from_secs(1),
             "the API is answering as many requests as it takes at once; try again in a moment",
-        );
+        )
+        .await;
     };
     next.run(request).await
 }

@@ -65,7 +65,7 @@ pub async fn decide(
     Path(slug): Path<String>,
     ApiJson(write): ApiJson<ReviewWrite>,
 ) -> AppResult<Response> {
-    if let Err(r) = caller.require("review") {
+    if let Some(r) = caller.refusal("review") {
         return Ok(r);
     }
     require_coach(&caller.user)?;
