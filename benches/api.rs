@@ -156,8 +156,14 @@ fn main() {
         let pages = Arc::new(slugs.iter().map(|s| format!("/practices/{s}")).collect::<Vec<_>>());
         rate(pages.clone()).await;
         let alone = rate(pages.clone()).await;
-        let user = db.create_person("flood@example.org", "Flood").await.unwrap();
-        let (token, hash, prefix) = ("bsp_bench-flood", brightspots::auth::hash_token("bsp_bench-flood"), "bsp_be");
+        // A person and token of their own on every run (a kept database has the last ones).
+        let run = brightspots::auth::random_token();
+        let user = db
+            .create_person(&format!("flood-{run}@example.org"), "Flood")
+            .await
+            .unwrap();
+        let token: &'static str = Box::leak(format!("bsp_{run}").into_boxed_str());
+        let (hash, prefix) = (brightspots::auth::hash_token(token), "bsp_");
         db.create_token(&brightspots::store::NewToken {
             user,
             name: "flood",
