@@ -182,6 +182,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                         r.practices_unchanged,
                         r.adoptions
                     );
+                    println!("{}", r.designs_line());
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(errors) => {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::content::{AdoptionDoc, AreaDoc, Catalog, DistrictDoc, SchoolDoc, TeamDoc};
 use crate::domain::{
-    AdoptionStatus, GradeBand, Ingredient, Level, Locale, Measure, Outcome, PracticeDoc, Resource,
-    SectionKind, Slug, Stage, Status, Subject, Unit, Vocabulary,
+    AdoptionStatus, Better, Cost, Design, GradeBand, Ingredient, Level, Locale, Measure, Outcome,
+    PracticeDoc, Resource, SectionKind, Slug, Stage, Status, Subject, Unit, Vocabulary,
 };
 
 const VOCABULARY: &str = include_str!("../data/vocabulary.txt");
@@ -248,6 +248,10 @@ fn measure(rng: &mut Rng, words: &Words, ingredient: Ingredient) -> Measure {
         result: (baseline + rng.range(0, 35) as f64).min(100.0),
         n: rng.range(10, 300) as i64,
         period: "2024-09 to 2025-04".into(),
+        design: Design::PrePost,
+        better: Better::Higher,
+        comparison: None,
+        p_value: None,
     }
 }
 
@@ -326,6 +330,14 @@ fn practice(rng: &mut Rng, words: &Words, i: usize, teams: &[TeamDoc]) -> Practi
             title: words.sentence(rng, 3, 6),
             url: format!("https://example.org/resources/{i}"),
         }],
+        // From the index, not the random stream, so the rest of a seed's catalog is unchanged.
+        cost: Cost {
+            start_hours: Some((i % 7) as f64),
+            weekly_hours: Some((i % 3) as f64 * 0.5),
+            materials: Some((i % 4 * 25) as f64),
+            currency: Some("USD".into()),
+            staff_roles: Vec::new(),
+        },
         sections,
     }
 }

@@ -30,6 +30,11 @@ impl Locator {
                 lines.insert(path.clone(), line_no);
                 lines.entry(key).or_insert(line_no);
                 prefix = format!("{path}.");
+            } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                // `[cost]`: one table, its keys are `cost.key`.
+                let name = name.trim();
+                lines.entry(name.to_string()).or_insert(line_no);
+                prefix = format!("{name}.");
             } else if let Some((key, _)) = line.split_once('=') {
                 let key = key.trim();
                 if !key.is_empty()

@@ -10,8 +10,8 @@ use super::error::ContentError;
 use super::locate::{Locator, line_of};
 use super::tomlw::TomlWriter;
 use crate::domain::{
-    CellSize, GradeBand, Ingredient, Measure, PracticeDoc, Resource, SectionKind, Slug, Stage,
-    Status, Subject, Unit, Vocabulary,
+    Better, CellSize, Comparison, Cost, Design, GradeBand, Ingredient, Measure, PracticeDoc,
+    Resource, SectionKind, Slug, Stage, Status, Subject, Unit, Vocabulary,
 };
 
 #[derive(Deserialize)]
@@ -34,6 +34,19 @@ struct FrontMatter {
     measures: Vec<RawMeasure>,
     #[serde(default)]
     resources: Vec<RawResource>,
+    #[serde(default)]
+    cost: RawCost,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCost {
+    start_hours: Option<f64>,
+    weekly_hours: Option<f64>,
+    materials_per_classroom: Option<f64>,
+    currency: Option<String>,
+    #[serde(default)]
+    staff_roles: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +60,12 @@ pub(super) struct RawMeasure {
     result: f64,
     n: i64,
     period: String,
+    design: Option<String>,
+    better: Option<String>,
+    comparison_baseline: Option<f64>,
+    comparison_result: Option<f64>,
+    comparison_n: Option<i64>,
+    p_value: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +130,39 @@ impl Problems<'_> {
                 let ingredient =
                     self.vocab::<Ingredient>(&format!("{at}.ingredient"), &m.ingredient);
                 let unit = self.vocab::<Unit>(&format!("{at}.unit"), &m.unit);
+                let design = match &m.design {
+                    Some(d) => self.vocab::<Design>(&format!("{at}.design"), d),
+                    None => Some(Design::PrePost),
+                };
+                let better = match &m.better {
+                    Some(b) => self.vocab::<Better>(&format!("{at}.better"), b),
+                    None => Some(Better::Higher),
+                };
+                let comparison = match (m.comparison_baseline, m.comparison_result, m.comparison_n)
+                {
+                    (Some(baseline), Some(result), Some(n)) => Some(Comparison {
+                        baseline,
+                        result,
+                        n,
+                    }),
+                    (None, None, None) => None,
+                    (baseline, result, n) => {
+                        for (field, given) in [
+                            ("comparison_baseline", baseline.is_some()),
+                            ("comparison_result", result.is_some()),
+                            ("comparison_n", n.is_some()),
+                        ] {
+                            if !given {
+                                self.field(
+                                    &format!("{at}.{field}"),
+                                    "is required with the other comparison figures: the \
+                                     comparison group's baseline, result and n",
+                                );
+                            }
+                        }
+                        None
+                    }
+                };
                 Some(Measure {
                     name: m.name,
                     ingredient: ingredient?,
@@ -120,6 +172,10 @@ impl Problems<'_> {
                     result: m.result,
                     n: m.n,
                     period: m.period,
+                    design: design?,
+                    better: better?,
+                    comparison,
+                    p_value: m.p_value,
                 })
             })
             .collect()
@@ -227,6 +283,13 @@ pub fn parse_practice(
         license: fm.license,
         measures,
         resources,
+        cost: Cost {
+            start_hours: fm.cost.start_hours,
+            weekly_hours: fm.cost.weekly_hours,
+            materials: fm.cost.materials_per_classroom,
+            currency: fm.cost.currency,
+            staff_roles: fm.cost.staff_roles,
+        },
         sections,
     };
     for (field, message) in doc.problems(min_cell) {
@@ -378,6 +441,7 @@ pub fn write_practice(doc: &PracticeDoc) -> String {
         w.strs("tags", &doc.tags);
     }
     w.opt_str("license", doc.license.as_deref());
+    write_cost(&mut w, &doc.cost);
     write_measures(&mut w, "measures", &doc.measures);
     for r in &doc.resources {
         w.table("resources");
@@ -402,5 +466,40 @@ pub(super) fn write_measures(w: &mut TomlWriter, table: &str, measures: &[Measur
         w.number("result", m.result);
         w.raw("n", m.n);
         w.str("period", &m.period);
+        // Defaults are left out, so catalogs written before designs existed round-trip.
+        if m.design != Design::PrePost {
+            w.str("design", m.design.as_str());
+        }
+        if m.better != Better::Higher {
+            w.str("better", m.better.as_str());
+        }
+        if let Some(c) = &m.comparison {
+            w.number("comparison_baseline", c.baseline);
+            w.number("comparison_result", c.result);
+            w.raw("comparison_n", c.n);
+        }
+        if let Some(p) = m.p_value {
+            w.number("p_value", p);
+        }
+    }
+}
+
+fn write_cost(w: &mut TomlWriter, cost: &Cost) {
+    if cost.is_empty() {
+        return;
+    }
+    w.single_table("cost");
+    for (key, value) in [
+        ("start_hours", cost.start_hours),
+        ("weekly_hours", cost.weekly_hours),
+        ("materials_per_classroom", cost.materials),
+    ] {
+        if let Some(v) = value {
+            w.number(key, v);
+        }
+    }
+    w.opt_str("currency", cost.currency.as_deref());
+    if !cost.staff_roles.is_empty() {
+        w.strs("staff_roles", &cost.staff_roles);
     }
 }

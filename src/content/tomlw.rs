@@ -19,6 +19,14 @@ impl TomlWriter {
         let _ = writeln!(self.out, "[[{header}]]");
     }
 
+    /// A `[header]` table (one, not an array of tables).
+    pub fn single_table(&mut self, header: &str) {
+        if !self.out.is_empty() {
+            self.out.push('\n');
+        }
+        let _ = writeln!(self.out, "[{header}]");
+    }
+
     pub fn str(&mut self, key: &str, value: &str) {
         let _ = writeln!(self.out, "{key} = {}", quote(value));
     }

@@ -1,5 +1,6 @@
 //! Plain types of the domain and their validation. No I/O here.
 
+pub mod essa;
 pub mod limits;
 mod practice;
 pub mod privacy;
@@ -12,13 +13,13 @@ pub use limits::{
     MAX_ADAPTATIONS, MAX_LOCAL_NAME, MAX_MEASURES, MAX_RESOURCES, MAX_SECTION, MAX_SUMMARY,
     MAX_TAG, MAX_TAGS, MAX_TICKED, MAX_TITLE, typed_len,
 };
-pub use practice::{PracticeDoc, SectionKind};
+pub use practice::{Cost, PracticeDoc, SectionKind};
 pub use quarter::Quarter;
 pub use slug::Slug;
 pub use standing::Standing;
 pub use vocab::{
-    AdoptionStatus, GradeBand, Ingredient, Level, Locale, Outcome, Role, Stage, Status, Subject,
-    Unit, Vocabulary,
+    AdoptionStatus, Better, Design, GradeBand, Ingredient, Level, Locale, Outcome, Role, Stage,
+    Status, Subject, Unit, Vocabulary,
 };
 
 /// One measure: an aggregate figure for one of the three STEP data ingredients.
@@ -32,6 +33,21 @@ pub struct Measure {
     pub result: f64,
     pub n: i64,
     pub period: String,
+    /// How the figures were gathered; `pre-post` where a file names no design.
+    pub design: Design,
+    pub better: Better,
+    /// The comparison group's figures: required for a comparison or randomized design.
+    pub comparison: Option<Comparison>,
+    /// The p-value the team's analysis reported for the difference from the comparison group.
+    pub p_value: Option<f64>,
+}
+
+/// The figures of a group that did not use the practice, measured over the same period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    pub baseline: f64,
+    pub result: f64,
+    pub n: i64,
 }
 
 /// A link a team shares beside its practice.
@@ -81,29 +97,97 @@ impl Measure {
                 out.push((field, msg));
             }
         }
-        if self.n < min_cell.get() {
-            out.push((
-                "n",
+        let mut figures = vec![(
+            "n",
+            self.n,
+            "baseline",
+            self.baseline,
+            "result",
+            self.result,
+        )];
+        match (self.design, self.comparison) {
+            (Design::PrePost, Some(_)) => out.push((
+                "design",
+                "a pre-post measure has no comparison group: choose design = \"comparison\" \
+                 (or \"randomized\") or remove the comparison figures"
+                    .to_string(),
+            )),
+            (Design::Comparison | Design::Randomized, None) => out.push((
+                "comparison_baseline",
                 format!(
-                    "{} is below the minimum cell size of {}: evidence must be aggregate, and \
-                     groups this small can identify students; combine classrooms or periods",
-                    self.n,
-                    min_cell.get()
+                    "a {} measure needs the comparison group's baseline, result and n \
+                     (comparison_baseline, comparison_result, comparison_n)",
+                    self.design
                 ),
-            ));
+            )),
+            (_, Some(c)) => figures.push((
+                "comparison_n",
+                c.n,
+                "comparison_baseline",
+                c.baseline,
+                "comparison_result",
+                c.result,
+            )),
+            (Design::PrePost, None) => {}
         }
-        for (field, value) in [("baseline", self.baseline), ("result", self.result)] {
-            if !value.is_finite() {
-                out.push((field, "must be a number".to_string()));
-            } else if self.unit == Unit::Percent && !(0.0..=100.0).contains(&value) {
+        for (n_field, n, baseline_field, baseline, result_field, result) in figures {
+            if n < min_cell.get() {
                 out.push((
-                    field,
-                    format!("{value} is not a percentage between 0 and 100"),
+                    n_field,
+                    format!(
+                        "{n} is below the minimum cell size of {}: evidence must be aggregate, \
+                         and groups this small can identify students; combine classrooms or \
+                         periods",
+                        min_cell.get()
+                    ),
                 ));
-            } else if value < 0.0 {
-                out.push((field, format!("{value} must not be negative")));
+            }
+            for (field, value) in [(baseline_field, baseline), (result_field, result)] {
+                if !value.is_finite() {
+                    out.push((field, "must be a number".to_string()));
+                } else if self.unit == Unit::Percent && !(0.0..=100.0).contains(&value) {
+                    out.push((
+                        field,
+                        format!("{value} is not a percentage between 0 and 100"),
+                    ));
+                } else if value < 0.0 {
+                    out.push((field, format!("{value} must not be negative")));
+                }
+            }
+        }
+        if let Some(p) = self.p_value {
+            if self.design == Design::PrePost {
+                out.push((
+                    "p_value",
+                    "a p-value is kept for a comparison or randomized design, where it tests \
+                     the difference from the comparison group"
+                        .to_string(),
+                ));
+            } else if !(p > 0.0 && p <= 1.0) {
+                out.push(("p_value", format!("{p} is not a p-value between 0 and 1")));
             }
         }
         out
+    }
+
+    /// The change from baseline to result, positive when it went the better way.
+    pub fn gain(&self) -> f64 {
+        self.better.sign() * (self.result - self.baseline)
+    }
+
+    /// How much more the group using the practice gained than the comparison group (in the
+    /// measure's unit, positive when favourable); `None` without a comparison group.
+    pub fn effect(&self) -> Option<f64> {
+        let c = self.comparison?;
+        Some(self.gain() - self.better.sign() * (c.result - c.baseline))
+    }
+}
+
+impl Better {
+    fn sign(self) -> f64 {
+        match self {
+            Better::Higher => 1.0,
+            Better::Lower => -1.0,
+        }
     }
 }

@@ -15,6 +15,7 @@ use super::{CellSize, GradeBand, Ingredient, Measure, Resource, Slug, Stage, Sta
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SectionKind {
     WhatItIs,
+    LogicModel,
     Evidence,
     EssentialAspects,
     NecessaryConditions,
@@ -24,8 +25,9 @@ pub enum SectionKind {
 }
 
 impl SectionKind {
-    pub const ALL: [SectionKind; 7] = [
+    pub const ALL: [SectionKind; 8] = [
         SectionKind::WhatItIs,
+        SectionKind::LogicModel,
         SectionKind::Evidence,
         SectionKind::EssentialAspects,
         SectionKind::NecessaryConditions,
@@ -38,6 +40,7 @@ impl SectionKind {
     pub fn heading(self) -> &'static str {
         match self {
             SectionKind::WhatItIs => "What it is",
+            SectionKind::LogicModel => "Logic model",
             SectionKind::Evidence => "Evidence",
             SectionKind::EssentialAspects => "Essential aspects",
             SectionKind::NecessaryConditions => "Necessary conditions",
@@ -51,6 +54,7 @@ impl SectionKind {
     pub fn key(self) -> &'static str {
         match self {
             SectionKind::WhatItIs => "what-it-is",
+            SectionKind::LogicModel => "logic-model",
             SectionKind::Evidence => "evidence",
             SectionKind::EssentialAspects => "essential-aspects",
             SectionKind::NecessaryConditions => "necessary-conditions",
@@ -89,6 +93,77 @@ impl SectionKind {
     }
 }
 
+/// What it takes to start and keep up a practice. Every figure is optional: a team says what
+/// it knows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cost {
+    /// Hours a teacher needs before the first use (reading, preparing materials, training).
+    pub start_hours: Option<f64>,
+    /// Hours per week to keep it going, beyond the lesson time it replaces.
+    pub weekly_hours: Option<f64>,
+    /// Materials cost per classroom, in `currency`.
+    pub materials: Option<f64>,
+    /// ISO 4217 code (`USD`); required with a materials cost above zero.
+    pub currency: Option<String>,
+    /// Roles besides the classroom teacher that the practice needs (a coach, a counselor).
+    pub staff_roles: Vec<String>,
+}
+
+impl Cost {
+    pub fn is_empty(&self) -> bool {
+        *self == Cost::default()
+    }
+
+    fn problems(&self, push: &mut impl FnMut(&str, String)) {
+        for (field, value, max) in [
+            ("cost.start_hours", self.start_hours, MAX_HOURS),
+            ("cost.weekly_hours", self.weekly_hours, MAX_HOURS),
+            (
+                "cost.materials_per_classroom",
+                self.materials,
+                MAX_MATERIALS,
+            ),
+        ] {
+            match value {
+                Some(v) if !v.is_finite() || v < 0.0 => {
+                    push(field, format!("{v} must be a number of at least 0"))
+                }
+                Some(v) if v > max => push(field, format!("{v} is more than {max}")),
+                _ => {}
+            }
+        }
+        match self.currency.as_deref() {
+            Some(c) if !(c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())) => push(
+                "cost.currency",
+                format!(
+                    "\"{c}\" is not a currency code; use three capital letters such as USD or EUR"
+                ),
+            ),
+            None if self.materials.is_some_and(|m| m > 0.0) => push(
+                "cost.currency",
+                "is required with a materials cost above zero (USD, EUR…)".into(),
+            ),
+            _ => {}
+        }
+        if let Some(msg) = too_many(self.staff_roles.len(), MAX_ROLES, "staff roles") {
+            push("cost.staff_roles", msg);
+        }
+        for (i, role) in self.staff_roles.iter().enumerate() {
+            let n = role.chars().count();
+            if role.trim().is_empty() || n > MAX_TAG {
+                push(
+                    &format!("cost.staff_roles[{}]", i + 1),
+                    format!("is {n} characters long; a role has 1 to {MAX_TAG} characters"),
+                );
+            }
+        }
+    }
+}
+
+const MAX_HOURS: f64 = 1000.0;
+const MAX_MATERIALS: f64 = 1_000_000.0;
+const MAX_ROLES: usize = 8;
+
 /// A practice as written by its team: the content of one revision plus its status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PracticeDoc {
@@ -107,6 +182,7 @@ pub struct PracticeDoc {
     pub license: Option<String>,
     pub measures: Vec<Measure>,
     pub resources: Vec<Resource>,
+    pub cost: Cost,
     /// Markdown source of each present section, trimmed.
     pub sections: BTreeMap<SectionKind, String>,
 }
@@ -203,6 +279,7 @@ impl PracticeDoc {
                 );
             }
         }
+        self.cost.problems(&mut push);
         for (kind, md) in &self.sections {
             if let Some(msg) = too_long(md, MAX_SECTION) {
                 push(&format!("## {}", kind.heading()), msg);
@@ -294,6 +371,15 @@ impl PracticeDoc {
         out.extend(self.license.as_deref().map(|l| ("license".into(), l)));
         for (i, t) in self.tags.iter().enumerate() {
             out.push((format!("tags[{}]", i + 1), t));
+        }
+        out.extend(
+            self.cost
+                .currency
+                .as_deref()
+                .map(|c| ("cost.currency".into(), c)),
+        );
+        for (i, r) in self.cost.staff_roles.iter().enumerate() {
+            out.push((format!("cost.staff_roles[{}]", i + 1), r));
         }
         for (i, r) in self.resources.iter().enumerate() {
             out.push((format!("resources[{}].title", i + 1), &r.title));

@@ -181,3 +181,34 @@ vocabulary!(
         Admin => "admin", "Administrator";
     }
 );
+
+vocabulary!(
+    /// How a measure's figures were gathered: what they can show about cause (ESSA tiers).
+    Design {
+        PrePost => "pre-post", "Before and after, no comparison group";
+        Comparison => "comparison", "Compared with a group that did not use the practice";
+        Randomized => "randomized", "Randomized: classrooms or students assigned by chance";
+    }
+);
+
+vocabulary!(
+    /// Which way a measure improves: attendance up, absences down.
+    Better {
+        Higher => "higher", "Higher is better";
+        Lower => "lower", "Lower is better";
+    }
+);
+
+/// A file that names no design describes a pre-post measure: what every catalog before
+/// designs existed holds.
+impl Default for Design {
+    fn default() -> Self {
+        Design::PrePost
+    }
+}
+
+impl Default for Better {
+    fn default() -> Self {
+        Better::Higher
+    }
+}

@@ -1,8 +1,6 @@
 //! Adoptions: schools trying a practice, what they kept, what happened — and the evidence
 //! stage `replicated` that their reports earn a practice.
 
-use std::collections::HashMap;
-
 use sqlx::FromRow;
 
 use super::Conn;
@@ -103,43 +101,16 @@ impl Db {
             .fetch_all(&self.read)
             .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
-        for (owner, name, ingredient, unit, instrument, baseline, result, n, period) in query_as::<(
-            i64,
-            String,
-            String,
-            String,
-            String,
-            f64,
-            f64,
-            i64,
-            String,
-        )>(
-            format!(
-            r#"select adoption_id, name, ingredient, unit, instrument, baseline, result, n, period
-                       from measures where {} order by adoption_id, position"#,
-            self.dialect().in_list("adoption_id", "$1")
-        )
-        )
-        .bind(Arg::ids(&ids))
-        .fetch_all(&self.read)
-        .await?
-        {
-            if let (Ok(ingredient), Ok(unit)) =
-                (Vocabulary::parse(&ingredient), Vocabulary::parse(&unit))
-            {
-                measures.entry(owner).or_default().push(Measure {
-                    name,
-                    ingredient,
-                    instrument,
-                    unit,
-                    baseline,
-                    result,
-                    n,
-                    period,
-                });
-            }
-        }
+        let mut measures = super::measures::by_owner(
+            query_as(format!(
+                "select adoption_id as owner, {} from measures where {} order by adoption_id, position",
+                super::measures::columns(""),
+                self.dialect().in_list("adoption_id", "$1")
+            ))
+            .bind(Arg::ids(&ids))
+            .fetch_all(&self.read)
+            .await?,
+        );
         for r in &mut rows {
             r.measures = measures.remove(&r.id).unwrap_or_default();
         }
@@ -302,8 +273,12 @@ pub(crate) async fn upsert_adoption(
         .bind(adoption_id)
         .execute(&mut *tx)
         .await?;
-    super::import::insert_measures(tx, super::import::Owner::Adoption(adoption_id), &a.measures)
-        .await?;
+    super::measures::insert(
+        tx,
+        super::measures::Owner::Adoption(adoption_id),
+        &a.measures,
+    )
+    .await?;
     record_change(tx, practice_id, "adoption").await?;
     Ok(adoption_id)
 }

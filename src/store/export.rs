@@ -6,10 +6,11 @@ use anyhow::{Context, anyhow};
 use sqlx::FromRow;
 use tracing::instrument;
 
+use super::measures::{MeasureRow, columns};
 use super::sql::{Arg, query_as};
 use super::{Conn, Db, parse_list};
 use crate::content::{AdoptionDoc, AreaDoc, Catalog, DistrictDoc, SchoolDoc, TeamDoc};
-use crate::domain::{Measure, PracticeDoc, Resource, SectionKind, Slug, Vocabulary};
+use crate::domain::{Cost, Measure, PracticeDoc, Resource, SectionKind, Slug, Vocabulary};
 
 fn vocab<V: Vocabulary>(s: &str) -> anyhow::Result<V> {
     V::parse(s).map_err(|e| anyhow!("stored value: {e}"))
@@ -41,34 +42,11 @@ struct PracticeRow {
     tags: String,
     license: Option<String>,
     stage: String,
-}
-
-#[derive(FromRow)]
-struct MeasureRow {
-    owner: i64,
-    name: String,
-    ingredient: String,
-    unit: String,
-    instrument: String,
-    baseline: f64,
-    result: f64,
-    n: i64,
-    period: String,
-}
-
-impl MeasureRow {
-    fn into_measure(self) -> anyhow::Result<Measure> {
-        Ok(Measure {
-            name: self.name,
-            ingredient: vocab(&self.ingredient)?,
-            instrument: self.instrument,
-            unit: vocab(&self.unit)?,
-            baseline: self.baseline,
-            result: self.result,
-            n: self.n,
-            period: self.period,
-        })
-    }
+    start_hours: Option<f64>,
+    weekly_hours: Option<f64>,
+    materials_cost: Option<f64>,
+    currency: Option<String>,
+    staff_roles: String,
 }
 
 /// The newest revision of each practice (of those in `slugs`, or of all) as a doc, by slug,
@@ -108,7 +86,8 @@ async fn docs_at(
 ) -> anyhow::Result<HashMap<Slug, (i64, PracticeDoc)>> {
     let sql = format!(
         r#"select p.id, r.id as revision_id, p.slug, t.slug as team, p.status, p.published_on, p.vetted_on,
-                  r.title, r.summary, r.grade_bands, r.subjects, r.tags, r.license, r.stage
+                  r.title, r.summary, r.grade_bands, r.subjects, r.tags, r.license, r.stage,
+                  r.start_hours, r.weekly_hours, r.materials_cost, r.currency, r.staff_roles
            from practices p
            join practice_revisions r on r.id = {revision}
            join teams t on t.id = p.team_id
@@ -168,21 +147,21 @@ async fn docs_at(
     }
     let mut measures: HashMap<i64, Vec<Measure>> = HashMap::new();
     let sql = format!(
-        r#"select m.revision_id as owner, m.name, m.ingredient, m.unit, m.instrument, m.baseline,
-                  m.result, m.n, m.period
+        r#"select m.revision_id as owner, {}
            from measures m join practices p on {revision} = m.revision_id
            where {only_filter}
-           order by m.revision_id, m.position"#
+           order by m.revision_id, m.position"#,
+        columns("m.")
     );
     for row in query_as::<MeasureRow>(&sql)
         .bind(only.clone())
         .fetch_all(&mut *conn)
         .await?
     {
-        measures
-            .entry(row.owner)
-            .or_default()
-            .push(row.into_measure()?);
+        measures.entry(row.owner).or_default().push(
+            row.into_measure()
+                .map_err(|e| anyhow!("stored value: {e}"))?,
+        );
     }
 
     let mut out = HashMap::new();
@@ -209,6 +188,13 @@ async fn docs_at(
             license: r.license,
             measures: measures.remove(&r.revision_id).unwrap_or_default(),
             resources: resources.remove(&r.revision_id).unwrap_or_default(),
+            cost: Cost {
+                start_hours: r.start_hours,
+                weekly_hours: r.weekly_hours,
+                materials: r.materials_cost,
+                currency: r.currency,
+                staff_roles: parse_list(&r.staff_roles),
+            },
             sections: sections.remove(&r.revision_id).unwrap_or_default(),
         };
         out.insert(doc.slug.clone(), (r.id, doc));
@@ -309,14 +295,18 @@ pub(crate) async fn export_from(conn: &mut Conn) -> anyhow::Result<Catalog> {
     practices.sort_by(|a, b| a.slug.cmp(&b.slug));
 
     let mut adoption_measures: HashMap<i64, Vec<Measure>> = HashMap::new();
-    for row in query_as::<MeasureRow>(
-        r#"select adoption_id as owner, name, ingredient, unit, instrument, baseline, result, n, period
-           from measures where adoption_id is not null order by adoption_id, position"#,
-    )
+    for row in query_as::<MeasureRow>(&format!(
+        "select adoption_id as owner, {} from measures where adoption_id is not null \
+             order by adoption_id, position",
+        columns("")
+    ))
     .fetch_all(&mut *conn)
     .await?
     {
-        adoption_measures.entry(row.owner).or_default().push(row.into_measure()?);
+        adoption_measures.entry(row.owner).or_default().push(
+            row.into_measure()
+                .map_err(|e| anyhow!("stored value: {e}"))?,
+        );
     }
     let adoptions = query_as::<AdoptionRow>(
         r#"select ad.id, p.slug as practice, t.slug as team, ad.status, ad.started_on, ad.aspects_kept,

@@ -12,7 +12,7 @@ use super::{Db, json_list, record_change};
 use std::path::Path;
 
 use crate::content::{AdoptionDoc, Catalog, CatalogReader, ContentError};
-use crate::domain::{CellSize, Measure, PracticeDoc, Slug, Status, Vocabulary};
+use crate::domain::{CellSize, Design, PracticeDoc, Slug, Status, Vocabulary};
 
 /// What an import changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -21,6 +21,36 @@ pub struct ImportReport {
     pub practices_revised: usize,
     pub practices_unchanged: usize,
     pub adoptions: usize,
+    /// Measures read (of practices and adoptions), by design: a measure that names none is
+    /// pre-post, which is how a catalog from before designs existed imports.
+    pub designs: std::collections::BTreeMap<Design, usize>,
+}
+
+impl ImportReport {
+    /// "41 measures: 40 pre-post, 1 comparison", and what a measure without a design became.
+    pub fn designs_line(&self) -> String {
+        let total: usize = self.designs.values().sum();
+        let parts: Vec<String> = self
+            .designs
+            .iter()
+            .map(|(d, n)| format!("{n} {d}"))
+            .collect();
+        format!(
+            "{total} measures: {} (a measure that names no design is recorded as pre-post: \
+             before and after, no comparison group)",
+            if parts.is_empty() {
+                "none".to_string()
+            } else {
+                parts.join(", ")
+            }
+        )
+    }
+
+    fn count(&mut self, measures: &[crate::domain::Measure]) {
+        for m in measures {
+            *self.designs.entry(m.design).or_default() += 1;
+        }
+    }
 }
 
 /// Practices written per batch (and looked up per query).
@@ -208,6 +238,7 @@ impl Import {
         for doc in batch {
             let (id, outcome) = upsert_practice(tx, doc, existing.get(&doc.slug)).await?;
             self.ids.insert(doc.slug.clone(), id);
+            self.report.count(&doc.measures);
             let r = &mut self.report;
             match outcome {
                 Upsert::Created => r.practices_created += 1,
@@ -225,6 +256,7 @@ impl Import {
             super::adoption::upsert_adoption(tx, practice_id, a, false).await?;
             adopted.push(practice_id);
             self.report.adoptions += 1;
+            self.report.count(&a.measures);
         }
         adopted.sort_unstable();
         adopted.dedup();
@@ -394,9 +426,10 @@ pub(crate) async fn insert_revision(
 ) -> anyhow::Result<i64> {
     let revision_id: i64 = query_scalar(
         r#"insert into practice_revisions (practice_id, number, title, summary, grade_bands, subjects,
-             tags, license, stage, essential_aspects, body_html, author_id)
+             tags, license, stage, essential_aspects, body_html, author_id,
+             start_hours, weekly_hours, materials_cost, currency, staff_roles)
            values ($1, (select coalesce(max(number), 0) + 1 from practice_revisions where practice_id = $1),
-                   $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                   $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
            returning id"#,
     )
     .bind(practice_id)
@@ -410,6 +443,11 @@ pub(crate) async fn insert_revision(
     .bind(json_list(&doc.essential_aspects()))
     .bind(body_html)
     .bind(author)
+    .bind(doc.cost.start_hours)
+    .bind(doc.cost.weekly_hours)
+    .bind(doc.cost.materials)
+    .bind(&doc.cost.currency)
+    .bind(json_list(&doc.cost.staff_roles))
     .fetch_one(&mut *tx)
     .await?;
     for (position, (kind, md)) in doc.sections.iter().enumerate() {
@@ -441,50 +479,18 @@ pub(crate) async fn insert_revision(
             .execute(&mut *tx)
             .await?;
     }
-    insert_measures(tx, Owner::Revision(revision_id), &doc.measures).await?;
+    super::measures::insert(
+        tx,
+        super::measures::Owner::Revision(revision_id),
+        &doc.measures,
+    )
+    .await?;
     query("update practices set current_revision_id = $1 where id = $2")
         .bind(revision_id)
         .bind(practice_id)
         .execute(&mut *tx)
         .await?;
     Ok(revision_id)
-}
-
-pub(crate) enum Owner {
-    Revision(i64),
-    Adoption(i64),
-}
-
-pub(crate) async fn insert_measures(
-    tx: &mut Conn,
-    owner: Owner,
-    measures: &[Measure],
-) -> sqlx::Result<()> {
-    let (revision_id, adoption_id) = match owner {
-        Owner::Revision(id) => (Some(id), None),
-        Owner::Adoption(id) => (None, Some(id)),
-    };
-    for (position, m) in measures.iter().enumerate() {
-        query(
-            r#"insert into measures (revision_id, adoption_id, position, name, ingredient, unit,
-                 instrument, baseline, result, n, period)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
-        )
-        .bind(revision_id)
-        .bind(adoption_id)
-        .bind(position as i64)
-        .bind(&m.name)
-        .bind(m.ingredient.as_str())
-        .bind(m.unit.as_str())
-        .bind(&m.instrument)
-        .bind(m.baseline)
-        .bind(m.result)
-        .bind(m.n)
-        .bind(&m.period)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

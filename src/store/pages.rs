@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use super::sql::{Arg, query_as, query_scalar};
 
 use super::Db;
-use crate::domain::{Measure, Resource, Vocabulary};
+use crate::domain::{Measure, Resource};
 
 /// A practice in a list.
 #[derive(Debug, Clone, FromRow)]
@@ -264,29 +264,17 @@ impl Db {
         .bind(practice.revision_id)
         .fetch_all(&self.read)
         .await?;
-        let measures = query_as::<(String, String, String, String, f64, f64, i64, String)>(
-            r#"select name, ingredient, unit, instrument, baseline, result, n, period
-               from measures where revision_id = $1 order by position"#,
+        let measures = super::measures::by_owner(
+            query_as(format!(
+                "select revision_id as owner, {} from measures where revision_id = $1 order by position",
+                super::measures::columns("")
+            ))
+            .bind(practice.revision_id)
+            .fetch_all(&self.read)
+            .await?,
         )
-        .bind(practice.revision_id)
-        .fetch_all(&self.read)
-        .await?
-        .into_iter()
-        .filter_map(
-            |(name, ingredient, unit, instrument, baseline, result, n, period)| {
-                Some(Measure {
-                    name,
-                    ingredient: Vocabulary::parse(&ingredient).ok()?,
-                    instrument,
-                    unit: Vocabulary::parse(&unit).ok()?,
-                    baseline,
-                    result,
-                    n,
-                    period,
-                })
-            },
-        )
-        .collect();
+        .remove(&practice.revision_id)
+        .unwrap_or_default();
         let resources = query_as::<(String, String)>(
             "select title, url from resources where revision_id = $1 order by position",
         )

@@ -153,6 +153,10 @@ mod tests {
             result: 71.0,
             n: 100,
             period: "p".into(),
+            design: Default::default(),
+            better: Default::default(),
+            comparison: None,
+            p_value: None,
         };
         let svg = measures_svg(&[m]);
         assert!(!svg.contains("<script>"), "{svg}");

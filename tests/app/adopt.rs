@@ -100,6 +100,10 @@ fn home_school_adoption(aspects: u32) -> brightspots::content::AdoptionDoc {
             result: 51.0,
             n: 40,
             period: "Fall 2026".into(),
+            design: Default::default(),
+            better: Default::default(),
+            comparison: None,
+            p_value: None,
         }],
     }
 }

@@ -447,6 +447,10 @@ pub fn venv(requirements: &str) -> PathBuf {
     let venv = root
         .join("target")
         .join(format!("test-venv-{}", &hash[..12]));
+    // Tests of one process that ask together would build in the same directory: one builds,
+    // the others wait for it.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     if venv.join("bin/python").exists() {
         return venv;
     }

@@ -7,9 +7,10 @@ use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::drafts::MeasureFields;
 use super::{ApiError, Filters, SlugParam, cached};
 use crate::AppState;
-use crate::domain::{SectionKind, Vocabulary};
+use crate::domain::SectionKind;
 use crate::error::AppResult;
 use crate::search::Facet;
 use crate::store::pages::HitRow;
@@ -217,37 +218,6 @@ pub struct Section {
     pub markdown: String,
 }
 
-/// A measure of the evidence. Counts below the network's minimum cell size are never stored.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MeasureItem {
-    pub name: String,
-    /// teacher-practice, student-experience or student-outcome.
-    pub ingredient: String,
-    pub instrument: String,
-    /// percent, count, score or …, as in the content format.
-    pub unit: String,
-    pub baseline: f64,
-    pub result: f64,
-    /// How many students (or classrooms) the figures describe.
-    pub n: i64,
-    pub period: String,
-}
-
-impl From<&crate::domain::Measure> for MeasureItem {
-    fn from(m: &crate::domain::Measure) -> Self {
-        MeasureItem {
-            name: m.name.clone(),
-            ingredient: m.ingredient.as_str().into(),
-            instrument: m.instrument.clone(),
-            unit: m.unit.as_str().into(),
-            baseline: m.baseline,
-            result: m.result,
-            n: m.n,
-            period: m.period.clone(),
-        }
-    }
-}
-
 /// A link the team shares beside its practice.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResourceItem {
@@ -275,7 +245,7 @@ pub struct AdoptionItem {
     pub outcome: Option<String>,
     /// The revision it adopted.
     pub revision: i64,
-    pub measures: Vec<MeasureItem>,
+    pub measures: Vec<MeasureFields>,
 }
 
 impl From<&AdoptionView> for AdoptionItem {
@@ -296,7 +266,7 @@ impl From<&AdoptionView> for AdoptionItem {
             adaptations: a.adaptations.clone(),
             outcome: a.outcome.clone(),
             revision: a.revision_number,
-            measures: a.measures.iter().map(MeasureItem::from).collect(),
+            measures: a.measures.iter().map(MeasureFields::from).collect(),
         }
     }
 }
@@ -327,7 +297,7 @@ pub struct Practice {
     /// What an adopting school must keep for fidelity.
     pub essential_aspects: Vec<String>,
     pub sections: Vec<Section>,
-    pub measures: Vec<MeasureItem>,
+    pub measures: Vec<MeasureFields>,
     pub resources: Vec<ResourceItem>,
     /// The schools that tried it, and what happened.
     pub adoptions: Vec<AdoptionItem>,
@@ -413,7 +383,7 @@ pub async fn practice(
             },
             essential_aspects: parse_list(&p.essential_aspects),
             sections,
-            measures: found.measures.iter().map(MeasureItem::from).collect(),
+            measures: found.measures.iter().map(MeasureFields::from).collect(),
             resources: found
                 .resources
                 .iter()

@@ -15,19 +15,20 @@ use utoipa::ToSchema;
 use super::caller::Caller;
 use super::{ApiError, ApiJson, SlugParam, refused};
 use crate::AppState;
-use crate::domain::{PracticeDoc, Vocabulary};
+use crate::domain::{Better, Cost, Design, Measure, PracticeDoc, Vocabulary};
 use crate::error::{AppError, AppResult};
 use crate::store::{EditTarget, Saved};
-use crate::web::publish::form::{MeasureRow, PracticeForm, Problems};
+use crate::web::publish::form::{CostForm, MeasureRow, PracticeForm, Problems};
 use crate::web::publish::{check, editable};
 
-/// A measure of the evidence, as the form takes it.
+/// A measure of the evidence, as the content format and the form have it. Counts below the
+/// network's minimum cell size are refused, and never stored.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct MeasureFields {
     pub name: String,
-    /// teacher-practice, student-experience or student-outcome.
+    /// student-outcome, teaching-practice or professional-condition.
     pub ingredient: String,
-    /// As in the content format: percent, count, score, …
+    /// percent, points, count or rating.
     pub unit: String,
     #[serde(default)]
     pub instrument: String,
@@ -37,11 +38,58 @@ pub struct MeasureFields {
     pub n: i64,
     #[serde(default)]
     pub period: String,
+    /// pre-post (no comparison group; the default), comparison or randomized.
+    #[serde(default = "default_design")]
+    pub design: String,
+    /// higher (the default) or lower: which way is an improvement.
+    #[serde(default = "default_better")]
+    pub better: String,
+    /// The comparison group's figures, for a comparison or randomized design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_baseline: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_result: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_n: Option<i64>,
+    /// The p-value of the difference from the comparison group, as the team's analysis
+    /// reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+}
+
+fn default_design() -> String {
+    Design::PrePost.as_str().into()
+}
+
+fn default_better() -> String {
+    Better::Higher.as_str().into()
+}
+
+impl From<&Measure> for MeasureFields {
+    fn from(m: &Measure) -> MeasureFields {
+        MeasureFields {
+            name: m.name.clone(),
+            ingredient: m.ingredient.as_str().into(),
+            unit: m.unit.as_str().into(),
+            instrument: m.instrument.clone(),
+            baseline: m.baseline,
+            result: m.result,
+            n: m.n,
+            period: m.period.clone(),
+            design: m.design.as_str().into(),
+            better: m.better.as_str().into(),
+            comparison_baseline: m.comparison.map(|c| c.baseline),
+            comparison_result: m.comparison.map(|c| c.result),
+            comparison_n: m.comparison.map(|c| c.n),
+            p_value: m.p_value,
+        }
+    }
 }
 
 /// The row of the form's measures table these figures would have been typed into.
 impl From<&MeasureFields> for MeasureRow {
     fn from(m: &MeasureFields) -> MeasureRow {
+        let text = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
         MeasureRow {
             name: m.name.clone(),
             ingredient: m.ingredient.clone(),
@@ -51,6 +99,57 @@ impl From<&MeasureFields> for MeasureRow {
             result: m.result.to_string(),
             n: m.n.to_string(),
             period: m.period.clone(),
+            design: m.design.clone(),
+            better: m.better.clone(),
+            comparison_baseline: text(m.comparison_baseline),
+            comparison_result: text(m.comparison_result),
+            comparison_n: m.comparison_n.map(|n| n.to_string()).unwrap_or_default(),
+            p_value: text(m.p_value),
+        }
+    }
+}
+
+/// What it takes to start and keep the practice going; every figure optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct CostFields {
+    /// Hours a teacher needs before the first use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_hours: Option<f64>,
+    /// Hours per week to keep it going.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly_hours: Option<f64>,
+    /// Materials cost per classroom, in `currency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub materials_per_classroom: Option<f64>,
+    /// ISO 4217 code such as USD; required with a materials cost above zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Roles besides the classroom teacher that the practice needs.
+    #[serde(default)]
+    pub staff_roles: Vec<String>,
+}
+
+impl From<&Cost> for CostFields {
+    fn from(c: &Cost) -> CostFields {
+        CostFields {
+            start_hours: c.start_hours,
+            weekly_hours: c.weekly_hours,
+            materials_per_classroom: c.materials,
+            currency: c.currency.clone(),
+            staff_roles: c.staff_roles.clone(),
+        }
+    }
+}
+
+impl From<&CostFields> for CostForm {
+    fn from(c: &CostFields) -> CostForm {
+        let text = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        CostForm {
+            start_hours: text(c.start_hours),
+            weekly_hours: text(c.weekly_hours),
+            materials: text(c.materials_per_classroom),
+            currency: c.currency.clone().unwrap_or_default(),
+            staff_roles: c.staff_roles.join(", "),
         }
     }
 }
@@ -93,6 +192,8 @@ pub struct PracticeFields {
     pub measures: Vec<MeasureFields>,
     #[serde(default)]
     pub resources: Vec<ResourceFields>,
+    #[serde(default)]
+    pub cost: CostFields,
 }
 
 /// A write: the practice, and what to do with it.
@@ -163,20 +264,7 @@ fn fields_of(doc: &PracticeDoc) -> PracticeFields {
             .iter()
             .map(|(k, md)| (k.key().to_string(), md.clone()))
             .collect(),
-        measures: doc
-            .measures
-            .iter()
-            .map(|m| MeasureFields {
-                name: m.name.clone(),
-                ingredient: m.ingredient.as_str().into(),
-                unit: m.unit.as_str().into(),
-                instrument: m.instrument.clone(),
-                baseline: m.baseline,
-                result: m.result,
-                n: m.n,
-                period: m.period.clone(),
-            })
-            .collect(),
+        measures: doc.measures.iter().map(MeasureFields::from).collect(),
         resources: doc
             .resources
             .iter()
@@ -185,6 +273,7 @@ fn fields_of(doc: &PracticeDoc) -> PracticeFields {
                 url: r.url.clone(),
             })
             .collect(),
+        cost: CostFields::from(&doc.cost),
     }
 }
 
@@ -207,6 +296,7 @@ fn form_of(p: &PracticeFields, confirm_privacy: bool) -> PracticeForm {
             .iter()
             .map(|r| (r.title.clone(), r.url.clone()))
             .collect(),
+        cost: CostForm::from(&p.cost),
         confirm_privacy,
         ..Default::default()
     }

@@ -99,7 +99,15 @@ pub fn field_label(field: &str) -> String {
         return kind.heading().into();
     }
     if let Some((row, sub)) = row_field(field, 'm') {
-        let sub = if sub == "n" { "n (students)" } else { sub };
+        let sub = match sub {
+            "n" => "n (students)",
+            "better" => "which way is better",
+            "comparison_baseline" => "comparison group's baseline",
+            "comparison_result" => "comparison group's result",
+            "comparison_n" => "comparison group's n",
+            "p_value" => "p-value",
+            other => other,
+        };
         return format!("Measure {row}: {sub}");
     }
     if let Some((row, sub)) = row_field(field, 'r') {
@@ -118,6 +126,11 @@ pub fn field_label(field: &str) -> String {
         "measures" => "Measures",
         "resources" => "Resources",
         "confirm_privacy" => "Privacy confirmation",
+        "cost-start_hours" => "Hours to start",
+        "cost-weekly_hours" => "Hours per week",
+        "cost-materials_per_classroom" => "Materials per classroom",
+        "cost-currency" => "Currency",
+        "cost-staff_roles" => "Staff roles needed",
         "status" => "Where your team is",
         "started_on" => "Started on",
         "aspects" => "Essential aspects",

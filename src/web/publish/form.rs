@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::fields::{dropped_message, keep_row, long_tags_message, tag_number, tick};
+use crate::content::format_number;
 use crate::domain::{
-    CellSize, GradeBand, Ingredient, MAX_MEASURES, Measure, PracticeDoc, Resource, SectionKind,
-    Slug, Stage, Status, Subject, Unit, Vocabulary,
+    CellSize, Comparison, Cost, GradeBand, Ingredient, MAX_MEASURES, Measure, PracticeDoc,
+    Resource, SectionKind, Slug, Stage, Status, Subject, Unit, Vocabulary,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -19,6 +20,79 @@ pub struct MeasureRow {
     pub result: String,
     pub n: String,
     pub period: String,
+    pub design: String,
+    pub better: String,
+    pub comparison_baseline: String,
+    pub comparison_result: String,
+    pub comparison_n: String,
+    pub p_value: String,
+}
+
+impl MeasureRow {
+    /// The typed value of a comparison field, by its name in the form.
+    pub fn comparison_value(&self, field: &str) -> &str {
+        match field {
+            "comparison_baseline" => &self.comparison_baseline,
+            "comparison_result" => &self.comparison_result,
+            "comparison_n" => &self.comparison_n,
+            "p_value" => &self.p_value,
+            _ => "",
+        }
+    }
+}
+
+impl CostForm {
+    /// The inputs of the form's "what it takes" box: (field, label, value, inputmode, hint).
+    pub fn inputs(&self) -> [(&'static str, &'static str, &str, &'static str, &'static str); 5] {
+        [
+            (
+                "start_hours",
+                "Hours for a teacher to start",
+                &self.start_hours,
+                "decimal",
+                "Reading, preparing materials and training before the first use.",
+            ),
+            (
+                "weekly_hours",
+                "Hours per week to keep it going",
+                &self.weekly_hours,
+                "decimal",
+                "Beyond the lesson time it replaces.",
+            ),
+            (
+                "materials_per_classroom",
+                "Materials cost per classroom",
+                &self.materials,
+                "decimal",
+                "0 when it needs nothing that costs money.",
+            ),
+            (
+                "currency",
+                "Currency",
+                &self.currency,
+                "text",
+                "A three-letter code such as USD or EUR.",
+            ),
+            (
+                "staff_roles",
+                "Staff roles needed besides the teacher",
+                &self.staff_roles,
+                "text",
+                "Comma-separated, e.g. instructional coach, counselor.",
+            ),
+        ]
+    }
+}
+
+/// The "what it takes" fields as typed.
+#[derive(Debug, Clone, Default)]
+pub struct CostForm {
+    pub start_hours: String,
+    pub weekly_hours: String,
+    pub materials: String,
+    pub currency: String,
+    /// Comma-separated, like tags.
+    pub staff_roles: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -37,6 +111,7 @@ pub struct PracticeForm {
     pub sections: BTreeMap<String, String>,
     pub measures: Vec<MeasureRow>,
     pub resources: Vec<(String, String)>,
+    pub cost: CostForm,
     pub confirm_privacy: bool,
     pub action: String,
     /// What the parser dropped past a cap (rows, links, ticked boxes), told next to its field.
@@ -65,6 +140,11 @@ impl PracticeForm {
                 "subject" => tick(&mut f.subjects, v, "subjects", &mut too_many),
                 "tags" => f.tags = v.into_owned(),
                 "license" => f.license = v.into_owned(),
+                "cost-start_hours" => f.cost.start_hours = v.into_owned(),
+                "cost-weekly_hours" => f.cost.weekly_hours = v.into_owned(),
+                "cost-materials_per_classroom" => f.cost.materials = v.into_owned(),
+                "cost-currency" => f.cost.currency = v.into_owned(),
+                "cost-staff_roles" => f.cost.staff_roles = v.into_owned(),
                 "confirm_privacy" => f.confirm_privacy = v == "yes",
                 "action" => f.action = v.into_owned(),
                 "r-title" => keep_row(&mut r_titles, v, "resources", &mut too_many),
@@ -118,6 +198,13 @@ impl PracticeForm {
                 .iter()
                 .map(|r| (r.title.clone(), r.url.clone()))
                 .collect(),
+            cost: CostForm {
+                start_hours: doc.cost.start_hours.map(format_number).unwrap_or_default(),
+                weekly_hours: doc.cost.weekly_hours.map(format_number).unwrap_or_default(),
+                materials: doc.cost.materials.map(format_number).unwrap_or_default(),
+                currency: doc.cost.currency.clone().unwrap_or_default(),
+                staff_roles: doc.cost.staff_roles.join(", "),
+            },
             confirm_privacy: false,
             action: String::new(),
             dropped: Problems::new(),
@@ -148,6 +235,8 @@ impl PracticeForm {
             ("summary".into(), &self.summary),
             ("tags".into(), &self.tags),
             ("license".into(), &self.license),
+            ("cost-currency".into(), &self.cost.currency),
+            ("cost-staff_roles".into(), &self.cost.staff_roles),
         ];
         for (k, v) in &self.sections {
             texts.push((format!("s-{k}"), v));
@@ -209,6 +298,16 @@ impl PracticeForm {
             .filter(|(_, v)| !v.trim().is_empty())
             .filter_map(|(k, v)| Some((SectionKind::from_key(k)?, v.trim().replace("\r\n", "\n"))))
             .collect();
+        let mut hours =
+            |field: &str, v: &str| optional_number(v, &format!("cost-{field}"), &mut add);
+        let cost = Cost {
+            start_hours: hours("start_hours", &self.cost.start_hours),
+            weekly_hours: hours("weekly_hours", &self.cost.weekly_hours),
+            materials: hours("materials_per_classroom", &self.cost.materials),
+            currency: Some(self.cost.currency.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty()),
+            staff_roles: split_tags(&self.cost.staff_roles),
+        };
         let doc = PracticeDoc {
             slug,
             title: self.title.trim().to_string(),
@@ -225,6 +324,7 @@ impl PracticeForm {
             license: Some(self.license.trim().to_string()).filter(|l| !l.is_empty()),
             measures,
             resources,
+            cost,
             sections,
         };
         // The rules every practice obeys, wherever it is written (a content file too), keyed
@@ -268,6 +368,10 @@ pub fn parse_measures(
             &m.result,
             &m.n,
             &m.period,
+            &m.comparison_baseline,
+            &m.comparison_result,
+            &m.comparison_n,
+            &m.p_value,
         ]
         .iter()
         .all(|v| v.trim().is_empty());
@@ -316,6 +420,48 @@ pub fn parse_measures(
                 "choose a unit from the list".into(),
             )
         });
+        let design = vocab_or_default(
+            &m.design,
+            row,
+            "design",
+            "choose how the figures were gathered",
+            add,
+        );
+        let better = vocab_or_default(
+            &m.better,
+            row,
+            "better",
+            "choose whether higher or lower is better",
+            add,
+        );
+        let at = |field: &str| format!("m{row}-{field}");
+        let c_baseline = optional_number(&m.comparison_baseline, &at("comparison_baseline"), add);
+        let c_result = optional_number(&m.comparison_result, &at("comparison_result"), add);
+        let c_n = optional_whole(&m.comparison_n, &at("comparison_n"), add);
+        let p_value = optional_number(&m.p_value, &at("p_value"), add);
+        let comparison = match (c_baseline, c_result, c_n) {
+            (Some(baseline), Some(result), Some(n)) => Some(Comparison {
+                baseline,
+                result,
+                n,
+            }),
+            (None, None, None) => None,
+            (b, r, n) => {
+                for (field, given) in [
+                    ("comparison_baseline", b.is_some()),
+                    ("comparison_result", r.is_some()),
+                    ("comparison_n", n.is_some()),
+                ] {
+                    if !given {
+                        add(
+                            &at(field),
+                            "fill in the comparison group's baseline, result and n together".into(),
+                        );
+                    }
+                }
+                None
+            }
+        };
         let (Ok(ingredient), Ok(unit)) = (ingredient, unit) else {
             continue;
         };
@@ -330,6 +476,10 @@ pub fn parse_measures(
                 result,
                 n,
                 period: m.period.trim().to_string(),
+                design,
+                better,
+                comparison,
+                p_value,
             },
         ));
     }
@@ -397,6 +547,12 @@ pub fn measure_rows(body: &[u8]) -> (Vec<MeasureRow>, bool) {
             result: take("result", i),
             n: take("n", i),
             period: take("period", i),
+            design: take("design", i),
+            better: take("better", i),
+            comparison_baseline: take("comparison_baseline", i),
+            comparison_result: take("comparison_result", i),
+            comparison_n: take("comparison_n", i),
+            p_value: take("p_value", i),
         })
         .collect();
     (rows, dropped)
@@ -441,15 +597,27 @@ pub fn rows_of(measures: &[Measure]) -> Vec<MeasureRow> {
             ingredient: m.ingredient.as_str().into(),
             unit: m.unit.as_str().into(),
             instrument: m.instrument.clone(),
-            baseline: crate::content::format_number(m.baseline),
-            result: crate::content::format_number(m.result),
+            baseline: format_number(m.baseline),
+            result: format_number(m.result),
             n: m.n.to_string(),
             period: m.period.clone(),
+            design: m.design.as_str().into(),
+            better: m.better.as_str().into(),
+            comparison_baseline: m
+                .comparison
+                .map(|c| format_number(c.baseline))
+                .unwrap_or_default(),
+            comparison_result: m
+                .comparison
+                .map(|c| format_number(c.result))
+                .unwrap_or_default(),
+            comparison_n: m.comparison.map(|c| c.n.to_string()).unwrap_or_default(),
+            p_value: m.p_value.map(format_number).unwrap_or_default(),
         })
         .collect()
 }
 
-pub(super) const MEASURE_FIELDS: [&str; 8] = [
+pub(super) const MEASURE_FIELDS: [&str; 14] = [
     "name",
     "ingredient",
     "unit",
@@ -458,7 +626,87 @@ pub(super) const MEASURE_FIELDS: [&str; 8] = [
     "result",
     "n",
     "period",
+    "design",
+    "better",
+    "comparison_baseline",
+    "comparison_result",
+    "comparison_n",
+    "p_value",
 ];
+
+/// The comparison inputs of a measure row: (field, label, inputmode).
+pub const COMPARISON_FIELDS: [(&str, &str, &str); 4] = [
+    (
+        "comparison_baseline",
+        "Comparison group: baseline",
+        "decimal",
+    ),
+    ("comparison_result", "Comparison group: result", "decimal"),
+    ("comparison_n", "Comparison group: n (students)", "numeric"),
+    ("p_value", "p-value of the difference (optional)", "decimal"),
+];
+
+/// The choices of a measure's design and direction, for the measures table.
+pub fn design_choices() -> Vec<(&'static str, &'static str)> {
+    super::pairs::<crate::domain::Design>()
+}
+
+pub fn better_choices() -> Vec<(&'static str, &'static str)> {
+    super::pairs::<crate::domain::Better>()
+}
+
+/// A number typed in an optional field: `None` when blank; a problem at `field` when it is
+/// not a number.
+fn optional_number(v: &str, field: &str, add: &mut dyn FnMut(&str, String)) -> Option<f64> {
+    let t = v.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match t
+        .replace(',', "")
+        .trim_end_matches('%')
+        .trim_start_matches(['$', '€', '£'])
+        .parse::<f64>()
+    {
+        Ok(x) if x.is_finite() => Some(x),
+        _ => {
+            add(
+                field,
+                format!(
+                    "\"{v}\" is not a number; type digits such as 42 or 3.5, or leave it empty"
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn optional_whole(v: &str, field: &str, add: &mut dyn FnMut(&str, String)) -> Option<i64> {
+    let t = v.trim();
+    if t.is_empty() {
+        return None;
+    }
+    t.parse::<i64>()
+        .map_err(|_| add(field, format!("\"{v}\" is not a whole number of students")))
+        .ok()
+}
+
+/// A choice of a select whose first option is the default: blank means the default.
+fn vocab_or_default<V: Vocabulary + Default>(
+    v: &str,
+    row: usize,
+    field: &str,
+    hint: &str,
+    add: &mut dyn FnMut(&str, String),
+) -> V {
+    if v.trim().is_empty() {
+        return V::default();
+    }
+    V::parse(v).unwrap_or_else(|_| {
+        add(&format!("m{row}-{field}"), hint.into());
+        V::default()
+    })
+}
 
 /// The form field a content-format field name (`measures[2].n`, `sections`) belongs to.
 /// `measure_rows` and `resource_rows` hold the form row of each measure and resource (blank
@@ -494,6 +742,9 @@ fn form_key(field: &str, message: &str, measure_rows: &[usize], resource_rows: &
     }
     if field.starts_with("tags[") {
         return "tags".into();
+    }
+    if let Some(rest) = field.strip_prefix("cost.") {
+        return format!("cost-{}", rest.split('[').next().unwrap_or(rest));
     }
     match field {
         "challenge_areas" => "areas".into(),

@@ -56,6 +56,7 @@ fn section_fields() -> Vec<SectionField> {
             required: k.required(),
             prompt: match k {
                 SectionKind::WhatItIs => "Describe the practice so a teacher in another school can picture it in their classroom: who does what, when, and how often.",
+                SectionKind::LogicModel => "Optional, and what an ESSA Tier 4 rationale rests on: the chain from what teachers do, to what changes for students, to the outcome you measured. One bullet (- ) per link, e.g. \"Teachers post and model sentence frames → students explain strategies aloud → more complete written explanations on exit slips\".",
                 SectionKind::Evidence => "How do you know it is an improvement? Describe what your Confirm phase measured, in which classrooms, and how the results compare with the baseline.",
                 SectionKind::EssentialAspects => "Which parts must be kept for the practice to work? One bullet (- ) per aspect; make each specific and observable.",
                 SectionKind::NecessaryConditions => "What must be in place for it to work: time, materials, collaboration, leadership support? One bullet (- ) per condition.",
@@ -116,6 +117,11 @@ impl ShareForm {
                 | "measures"
                 | "resources"
                 | "confirm_privacy"
+                | "cost-start_hours"
+                | "cost-weekly_hours"
+                | "cost-materials_per_classroom"
+                | "cost-currency"
+                | "cost-staff_roles"
         ) || field
             .strip_prefix("s-")
             .is_some_and(|k| SectionKind::from_key(k).is_some())
