@@ -13,7 +13,7 @@ pub use limits::{
     MAX_ADAPTATIONS, MAX_LOCAL_NAME, MAX_MEASURES, MAX_RESOURCES, MAX_SECTION, MAX_SUMMARY,
     MAX_TAG, MAX_TAGS, MAX_TICKED, MAX_TITLE, typed_len,
 };
-pub use practice::{Cost, PracticeDoc, SectionKind};
+pub use practice::{Cost, MATERIALS_BANDS, PracticeDoc, START_BANDS, SectionKind};
 pub use quarter::Quarter;
 pub use slug::Slug;
 pub use standing::Standing;

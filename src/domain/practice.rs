@@ -109,9 +109,42 @@ pub struct Cost {
     pub staff_roles: Vec<String>,
 }
 
+/// The search filter on materials cost: (value, label).
+pub const MATERIALS_BANDS: [(&str, &str); 2] = [
+    ("no-cost", "No materials cost"),
+    ("some-cost", "Materials to buy"),
+];
+
+/// The search filter on a teacher's time to start: (value, label).
+pub const START_BANDS: [(&str, &str); 3] = [
+    ("up-to-2-hours", "2 hours or less to start"),
+    ("2-to-8-hours", "2 to 8 hours to start"),
+    ("over-8-hours", "More than 8 hours to start"),
+];
+
 impl Cost {
     pub fn is_empty(&self) -> bool {
         *self == Cost::default()
+    }
+
+    /// The materials band a search filters on; `None` when the team did not say.
+    pub fn materials_band(&self) -> Option<&'static str> {
+        let m = self.materials?;
+        Some(if m > 0.0 {
+            MATERIALS_BANDS[1].0
+        } else {
+            MATERIALS_BANDS[0].0
+        })
+    }
+
+    /// The time-to-start band a search filters on; `None` when the team did not say.
+    pub fn start_band(&self) -> Option<&'static str> {
+        let h = self.start_hours?;
+        Some(match h {
+            h if h <= 2.0 => START_BANDS[0].0,
+            h if h <= 8.0 => START_BANDS[1].0,
+            _ => START_BANDS[2].0,
+        })
     }
 
     fn problems(&self, push: &mut impl FnMut(&str, String)) {

@@ -28,10 +28,13 @@ pub enum Facet {
     District,
     Level,
     Locale,
+    Essa,
+    Cost,
+    Start,
 }
 
 impl Facet {
-    pub const ALL: [Facet; 7] = [
+    pub const ALL: [Facet; 10] = [
         Facet::Challenge,
         Facet::Grade,
         Facet::Subject,
@@ -39,6 +42,9 @@ impl Facet {
         Facet::District,
         Facet::Level,
         Facet::Locale,
+        Facet::Essa,
+        Facet::Cost,
+        Facet::Start,
     ];
 
     pub fn param(self) -> &'static str {
@@ -50,6 +56,9 @@ impl Facet {
             Facet::District => "district",
             Facet::Level => "level",
             Facet::Locale => "locale",
+            Facet::Essa => "essa",
+            Facet::Cost => "cost",
+            Facet::Start => "start",
         }
     }
 
@@ -62,6 +71,9 @@ impl Facet {
             Facet::District => "District",
             Facet::Level => "Worked in schools: level",
             Facet::Locale => "Worked in schools: locale",
+            Facet::Essa => "ESSA evidence level",
+            Facet::Cost => "Materials cost",
+            Facet::Start => "Time to start",
         }
     }
 

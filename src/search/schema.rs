@@ -12,7 +12,7 @@ use tantivy::{Index, TantivyDocument, Term};
 use crate::store::IndexDoc;
 
 /// Bump when the schema or an analyzer changes: a mismatch rebuilds the index at start-up.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// English: words, lowercased, accents folded, stemmed.
 pub const EN: &str = "bs_en";
@@ -24,7 +24,7 @@ pub const PAIRS: &str = "bs_en_pairs";
 /// The name of the field with every facet value.
 pub const FACETS: &str = "facets";
 /// The single-facet fields, in `Facet::ALL` order.
-pub const FACET_NAMES: [&str; 7] = [
+pub const FACET_NAMES: [&str; 10] = [
     "challenge",
     "grade",
     "subject",
@@ -32,6 +32,9 @@ pub const FACET_NAMES: [&str; 7] = [
     "district",
     "level",
     "locale",
+    "essa",
+    "cost",
+    "start",
 ];
 
 /// The fields, resolved once.
@@ -52,7 +55,7 @@ pub struct Fields {
     pub facets: Field,
     /// The same values, one field per facet (`challenge`, `grade`, …, named after the URL
     /// parameters, in `Facet::ALL` order): cheaper when a single facet is counted.
-    pub facet_fields: [Field; 7],
+    pub facet_fields: [Field; 10],
     /// The vetting day and the id (`day << 32 | id`): the "newest" order, with no ties.
     pub vetted: Field,
     pub published: Field,
@@ -195,6 +198,11 @@ pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     }
     for l in &d.locales {
         facet("locale", l);
+    }
+    for (name, value) in [("essa", d.essa), ("cost", d.materials), ("start", d.start)] {
+        if let Some(v) = value {
+            facet(name, v);
+        }
     }
     // The sort keys end with the practice's id, so no two practices tie: paging is stable
     // even when a merge renumbers the documents (tantivy breaks ties by document address).

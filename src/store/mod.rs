@@ -45,7 +45,7 @@ pub use notices::{
     Subscription,
 };
 pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, TeamRef, User};
-pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score};
+pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score, Verdict};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
 pub use sql::{Conn, Dialect, Pool};
 pub use tokens::{NewToken, TokenOwner, TokenRow};

@@ -6,7 +6,8 @@ use sqlx::FromRow;
 use super::sql::{Arg, query_as, query_scalar};
 
 use super::Db;
-use crate::domain::{Measure, Resource};
+use super::EssaInput;
+use crate::domain::{Cost, Ingredient, Measure, Resource, SectionKind};
 
 /// A practice in a list.
 #[derive(Debug, Clone, FromRow)]
@@ -105,6 +106,23 @@ pub struct PracticeRow {
     pub locale: String,
     pub district_slug: String,
     pub district_name: String,
+    pub start_hours: Option<f64>,
+    pub weekly_hours: Option<f64>,
+    pub materials_cost: Option<f64>,
+    pub currency: Option<String>,
+    pub staff_roles: String,
+}
+
+impl PracticeRow {
+    pub fn cost(&self) -> Cost {
+        Cost {
+            start_hours: self.start_hours,
+            weekly_hours: self.weekly_hours,
+            materials: self.materials_cost,
+            currency: self.currency.clone(),
+            staff_roles: super::parse_list(&self.staff_roles),
+        }
+    }
 }
 
 /// Everything the practice page shows.
@@ -114,6 +132,8 @@ pub struct PracticePage {
     pub areas: Vec<(String, String)>,
     pub measures: Vec<Measure>,
     pub resources: Vec<Resource>,
+    /// What its ESSA level is computed from: this revision's own evidence, the adoptions'.
+    pub essa: EssaInput,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -243,7 +263,8 @@ impl Db {
                       p.published_on, p.vetted_on, r.title, r.summary, r.grade_bands, r.subjects, r.tags,
                       r.license, r.body_html, r.essential_aspects, t.slug as team_slug, t.name as team_name, t.cycle, t.aim,
                       s.slug as school_slug, s.name as school_name, s.level, s.locale,
-                      d.slug as district_slug, d.name as district_name
+                      d.slug as district_slug, d.name as district_name,
+                      r.start_hours, r.weekly_hours, r.materials_cost, r.currency, r.staff_roles
                from practices p
                join practice_revisions r on {join}
                join teams t on t.id = p.team_id
@@ -284,11 +305,33 @@ impl Db {
         .into_iter()
         .map(|(title, url)| Resource { title, url })
         .collect();
+        // The adoptions' evidence is the practice's whatever revision is shown; a coach's
+        // confirmation belongs to the public revision only.
+        let public = self.essa_input(practice.id).await?;
+        let logic_model: bool = query_scalar::<i64>(
+            "select count(*) from revision_sections where revision_id = $1 and kind = $2",
+        )
+        .bind(practice.revision_id)
+        .bind(SectionKind::LogicModel.key())
+        .fetch_one(&self.read)
+        .await?
+            > 0;
+        let essa = EssaInput {
+            logic_model,
+            confirmed: public.confirmed.filter(|_| revision.is_none()),
+            own: measures
+                .iter()
+                .filter(|m| m.ingredient == Ingredient::StudentOutcome)
+                .map(|m| (practice.school_name.clone(), m.clone()))
+                .collect(),
+            adopted: public.adopted,
+        };
         Ok(Some(PracticePage {
             practice,
             areas,
             measures,
             resources,
+            essa,
         }))
     }
 

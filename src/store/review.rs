@@ -110,6 +110,27 @@ pub struct DueRow {
     pub due_on: String,
 }
 
+/// What a coach decided and wrote, with the ESSA tier confirmed when vetting (above 4 only).
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict<'a> {
+    pub decision: Decision,
+    pub comment: &'a str,
+    pub rubric: &'a [Score],
+    pub essa_tier: Option<crate::domain::essa::Tier>,
+}
+
+impl<'a> Verdict<'a> {
+    /// A decision with a comment and nothing else (an archive, a restore).
+    pub fn bare(decision: Decision, comment: &'a str) -> Verdict<'a> {
+        Verdict {
+            decision,
+            comment,
+            rubric: &[],
+            essa_tier: None,
+        }
+    }
+}
+
 /// Why a decision was not recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
@@ -180,16 +201,20 @@ impl Db {
     }
 
     /// Records a coach's decision on `revision_id`, if it is still the submitted revision.
-    #[instrument(skip_all, fields(practice.id = practice_id, decision = decision.as_str()))]
+    #[instrument(skip_all, fields(practice.id = practice_id, decision = verdict.decision.as_str()))]
     pub async fn decide(
         &self,
         practice_id: i64,
         revision_id: i64,
         reviewer: i64,
-        decision: Decision,
-        comment: &str,
-        rubric: &[Score],
+        verdict: Verdict<'_>,
     ) -> Result<(), DecisionError> {
+        let Verdict {
+            decision,
+            comment,
+            rubric,
+            essa_tier,
+        } = verdict;
         let mut tx = self.begin_write().await?;
         // The revision public before: adopting teams hear what a new one changed.
         let public_before: Option<i64> =
@@ -241,7 +266,7 @@ impl Db {
             return Err(DecisionError::Stale);
         }
         query(
-            "insert into reviews (practice_id, revision_id, reviewer_id, decision, comment, rubric) values ($1, $2, $3, $4, $5, $6)",
+            "insert into reviews (practice_id, revision_id, reviewer_id, decision, comment, rubric, essa_tier) values ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(practice_id)
         .bind(revision_id)
@@ -249,6 +274,7 @@ impl Db {
         .bind(decision.as_str())
         .bind(comment)
         .bind(serde_json::to_string(rubric).unwrap_or_else(|_| "[]".into()))
+        .bind(essa_tier.filter(|_| decision == Decision::Vet).map(|t| t.number()))
         .execute(&mut tx)
         .await?;
         record_event_noting(

@@ -30,6 +30,11 @@ pub struct IndexDoc {
     /// school and every adopting school that reports `improved` ("schools like mine").
     pub levels: Vec<String>,
     pub locales: Vec<String>,
+    /// The ESSA tier the practice page shows (`tier-3`), if any.
+    pub essa: Option<&'static str>,
+    /// The materials and time-to-start bands of what it takes, where the team said.
+    pub materials: Option<&'static str>,
+    pub start: Option<&'static str>,
     pub team_name: String,
     pub school_name: String,
     pub district_name: String,
@@ -58,6 +63,8 @@ struct Row {
     district: String,
     district_name: String,
     adoption_count: i64,
+    start_hours: Option<f64>,
+    materials_cost: Option<f64>,
 }
 
 /// Only practices the public can read are indexed: a public revision, not archived.
@@ -67,6 +74,7 @@ impl Db {
     /// The index documents of the given practices (or of every public practice), in id order.
     /// Practices that are not public are absent from the result.
     pub async fn index_docs(&self, ids: Option<&[i64]>) -> sqlx::Result<Vec<IndexDoc>> {
+        let ids_list = ids;
         // All five statements share `filter`.
         let (filter, ids) = match ids {
             Some(ids) => (
@@ -81,7 +89,8 @@ impl Db {
                       t.name as team_name, s.name as school_name, s.level, s.locale,
                       d.slug as district, d.name as district_name,
                       (select count(*) from adoptions a where a.practice_id = p.id
-                         and a.status in ('adopted', 'adapted')) as adoption_count
+                         and a.status in ('adopted', 'adapted')) as adoption_count,
+                      r.start_hours, r.materials_cost
                from practices p
                join practice_revisions r on r.id = p.public_revision_id
                join teams t on t.id = p.team_id
@@ -156,9 +165,16 @@ impl Db {
             entry.1.push(locale);
         }
 
+        let mut essa = self.essa_inputs(ids_list).await?;
+
         Ok(rows
             .into_iter()
             .map(|r| {
+                let cost = crate::domain::Cost {
+                    start_hours: r.start_hours,
+                    materials: r.materials_cost,
+                    ..Default::default()
+                };
                 let (mut levels, mut locales) = worked.remove(&r.id).unwrap_or_default();
                 levels.push(r.level.clone());
                 locales.push(r.locale.clone());
@@ -191,6 +207,9 @@ impl Db {
                     district: r.district,
                     levels,
                     locales,
+                    essa: essa.remove(&r.id).and_then(|e| e.shown()).map(|t| t.key()),
+                    materials: cost.materials_band(),
+                    start: cost.start_band(),
                     team_name: r.team_name,
                     school_name: r.school_name,
                     district_name: r.district_name,

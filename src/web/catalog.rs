@@ -27,6 +27,27 @@ pub fn router() -> Router<AppState> {
         .route("/practices/{slug}", get(practice))
         .route("/challenges", get(challenges))
         .route("/challenges/{slug}", get(challenge))
+        .route("/evidence", get(evidence))
+}
+
+#[derive(Template)]
+#[template(path = "evidence.html")]
+struct EvidenceGuide {
+    chrome: Chrome,
+    tiers: [&'static str; 4],
+    min_sample: i64,
+    min_sites: usize,
+}
+
+/// What the stages and the ESSA levels mean, and how the hub reads one from the other.
+async fn evidence(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
+    use crate::domain::essa::{MIN_SAMPLE, MIN_SITES, Tier};
+    page(EvidenceGuide {
+        chrome: Chrome::new(&state, &viewer),
+        tiers: Tier::ALL.map(Tier::label),
+        min_sample: MIN_SAMPLE,
+        min_sites: MIN_SITES,
+    })
 }
 
 #[derive(Template)]
@@ -119,6 +140,9 @@ pub(super) struct PracticeTemplate {
     level: &'static str,
     locale: &'static str,
     measures: Vec<MeasureView>,
+    essa: views::EssaView,
+    /// What it takes, as the team said it: (what, how much).
+    cost: Vec<(&'static str, String)>,
     /// The team's first student-outcome measure, for the ledger's chart.
     own_outcome: Option<Measure>,
     chart: String,
@@ -262,6 +286,8 @@ pub(super) fn practice_template(
         level: views::level_label(&p.level),
         locale: views::locale_label(&p.locale),
         measures: found.measures.iter().map(MeasureView::from).collect(),
+        essa: views::EssaView::new(&found.essa),
+        cost: views::cost_rows(&p.cost()),
         chart: chart::measures_svg(&found.measures),
         resources: found.resources,
         license: p

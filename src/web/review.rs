@@ -15,11 +15,12 @@ use super::views::{self, MeasureView};
 use super::{Chrome, form_field, page};
 use crate::AppState;
 use crate::auth::{SignedIn, Viewer};
+use crate::domain::essa::Tier;
 use crate::domain::privacy::{PrivacyFlag, scan_doc};
 use crate::domain::{Status, Vocabulary};
 use crate::error::{AppError, AppResult};
 use crate::store::{
-    Capped, Decision, DecisionError, DueRow, EditTarget, QueueRow, ReviewRow, Score, User,
+    Capped, Decision, DecisionError, DueRow, EditTarget, QueueRow, ReviewRow, Score, User, Verdict,
 };
 
 pub fn router() -> Router<AppState> {
@@ -128,8 +129,54 @@ struct ReviewPage {
     flags: Vec<PrivacyFlag>,
     rubric: Vec<(usize, String, String, String)>,
     comment: String,
+    /// The evidence level of the revision under review, and the tiers above 4 a coach may
+    /// confirm (number, label): none when the figures support no more than Tier 4.
+    essa: views::EssaView,
+    essa_choices: Vec<(i64, &'static str)>,
+    essa_tier: String,
     problems: Vec<String>,
     history: Vec<ReviewRow>,
+}
+
+/// What a coach typed on the review page, shown again when a decision is refused.
+struct Typed {
+    scores: Vec<Score>,
+    comment: String,
+    essa_tier: String,
+}
+
+/// The ESSA tier a vetting decision confirms: none (`""`), or a tier above 4 that the
+/// figures support. A coach confirms what the figures support, never more.
+pub(crate) fn essa_confirmation(
+    supported: Option<Tier>,
+    decision: Decision,
+    chosen: &str,
+) -> Result<Option<Tier>, String> {
+    let chosen = chosen.trim();
+    if chosen.is_empty() {
+        return Ok(None);
+    }
+    let tier = chosen
+        .parse::<i64>()
+        .ok()
+        .and_then(Tier::from_number)
+        .filter(|t| *t < Tier::Rationale)
+        .ok_or_else(|| {
+            "Choose Tier 1, 2 or 3 to confirm, or leave the level unconfirmed (Tier 4 needs no confirmation).".to_string()
+        })?;
+    if decision != Decision::Vet {
+        return Err(
+            "A level is confirmed when vetting: choose Vet, or leave the level unconfirmed.".into(),
+        );
+    }
+    match supported {
+        Some(s) if s <= tier => Ok(Some(tier)),
+        Some(s) => Err(format!(
+            "The recorded figures support at most {}; a coach confirms what they support, never more.",
+            s.label()
+        )),
+        None => Err("The recorded figures support no ESSA tier to confirm.".into()),
+    }
 }
 
 async fn target(state: &AppState, slug: &str) -> AppResult<EditTarget> {
@@ -154,27 +201,20 @@ async fn review_page(
             note: String::new(),
         })
         .collect();
-    render_review(
-        &state,
-        &viewer,
-        &user,
-        t,
-        blank,
-        String::new(),
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
+    let typed = Typed {
+        scores: blank,
+        comment: String::new(),
+        essa_tier: String::new(),
+    };
+    render_review(&state, &viewer, &user, t, typed, Vec::new(), StatusCode::OK).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn render_review(
     state: &AppState,
     viewer: &Viewer,
     user: &User,
     t: EditTarget,
-    scores: Vec<Score>,
-    comment: String,
+    typed: Typed,
     problems: Vec<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
@@ -193,6 +233,12 @@ async fn render_review(
             .map(|old| diff_docs(&old, &t.doc)),
         _ => None,
     };
+    let supported = found.essa.assess().supported;
+    let essa_choices = Tier::ALL
+        .into_iter()
+        .filter(|t| *t < Tier::Rationale && supported.is_some_and(|s| s <= *t))
+        .map(|t| (t.number(), t.label()))
+        .collect();
     let mut response = page(ReviewPage {
         chrome: Chrome::new(state, viewer),
         title: t.doc.title.clone(),
@@ -206,12 +252,16 @@ async fn render_review(
         measures: found.measures.iter().map(MeasureView::from).collect(),
         diff,
         flags: scan_doc(&t.doc),
-        rubric: scores
+        essa: views::EssaView::new(&found.essa),
+        essa_choices,
+        essa_tier: typed.essa_tier,
+        rubric: typed
+            .scores
             .into_iter()
             .enumerate()
             .map(|(i, s)| (i, s.criterion, s.score, s.note))
             .collect(),
-        comment,
+        comment: typed.comment,
         problems,
         history: state.db.reviews_of(&slug).await?,
         slug,
@@ -282,25 +332,41 @@ async fn decide(
             note: field(&format!("note-{i}")).trim().to_string(),
         })
         .collect();
-    let problems = decision_problems(decision, &scores, &comment);
+    let mut problems = decision_problems(decision, &scores, &comment);
+    let essa_tier = field("essa_tier");
+    let supported = state
+        .db
+        .practice_page_at(&slug, Some(t.current_revision_id))
+        .await?
+        .and_then(|found| found.essa.assess().supported);
+    let confirmed = essa_confirmation(supported, decision, &essa_tier)
+        .map_err(|e| problems.push(e))
+        .ok()
+        .flatten();
+    let typed = Typed {
+        scores,
+        comment,
+        essa_tier,
+    };
     if !problems.is_empty() {
         return render_review(
             &state,
             &viewer,
             &user,
             t,
-            scores,
-            comment,
+            typed,
             problems,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     }
-    match state
-        .db
-        .decide(t.id, revision, user.id, decision, &comment, &scores)
-        .await
-    {
+    let verdict = Verdict {
+        decision,
+        comment: &typed.comment,
+        rubric: &typed.scores,
+        essa_tier: confirmed,
+    };
+    match state.db.decide(t.id, revision, user.id, verdict).await {
         Ok(()) => {
             tracing::info!(practice.slug = %slug, decision = decision.as_str(), "review decision");
             Ok(Redirect::to(&format!("/review?decided={slug}")).into_response())
@@ -312,8 +378,7 @@ async fn decide(
                 &viewer,
                 &user,
                 t,
-                scores,
-                comment,
+                typed,
                 vec![DecisionError::Stale.to_string()],
                 StatusCode::CONFLICT,
             )
@@ -395,7 +460,12 @@ async fn record(
 ) -> AppResult<()> {
     match state
         .db
-        .decide(t.id, t.current_revision_id, user.id, decision, comment, &[])
+        .decide(
+            t.id,
+            t.current_revision_id,
+            user.id,
+            Verdict::bare(decision, comment),
+        )
         .await
     {
         Ok(()) => Ok(()),

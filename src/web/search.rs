@@ -116,6 +116,17 @@ impl Labels {
     }
 
     async fn read(state: &AppState) -> AppResult<Labels> {
+        fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+            list.iter()
+                .map(|(v, l)| (v.to_string(), l.to_string()))
+                .collect()
+        }
+        fn essa_labels() -> Vec<(String, String)> {
+            crate::domain::essa::Tier::ALL
+                .iter()
+                .map(|t| (t.key().to_string(), t.label().to_string()))
+                .collect()
+        }
         fn vocab<V: Vocabulary>() -> Vec<(String, String)> {
             V::ALL
                 .iter()
@@ -130,6 +141,9 @@ impl Labels {
         m.insert(Facet::Stage, vocab::<Stage>());
         m.insert(Facet::Level, vocab::<Level>());
         m.insert(Facet::Locale, vocab::<Locale>());
+        m.insert(Facet::Essa, essa_labels());
+        m.insert(Facet::Cost, pairs(&crate::domain::MATERIALS_BANDS));
+        m.insert(Facet::Start, pairs(&crate::domain::START_BANDS));
         Ok(Labels(m))
     }
 

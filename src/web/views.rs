@@ -130,6 +130,11 @@ pub struct MeasureView {
     pub change: String,
     pub n: i64,
     pub period: String,
+    /// How the figures were gathered, with the comparison group's figures where there is one:
+    /// "Comparison group: 40% → 41% (n = 120), p = 0.01".
+    pub design: String,
+    /// "lower is better" where that is so, else empty.
+    pub better: &'static str,
 }
 
 impl From<&Measure> for MeasureView {
@@ -156,8 +161,110 @@ impl From<&Measure> for MeasureView {
             change: format!("{sign}{}{unit}", num(delta.abs())),
             n: m.n,
             period: m.period.clone(),
+            design: design_words(m),
+            better: if m.better == crate::domain::Better::Lower {
+                "lower is better"
+            } else {
+                ""
+            },
         }
     }
+}
+
+fn design_words(m: &Measure) -> String {
+    use crate::domain::Design;
+    let kind = match m.design {
+        Design::PrePost => return "Before and after, no comparison group".into(),
+        Design::Comparison => "Comparison group",
+        Design::Randomized => "Randomized comparison group",
+    };
+    let mut out = kind.to_string();
+    if let Some(c) = m.comparison {
+        out.push_str(&format!(
+            ": {} → {} (n = {})",
+            figure(c.baseline, m.unit),
+            figure(c.result, m.unit),
+            c.n
+        ));
+    }
+    if let Some(p) = m.p_value {
+        out.push_str(&format!(", p = {}", crate::content::format_number(p)));
+    }
+    out
+}
+
+/// The ESSA evidence level of a practice as its page tells it.
+pub struct EssaView {
+    /// "Tier 4 · Demonstrates a rationale", or "Not yet at an ESSA tier".
+    pub label: String,
+    /// `tier-4`, or `none`: the style and the search filter's value.
+    pub key: &'static str,
+    pub reason: String,
+    pub next: Option<String>,
+    /// A higher tier the figures support that a coach has not confirmed: said so.
+    pub pending: Option<&'static str>,
+    /// Whether a coach confirmed the tier shown (above 4).
+    pub confirmed: bool,
+}
+
+impl EssaView {
+    pub fn new(input: &crate::store::EssaInput) -> EssaView {
+        let a = input.assess();
+        let shown = a.shown(input.confirmed);
+        EssaView {
+            label: shown.map_or("Not yet at an ESSA tier".into(), |t| t.label().into()),
+            key: shown.map_or("none", |t| t.key()),
+            reason: a.reason.clone(),
+            next: a.next.clone(),
+            pending: a.pending(input.confirmed).map(|t| t.label()),
+            confirmed: shown.is_some_and(|t| t < crate::domain::essa::Tier::Rationale),
+        }
+    }
+}
+
+/// The "what it takes" box: (what, how much) rows of what the team said.
+pub fn cost_rows(c: &crate::domain::Cost) -> Vec<(&'static str, String)> {
+    let hours = |h: f64| {
+        if h == 1.0 {
+            "1 hour".to_string()
+        } else if h < 1.0 && h > 0.0 {
+            format!("{} minutes", num(h * 60.0))
+        } else {
+            format!("{} hours", num(h))
+        }
+    };
+    let mut rows = Vec::new();
+    if let Some(h) = c.start_hours {
+        rows.push(("Time for a teacher to start", hours(h)));
+    }
+    if let Some(h) = c.weekly_hours {
+        rows.push((
+            "Ongoing time",
+            if h == 0.0 {
+                "none beyond lesson time".into()
+            } else {
+                format!("{} per week", hours(h))
+            },
+        ));
+    }
+    if let Some(m) = c.materials {
+        rows.push((
+            "Materials",
+            if m == 0.0 {
+                "no cost".into()
+            } else {
+                format!(
+                    "{} {} per classroom",
+                    num(m),
+                    c.currency.as_deref().unwrap_or("")
+                )
+            },
+        ));
+    }
+    if !c.staff_roles.is_empty() {
+        rows.push(("Staff roles needed", c.staff_roles.join(", ")));
+    }
+    rows
 }
 
 /// A number for reading: at most two decimals, no trailing zeros.

@@ -516,14 +516,14 @@ fn check_reports_the_problems_of_every_file_in_one_run() {
         "network.toml:".to_string(),
         "challenge-areas.toml:".to_string(),
         "\"writing\" is used twice".to_string(),
-        "number-talks-sentence-frames.md:22: measures[1].n: 3 is below the minimum cell size"
+        "number-talks-sentence-frames.md:28: measures[1].n: 3 is below the minimum cell size"
             .to_string(),
         "peer-learning-walks.md:4: challenge_areas: \"teacher-colaboration\" is not in challenge-areas.toml".to_string(),
         format!(
             "{}: not read: practice files end in .md (lowercase); rename it to x.md",
             practices.join("x.MD").display()
         ),
-        "adoption[5].practice: \"x\" is not a practice in practices/ (practices/x.MD was not read: practice files end in .md (lowercase)".to_string(),
+        "adoption[6].practice: \"x\" is not a practice in practices/ (practices/x.MD was not read: practice files end in .md (lowercase)".to_string(),
         "adoption[2].outcome: \"better\"".to_string(),
         "adoptions.toml:6: adoption[1].aspects_kept: 99 is not an aspect of \"attendance-welcome-calls\"".to_string(),
     ];

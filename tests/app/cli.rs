@@ -54,7 +54,7 @@ fn a_broken_directory_imports_nothing_and_exits_non_zero() {
         let out = brightspots(work.path(), &[cmd, broken.path().to_str().unwrap()]);
         assert!(!out.status.success(), "{cmd}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("number-talks-sentence-frames.md:22: measures[1].n: 4 is below the minimum cell size of 10"), "{err}");
+        assert!(err.contains("number-talks-sentence-frames.md:28: measures[1].n: 4 is below the minimum cell size of 10"), "{err}");
         assert!(err.contains("nothing was imported"), "{err}");
     }
     assert!(

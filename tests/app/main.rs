@@ -12,6 +12,7 @@ mod connections;
 mod content_rules;
 mod copy;
 mod damaged_index;
+mod evidence;
 mod feeds;
 mod harness;
 mod helpers;

@@ -138,8 +138,8 @@ async fn a_session_gathers_the_quarter_and_exports_it() {
     assert!(p.contains("Vetted (17)"), "vetted count");
     assert!(p.contains("Archived (1)") && p.contains("bus-route-attendance-buddies"));
     assert!(
-        p.contains("Adoptions and what they report (4)"),
-        "the seed's four adoptions"
+        p.contains("Adoptions and what they report (5)"),
+        "the seed's five adoptions"
     );
     assert!(p.contains("Due for re-review (1)") && p.contains("/review/reciprocal-teaching-roles"));
     // Teacher collaboration had only a submitted practice until today's vetting.

@@ -303,6 +303,7 @@ async fn filters_combine_or_within_and_across_facets() {
         found,
         vec![
             "claim-evidence-reasoning-lab-talk",
+            "ninth-grade-success-advisory",
             "writing-conferences-with-one-next-step"
         ]
     );
@@ -346,12 +347,14 @@ async fn sort_orders_and_stable_paging() {
     );
     assert_eq!(newest[0], practices[0].slug.as_str());
 
-    // Number talks has two adoptions counted (adopted + adapted); turn-and-talk one.
+    // Number talks has two adoptions counted (adopted + adapted); turn-and-talk and the
+    // ninth-grade advisory one each, the newer vetted first.
     let adopted = slugs(&api(&app, "sort=adopted").await);
     assert_eq!(
-        &adopted[..2],
+        &adopted[..3],
         [
             "number-talks-sentence-frames",
+            "ninth-grade-success-advisory",
             "turn-and-talk-with-talk-moves"
         ]
     );

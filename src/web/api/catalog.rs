@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::drafts::MeasureFields;
+use super::drafts::{CostFields, MeasureFields};
 use super::{ApiError, Filters, SlugParam, cached};
 use crate::AppState;
 use crate::domain::SectionKind;
@@ -301,7 +301,35 @@ pub struct Practice {
     pub resources: Vec<ResourceItem>,
     /// The schools that tried it, and what happened.
     pub adoptions: Vec<AdoptionItem>,
+    /// What it takes to start and keep it going, where the team said.
+    pub cost: CostFields,
+    pub essa: EssaLevel,
     pub url: String,
+}
+
+/// The ESSA evidence level the practice page shows, and why (see `/evidence`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EssaLevel {
+    /// tier-1 … tier-4, or none.
+    pub level: String,
+    pub label: String,
+    pub reason: String,
+    /// What the next level needs.
+    pub next: Option<String>,
+    /// A stronger level the recorded figures support that no coach has confirmed yet.
+    pub pending: Option<String>,
+}
+
+impl From<&crate::web::views::EssaView> for EssaLevel {
+    fn from(v: &crate::web::views::EssaView) -> Self {
+        EssaLevel {
+            level: v.key.into(),
+            label: v.label.clone(),
+            reason: v.reason.clone(),
+            next: v.next.clone(),
+            pending: v.pending.map(String::from),
+        }
+    }
 }
 
 /// One public practice, with every section as HTML and Markdown.
@@ -393,6 +421,8 @@ pub async fn practice(
                 })
                 .collect(),
             adoptions: adoptions.iter().map(AdoptionItem::from).collect(),
+            cost: CostFields::from(&p.cost()),
+            essa: EssaLevel::from(&crate::web::views::EssaView::new(&found.essa)),
             url: format!("{base}/practices/{slug}"),
         }))
     })

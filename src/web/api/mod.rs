@@ -263,6 +263,14 @@ fn vocabulary(facet: Facet) -> Option<Vec<&'static str>> {
         Facet::Stage => Some(all::<Stage>()),
         Facet::Level => Some(all::<Level>()),
         Facet::Locale => Some(all::<Locale>()),
+        Facet::Essa => Some(
+            crate::domain::essa::Tier::ALL
+                .iter()
+                .map(|t| t.key())
+                .collect(),
+        ),
+        Facet::Cost => Some(crate::domain::MATERIALS_BANDS.map(|b| b.0).to_vec()),
+        Facet::Start => Some(crate::domain::START_BANDS.map(|b| b.0).to_vec()),
         Facet::Challenge | Facet::District => None,
     }
 }

@@ -12,8 +12,8 @@ use super::caller::Caller;
 use super::{ApiError, ApiJson, FieldProblem, SlugParam};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::store::{Decision, DecisionError, Score};
-use crate::web::review::{decision_problems, require_coach, require_other_team};
+use crate::store::{Decision, DecisionError, Score, Verdict};
+use crate::web::review::{decision_problems, essa_confirmation, require_coach, require_other_team};
 
 /// One criterion of the rubric, scored.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -38,6 +38,10 @@ pub struct ReviewWrite {
     pub comment: String,
     /// Every criterion of the rubric, scored.
     pub rubric: Vec<ScoreWrite>,
+    /// When vetting: the ESSA tier above 4 (1, 2 or 3) you confirm the recorded figures
+    /// support. Never more than they support; leave out to confirm none.
+    #[serde(default)]
+    pub essa_tier: Option<i64>,
 }
 
 /// Vets or returns a practice submitted for review (coaches, not of its team).
@@ -125,19 +129,33 @@ pub async fn decide(
             });
         }
     }
+    let mut confirmed = None;
+    if let (Some(decision), Some(tier)) = (decision, write.essa_tier) {
+        let supported = state
+            .db
+            .practice_page_at(&slug, Some(t.current_revision_id))
+            .await?
+            .and_then(|found| found.essa.assess().supported);
+        match essa_confirmation(supported, decision, &tier.to_string()) {
+            Ok(t) => confirmed = t,
+            Err(message) => problems.push(FieldProblem {
+                field: "essa_tier".into(),
+                message,
+            }),
+        }
+    }
     let Some(decision) = decision.filter(|_| problems.is_empty()) else {
         return Ok(ApiError::problems(problems));
     };
+    let verdict = Verdict {
+        decision,
+        comment: &comment,
+        rubric: &scores,
+        essa_tier: confirmed,
+    };
     match state
         .db
-        .decide(
-            t.id,
-            write.revision,
-            caller.user.id,
-            decision,
-            &comment,
-            &scores,
-        )
+        .decide(t.id, write.revision, caller.user.id, verdict)
         .await
     {
         Ok(()) => {
