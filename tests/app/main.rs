@@ -13,6 +13,7 @@ mod content_rules;
 mod copy;
 mod damaged_index;
 mod feeds;
+mod forest;
 mod harness;
 mod helpers;
 mod identity;
