@@ -421,48 +421,58 @@ fn svg(id: &str, rows: &[Row<'_>], mixed_units: bool) -> String {
         escape(&title),
         escape(&desc.join("; "))
     );
-    for (i, r) in rows.iter().enumerate() {
-        let top = TOP + ROW * i as f64;
-        let y = top + 32.0;
-        let c = change(r.measure);
-        let text = format!(
-            "{} — {} · {} · n = {}",
-            truncate(r.school, 48),
-            r.label(),
-            change_text(c, r.measure.unit),
-            r.measure.n
-        );
-        let _ = writeln!(
+    // The zero line runs down the rows' lines and breaks for their text.
+    for i in 0..rows.len() {
+        let from = TOP + ROW * i as f64 + 19.0;
+        let to = if i + 1 == rows.len() {
+            axis_y
+        } else {
+            from + 27.0
+        };
+        let _ = write!(
             out,
-            r##"<g class="forest-row forest-{}"><text x="0" y="{:.1}" class="chart-name">{}</text><line x1="{zero:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#1f2d3d" stroke-width="3"/>{}</g>"##,
-            verdict_class(r.verdict()),
-            top + 14.0,
-            escape(&text),
-            x(c),
-            marker(r.verdict(), x(c), y),
+            r##"<line x1="{zero:.1}" y1="{from:.1}" x2="{zero:.1}" y2="{to:.1}" stroke="#1f2d3d" stroke-width="1.5"/>"##
         );
     }
     let _ = writeln!(
         out,
-        r##"<line x1="{zero:.1}" y1="{TOP}" x2="{zero:.1}" y2="{axis_y:.1}" stroke="#1f2d3d" stroke-width="1.5"/><line x1="{PLOT_LEFT}" y1="{axis_y:.1}" x2="{PLOT_RIGHT}" y2="{axis_y:.1}" stroke="#1f2d3d"/>
+        r##"<line x1="{PLOT_LEFT}" y1="{axis_y:.1}" x2="{PLOT_RIGHT}" y2="{axis_y:.1}" stroke="#1f2d3d"/>
 <text x="{zero:.1}" y="{:.1}" text-anchor="middle" class="chart-value">0</text>"##,
         axis_y + 16.0
     );
+    for (i, r) in rows.iter().enumerate() {
+        let top = TOP + ROW * i as f64;
+        let y = top + 32.0;
+        let c = change(r.measure);
+        let _ = writeln!(
+            out,
+            r##"<g class="forest-row forest-{}"><text x="0" y="{:.1}" class="chart-name">{}</text><text x="{WIDTH}" y="{:.1}" text-anchor="end" class="chart-value">{}</text><line x1="{zero:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#1f2d3d" stroke-width="3"/>{}</g>"##,
+            verdict_class(r.verdict()),
+            top + 14.0,
+            escape(&format!("{} — {}", truncate(r.school, 36), r.label())),
+            top + 14.0,
+            escape(&format!("{} · n = {}", signed(c), r.measure.n)),
+            x(c),
+            marker(r.verdict(), x(c), y),
+        );
+    }
     // The ends of the axis, where they are far enough from zero to be read apart from it.
     let least = changes.iter().copied().fold(f64::INFINITY, f64::min);
     let most = changes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    for (value, anchor) in [(least, "start"), (most, "end")] {
+    let ends = if most > least {
+        vec![least, most]
+    } else {
+        vec![most]
+    };
+    for value in ends {
         if (x(value) - zero).abs() > 40.0 {
-            let at = if anchor == "start" {
-                PLOT_LEFT
-            } else {
-                PLOT_RIGHT
-            };
             let _ = writeln!(
                 out,
-                r##"<text x="{at}" y="{:.1}" text-anchor="{anchor}" class="chart-value">{}</text>"##,
+                r##"<line x1="{at:.1}" y1="{axis_y:.1}" x2="{at:.1}" y2="{:.1}" stroke="#1f2d3d"/><text x="{at:.1}" y="{:.1}" text-anchor="middle" class="chart-value">{}</text>"##,
+                axis_y + 4.0,
                 axis_y + 16.0,
-                escape(&signed(value))
+                escape(&signed(value)),
+                at = x(value),
             );
         }
     }
