@@ -181,7 +181,7 @@ impl Row<'_> {
 }
 
 /// Why a discontinued adoption stopped: the adoption record has no field of its own for it,
-/// so it is the team's adaptations note ("what you changed, and why").
+/// so it is the team's adaptations note, where the adoption form asks for it.
 pub fn discontinued_reason(a: &AdoptionView) -> Option<String> {
     (a.status == AdoptionStatus::Discontinued.as_str()).then(|| {
         match a.adaptations.as_deref().map(str::trim) {
