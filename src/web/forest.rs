@@ -52,12 +52,15 @@ pub struct Forest {
     /// originating school and every school in `tried`.
     pub students: i64,
     pub panels: Vec<Panel>,
+    /// How many different measures the rows hold, counting those only the originating
+    /// school reported (which are not charted here: "Measures" charts them).
+    pub measures: usize,
 }
 
 impl Forest {
-    /// More than one measure is charted: no figure pools across them.
+    /// The schools did not all measure the same thing: no figure pools across them.
     pub fn several_measures(&self) -> bool {
-        self.panels.len() > 1
+        self.measures > 1
     }
 
     pub fn not_comparable(&self) -> &'static str {
@@ -267,6 +270,7 @@ pub fn build(
         }
     }
 
+    let measures = groups.len();
     let panels = groups
         .into_iter()
         .map(|(_, _, rows)| rows)
@@ -315,6 +319,7 @@ pub fn build(
         tried: tried_count,
         students: students.values().sum(),
         panels,
+        measures,
     }
 }
 
@@ -350,14 +355,15 @@ fn panel(id: &str, rows: &[Row<'_>]) -> Panel {
     let mixed_units = rows.iter().any(|r| r.measure.unit != first.unit);
     let pooled = (rows.len() >= 2 && !mixed_units).then(|| {
         let total: i64 = rows.iter().map(|r| r.measure.n).sum();
+        let schools: HashSet<&str> = rows.iter().map(|r| r.school_slug).collect();
         let weighted: f64 = rows
             .iter()
             .map(|r| change(r.measure) * r.measure.n as f64)
             .sum();
         format!(
-            "{} (the mean change of {} schools, weighted by n; {} students)",
+            "{} (the mean change across {} schools, weighted by n; {} students)",
             change_text(weighted / total.max(1) as f64, first.unit),
-            rows.len(),
+            schools.len(),
             total
         )
     });
@@ -675,6 +681,7 @@ mod tests {
             f.panels.is_empty(),
             "only the originating school's measure is left"
         );
+        assert!(!f.several_measures());
         assert_eq!((f.improved, f.tried, f.students), (0, 1, 100));
     }
 
@@ -703,6 +710,26 @@ mod tests {
         assert!(svg.contains("forest-originating") && svg.contains("<polygon"));
         assert!(svg.contains("change (result − baseline), in percentage points"));
         assert!(svg.contains(r#"role="img""#) && svg.contains("<title id=\"forest-1-title\">"));
+    }
+
+    #[test]
+    fn a_measure_only_the_originating_school_reported_still_makes_them_incomparable() {
+        let own = [measure("Exit slips", Unit::Percent, 36.0, 69.0, 100)];
+        let adoptions = [adoption(
+            1,
+            "a",
+            "adopted",
+            Some("improved"),
+            vec![measure("Benchmark", Unit::Percent, 40.0, 45.0, 30)],
+        )];
+        let f = build(&ORIGIN, &own, &adoptions, 10);
+        assert_eq!(
+            f.panels.len(),
+            1,
+            "the originating school's own measure is in Measures"
+        );
+        assert!(f.several_measures());
+        assert!(f.panels[0].pooled.is_none());
     }
 
     #[test]

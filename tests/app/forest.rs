@@ -286,12 +286,12 @@ async fn forest_pools_only_comparable_measures() {
     // The exit-slip panel: every row the same measure in percent, so an n-weighted mean:
     // (33 × 138 + 23 × 87 − 5 × 50 + 3 × 25) / 300.
     assert!(
-        f.contains("Pooled change: +21.27 percentage points (the mean change of 4 schools, weighted by n; 300 students)."),
+        f.contains("Pooled change: +21.27 percentage points (the mean change across 4 schools, weighted by n; 300 students)."),
         "{f}"
     );
     // Across the two panels nothing is pooled, and the page says why.
     assert!(f.contains(
-        "The schools measured different things, charted separately below. These measures are not comparable, so no pooled figure is shown."
+        "The schools did not all measure the same thing, so each measure is charted on its own. These measures are not comparable, so no pooled figure is shown."
     ));
     assert_eq!(
         f.matches("Pooled change").count(),
@@ -409,4 +409,29 @@ async fn forest_shows_nothing_unvetted_hidden_or_below_the_minimum_cell() {
         app.get("/practices/peer-learning-walks").await.0,
         axum::http::StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn forest_waits_for_a_school_beyond_exploring() {
+    let app = TestApp::seeded().await;
+    // Bayview's practice: no adoptions in the seed.
+    let slug = "reciprocal-teaching-roles";
+    let m = measure(&app, "Students at benchmark", 38.0, 51.0, 40).await;
+    adopt(
+        &app,
+        slug,
+        "lincoln-es-step",
+        AdoptionStatus::Exploring,
+        None,
+        None,
+        vec![m],
+    )
+    .await;
+    let page = app.page(&format!("/practices/{slug}")).await;
+    let f = forest(&page);
+    assert!(
+        f.contains("No adopting school has gone beyond exploring it yet."),
+        "{f}"
+    );
+    assert!(!f.contains("Improved at") && !f.contains("<svg") && rows(f).is_empty());
 }
