@@ -20,6 +20,8 @@ pub struct AdoptionView {
     pub practice_title: String,
     pub team_slug: String,
     pub team_name: String,
+    /// Tells schools of the same name apart (the forest chart counts each school once).
+    pub school_slug: String,
     pub school_name: String,
     pub level: String,
     pub locale: String,
@@ -70,7 +72,7 @@ impl AdoptionView {
 
 const VIEW: &str = r#"
     select a.id, p.slug as practice_slug, pr.title as practice_title, t.slug as team_slug,
-           t.name as team_name, s.name as school_name, s.level, s.locale, d.name as district_name,
+           t.name as team_name, s.slug as school_slug, s.name as school_name, s.level, s.locale, d.name as district_name,
            a.status, a.started_on, a.aspects_kept, ar.essential_aspects as aspects, a.adaptations,
            a.outcome, ar.number as revision_number,
            (select number from practice_revisions where id = p.public_revision_id) as public_number,

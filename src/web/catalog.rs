@@ -11,7 +11,7 @@ use axum::routing::get;
 use super::feeds::FeedLink;
 use super::listing::Listing;
 use super::views::{self, CardView, MeasureView, StageBadge};
-use super::{Chrome, chart, page};
+use super::{Chrome, chart, forest, page};
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::domain::{AdoptionStatus, Ingredient, Measure, Outcome, Status, Vocabulary};
@@ -121,7 +121,8 @@ pub(super) struct PracticeTemplate {
     /// Set on an author's preview: the link back to the edit form.
     preview: Option<String>,
     ledger: Vec<LedgerRow>,
-    ledger_chart: String,
+    /// "Across every school that tried it", beside the ledger.
+    forest: Option<forest::Forest>,
     /// Where "Adopt this practice" leads, for someone who may adopt it (or sign in to).
     adopt_link: Option<String>,
     /// Why a signed-in team member sees no Adopt button.
@@ -143,8 +144,6 @@ pub(super) struct PracticeTemplate {
     essa: views::EssaView,
     /// What it takes, as the team said it: (what, how much).
     cost: Vec<(&'static str, String)>,
-    /// The team's first student-outcome measure, for the ledger's chart.
-    own_outcome: Option<Measure>,
     chart: String,
     resources: Vec<crate::domain::Resource>,
     license: String,
@@ -163,10 +162,22 @@ async fn practice(
     };
     let related = related(&state, &slug).await;
     let adoptions = state.db.adoptions_of_practice(&slug).await?;
+    let own = found.measures.clone();
     let mut template = practice_template(&state, &viewer, found, related, None);
-    template.ledger_chart =
-        ledger_chart(&template.p.school_name, &template.own_outcome, &adoptions);
-    template.ledger = adoptions.iter().map(LedgerRow::from).collect();
+    let min_cell = state.settings.min_cell().get();
+    let p = &template.p;
+    let origin = forest::Origin {
+        school_slug: &p.school_slug,
+        school: &p.school_name,
+        district: &p.district_name,
+    };
+    // Drawn from exactly the adoptions the ledger lists, and only where it lists any.
+    template.forest =
+        (!adoptions.is_empty()).then(|| forest::build(&origin, &own, &adoptions, min_cell));
+    template.ledger = adoptions
+        .iter()
+        .map(|a| LedgerRow::new(a, min_cell))
+        .collect();
     let own_team = |u: &crate::store::User| u.teams.iter().any(|t| t.slug == template.p.team_slug);
     template.restorable =
         template.archived && viewer.user().is_some_and(|u| u.is_coach() && !own_team(u));
@@ -196,6 +207,8 @@ pub(super) struct LedgerRow {
     locale: &'static str,
     district: String,
     status: &'static str,
+    /// Why a discontinued adoption stopped.
+    reason: Option<String>,
     fidelity: String,
     adaptations: String,
     outcome: &'static str,
@@ -203,21 +216,29 @@ pub(super) struct LedgerRow {
     figures: String,
 }
 
-impl From<&AdoptionView> for LedgerRow {
-    fn from(a: &AdoptionView) -> Self {
+impl LedgerRow {
+    /// A measure with n below `min_cell` is never shown (none should have been stored).
+    fn new(a: &AdoptionView, min_cell: i64) -> Self {
+        let shown: Vec<Measure> = a
+            .measures
+            .iter()
+            .filter(|m| m.n >= min_cell)
+            .cloned()
+            .collect();
         LedgerRow {
             school: a.school_name.clone(),
             level: views::level_label(&a.level),
             locale: views::locale_label(&a.locale),
             district: a.district_name.clone(),
             status: views::label::<AdoptionStatus>(&a.status),
+            reason: forest::discontinued_reason(a),
             fidelity: a.fidelity(),
             adaptations: a.adaptations.clone().unwrap_or_default(),
             outcome: a
                 .outcome
                 .as_deref()
                 .map_or("not yet reported", views::label::<Outcome>),
-            figures: student_outcome(&a.measures).map_or("—".into(), |m| {
+            figures: student_outcome(&shown).map_or("—".into(), |m| {
                 format!(
                     "{} → {} (n = {})",
                     views::figure(m.baseline, m.unit),
@@ -233,33 +254,6 @@ fn student_outcome(measures: &[Measure]) -> Option<&Measure> {
     measures
         .iter()
         .find(|m| m.ingredient == Ingredient::StudentOutcome)
-}
-
-/// The originating team's first student-outcome measure beside each adopter's.
-fn ledger_chart(origin: &str, own: &Option<Measure>, adoptions: &[AdoptionView]) -> String {
-    let mut bars: Vec<Measure> = Vec::new();
-    if let Some(m) = own {
-        bars.push(Measure {
-            name: format!("{origin} (originating): {}", m.name),
-            ..m.clone()
-        });
-    }
-    for a in adoptions {
-        if let Some(m) = student_outcome(&a.measures) {
-            bars.push(Measure {
-                name: format!("{}: {}", a.school_name, m.name),
-                ..m.clone()
-            });
-        }
-    }
-    if bars.len() < 2 {
-        return String::new();
-    }
-    chart::measures_chart(
-        "ledger-chart",
-        "Student outcomes at the originating school and at adopting schools",
-        &bars,
-    )
 }
 
 /// The practice page: the published page and the author's preview are this one function,
@@ -296,11 +290,10 @@ pub(super) fn practice_template(
             .unwrap_or_else(|| state.settings.default_license.clone()),
         published_on: views::opt_date(&p.published_on),
         vetted_on: views::opt_date(&p.vetted_on),
-        own_outcome: student_outcome(&found.measures).cloned(),
         related,
         preview,
         ledger: Vec::new(),
-        ledger_chart: String::new(),
+        forest: None,
         adopt_link: None,
         adopt_note: None,
         p,

@@ -7,6 +7,7 @@ mod assets;
 mod catalog;
 mod chart;
 pub mod feeds;
+mod forest;
 mod health;
 mod listing;
 pub mod memo;

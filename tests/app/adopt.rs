@@ -233,7 +233,10 @@ async fn replicated_is_earned_at_its_edges_and_search_follows() {
         page.contains(&format!("{} of {}", all.len(), all.len())),
         "fidelity in the ledger"
     );
-    assert!(page.contains("ledger-chart-title"), "the ledger chart");
+    assert!(
+        page.contains("forest-1-title"),
+        "the chart across every school that tried it"
+    );
 
     // Search follows: the stage facet, the schools-like-mine facet, the most-adopted sort.
     app.indexed().await;

@@ -14,6 +14,7 @@ mod copy;
 mod damaged_index;
 mod evidence;
 mod feeds;
+mod forest;
 mod harness;
 mod helpers;
 mod identity;
