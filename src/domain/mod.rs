@@ -170,6 +170,12 @@ impl Measure {
         out
     }
 
+    /// Whether every group the measure describes is at least the minimum cell size: a
+    /// measure stored before the network raised its minimum is not shown.
+    pub fn publishable(&self, min_cell: CellSize) -> bool {
+        self.n >= min_cell.get() && self.comparison.is_none_or(|c| c.n >= min_cell.get())
+    }
+
     /// The change from baseline to result, positive when it went the better way.
     pub fn gain(&self) -> f64 {
         self.better.sign() * (self.result - self.baseline)

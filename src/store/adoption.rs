@@ -42,6 +42,13 @@ pub struct AdoptionView {
 }
 
 impl AdoptionView {
+    /// Without the measures of a group below the minimum cell size (see
+    /// `PracticePage::within`).
+    pub fn within(mut self, min_cell: crate::domain::CellSize) -> AdoptionView {
+        self.measures.retain(|m| m.publishable(min_cell));
+        self
+    }
+
     pub fn kept(&self) -> Vec<u32> {
         serde_json::from_str(&self.aspects_kept).unwrap_or_default()
     }

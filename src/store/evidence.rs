@@ -11,7 +11,7 @@ use super::measures::{MeasureRow, columns};
 use super::sql::{Arg, query_as};
 use super::{Db, parse_list};
 use crate::domain::essa::{Assessment, Evidence, Tier, assess};
-use crate::domain::{Measure, SectionKind};
+use crate::domain::{CellSize, Measure, SectionKind};
 
 /// The inputs of one practice's ESSA assessment.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +34,14 @@ impl EssaInput {
             .map(|(school, measure)| Evidence { school, measure })
             .collect();
         assess(self.logic_model, &evidence)
+    }
+
+    /// Without the measures of a group below the minimum cell size (stored before the network
+    /// raised it): what pages may show and count.
+    pub fn within(mut self, min_cell: CellSize) -> EssaInput {
+        self.own.retain(|(_, m)| m.publishable(min_cell));
+        self.adopted.retain(|(_, m)| m.publishable(min_cell));
+        self
     }
 
     /// The tier the hub shows (see `Assessment::shown`).

@@ -125,6 +125,16 @@ impl PracticeRow {
     }
 }
 
+impl PracticePage {
+    /// Without the measures of a group below the minimum cell size — stored before the
+    /// network raised its minimum — so that no public page or answer shows or counts them.
+    pub fn within(mut self, min_cell: crate::domain::CellSize) -> PracticePage {
+        self.measures.retain(|m| m.publishable(min_cell));
+        self.essa = self.essa.within(min_cell);
+        self
+    }
+}
+
 /// Everything the practice page shows.
 #[derive(Debug, Clone)]
 pub struct PracticePage {

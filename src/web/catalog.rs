@@ -160,8 +160,15 @@ async fn practice(
     let Some(found) = state.db.practice_page(&slug).await? else {
         return Err(AppError::NotFound);
     };
+    let found = found.within(state.settings.min_cell());
     let related = related(&state, &slug).await;
-    let adoptions = state.db.adoptions_of_practice(&slug).await?;
+    let adoptions = state
+        .db
+        .adoptions_of_practice(&slug)
+        .await?
+        .into_iter()
+        .map(|a| a.within(state.settings.min_cell()))
+        .collect::<Vec<_>>();
     let own = found.measures.clone();
     let mut template = practice_template(&state, &viewer, found, related, None);
     let min_cell = state.settings.min_cell().get();

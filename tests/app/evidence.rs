@@ -319,3 +319,44 @@ fn the_content_format_carries_designs_and_costs() {
         "{errors:#?}"
     );
 }
+
+#[tokio::test]
+async fn nothing_below_the_minimum_cell_size_is_shown_or_counted() {
+    // A comparison group of 5 stored before the network raised its minimum (or written past
+    // the rules): no page, answer or level may show or count it.
+    let app = TestApp::seeded().await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sql::query(
+        r#"update measures set comparison_n = 5
+           where adoption_id = (select a.id from adoptions a join practices p on p.id = a.practice_id
+                                where p.slug = 'ninth-grade-success-advisory')"#,
+    )
+    .execute(&mut tx)
+    .await
+    .unwrap();
+    sql::query(
+        r#"update measures set comparison_n = 6
+           where revision_id = (select public_revision_id from practices where slug = 'turn-and-talk-with-talk-moves')
+             and position = 0"#,
+    )
+    .execute(&mut tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let page = app.page(ADVISORY).await;
+    assert!(
+        page.contains("may support <strong>Tier 3 · Promising evidence</strong>"),
+        "{page}"
+    );
+    assert!(!page.contains("(n = 5)"));
+    let (_, json) = app
+        .get("/api/v1/practices/ninth-grade-success-advisory")
+        .await;
+    assert!(!json.contains("\"comparison_n\":5"), "{json}");
+    let turn = app.page("/practices/turn-and-talk-with-talk-moves").await;
+    assert!(!turn.contains("(n = 6)"));
+    let (_, json) = app
+        .get("/api/v1/practices/turn-and-talk-with-talk-moves")
+        .await;
+    assert!(!json.contains("\"comparison_n\":6"), "{json}");
+}

@@ -354,6 +354,7 @@ pub async fn practice(
         let Some(found) = state.db.practice_page(&slug).await? else {
             return Ok(Err(ApiError::not_found("practice")));
         };
+        let found = found.within(state.settings.min_cell());
         let p = &found.practice;
         let sources: std::collections::HashMap<String, String> = state
             .db
@@ -371,7 +372,13 @@ pub async fn practice(
                 markdown: sources.get(key).cloned().unwrap_or_default(),
             })
             .collect();
-        let adoptions = state.db.adoptions_of_practice(&slug).await?;
+        let adoptions = state
+            .db
+            .adoptions_of_practice(&slug)
+            .await?
+            .into_iter()
+            .map(|a| a.within(state.settings.min_cell()))
+            .collect::<Vec<_>>();
         let base = state.settings.public_url();
         Ok(Ok(Practice {
             slug: p.slug.clone(),

@@ -218,7 +218,9 @@ fn key(name: &str) -> String {
 
 /// A student-outcome measure large enough to show.
 fn shown(m: &Measure, min_cell: i64) -> bool {
-    m.ingredient == Ingredient::StudentOutcome && m.n >= min_cell
+    m.ingredient == Ingredient::StudentOutcome
+        && m.n >= min_cell
+        && m.comparison.is_none_or(|c| c.n >= min_cell)
 }
 
 /// The adoptions that count as having tried the practice: those the ledger shows, beyond

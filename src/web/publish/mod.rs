@@ -554,7 +554,8 @@ async fn preview(
         .db
         .practice_page_at(&slug, Some(target.current_revision_id))
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NotFound)?
+        .within(state.settings.min_cell());
     let edit = format!("/practices/{slug}/edit");
     page(super::catalog::practice_template(
         &state,
