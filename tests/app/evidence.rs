@@ -360,3 +360,52 @@ async fn nothing_below_the_minimum_cell_size_is_shown_or_counted() {
         .await;
     assert!(!json.contains("\"comparison_n\":6"), "{json}");
 }
+
+#[tokio::test]
+async fn the_api_writes_and_reads_designs_costs_and_the_level() {
+    use crate::tokens::{call, make_token, practice};
+    use serde_json::json;
+    let app = TestApp::seeded().await;
+    let mut rosa = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let token = make_token(&mut rosa, "script", &["read", "write:practices"]).await;
+    let t = Some(token.as_str());
+    let mut p = practice("Restate, then add", "bayview-ms-step");
+    p["measures"][0]["design"] = json!("comparison");
+    p["measures"][0]["comparison_baseline"] = json!(40);
+    p["measures"][0]["comparison_result"] = json!(44);
+    p["measures"][0]["comparison_n"] = json!(3);
+    p["cost"] = json!({"start_hours": 2, "materials_per_classroom": 30, "currency": "usd dollars"});
+    let (status, v) = call(&app, "POST", "/api/v1/practices", t, Some(p.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let fields: Vec<&str> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"measures[0].comparison_n"), "{fields:?}");
+    assert!(fields.contains(&"cost.currency"), "{fields:?}");
+
+    p["measures"][0]["comparison_n"] = json!(30);
+    p["measures"][0]["p_value"] = json!(0.04);
+    p["cost"]["currency"] = json!("USD");
+    let (status, draft) = call(&app, "POST", "/api/v1/practices", t, Some(p)).await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    assert_eq!(draft["measures"][0]["design"], "comparison");
+    assert_eq!(draft["measures"][0]["comparison_n"], 30);
+    assert_eq!(draft["measures"][0]["p_value"], 0.04);
+    assert_eq!(draft["cost"]["materials_per_classroom"], 30.0);
+    assert_eq!(draft["cost"]["currency"], "USD");
+
+    let (_, advisory) = call(
+        &app,
+        "GET",
+        "/api/v1/practices/ninth-grade-success-advisory",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(advisory["essa"]["level"], "tier-4");
+    assert_eq!(advisory["essa"]["pending"], "Tier 2 · Moderate evidence");
+    assert_eq!(advisory["cost"]["start_hours"], 3.0);
+}

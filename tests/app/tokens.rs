@@ -50,7 +50,7 @@ pub async fn call(
     (status, value)
 }
 
-fn practice(title: &str, team: &str) -> Value {
+pub fn practice(title: &str, team: &str) -> Value {
     json!({
         "title": title,
         "summary": "Students restate a peer's idea before adding their own.",

@@ -290,6 +290,9 @@ fn api_field(key: &str) -> String {
     if let Some(section) = key.strip_prefix("s-") {
         return format!("sections.{section}");
     }
+    if let Some(field) = key.strip_prefix("cost-") {
+        return format!("cost.{field}");
+    }
     match key {
         "areas" => "challenge_areas".into(),
         "grades" => "grade_bands".into(),

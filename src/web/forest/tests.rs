@@ -12,6 +12,10 @@ fn measure(name: &str, unit: Unit, baseline: f64, result: f64, n: i64) -> Measur
         result,
         n,
         period: "p".into(),
+        design: Default::default(),
+        better: Default::default(),
+        comparison: None,
+        p_value: None,
     }
 }
 
