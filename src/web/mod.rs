@@ -8,6 +8,7 @@ mod catalog;
 mod chart;
 pub mod feeds;
 mod health;
+mod like_mine;
 mod listing;
 pub mod memo;
 mod network;
@@ -16,6 +17,7 @@ pub mod page_cache;
 pub(crate) mod plc;
 mod publish;
 mod review;
+mod school_profiles;
 pub mod search;
 mod signin;
 mod tokens;
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(network::router())
         .merge(search::router())
+        .merge(like_mine::router())
         .merge(api::router(&state))
         .merge(feeds::router())
         .merge(health::router())
