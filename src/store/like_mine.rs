@@ -61,6 +61,19 @@ impl SchoolProfileRow {
     }
 }
 
+/// An adoption that reported improvement, with its practice (`Db::worked_at`).
+#[derive(FromRow)]
+struct WorkedRow {
+    id: i64,
+    slug: String,
+    title: String,
+    stage: String,
+    origin: String,
+    school: String,
+    aspects_kept: String,
+    essential_aspects: String,
+}
+
 const SCHOOLS: &str = r#"
     select s.slug, s.name, s.level, s.locale, s.nces_locale, s.enrolment,
            s.economically_disadvantaged, s.english_learners, s.students_with_disabilities,
@@ -73,7 +86,6 @@ pub(crate) async fn write_profile(
     school: &str,
     p: &SchoolProfile,
 ) -> sqlx::Result<Done> {
-    let v = |x: Option<&'static str>| x;
     query(
         r#"update schools set nces_locale = $2, enrolment = $3, economically_disadvantaged = $4,
              english_learners = $5, students_with_disabilities = $6
@@ -83,11 +95,11 @@ pub(crate) async fn write_profile(
              or students_with_disabilities is distinct from $6)"#,
     )
     .bind(school)
-    .bind(v(p.nces_locale.map(|x| x.as_str())))
-    .bind(v(p.enrolment.map(|x| x.as_str())))
-    .bind(v(p.economically_disadvantaged.map(|x| x.as_str())))
-    .bind(v(p.english_learners.map(|x| x.as_str())))
-    .bind(v(p.students_with_disabilities.map(|x| x.as_str())))
+    .bind(p.nces_locale.map(|x| x.as_str()))
+    .bind(p.enrolment.map(|x| x.as_str()))
+    .bind(p.economically_disadvantaged.map(|x| x.as_str()))
+    .bind(p.english_learners.map(|x| x.as_str()))
+    .bind(p.students_with_disabilities.map(|x| x.as_str()))
     .execute(&mut *tx)
     .await
 }
@@ -145,7 +157,7 @@ impl Db {
     /// ones are never here; the title and stage are the public revision's.
     #[instrument(skip_all)]
     pub async fn worked_at(&self) -> sqlx::Result<Vec<WorkedAt>> {
-        let rows: Vec<(i64, String, String, String, String, String, String, String)> = query_as(
+        let rows: Vec<WorkedRow> = query_as(
             r#"select p.id, p.slug, r.title,
                       case when p.stage = 'replicated' then p.stage else r.stage end as stage,
                       os.slug as origin, s.slug as school, a.aspects_kept, ar.essential_aspects
@@ -164,7 +176,17 @@ impl Db {
         .await?;
         let mut by_practice: Vec<WorkedAt> = Vec::new();
         let mut at: HashMap<String, usize> = HashMap::new();
-        for (id, slug, title, stage, origin, school, kept, essential) in rows {
+        for WorkedRow {
+            id,
+            slug,
+            title,
+            stage,
+            origin,
+            school,
+            aspects_kept: kept,
+            essential_aspects: essential,
+        } in rows
+        {
             let Ok(stage) = Vocabulary::parse(&stage) else {
                 continue;
             };
