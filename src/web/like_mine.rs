@@ -129,6 +129,32 @@ fn compared_on(s: &SchoolTraits) -> String {
     parts.join(", ")
 }
 
+/// A profile as (what, band) lines for a school's page.
+pub(super) fn profile_lines(p: &crate::domain::SchoolProfile) -> Vec<(&'static str, String)> {
+    let share =
+        |b: Option<crate::domain::ShareBand>| b.map(|b| format!("{} of students", b.label()));
+    [
+        (
+            "NCES locale",
+            p.nces_locale
+                .map(|n| format!("{} ({})", n.label(), n.code())),
+        ),
+        ("Enrolment", p.enrolment.map(|e| e.label().to_string())),
+        (
+            "Economically disadvantaged",
+            share(p.economically_disadvantaged),
+        ),
+        ("English learners", share(p.english_learners)),
+        (
+            "Students with disabilities",
+            share(p.students_with_disabilities),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(what, v)| Some((what, v?)))
+    .collect()
+}
+
 async fn like_mine_page(
     viewer: Viewer,
     State(state): State<AppState>,

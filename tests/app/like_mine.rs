@@ -191,6 +191,14 @@ async fn like_mine_ranks_by_the_documented_score_with_reasons_in_plain_words() {
     assert!(page.contains("<optgroup label=\"Known District\">"));
     assert!(page.contains("School twin-ms (Middle, suburban)"));
 
+    // A school's page shows its profile and links its ranking.
+    let page = app.page("/schools/home-ms").await;
+    assert!(
+        page.contains("<dt>English learners</dt><dd>40–60 % of students</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/like-mine?school=home-ms\""));
+
     // No school chosen and nobody signed in: the form only.
     let page = app.page("/like-mine").await;
     assert!(card_slugs(&page).is_empty());
@@ -310,6 +318,7 @@ async fn administrators_edit_profiles_with_csrf_and_bad_input_is_kept() {
     let mut admin = Browser::local(&app, "Ada Admin", "admin", "origin-es-step").await;
     let page = admin.get("/admin").await.body;
     assert!(page.contains("id=\"profile-town-k8\""), "{page}");
+    crate::accessibility::check_page("/admin", &page);
 
     // Without the CSRF token nothing changes.
     let before = app
@@ -351,6 +360,7 @@ async fn administrators_edit_profiles_with_csrf_and_bad_input_is_kept() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("Not saved"), "{}", r.body);
+    crate::accessibility::check_page("/admin/schools/town-k8/profile", &r.body);
     assert!(
         r.body
             .contains("<option value=\"45-55\" selected>45-55 (not valid)</option>"),
