@@ -298,6 +298,15 @@ async fn search_sorts_by_like_mine_and_refuses_unknown_schools() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("\"parameter\":\"school\""), "{body}");
 
+    // The document describes the order and its school.
+    let (_, doc) = app.get("/api/v1/openapi.json").await;
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let params = doc["paths"]["/api/v1/search"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(params.iter().any(|p| p["name"] == "school"));
+    assert!(doc.to_string().contains("\"like-mine\""));
+
     // The page: the same order, the school kept in its links and form.
     let page = app.page("/search?sort=like-mine&school=home-ms").await;
     let shown = card_slugs(&page);
