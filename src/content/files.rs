@@ -109,7 +109,10 @@ struct RawSchool {
 
 /// An NCES locale as its spelling (`"suburb-large"`) or its code (`21` or `"21"`).
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "an NCES locale, as its name (\"suburb-large\") or its code (21)"
+)]
 enum NcesValue {
     Code(i64),
     Text(String),

@@ -512,7 +512,7 @@ async fn an_invalid_profile_in_network_toml_names_file_line_and_field_and_import
         )
         .replacen(
             "level = \"k-8\"\nlocale = \"town\"\n",
-            "level = \"k-8\"\nlocale = \"town\"\nenrolment = 250\n",
+            "level = \"k-8\"\nlocale = \"town\"\nenrolment = 250\nnces_locale = 3.2\n",
             1,
         );
     std::fs::write(&path, &text).unwrap();
@@ -524,7 +524,28 @@ async fn an_invalid_profile_in_network_toml_names_file_line_and_field_and_import
             && e.line == Some(line_of("enrolment = 250"))),
         "{errors:?}"
     );
-    std::fs::write(&path, text.replacen("enrolment = 250\n", "", 1)).unwrap();
+    // A number that is no NCES code's shape says what would be.
+    std::fs::write(
+        &path,
+        text.replacen(
+            "enrolment = 250\nnces_locale = 3.2\n",
+            "nces_locale = 3.2\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let errors = load_dir(dir.path(), app.state.settings.min_cell()).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("an NCES locale, as its name")),
+        "{errors:?}"
+    );
+    std::fs::write(
+        &path,
+        text.replacen("enrolment = 250\nnces_locale = 3.2\n", "", 1),
+    )
+    .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let errors = load_dir(dir.path(), app.state.settings.min_cell()).unwrap_err();
     let found = |field: &str, needle: &str, says: &str| {
