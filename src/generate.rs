@@ -173,6 +173,7 @@ pub fn stream(practices: usize, seed: u64, mut each: impl FnMut(PracticeDoc)) ->
                 district: slug(&format!("district-{d}")),
                 level: *rng.pick(Level::ALL),
                 locale: *rng.pick(Locale::ALL),
+                profile: Default::default(),
             });
             c.teams.push(TeamDoc {
                 slug: slug(&format!("{school}-step")),

@@ -141,7 +141,8 @@ pub async fn search(db: &Db, req: &SearchRequest) -> u64 {
         match match_expr(req) {
             Some(m) => {
                 let order = match req.sort {
-                    Sort::Relevance => "bm25(bench_fts, 4.0, 2.0, 1.5, 1.0)",
+                    // The baseline has no school profiles: like-mine falls back to relevance.
+                    Sort::Relevance | Sort::LikeMine => "bm25(bench_fts, 4.0, 2.0, 1.5, 1.0)",
                     Sort::Newest => "p.vetted_on desc",
                     Sort::MostAdopted => ADOPTED,
                 };

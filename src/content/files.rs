@@ -7,7 +7,10 @@ use super::locate::Locator;
 use super::practice_file::{Problems, RawMeasure, write_measures};
 use super::tomlw::TomlWriter;
 use crate::domain::limits::{MAX_ADAPTATIONS, MAX_MEASURES, control_character, too_long, too_many};
-use crate::domain::{AdoptionStatus, Level, Locale, Measure, Outcome, Slug, Vocabulary};
+use crate::domain::{
+    AdoptionStatus, EnrolmentBand, Level, Locale, Measure, NcesLocale, Outcome, SchoolProfile,
+    ShareBand, Slug, Vocabulary,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AreaDoc {
@@ -29,6 +32,8 @@ pub struct SchoolDoc {
     pub district: Slug,
     pub level: Level,
     pub locale: Locale,
+    /// Optional bands for "schools like mine" (`domain::profile`).
+    pub profile: SchoolProfile,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +100,68 @@ struct RawSchool {
     district: String,
     level: String,
     locale: String,
+    nces_locale: Option<NcesValue>,
+    enrolment: Option<String>,
+    economically_disadvantaged: Option<String>,
+    english_learners: Option<String>,
+    students_with_disabilities: Option<String>,
+}
+
+/// An NCES locale as its spelling (`"suburb-large"`) or its code (`21` or `"21"`).
+#[derive(Deserialize)]
+#[serde(
+    untagged,
+    expecting = "an NCES locale, as its name (\"suburb-large\") or its code (21)"
+)]
+enum NcesValue {
+    Code(i64),
+    Text(String),
+}
+
+/// Reads a school's profile fields (`at` is `school[N]`); a bad value is reported, and left
+/// out of the profile.
+fn parse_profile(
+    p: &mut Problems,
+    at: &str,
+    s: &RawSchool,
+    locale: Option<Locale>,
+) -> SchoolProfile {
+    let nces_locale = s.nces_locale.as_ref().and_then(|v| {
+        let text = match v {
+            NcesValue::Code(c) => c.to_string(),
+            NcesValue::Text(t) => t.clone(),
+        };
+        NcesLocale::parse_either(&text)
+            .map_err(|e| p.field(&format!("{at}.nces_locale"), e))
+            .ok()
+    });
+    let enrolment = s
+        .enrolment
+        .as_deref()
+        .and_then(|v| p.vocab::<EnrolmentBand>(&format!("{at}.enrolment"), v));
+    let mut share = |field: &str, v: &Option<String>| {
+        v.as_deref()
+            .and_then(|v| p.vocab::<ShareBand>(&format!("{at}.{field}"), v))
+    };
+    let profile = SchoolProfile {
+        nces_locale,
+        enrolment,
+        economically_disadvantaged: share(
+            "economically_disadvantaged",
+            &s.economically_disadvantaged,
+        ),
+        english_learners: share("english_learners", &s.english_learners),
+        students_with_disabilities: share(
+            "students_with_disabilities",
+            &s.students_with_disabilities,
+        ),
+    };
+    if let Some(locale) = locale
+        && let Err(e) = profile.check_locale(locale)
+    {
+        p.field(&format!("{at}.nces_locale"), e);
+    }
+    profile
 }
 
 #[derive(Deserialize)]
@@ -239,6 +306,7 @@ pub fn parse_network(file: &str, text: &str) -> Parsed<Network> {
         let district = p.slug(&format!("{at}.district"), &s.district);
         let level = p.vocab::<Level>(&format!("{at}.level"), &s.level);
         let locale = p.vocab::<Locale>(&format!("{at}.locale"), &s.locale);
+        let profile = parse_profile(&mut p, &at, &s, locale);
         net.school_slugs.extend(slug.clone());
         if let (Some(slug), Some(district), Some(level), Some(locale)) =
             (slug, district, level, locale)
@@ -249,6 +317,7 @@ pub fn parse_network(file: &str, text: &str) -> Parsed<Network> {
                 district,
                 level,
                 locale,
+                profile,
             });
         }
     }
@@ -384,6 +453,9 @@ pub fn write_network(
         w.str("district", s.district.as_str());
         w.str("level", s.level.as_str());
         w.str("locale", s.locale.as_str());
+        for (field, value) in s.profile.parts() {
+            w.str(field, value);
+        }
     }
     for t in teams {
         w.table("team");

@@ -4,6 +4,7 @@ pub mod essa;
 pub mod limits;
 mod practice;
 pub mod privacy;
+pub mod profile;
 mod quarter;
 mod slug;
 mod standing;
@@ -14,12 +15,13 @@ pub use limits::{
     MAX_TAG, MAX_TAGS, MAX_TICKED, MAX_TITLE, typed_len,
 };
 pub use practice::{Cost, MATERIALS_BANDS, PracticeDoc, START_BANDS, SectionKind};
+pub use profile::SchoolProfile;
 pub use quarter::Quarter;
 pub use slug::Slug;
 pub use standing::Standing;
 pub use vocab::{
-    AdoptionStatus, Better, Design, GradeBand, Ingredient, Level, Locale, Outcome, Role, Stage,
-    Status, Subject, Unit, Vocabulary,
+    AdoptionStatus, Better, Design, EnrolmentBand, GradeBand, Ingredient, Level, Locale,
+    NcesLocale, Outcome, Role, ShareBand, Stage, Status, Subject, Unit, Vocabulary,
 };
 
 /// One measure: an aggregate figure for one of the three STEP data ingredients.

@@ -183,6 +183,47 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// How many students a school enrols, as a band (never the count: see `SchoolProfile`).
+    EnrolmentBand {
+        Under300 => "under-300", "under 300 students";
+        From300 => "300-599", "300–599 students";
+        From600 => "600-999", "600–999 students";
+        From1000 => "1000-1999", "1,000–1,999 students";
+        From2000 => "2000+", "2,000 students or more";
+    }
+);
+
+vocabulary!(
+    /// A share of a school's students, as a band of percentages (never a count).
+    ShareBand {
+        To20 => "0-20", "0–20 %";
+        To40 => "20-40", "20–40 %";
+        To60 => "40-60", "40–60 %";
+        To80 => "60-80", "60–80 %";
+        To100 => "80-100", "80–100 %";
+    }
+);
+
+vocabulary!(
+    /// The NCES locale of a school (its code is `NcesLocale::code`): the finer form of
+    /// `Locale`, with which it must agree.
+    NcesLocale {
+        CityLarge => "city-large", "large city";
+        CityMidsize => "city-midsize", "midsize city";
+        CitySmall => "city-small", "small city";
+        SuburbLarge => "suburb-large", "large suburb";
+        SuburbMidsize => "suburb-midsize", "midsize suburb";
+        SuburbSmall => "suburb-small", "small suburb";
+        TownFringe => "town-fringe", "fringe town";
+        TownDistant => "town-distant", "distant town";
+        TownRemote => "town-remote", "remote town";
+        RuralFringe => "rural-fringe", "fringe rural area";
+        RuralDistant => "rural-distant", "distant rural area";
+        RuralRemote => "rural-remote", "remote rural area";
+    }
+);
+
+vocabulary!(
     /// How a measure's figures were gathered: what they can show about cause (ESSA tiers).
     Design {
         PrePost => "pre-post", "Before and after, no comparison group";

@@ -92,6 +92,9 @@ pub enum Sort {
     Relevance,
     Newest,
     MostAdopted,
+    /// By how alike the schools where each practice worked are to one school
+    /// (`SearchRequest::like_mine`), then by relevance. Not in `ALL`: it needs a school.
+    LikeMine,
 }
 
 impl Sort {
@@ -102,6 +105,7 @@ impl Sort {
             Sort::Relevance => "relevance",
             Sort::Newest => "newest",
             Sort::MostAdopted => "adopted",
+            Sort::LikeMine => "like-mine",
         }
     }
 
@@ -110,12 +114,25 @@ impl Sort {
             Sort::Relevance => "Best match",
             Sort::Newest => "Newest vetted",
             Sort::MostAdopted => "Most adopted",
+            Sort::LikeMine => "Worked in schools like mine",
         }
     }
 
     pub fn from_param(p: &str) -> Option<Sort> {
-        Sort::ALL.into_iter().find(|s| s.param() == p)
+        Sort::ALL
+            .into_iter()
+            .chain([Sort::LikeMine])
+            .find(|s| s.param() == p)
     }
+}
+
+/// The order `Sort::LikeMine` puts practices in for one school: each practice that worked
+/// somewhere (by its id) with its rank (`domain::profile::Ranked::key`, larger first);
+/// every other practice ranks 0, after them, by relevance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LikeMineOrder {
+    pub school: String,
+    pub keys: Arc<BTreeMap<u64, u64>>,
 }
 
 /// A validated search: the query text, facet filters (OR within a facet, AND across),
@@ -127,6 +144,8 @@ pub struct SearchRequest {
     pub sort: Sort,
     pub page: usize,
     pub per_page: usize,
+    /// The school `Sort::LikeMine` compares with, and its order.
+    pub like_mine: Option<LikeMineOrder>,
 }
 
 /// A page of `Search::list`: how many match, and the page's practices as (id, slug).
@@ -258,6 +277,28 @@ impl Search {
             }
             Sort::MostAdopted => {
                 let by = top.order_by_fast_field::<u64>("popularity", Order::Desc);
+                let (n, hits, counts) = searcher.search(&query, &(Count, by, counter))?;
+                (n, unscored(hits), counts)
+            }
+            Sort::LikeMine => {
+                let keys = req
+                    .like_mine
+                    .as_ref()
+                    .map(|l| l.keys.clone())
+                    .unwrap_or_default();
+                let by = top.tweak_score(move |segment: &tantivy::SegmentReader| {
+                    let ids = segment
+                        .fast_fields()
+                        .u64("id")
+                        .ok()
+                        .map(|c| c.first_or_default_col(0));
+                    let keys = keys.clone();
+                    move |doc: DocId, score: tantivy::Score| {
+                        let id = ids.as_ref().map(|c| c.get_val(doc));
+                        let key = id.and_then(|id| keys.get(&id)).copied().unwrap_or(0);
+                        (key, score)
+                    }
+                });
                 let (n, hits, counts) = searcher.search(&query, &(Count, by, counter))?;
                 (n, unscored(hits), counts)
             }

@@ -24,7 +24,9 @@ use tokio::task::JoinHandle;
 
 use tantivy::{Index, IndexReader};
 
-pub use engine::{Among, Facet, Hit, Listed, SearchRequest, SearchResults, Sort, escape};
+pub use engine::{
+    Among, Facet, Hit, LikeMineOrder, Listed, SearchRequest, SearchResults, Sort, escape,
+};
 pub use indexer::Payload;
 pub use query::{MAX_QUERY_CHARS, UserQuery, is_stop_word};
 pub use schema::{SCHEMA_VERSION, markdown_text};

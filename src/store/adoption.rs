@@ -348,7 +348,7 @@ pub(crate) async fn recompute_stage(tx: &mut Conn, practice_id: i64) -> sqlx::Re
 
 /// Whether `kept` (a JSON list of 1-based aspect numbers) names every one of `essential` (a
 /// JSON list of the revision's essential aspects, of which there is at least one).
-fn kept_every_aspect(kept: &str, essential: &str) -> bool {
+pub(crate) fn kept_every_aspect(kept: &str, essential: &str) -> bool {
     let essential =
         serde_json::from_str::<Vec<serde_json::Value>>(essential).map_or(0, |v| v.len());
     let kept: std::collections::HashSet<i64> = serde_json::from_str::<Vec<i64>>(kept)

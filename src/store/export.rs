@@ -49,6 +49,20 @@ struct PracticeRow {
     staff_roles: String,
 }
 
+#[derive(FromRow)]
+struct SchoolExportRow {
+    slug: String,
+    name: String,
+    district: String,
+    level: String,
+    locale: String,
+    nces_locale: Option<String>,
+    enrolment: Option<String>,
+    economically_disadvantaged: Option<String>,
+    english_learners: Option<String>,
+    students_with_disabilities: Option<String>,
+}
+
 /// The newest revision of each practice (of those in `slugs`, or of all) as a doc, by slug,
 /// with the practice id.
 pub(crate) async fn practice_docs(
@@ -250,20 +264,36 @@ pub(crate) async fn export_from(conn: &mut Conn) -> anyhow::Result<Catalog> {
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    let schools = query_as::<(String, String, String, String, String)>(
-        r#"select s.slug, s.name, d.slug, s.level, s.locale from schools s
-           join districts d on d.id = s.district_id order by s.id"#,
+    let schools = query_as::<SchoolExportRow>(
+        r#"select s.slug, s.name, d.slug as district, s.level, s.locale, s.nces_locale, s.enrolment,
+                  s.economically_disadvantaged, s.english_learners, s.students_with_disabilities
+           from schools s join districts d on d.id = s.district_id order by s.id"#,
     )
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|(s, name, d, level, locale)| {
+    .map(|r| {
         Ok(SchoolDoc {
-            slug: slug(&s)?,
-            name,
-            district: slug(&d)?,
-            level: vocab(&level)?,
-            locale: vocab(&locale)?,
+            slug: slug(&r.slug)?,
+            name: r.name,
+            district: slug(&r.district)?,
+            level: vocab(&r.level)?,
+            locale: vocab(&r.locale)?,
+            profile: crate::domain::SchoolProfile {
+                nces_locale: r.nces_locale.as_deref().map(vocab).transpose()?,
+                enrolment: r.enrolment.as_deref().map(vocab).transpose()?,
+                economically_disadvantaged: r
+                    .economically_disadvantaged
+                    .as_deref()
+                    .map(vocab)
+                    .transpose()?,
+                english_learners: r.english_learners.as_deref().map(vocab).transpose()?,
+                students_with_disabilities: r
+                    .students_with_disabilities
+                    .as_deref()
+                    .map(vocab)
+                    .transpose()?,
+            },
         })
     })
     .collect::<anyhow::Result<_>>()?;

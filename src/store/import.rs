@@ -196,7 +196,8 @@ async fn import_network(tx: &mut Conn, catalog: &Catalog) -> sqlx::Result<()> {
         .bind(s.locale.as_str())
         .execute(&mut *tx)
         .await?;
-        reindex_network(tx, changed, Touch::School, s.slug.as_str()).await?;
+        let profiled = super::like_mine::write_profile(tx, s.slug.as_str(), &s.profile).await?;
+        reindex_network(tx, changed.plus(profiled), Touch::School, s.slug.as_str()).await?;
     }
     for t in &catalog.teams {
         let changed = query(

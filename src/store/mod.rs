@@ -12,6 +12,7 @@ mod export;
 pub mod feeds;
 mod import;
 mod jobs;
+mod like_mine;
 mod measures;
 mod notices;
 pub mod pages;
@@ -39,6 +40,7 @@ pub use evidence::EssaInput;
 pub use export::export_catalog;
 pub use import::{ImportReport, import_catalog, import_dir};
 pub use jobs::Job;
+pub use like_mine::ProfiledSchool;
 pub(crate) use notices::schedule_in;
 pub use notices::{
     AdoptionFacts, Announced, Draft, EventFacts, OutboxCounts, Outgoing, Overdue, Recipient, Sent,

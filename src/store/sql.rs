@@ -269,6 +269,11 @@ impl Done {
     pub fn rows_affected(self) -> u64 {
         self.0
     }
+
+    /// The rows of this statement and of `other`.
+    pub fn plus(self, other: Done) -> Done {
+        Done(self.0 + other.0)
+    }
 }
 
 pub fn query<'q>(sql: impl Into<Cow<'q, str>>) -> Query<'q> {

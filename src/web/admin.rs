@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use super::school_profiles::ProfileForm;
 use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::{SignedIn, Viewer};
@@ -20,9 +21,13 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(admin_page))
         .route("/admin/people", post(change_person))
         .route("/admin/reindex", post(reindex))
+        .route(
+            "/admin/schools/{slug}/profile",
+            post(super::school_profiles::save_profile),
+        )
 }
 
-fn require_admin(user: &User) -> AppResult<()> {
+pub(super) fn require_admin(user: &User) -> AppResult<()> {
     if user.role == Role::Admin {
         Ok(())
     } else {
@@ -43,6 +48,8 @@ struct AdminPage {
     /// Where e-mail goes (the SMTP host), if it is on.
     mail_server: Option<String>,
     outbox: crate::store::OutboxCounts,
+    /// Every school's profile form (one of them as sent, when it had problems).
+    profiles: Vec<ProfileForm>,
 }
 
 async fn admin_page(
@@ -52,18 +59,46 @@ async fn admin_page(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> AppResult<Response> {
     require_admin(&user)?;
+    let notice = q.get("done").map(|d| match d.as_str() {
+        "reindex" => "The search index is being rebuilt; search keeps answering from the old index until the new one is ready.".to_string(),
+        "unlink" => "Unlinked: the person's sessions have ended, and their next sign-in with a provider that confirms their e-mail address links the account again.".to_string(),
+        "profile" => "Saved the school's profile.".to_string(),
+        _ => "Saved.".to_string(),
+    });
+    render(&state, &viewer, notice, None).await
+}
+
+/// The admin page; `edited` replaces its school's form (sent with problems).
+pub(super) async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    notice: Option<String>,
+    edited: Option<ProfileForm>,
+) -> AppResult<Response> {
+    let mut edited = edited;
+    let profiles = state
+        .db
+        .profiled_schools()
+        .await?
+        .iter()
+        .map(|s| match edited.take_if(|e| e.slug == s.traits.slug) {
+            Some(form) => form,
+            None => ProfileForm::stored(s),
+        })
+        .collect();
     page(AdminPage {
-        chrome: Chrome::new(&state, &viewer),
+        chrome: Chrome::new(state, viewer),
         people: state.db.people().await?,
         teams: state.db.teams().await?,
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
-        mail_server: state.settings.smtp.as_ref().map(|s| format!("{}:{}", s.host, s.port())),
+        mail_server: state
+            .settings
+            .smtp
+            .as_ref()
+            .map(|s| format!("{}:{}", s.host, s.port())),
         outbox: state.db.outbox_counts().await?,
-        notice: q.get("done").map(|d| match d.as_str() {
-            "reindex" => "The search index is being rebuilt; search keeps answering from the old index until the new one is ready.".to_string(),
-            "unlink" => "Unlinked: the person's sessions have ended, and their next sign-in with a provider that confirms their e-mail address links the account again.".to_string(),
-            _ => "Saved.".to_string(),
-        }),
+        notice,
+        profiles,
     })
 }
 

@@ -270,7 +270,12 @@ async fn search(
             .into_response());
     }
     let labels = Labels::load(&state).await?;
-    let (req, problems) = parse_with(raw.as_deref(), &labels, Sort::Newest, ENTRIES);
+    let (mut req, mut problems) = parse_with(raw.as_deref(), &labels, Sort::Newest, ENTRIES);
+    problems.extend(
+        super::search::resolve_like_mine(&state, &mut req)
+            .await?
+            .map(|(_, p)| p),
+    );
     if let Some(p) = problems.first() {
         return Err(AppError::BadRequest(format!(
             "{}: {}.",
@@ -342,6 +347,9 @@ pub(super) fn search_query(req: &SearchRequest, default_sort: Sort, paging: bool
     }
     if req.sort != default_sort {
         pairs.push(("sort", req.sort.param().to_string()));
+    }
+    if let Some(l) = &req.like_mine {
+        pairs.push(("school", l.school.clone()));
     }
     if paging && req.per_page != ENTRIES {
         pairs.push(("per_page", req.per_page.to_string()));

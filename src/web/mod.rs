@@ -9,6 +9,7 @@ mod chart;
 pub mod feeds;
 mod forest;
 mod health;
+mod like_mine;
 mod listing;
 pub mod memo;
 mod network;
@@ -17,6 +18,7 @@ pub mod page_cache;
 pub(crate) mod plc;
 mod publish;
 mod review;
+mod school_profiles;
 pub mod search;
 mod signin;
 mod tokens;
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(network::router())
         .merge(search::router())
+        .merge(like_mine::router())
         .merge(api::router(&state))
         .merge(feeds::router())
         .merge(health::router())

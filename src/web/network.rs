@@ -67,6 +67,8 @@ struct SchoolPage {
     teams: Vec<NamedRow>,
     listing: Listing,
     feed: FeedLink,
+    /// Its profile for "schools like mine", as (what, band) lines; empty without one.
+    profile: Vec<(&'static str, String)>,
 }
 
 async fn school(
@@ -77,6 +79,12 @@ async fn school(
 ) -> AppResult<Response> {
     let school = state.db.school(&slug).await?.ok_or(AppError::NotFound)?;
     let teams = state.db.teams_of_school(&slug).await?;
+    let profile = state
+        .db
+        .profiled_school(&slug)
+        .await?
+        .map(|s| super::like_mine::profile_lines(&s.traits.profile))
+        .unwrap_or_default();
     let listing = Listing::counted(
         &state,
         Cards::School(&slug),
@@ -92,6 +100,7 @@ async fn school(
         school,
         teams,
         listing,
+        profile,
     })
 }
 

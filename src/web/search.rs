@@ -207,12 +207,19 @@ pub(super) fn parse_with(
         }
         match key.as_str() {
             "q" => q = value,
+            // The school `sort=like-mine` compares with; `resolve_like_mine` checks it.
+            "school" if !value.trim().is_empty() => {
+                req.like_mine = Some(crate::search::LikeMineOrder {
+                    school: value.trim().to_string(),
+                    ..Default::default()
+                })
+            }
             "sort" if !value.is_empty() => match Sort::from_param(&value) {
                 Some(s) => req.sort = s,
                 None => problem(
                     "sort",
                     format!(
-                        "\"{}\" is not a sort order; use relevance, newest or adopted",
+                        "\"{}\" is not a sort order; use relevance, newest, adopted or like-mine",
                         truncate(&value)
                     ),
                 ),
@@ -242,6 +249,53 @@ pub(super) fn parse_with(
     }
     req.query = UserQuery::parse(&q);
     (req, problems)
+}
+
+/// Checks `school` and, for `sort=like-mine`, reads its order. A problem comes with the
+/// API's status for it: 404 for a school that does not exist (as for a district), 422 for
+/// `sort=like-mine` without a school (a rule the document's schema cannot say). The request
+/// is left usable either way: without the order, sorted by relevance.
+pub(super) async fn resolve_like_mine(
+    state: &AppState,
+    req: &mut SearchRequest,
+) -> AppResult<Option<(StatusCode, Problem)>> {
+    let problem = |parameter: &str, message: String| Problem {
+        parameter: parameter.into(),
+        message,
+    };
+    let Some(asked) = req.like_mine.take() else {
+        if req.sort == Sort::LikeMine {
+            req.sort = Sort::Relevance;
+            return Ok(Some((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                problem(
+                    "school",
+                    "sort=like-mine needs school=<slug>, the school to compare with".into(),
+                ),
+            )));
+        }
+        return Ok(None);
+    };
+    let Some(ranking) = super::like_mine::LikeMine::of(state, &asked.school).await? else {
+        if req.sort == Sort::LikeMine {
+            req.sort = Sort::Relevance;
+        }
+        return Ok(Some((
+            StatusCode::NOT_FOUND,
+            problem(
+                "school",
+                format!(
+                    "\"{}\" is not a school of the network",
+                    truncate(&asked.school)
+                ),
+            ),
+        )));
+    };
+    // The order only matters to `like-mine`; another order is not kept apart by a school.
+    if req.sort == Sort::LikeMine {
+        req.like_mine = Some(ranking.order());
+    }
+    Ok(None)
 }
 
 fn truncate(s: &str) -> String {
@@ -338,6 +392,9 @@ pub struct SearchPaging {
     page: Option<u32>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     per_page: Option<u32>,
+    /// The school (its slug) that `sort=like-mine` compares with: practices that worked in
+    /// the schools most like it come first (see the README, "Schools like mine").
+    school: Option<String>,
 }
 
 /// The orders of `sort` (`Sort::param`).
@@ -348,6 +405,8 @@ enum SortParam {
     Relevance,
     Newest,
     Adopted,
+    #[serde(rename = "like-mine")]
+    LikeMine,
 }
 
 /// Searches the public catalog, ranked as the search page ranks it, with facet counts.
@@ -359,7 +418,8 @@ enum SortParam {
     responses(
         (status = 200, description = "A page of results", body = SearchResponse),
         (status = 400, description = "A parameter could not be used", body = ApiError),
-        (status = 404, description = "A filter names a challenge area or district that does not exist, or the page is past the last", body = ApiError),
+        (status = 404, description = "A filter names a challenge area or district that does not exist, `school` names no school, or the page is past the last", body = ApiError),
+        (status = 422, description = "`sort=like-mine` without `school`", body = ApiError),
         (status = 503, description = "The search index is being rebuilt; try again later", body = ApiError),
     )
 )]
@@ -377,9 +437,12 @@ pub(super) async fn search_api(
         }
     }
     let labels = Labels::load(&state).await?;
-    let (req, problems) = parse(raw.as_deref(), &labels);
+    let (mut req, problems) = parse(raw.as_deref(), &labels);
     if let Some(p) = problems.first() {
         return Ok(ApiError::from_problem(p));
+    }
+    if let Some((status, p)) = resolve_like_mine(&state, &mut req).await? {
+        return Ok(ApiError::respond(status, Some(&p.parameter), p.message));
     }
     let o = run(&state, req, true).await?;
     if o.req.page > o.last_page {
@@ -511,6 +574,8 @@ struct SearchPage {
     hits: Vec<HitView>,
     groups: Vec<FacetGroup>,
     sorts: Vec<(&'static str, &'static str, bool)>,
+    /// The school of `sort=like-mine`, kept by the form.
+    like_school: Option<String>,
     per_page: usize,
     pages: Vec<PageLink>,
     prev: Option<String>,
@@ -529,7 +594,8 @@ async fn search_page(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     let labels = Labels::load(&state).await?;
-    let (req, problems) = parse(raw.as_deref(), &labels);
+    let (mut req, mut problems) = parse(raw.as_deref(), &labels);
+    problems.extend(resolve_like_mine(&state, &mut req).await?.map(|(_, p)| p));
     let mut notices: Vec<String> = problems
         .iter()
         .map(|p| format!("{}: {} — ignored.", p.parameter, p.message))
@@ -574,6 +640,9 @@ async fn search_page(
         }
         if req.sort != Sort::Relevance {
             pairs.push(("sort", req.sort.param().to_string()));
+        }
+        if let Some(l) = &req.like_mine {
+            pairs.push(("school", l.school.clone()));
         }
         if req.per_page != DEFAULT_PER_PAGE {
             pairs.push(("per_page", req.per_page.to_string()));
@@ -659,8 +728,10 @@ async fn search_page(
         groups,
         sorts: Sort::ALL
             .iter()
+            .chain(req.like_mine.is_some().then_some(&Sort::LikeMine))
             .map(|s| (s.param(), s.label(), *s == req.sort))
             .collect(),
+        like_school: req.like_mine.as_ref().map(|l| l.school.clone()),
         per_page: req.per_page,
         prev: (req.page > 1).then(|| url(req.page - 1, false, &q)),
         next: (req.page < o.last_page).then(|| url(req.page + 1, false, &q)),

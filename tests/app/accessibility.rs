@@ -16,6 +16,9 @@ const PAGES: &[&str] = &[
     "/districts/harbor-usd",
     "/search?q=attendance&grade=9-12",
     "/search?q=zzzz",
+    "/like-mine",
+    "/like-mine?school=riverside-ms",
+    "/search?sort=like-mine&school=lincoln-es",
     "/no-such-page",
 ];
 
@@ -23,7 +26,7 @@ fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
     doc.select(&Selector::parse(css).unwrap()).collect()
 }
 
-fn check_page(path: &str, html: &str) {
+pub fn check_page(path: &str, html: &str) {
     let doc = Html::parse_document(html);
     assert!(
         doc.errors.is_empty() || doc.errors.iter().all(|e| !e.contains("Unexpected token")),

@@ -19,6 +19,7 @@ mod harness;
 mod helpers;
 mod identity;
 mod instances;
+mod like_mine;
 mod mail;
 mod pages;
 mod plc;
