@@ -4,6 +4,7 @@ pub mod limits;
 mod practice;
 pub mod privacy;
 mod quarter;
+pub mod question;
 mod slug;
 mod standing;
 mod vocab;

@@ -21,6 +21,7 @@ pub struct ImportReport {
     pub practices_revised: usize,
     pub practices_unchanged: usize,
     pub adoptions: usize,
+    pub questions: usize,
 }
 
 /// Practices written per batch (and looked up per query).
@@ -35,6 +36,7 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         import.practices(&mut tx, batch).await?;
     }
     import.adoptions(&mut tx, &catalog.adoptions).await?;
+    import.questions(&mut tx, &catalog.questions).await?;
     tx.commit().await?;
     Ok(import.report)
 }
@@ -109,6 +111,7 @@ pub async fn import_dir(
     match checked {
         Ok(_) => {
             import.adoptions(&mut tx, &shared.adoptions).await?;
+            import.questions(&mut tx, &shared.questions).await?;
             tx.commit().await?;
             Ok(Ok(import.report))
         }
@@ -231,6 +234,18 @@ impl Import {
         for practice_id in adopted {
             super::adoption::recompute_stage(tx, practice_id).await?;
         }
+        Ok(())
+    }
+}
+
+impl Import {
+    async fn questions(
+        &mut self,
+        tx: &mut Conn,
+        questions: &[crate::content::QuestionDoc],
+    ) -> anyhow::Result<()> {
+        self.report.questions +=
+            super::questions::import_questions(tx, &self.ids, questions).await?;
         Ok(())
     }
 }
