@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -127,6 +128,17 @@ pub(super) struct PracticeTemplate {
     published_on: String,
     vetted_on: String,
     related: Vec<HitRow>,
+    /// "Questions to the team": signed-in people only (never an anonymous reader, whose
+    /// page is cached for everyone).
+    questions: Option<super::questions::QuestionsSection>,
+}
+
+/// A question or answer form that failed, to show again on the practice page.
+pub(crate) enum Compose {
+    None,
+    Ask(super::questions::Draft),
+    /// The answer form of one question.
+    Answer(i64, super::questions::Draft),
 }
 
 async fn practice(
@@ -134,12 +146,25 @@ async fn practice(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> AppResult<Response> {
+    practice_response(&state, &viewer, &slug, Compose::None, StatusCode::OK).await
+}
+
+/// The practice page, with `compose` (a question or answer form that failed) filled in and
+/// answered with `status`.
+pub(crate) async fn practice_response(
+    state: &AppState,
+    viewer: &Viewer,
+    slug: &str,
+    compose: Compose,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let (state, slug) = (state.clone(), slug.to_string());
     let Some(found) = state.db.practice_page(&slug).await? else {
         return Err(AppError::NotFound);
     };
     let related = related(&state, &slug).await;
     let adoptions = state.db.adoptions_of_practice(&slug).await?;
-    let mut template = practice_template(&state, &viewer, found, related, None);
+    let mut template = practice_template(&state, viewer, found, related, None);
     template.ledger_chart =
         ledger_chart(&template.p.school_name, &template.own_outcome, &adoptions);
     template.ledger = adoptions.iter().map(LedgerRow::from).collect();
@@ -162,7 +187,14 @@ async fn practice(
             None
         }
     };
-    page(template)
+    if let Some(u) = viewer.user() {
+        let open = !template.archived;
+        template.questions =
+            Some(super::questions::section(&state, u, &template.p, open, compose).await?);
+    }
+    let mut response = page(template)?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 /// One adopting school in the replication ledger.
@@ -277,6 +309,7 @@ pub(super) fn practice_template(
         ledger_chart: String::new(),
         adopt_link: None,
         adopt_note: None,
+        questions: None,
         p,
     }
 }

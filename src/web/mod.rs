@@ -15,6 +15,7 @@ mod notifications;
 pub mod page_cache;
 pub(crate) mod plc;
 mod publish;
+mod questions;
 mod review;
 pub mod search;
 mod signin;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(webhooks::router())
         .merge(adopt::router())
+        .merge(questions::router())
         .merge(review::router())
         .merge(plc::router())
         .merge(notifications::router())
