@@ -23,6 +23,7 @@ mod plc;
 mod processes;
 mod provider;
 mod publish;
+mod questions;
 mod review;
 mod robustness;
 mod round_trip;
