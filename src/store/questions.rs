@@ -301,7 +301,15 @@ pub(crate) async fn import_questions(
     questions: &[QuestionDoc],
 ) -> anyhow::Result<usize> {
     for q in questions {
-        let practice_id = ids[&q.practice];
+        let practice_id = match ids.get(&q.practice) {
+            Some(id) => *id,
+            // A catalog imported without this practice (checked catalogs always have it).
+            None => query_scalar("select id from practices where slug = $1")
+                .bind(q.practice.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("questions.toml: no practice {}", q.practice))?,
+        };
         let asked_at = at_date(q.asked_on);
         let existing: Option<i64> = query_scalar(
             r#"select id from questions where practice_id = $1 and substr(asked_at, 1, 10) = $2

@@ -340,6 +340,24 @@ async fn a_question_mails_each_member_of_the_teams_and_an_answer_the_asker() {
         .await
         .unwrap();
 
+    // A webhook that wants every event hears nothing of questions (members-only text).
+    let events = brightspots::webhooks::EVENTS
+        .iter()
+        .map(|(e, _)| e.to_string())
+        .collect();
+    let hook = brightspots::store::NewWebhook {
+        url: "http://127.0.0.1:9/hooks".into(),
+        secret: brightspots::auth::Secret::new("s3cret"),
+        events,
+        district_id: None,
+        challenge_area_id: None,
+    };
+    app.state
+        .db
+        .add_webhook(&hook, lou, brightspots::auth::now())
+        .await
+        .unwrap();
+
     let id = ask(
         &mut otto,
         "QMAILTOKEN Did the frames help your English learners?",
