@@ -95,6 +95,8 @@ pub(crate) struct AnswerItem {
     pub body: String,
     pub mark: &'static str,
     pub mark_key: &'static str,
+    /// For the team and coaches, as for questions.
+    pub flags: Vec<PrivacyFlag>,
 }
 
 /// The practice page's "Questions to the team", for a signed-in person.
@@ -158,6 +160,11 @@ pub(crate) async fn section(
                     .answers
                     .into_iter()
                     .map(|a| AnswerItem {
+                        flags: if moderator {
+                            privacy::scan("Answer", &a.body)
+                        } else {
+                            Vec::new()
+                        },
                         id: a.id,
                         author: a.author_name,
                         team: a.team_name,

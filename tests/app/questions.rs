@@ -264,6 +264,21 @@ async fn bad_input_shows_the_page_again_with_the_text_kept() {
     // An answer's form keeps its text under its own question.
     let id = ask(&mut otto, "Which grades?").await;
     let mut rosa = Browser::local(&app, "Rosa Lincoln", "member", "lincoln-es-step").await;
+    // The team (and the coaches) see the flags of a posted question, to decide on hiding it.
+    let page = format!("/practices/{SLUG}");
+    assert!(
+        rosa.get(&page)
+            .await
+            .body
+            .contains("This question may identify a student")
+    );
+    assert!(
+        !otto
+            .get(&page)
+            .await
+            .body
+            .contains("This question may identify a student")
+    );
     let email = "Write to maria.l@lincoln.k12.us for the data.";
     let r = answer(&mut rosa, id, email).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
