@@ -135,12 +135,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             match checked {
                 Ok((practices, c)) => {
                     println!(
-                        "{}: valid — {} practices, {} challenge areas, {} teams, {} adoptions",
+                        "{}: valid — {} practices, {} challenge areas, {} teams, {} adoptions, {} questions",
                         dir.display(),
                         practices,
                         c.areas.len(),
                         c.teams.len(),
-                        c.adoptions.len()
+                        c.adoptions.len(),
+                        c.questions.len()
                     );
                     Ok(ExitCode::SUCCESS)
                 }
@@ -175,12 +176,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             match result? {
                 Ok(r) => {
                     println!(
-                        "imported {}: {} practices new, {} revised, {} unchanged; {} adoptions",
+                        "imported {}: {} practices new, {} revised, {} unchanged; {} adoptions; {} questions",
                         dir.display(),
                         r.practices_created,
                         r.practices_revised,
                         r.practices_unchanged,
-                        r.adoptions
+                        r.adoptions,
+                        r.questions
                     );
                     println!("{}", r.designs_line());
                     Ok(ExitCode::SUCCESS)

@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use super::error::ContentError;
 use super::files::{self, AdoptionDoc, AreaDoc, DistrictDoc, SchoolDoc, TeamDoc};
 use super::practice_file::{parse_practice, write_practice};
+use super::questions::{self, QuestionDoc};
 use crate::domain::{CellSize, PracticeDoc, Slug};
 
 pub const AREAS_FILE: &str = "challenge-areas.toml";
 pub const NETWORK_FILE: &str = "network.toml";
 pub const ADOPTIONS_FILE: &str = "adoptions.toml";
+pub const QUESTIONS_FILE: &str = "questions.toml";
 pub const PRACTICES_DIR: &str = "practices";
 
 /// Everything a catalog directory holds, validated. Practices are sorted by slug.
@@ -23,6 +25,8 @@ pub struct Catalog {
     pub teams: Vec<TeamDoc>,
     pub practices: Vec<PracticeDoc>,
     pub adoptions: Vec<AdoptionDoc>,
+    /// Questions to practices' teams, with their answers (`questions.toml`).
+    pub questions: Vec<QuestionDoc>,
 }
 
 /// Reads and validates a catalog directory. Any error anywhere means no catalog: the caller
@@ -77,6 +81,9 @@ pub struct CatalogReader {
     errors: Vec<ContentError>,
     /// Reported after the practices' errors, in the order a reader of the files meets them.
     adoption_errors: Vec<ContentError>,
+    question_lines: Option<super::locate::Locator>,
+    /// Reported last, as `questions.toml` names practices, teams and nothing else names it.
+    question_errors: Vec<ContentError>,
 }
 
 impl CatalogReader {
@@ -131,6 +138,18 @@ impl CatalogReader {
                 adoption_lines = Some(locator);
             }
         }
+        let mut question_errors = Vec::new();
+        let mut question_lines = None;
+        if dir.join(QUESTIONS_FILE).exists()
+            && let Some(text) = read(dir, QUESTIONS_FILE, &mut question_errors)
+        {
+            let parsed = questions::parse_questions(&name(QUESTIONS_FILE), &text);
+            question_errors.extend(parsed.errors);
+            if let Some((qs, locator)) = parsed.rows {
+                shared.questions = qs;
+                question_lines = Some(locator);
+            }
+        }
         Ok(CatalogReader {
             dir: dir.to_path_buf(),
             min_cell,
@@ -145,6 +164,8 @@ impl CatalogReader {
             known,
             errors,
             adoption_errors,
+            question_lines,
+            question_errors,
         })
     }
 
@@ -160,7 +181,9 @@ impl CatalogReader {
 
     /// Whether a problem was found so far (an importer stops writing).
     pub fn has_errors(&self) -> bool {
-        !self.errors.is_empty() || !self.adoption_errors.is_empty()
+        !self.errors.is_empty()
+            || !self.adoption_errors.is_empty()
+            || !self.question_errors.is_empty()
     }
 
     /// Reads the files left, then applies the cross-file rules: the shared files if every
@@ -181,6 +204,15 @@ impl CatalogReader {
             self.adoption_lines.as_ref(),
         );
         errors.append(&mut self.adoption_errors);
+        check_questions(
+            &self.shared,
+            &self.known,
+            &self.practices,
+            &self.dir,
+            self.question_lines.as_ref(),
+            &mut self.question_errors,
+        );
+        errors.append(&mut self.question_errors);
         if errors.is_empty() {
             Ok(self.shared)
         } else {
@@ -551,6 +583,52 @@ fn check_adoptions(
     }
 }
 
+/// Every question names a practice that exists, and teams that exist.
+fn check_questions(
+    c: &Catalog,
+    known: &Known,
+    practices: &Practices,
+    dir: &Path,
+    lines: Option<&super::locate::Locator>,
+    errors: &mut Vec<ContentError>,
+) {
+    let file = dir.join(QUESTIONS_FILE).display().to_string();
+    let mut err = |field: String, message: String| {
+        let line = lines.and_then(|l| l.line(&field));
+        errors.push(ContentError::new(&file, line, Some(&field), message));
+    };
+    let read: HashSet<&Slug> = practices.read.iter().map(|p| &p.slug).collect();
+    let mut team = |field: String, t: &Option<Slug>| {
+        if let (Some(teams), Some(t)) = (&known.teams, t)
+            && !teams.contains(t)
+        {
+            err(
+                field,
+                format!(
+                    "\"{t}\" is not a team in network.toml ({})",
+                    listed(teams.iter(), "team")
+                ),
+            );
+        }
+    };
+    for (i, q) in c.questions.iter().enumerate() {
+        let at = format!("question[{}]", i + 1);
+        team(format!("{at}.team"), &q.team);
+        for (j, a) in q.answers.iter().enumerate() {
+            team(format!("{at}.answers[{}].team", j + 1), &a.team);
+        }
+    }
+    for (i, q) in c.questions.iter().enumerate() {
+        if !read.contains(&q.practice) && !practices.broken.contains(&q.practice) {
+            let mut message = format!("\"{}\" is not a practice in {PRACTICES_DIR}/", q.practice);
+            if let Some(why) = practices.unread.get(q.practice.as_str()) {
+                message.push_str(&format!(" ({why})"));
+            }
+            err(format!("question[{}].practice", i + 1), message);
+        }
+    }
+}
+
 /// "… is not a practice", with the file that was meant when there is one that was not read.
 fn unknown_practice(a: &AdoptionDoc, practices: &Practices) -> String {
     let mut message = format!("\"{}\" is not a practice in {PRACTICES_DIR}/", a.practice);
@@ -614,7 +692,7 @@ pub fn write_practice_file(dir: &Path, p: &crate::domain::PracticeDoc) -> std::i
     )
 }
 
-/// Writes everything of a catalog but its practices: areas, network, adoptions (and creates
+/// Writes everything of a catalog but its practices: areas, network, adoptions, questions (and creates
 /// the practices folder).
 pub fn write_shared_files(dir: &Path, c: &Catalog) -> std::io::Result<()> {
     fs::create_dir_all(dir.join(PRACTICES_DIR))?;
@@ -630,6 +708,14 @@ pub fn write_shared_files(dir: &Path, c: &Catalog) -> std::io::Result<()> {
         }
     } else {
         fs::write(adoptions, files::write_adoptions(&c.adoptions))?;
+    }
+    let questions = dir.join(QUESTIONS_FILE);
+    if c.questions.is_empty() {
+        if questions.exists() {
+            fs::remove_file(questions)?;
+        }
+    } else {
+        fs::write(questions, questions::write_questions(&c.questions))?;
     }
     Ok(())
 }

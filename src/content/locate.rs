@@ -63,10 +63,13 @@ impl Locator {
     }
 }
 
-/// `adoption` within prefix `adoption[3].` → `adoption[3].`
+/// `adoption` within prefix `adoption[3].` (or `adoption[3].measures[1].`, after a first
+/// nested table) → `adoption[3].`
 fn indexed(prefix: &str, parent: &str) -> String {
-    if prefix.starts_with(&format!("{parent}[")) {
-        prefix.to_string()
+    if let Some(rest) = prefix.strip_prefix(&format!("{parent}["))
+        && let Some(end) = rest.find("].")
+    {
+        format!("{parent}[{}].", &rest[..end])
     } else {
         format!("{parent}.")
     }
@@ -96,5 +99,10 @@ mod tests {
         let toml = "[[adoption]]\nteam = \"a\"\n[[adoption]]\nteam = \"b\"\n[[adoption.measures]]\nn = 3\n";
         let loc = Locator::new(toml, 1);
         assert_eq!(loc.line("adoption[2].measures[1].n"), Some(6));
+        // A second nested table of the same parent is its sibling, not its child.
+        let toml = "[[question]]\n[[question.answers]]\nteam = \"a\"\n[[question.answers]]\nteam = \"b\"\n[[question]]\n[[question.answers]]\nteam = \"c\"\n";
+        let loc = Locator::new(toml, 1);
+        assert_eq!(loc.line("question[1].answers[2].team"), Some(5));
+        assert_eq!(loc.line("question[2].answers[1].team"), Some(8));
     }
 }

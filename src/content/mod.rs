@@ -6,6 +6,7 @@ mod files;
 mod locate;
 pub mod markdown;
 mod practice_file;
+mod questions;
 mod tomlw;
 
 pub use catalog::{
@@ -15,4 +16,5 @@ pub use error::ContentError;
 pub use files::{AdoptionDoc, AreaDoc, DistrictDoc, SchoolDoc, TeamDoc};
 pub use markdown::render_body;
 pub use practice_file::{parse_practice, write_practice};
+pub use questions::{AnswerDoc, QuestionDoc};
 pub use tomlw::number as format_number;

@@ -6,6 +6,7 @@ mod practice;
 pub mod privacy;
 pub mod profile;
 mod quarter;
+pub mod question;
 mod slug;
 mod standing;
 mod vocab;

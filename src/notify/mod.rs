@@ -56,6 +56,8 @@ pub const ADOPTED: &str = "practice-adopted";
 pub const REPLICATED: &str = "practice-replicated";
 pub const REVISED: &str = "adopted-revised";
 pub const OVERDUE: &str = "outcome-overdue";
+pub const QUESTION: &str = "question-asked";
+pub const ANSWERED: &str = "question-answered";
 /// A subscription's messages: each is ended by its own unsubscribe link.
 pub const SUBSCRIPTION: &str = "subscription";
 
@@ -109,6 +111,18 @@ pub const KINDS: &[Kind] = &[
         why: "your team adopted this practice and has not reported what happened yet",
     },
     Kind {
+        id: QUESTION,
+        audience: "Questions to the team",
+        label: "A member of the network asks a question about a practice your team shared or adopted",
+        why: "you are a member of a team that shared or adopted this practice",
+    },
+    Kind {
+        id: ANSWERED,
+        audience: "Questions to the team",
+        label: "Someone answers a question you asked",
+        why: "you asked this question",
+    },
+    Kind {
         id: digest::KIND,
         audience: "Your subscriptions",
         label: "The weekly digest of your subscriptions (each subscription can also be stopped on its own below)",
@@ -140,6 +154,8 @@ pub async fn run(state: &AppState, key: &str, payload: &str) -> anyhow::Result<(
         }
         "adoption" => adoption_event(state, id.parse()?).await?,
         "plc" => plc_opened(state, id).await?,
+        "question" => question_asked(state, id.parse()?).await?,
+        "answer" => question_answered(state, id.parse()?).await?,
         other => anyhow::bail!("notify job of an unknown event {other:?}"),
     };
     state.db.enqueue_mail(&drafts, crate::auth::now()).await?;
@@ -366,4 +382,79 @@ async fn plc_opened(state: &AppState, quarter: &str) -> anyhow::Result<Vec<Draft
         ))
         .action("Open the packet", format!("{base}/plc/{quarter}"));
     drafts_for(state, PLC, &format!("plc{quarter}"), &coaches, &mail).await
+}
+
+/// A question tells the members of the team that shared the practice and of the teams that
+/// adopted it (not the person who asked). The text is members-only: it goes to these
+/// members by e-mail, never to a webhook (see `webhooks::announce`).
+async fn question_asked(state: &AppState, id: i64) -> anyhow::Result<Vec<Draft>> {
+    let Some(q) = state.db.question_facts(id).await? else {
+        return Ok(Vec::new());
+    };
+    // Hidden before the job ran: nobody hears of it.
+    if q.hidden {
+        return Ok(Vec::new());
+    }
+    let mut people = state.db.team_recipients(q.team_id).await?;
+    people.extend(
+        state
+            .db
+            .adopter_recipients(q.practice_id)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r),
+    );
+    people.retain(|r| Some(r.id) != q.asker_id);
+    let mail = Mail::new(format!("A question about {}", q.title))
+        .lead(format!(
+            "{} asked a question about “{}”, a practice your team shared or adopted.",
+            q.asker_name, q.title
+        ))
+        .quote(&q.asker_name, &q.question)
+        .action(
+            "Answer it",
+            format!(
+                "{}/practices/{}#question-{}",
+                state.settings.public_url(),
+                q.slug,
+                q.question_id
+            ),
+        );
+    drafts_for(state, QUESTION, &format!("question{id}"), &people, &mail).await
+}
+
+/// An answer tells the person who asked (unless they answered themselves).
+async fn question_answered(state: &AppState, id: i64) -> anyhow::Result<Vec<Draft>> {
+    let Some(crate::store::AnswerFacts {
+        question: q,
+        answerer_id: answerer,
+        answerer_name: name,
+        text,
+    }) = state.db.answer_facts(id).await?
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(asker) = q.asker_id.filter(|a| Some(*a) != answerer) else {
+        return Ok(Vec::new());
+    };
+    if q.hidden {
+        return Ok(Vec::new());
+    }
+    let people = state.db.recipients(&[asker]).await?;
+    let mail = Mail::new(format!("An answer to your question about {}", q.title))
+        .lead(format!(
+            "{name} answered the question you asked about “{}”.",
+            q.title
+        ))
+        .quote(&name, &text)
+        .action(
+            "Read the answers",
+            format!(
+                "{}/practices/{}#question-{}",
+                state.settings.public_url(),
+                q.slug,
+                q.question_id
+            ),
+        );
+    drafts_for(state, ANSWERED, &format!("answer{id}"), &people, &mail).await
 }

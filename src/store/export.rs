@@ -367,5 +367,6 @@ pub(crate) async fn export_from(conn: &mut Conn) -> anyhow::Result<Catalog> {
         teams,
         practices,
         adoptions,
+        questions: super::questions::export_questions(conn).await?,
     })
 }

@@ -24,6 +24,7 @@ pub struct ImportReport {
     /// Measures read (of practices and adoptions), by design: a measure that names none is
     /// pre-post, which is how a catalog from before designs existed imports.
     pub designs: std::collections::BTreeMap<Design, usize>,
+    pub questions: usize,
 }
 
 impl ImportReport {
@@ -65,6 +66,7 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
         import.practices(&mut tx, batch).await?;
     }
     import.adoptions(&mut tx, &catalog.adoptions).await?;
+    import.questions(&mut tx, &catalog.questions).await?;
     tx.commit().await?;
     Ok(import.report)
 }
@@ -139,6 +141,7 @@ pub async fn import_dir(
     match checked {
         Ok(_) => {
             import.adoptions(&mut tx, &shared.adoptions).await?;
+            import.questions(&mut tx, &shared.questions).await?;
             tx.commit().await?;
             Ok(Ok(import.report))
         }
@@ -264,6 +267,18 @@ impl Import {
         for practice_id in adopted {
             super::adoption::recompute_stage(tx, practice_id).await?;
         }
+        Ok(())
+    }
+}
+
+impl Import {
+    async fn questions(
+        &mut self,
+        tx: &mut Conn,
+        questions: &[crate::content::QuestionDoc],
+    ) -> anyhow::Result<()> {
+        self.report.questions +=
+            super::questions::import_questions(tx, &self.ids, questions).await?;
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ mod notices;
 pub mod pages;
 mod people;
 pub mod plc;
+mod questions;
 mod review;
 mod search_docs;
 mod tokens;
@@ -47,6 +48,7 @@ pub use notices::{
     Subscription,
 };
 pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, TeamRef, User};
+pub use questions::{AnswerFacts, AnswerView, QuestionFacts, QuestionTarget, QuestionView};
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score, Verdict};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
 pub use sql::{Conn, Dialect, Pool};

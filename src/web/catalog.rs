@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -150,6 +151,17 @@ pub(super) struct PracticeTemplate {
     published_on: String,
     vetted_on: String,
     related: Vec<HitRow>,
+    /// "Questions to the team": signed-in people only (never an anonymous reader, whose
+    /// page is cached for everyone).
+    questions: Option<super::questions::QuestionsSection>,
+}
+
+/// A question or answer form that failed, to show again on the practice page.
+pub(crate) enum Compose {
+    None,
+    Ask(super::questions::Draft),
+    /// The answer form of one question.
+    Answer(i64, super::questions::Draft),
 }
 
 async fn practice(
@@ -157,6 +169,19 @@ async fn practice(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> AppResult<Response> {
+    practice_response(&state, &viewer, &slug, Compose::None, StatusCode::OK).await
+}
+
+/// The practice page, with `compose` (a question or answer form that failed) filled in and
+/// answered with `status`.
+pub(crate) async fn practice_response(
+    state: &AppState,
+    viewer: &Viewer,
+    slug: &str,
+    compose: Compose,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let (state, slug) = (state.clone(), slug.to_string());
     let Some(found) = state.db.practice_page(&slug).await? else {
         return Err(AppError::NotFound);
     };
@@ -170,7 +195,7 @@ async fn practice(
         .map(|a| a.within(state.settings.min_cell()))
         .collect::<Vec<_>>();
     let own = found.measures.clone();
-    let mut template = practice_template(&state, &viewer, found, related, None);
+    let mut template = practice_template(&state, viewer, found, related, None);
     let min_cell = state.settings.min_cell().get();
     let p = &template.p;
     let origin = forest::Origin {
@@ -204,7 +229,14 @@ async fn practice(
             None
         }
     };
-    page(template)
+    if let Some(u) = viewer.user() {
+        let open = !template.archived;
+        template.questions =
+            Some(super::questions::section(&state, u, &template.p, open, compose).await?);
+    }
+    let mut response = page(template)?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 /// One adopting school in the replication ledger.
@@ -303,6 +335,7 @@ pub(super) fn practice_template(
         forest: None,
         adopt_link: None,
         adopt_note: None,
+        questions: None,
         p,
     }
 }

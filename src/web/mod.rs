@@ -17,6 +17,7 @@ mod notifications;
 pub mod page_cache;
 pub(crate) mod plc;
 mod publish;
+mod questions;
 mod review;
 mod school_profiles;
 pub mod search;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(webhooks::router())
         .merge(adopt::router())
+        .merge(questions::router())
         .merge(review::router())
         .merge(plc::router())
         .merge(notifications::router())

@@ -64,6 +64,7 @@ struct SettingsPage {
 /// The kinds that concern `user`: coaches' only for coaches, teams' only for team members.
 fn concerns(user: &User, kind: &Kind) -> bool {
     match kind.audience {
+        _ if kind.id == notify::QUESTION => !user.teams.is_empty(),
         "Coaches" => user.is_coach(),
         "Your team's practices" | "Practices your team adopted" => !user.teams.is_empty(),
         _ => true,

@@ -65,6 +65,7 @@ pub async fn announce(state: &AppState, key: &str, payload: &str) -> anyhow::Res
             practice_event(state, id.parse()?, public_before).await?
         }
         "adoption" => adoption_event(state, id.parse()?).await?,
+        // Questions and answers are members-only: no webhook hears of them.
         _ => None,
     };
     let Some((event, practice, body)) = found else {

@@ -169,6 +169,15 @@ async fn signed_in_pages_are_accessible_html() {
     check_page("/admin/webhooks (invalid)", &invalid.body);
     let r = b.submit("/admin/webhooks/1/ping", &[]).await;
     assert_eq!(r.status, axum::http::StatusCode::SEE_OTHER);
+    // A question flagged for privacy: the page again with the flags, the box and the error.
+    let flagged = b
+        .submit(
+            "/practices/number-talks-sentence-frames/questions",
+            &[("text", "Maria scored 45: what next?")],
+        )
+        .await;
+    assert!(flagged.body.contains("field-error"));
+    check_page("/practices/{slug}/questions (flagged)", &flagged.body);
     // API tokens: a new one shown, the form with errors, then the list.
     let made = b
         .submit(

@@ -10,7 +10,7 @@ use crate::adopt::{adoption, send};
 use crate::helpers::{Browser, TestApp, fresh_database_url, seed_dir};
 
 /// Every table the copy moves, sessions last.
-const TABLES: [&str; 26] = [
+const TABLES: [&str; 28] = [
     "districts",
     "schools",
     "challenge_areas",
@@ -25,6 +25,8 @@ const TABLES: [&str; 26] = [
     "adoptions",
     "measures",
     "adoption_history",
+    "questions",
+    "answers",
     "reviews",
     "practice_events",
     "plc_sessions",

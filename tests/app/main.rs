@@ -26,6 +26,7 @@ mod plc;
 mod processes;
 mod provider;
 mod publish;
+mod questions;
 mod review;
 mod robustness;
 mod round_trip;

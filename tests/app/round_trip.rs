@@ -47,7 +47,7 @@ async fn import_export_import_export_is_byte_identical() {
     write_dir(out2.path(), &export_catalog(&b.state.db).await.unwrap()).unwrap();
 
     let (t1, t2) = (read_tree(out1.path()), read_tree(out2.path()));
-    assert_eq!(t1.len(), 20, "3 toml files and 17 practices");
+    assert_eq!(t1.len(), 21, "4 toml files and 17 practices");
     assert_eq!(t1, t2);
     // The seed catalog is kept in the canonical layout, so exporting it changes nothing.
     assert_eq!(t1, read_tree(&seed_dir()));

@@ -211,6 +211,35 @@ pub(super) const TABLES: &[Table] = &[
         ],
         key: &["id"],
     },
+    // Members-only conversation: questions to a practice's team, and their answers.
+    Table {
+        name: "questions",
+        columns: &[
+            ("id", I),
+            ("practice_id", I),
+            ("user_id", I),
+            ("author_name", T),
+            ("team_id", I),
+            ("body", T),
+            ("asked_at", T),
+            ("hidden", I),
+            ("hidden_by", I),
+        ],
+        key: &["id"],
+    },
+    Table {
+        name: "answers",
+        columns: &[
+            ("id", I),
+            ("question_id", I),
+            ("user_id", I),
+            ("author_name", T),
+            ("team_id", I),
+            ("body", T),
+            ("answered_at", T),
+        ],
+        key: &["id"],
+    },
     Table {
         name: "reviews",
         columns: &[
