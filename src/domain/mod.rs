@@ -45,6 +45,25 @@ pub struct Measure {
     pub p_value: Option<f64>,
 }
 
+/// A measure's fields as the content format names them, in its order: the form's inputs
+/// (`m-name`…) and the database's columns are named the same.
+pub const MEASURE_FIELDS: [&str; 14] = [
+    "name",
+    "ingredient",
+    "unit",
+    "instrument",
+    "baseline",
+    "result",
+    "n",
+    "period",
+    "design",
+    "better",
+    "comparison_baseline",
+    "comparison_result",
+    "comparison_n",
+    "p_value",
+];
+
 /// The figures of a group that did not use the practice, measured over the same period.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Comparison {

@@ -6,30 +6,13 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::Conn;
-use crate::domain::{Comparison, Measure, Vocabulary};
+use crate::domain::{Comparison, MEASURE_FIELDS, Measure, Vocabulary};
 
-/// The columns a [`MeasureRow`] reads after its `owner`, in order.
-const NAMES: [&str; 14] = [
-    "name",
-    "ingredient",
-    "unit",
-    "instrument",
-    "baseline",
-    "result",
-    "n",
-    "period",
-    "design",
-    "better",
-    "comparison_baseline",
-    "comparison_result",
-    "comparison_n",
-    "p_value",
-];
-
-/// The columns a [`MeasureRow`] reads after its `owner`, each prefixed with `alias` (`"m."`
+/// The columns a [`MeasureRow`] reads after its `owner` (the fields of the content format,
+/// in order), each prefixed with `alias` (`"m."`
 /// in a join, `""` alone).
 pub(crate) fn columns(alias: &str) -> String {
-    NAMES.map(|c| format!("{alias}{c}")).join(", ")
+    MEASURE_FIELDS.map(|c| format!("{alias}{c}")).join(", ")
 }
 
 /// A stored measure with the revision or adoption it belongs to (select it `as owner`).

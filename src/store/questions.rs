@@ -193,21 +193,8 @@ impl Db {
         team_id: Option<i64>,
         text: &QuestionText,
     ) -> anyhow::Result<i64> {
-        let mut tx = self.begin_write().await?;
-        let id: i64 = query_scalar(
-            r#"insert into questions (practice_id, user_id, author_name, team_id, body)
-               values ($1, $2, $3, $4, $5) returning id"#,
-        )
-        .bind(practice_id)
-        .bind(user_id)
-        .bind(name)
-        .bind(team_id)
-        .bind(text.as_str())
-        .fetch_one(&mut tx)
-        .await?;
-        super::schedule_in(&mut tx, crate::notify::JOB, &format!("question:{id}"), "{}").await?;
-        tx.commit().await?;
-        Ok(id)
+        let author = (user_id, name, team_id);
+        self.post(Post::Question, practice_id, author, text).await
     }
 
     /// Stores an answer to question `question_id` and schedules the asker's notice.
@@ -220,19 +207,36 @@ impl Db {
         team_id: Option<i64>,
         text: &QuestionText,
     ) -> anyhow::Result<i64> {
+        let author = (user_id, name, team_id);
+        self.post(Post::Answer, question_id, author, text).await
+    }
+
+    /// Writes a question (under practice `parent`) or an answer (under question `parent`)
+    /// and schedules its notice in the same transaction.
+    async fn post(
+        &self,
+        kind: Post,
+        parent: i64,
+        (user_id, name, team_id): (i64, &str, Option<i64>),
+        text: &QuestionText,
+    ) -> anyhow::Result<i64> {
+        let (table, parent_column, job) = match kind {
+            Post::Question => ("questions", "practice_id", "question"),
+            Post::Answer => ("answers", "question_id", "answer"),
+        };
         let mut tx = self.begin_write().await?;
-        let id: i64 = query_scalar(
-            r#"insert into answers (question_id, user_id, author_name, team_id, body)
-               values ($1, $2, $3, $4, $5) returning id"#,
-        )
-        .bind(question_id)
+        let id: i64 = query_scalar(format!(
+            r#"insert into {table} ({parent_column}, user_id, author_name, team_id, body)
+               values ($1, $2, $3, $4, $5) returning id"#
+        ))
+        .bind(parent)
         .bind(user_id)
         .bind(name)
         .bind(team_id)
         .bind(text.as_str())
         .fetch_one(&mut tx)
         .await?;
-        super::schedule_in(&mut tx, crate::notify::JOB, &format!("answer:{id}"), "{}").await?;
+        super::schedule_in(&mut tx, crate::notify::JOB, &format!("{job}:{id}"), "{}").await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -433,4 +437,10 @@ pub(crate) async fn export_questions(conn: &mut Conn) -> anyhow::Result<Vec<Ques
             })
         })
         .collect()
+}
+
+/// What `post` writes.
+enum Post {
+    Question,
+    Answer,
 }

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::form::MEASURE_FIELDS;
+use crate::domain::MEASURE_FIELDS;
 use crate::domain::{MAX_MEASURES, MAX_RESOURCES, MAX_TAG, MAX_TICKED, SectionKind};
 
 /// Keeps a ticked checkbox value once, up to [`MAX_TICKED`]; past that `field` is noted as

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use super::fields::{dropped_message, keep_row, long_tags_message, tag_number, tick};
 use crate::content::format_number;
 use crate::domain::{
-    CellSize, Comparison, Cost, GradeBand, Ingredient, MAX_MEASURES, Measure, PracticeDoc,
-    Resource, SectionKind, Slug, Stage, Status, Subject, Unit, Vocabulary,
+    CellSize, Comparison, Cost, GradeBand, Ingredient, MAX_MEASURES, MEASURE_FIELDS, Measure,
+    PracticeDoc, Resource, SectionKind, Slug, Stage, Status, Subject, Unit, Vocabulary,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -616,23 +616,6 @@ pub fn rows_of(measures: &[Measure]) -> Vec<MeasureRow> {
         })
         .collect()
 }
-
-pub(super) const MEASURE_FIELDS: [&str; 14] = [
-    "name",
-    "ingredient",
-    "unit",
-    "instrument",
-    "baseline",
-    "result",
-    "n",
-    "period",
-    "design",
-    "better",
-    "comparison_baseline",
-    "comparison_result",
-    "comparison_n",
-    "p_value",
-];
 
 /// The comparison inputs of a measure row: (field, label, inputmode).
 pub const COMPARISON_FIELDS: [(&str, &str, &str); 4] = [
