@@ -17,7 +17,7 @@
 //! The hub can only read what teams record, so a level above 4 is what the recorded figures
 //! *can support*; a coach confirms it during review before the page claims it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::{Design, Ingredient, Measure};
 
@@ -125,7 +125,7 @@ fn finding(m: &Measure) -> Option<Finding> {
 /// Schools and students behind the favourable findings of the given designs. A school
 /// counts its largest such study once (two measures of one school describe the same
 /// students), with both groups' students.
-fn reach(evidence: &[Evidence], designs: &[Design]) -> (usize, i64, BTreeSet<String>) {
+fn reach(evidence: &[Evidence], designs: &[Design]) -> (usize, i64) {
     let mut by_school: BTreeMap<&str, i64> = BTreeMap::new();
     for e in evidence {
         if designs.contains(&e.measure.design) && finding(e.measure) == Some(Finding::Favourable) {
@@ -134,8 +134,7 @@ fn reach(evidence: &[Evidence], designs: &[Design]) -> (usize, i64, BTreeSet<Str
             *best = (*best).max(n);
         }
     }
-    let schools: BTreeSet<String> = by_school.keys().map(|s| s.to_string()).collect();
-    (schools.len(), by_school.values().sum(), schools)
+    (by_school.len(), by_school.values().sum())
 }
 
 fn schools_phrase(n: usize) -> String {
@@ -164,8 +163,8 @@ pub fn assess(logic_model: bool, evidence: &[Evidence]) -> Assessment {
         .map(|(e, _)| e.school)
         .collect();
     let favourable = findings.iter().any(|(_, f)| *f == Finding::Favourable);
-    let (rct_sites, rct_sample, _) = reach(evidence, &[Design::Randomized]);
-    let (all_sites, all_sample, _) = reach(evidence, &[Design::Randomized, Design::Comparison]);
+    let (rct_sites, rct_sample) = reach(evidence, &[Design::Randomized]);
+    let (all_sites, all_sample) = reach(evidence, &[Design::Randomized, Design::Comparison]);
     let meets = |sites: usize, sample: i64| sites >= MIN_SITES && sample >= MIN_SAMPLE;
     let size_needs = |sites: usize, sample: i64| {
         format!(

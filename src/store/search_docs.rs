@@ -74,7 +74,7 @@ impl Db {
     /// The index documents of the given practices (or of every public practice), in id order.
     /// Practices that are not public are absent from the result.
     pub async fn index_docs(&self, ids: Option<&[i64]>) -> sqlx::Result<Vec<IndexDoc>> {
-        let ids_list = ids;
+        let mut essa = self.essa_inputs(ids).await?;
         // All five statements share `filter`.
         let (filter, ids) = match ids {
             Some(ids) => (
@@ -165,7 +165,6 @@ impl Db {
             entry.1.push(locale);
         }
 
-        let mut essa = self.essa_inputs(ids_list).await?;
 
         Ok(rows
             .into_iter()
