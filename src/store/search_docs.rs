@@ -165,7 +165,6 @@ impl Db {
             entry.1.push(locale);
         }
 
-
         Ok(rows
             .into_iter()
             .map(|r| {

@@ -9,7 +9,7 @@ use crate::helpers::{Browser, TestApp, field_block};
 /// The practice under test: Bayview Middle School's, with no adoptions in the seed.
 const SLUG: &str = "reciprocal-teaching-roles";
 
-async fn aspect_count(app: &TestApp) -> usize {
+pub(crate) async fn aspect_count(app: &TestApp) -> usize {
     app.state
         .db
         .edit_target(SLUG)

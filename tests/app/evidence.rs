@@ -409,3 +409,44 @@ async fn the_api_writes_and_reads_designs_costs_and_the_level() {
     assert_eq!(advisory["essa"]["pending"], "Tier 2 · Moderate evidence");
     assert_eq!(advisory["cost"]["start_hours"], 3.0);
 }
+
+#[tokio::test]
+async fn an_adoption_report_carries_its_design_into_the_level() {
+    let app = TestApp::seeded().await;
+    let all: Vec<usize> = (1..=crate::adopt::aspect_count(&app).await).collect();
+    let mut lina = Browser::local(&app, "Lina", "member", "lincoln-es-step").await;
+    let mut fields = crate::adopt::adoption(
+        "lincoln-es-step",
+        "adopted",
+        &all,
+        "improved",
+        "student-outcome",
+        "120",
+    );
+    fields.extend(
+        [
+            ("m-design", "randomized"),
+            ("m-better", "higher"),
+            ("m-comparison_baseline", "37"),
+            ("m-comparison_result", "39"),
+            ("m-comparison_n", "118"),
+            ("m-p_value", "0.03"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let r = crate::adopt::send(&mut lina, &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let form = lina
+        .get("/practices/reciprocal-teaching-roles/adopt")
+        .await
+        .body;
+    assert!(
+        form.contains("<option value=\"randomized\" selected>"),
+        "the report keeps its design"
+    );
+    let page = app.page("/practices/reciprocal-teaching-roles").await;
+    assert!(
+        page.contains("may support <strong>Tier 3 · Promising evidence</strong>"),
+        "a randomized comparison at one adopting school: {page}"
+    );
+}
