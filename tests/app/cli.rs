@@ -25,6 +25,14 @@ fn check_import_export_from_the_command_line() {
 
     let out = brightspots(work.path(), &["import", seed.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
+    // The report says what a measure without a design became.
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(
+            " pre-post, 2 comparison (a measure that names no design is recorded as pre-post"
+        ),
+        "{said}"
+    );
     assert!(
         work.path().join("brightspots.db").exists(),
         "default database in the working directory"
