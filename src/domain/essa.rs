@@ -167,11 +167,12 @@ pub fn assess(logic_model: bool, evidence: &[Evidence]) -> Assessment {
     let (all_sites, all_sample) = reach(evidence, &[Design::Randomized, Design::Comparison]);
     let meets = |sites: usize, sample: i64| sites >= MIN_SITES && sample >= MIN_SAMPLE;
     let size_needs = |sites: usize, sample: i64| {
-        format!(
-            "{} or more schools with {MIN_SAMPLE} or more students together (now: {}, {sample} students)",
-            MIN_SITES,
-            schools_phrase(sites)
-        )
+        let now = if sites == 0 {
+            "none yet".to_string()
+        } else {
+            format!("now: {}, {sample} students", schools_phrase(sites))
+        };
+        format!("{MIN_SITES} or more schools with {MIN_SAMPLE} or more students together ({now})")
     };
     let rationale_reason = "Its logic model says why it should work, and the team measures a \
                             student outcome to examine its effects.";
