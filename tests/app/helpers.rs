@@ -524,3 +524,41 @@ impl Captured {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
+
+/// What a browser sends when the form `selector` of `page` is submitted as it stands: every
+/// named input (checkboxes and radios only when checked), textarea and select, in order; no
+/// submit button. For tests that change one field of a form and send the rest untouched.
+pub fn form_values(page: &str, selector: &str) -> Vec<(String, String)> {
+    use scraper::{Html, Selector};
+    let doc = Html::parse_document(page);
+    let form = doc
+        .select(&Selector::parse(selector).unwrap())
+        .next()
+        .unwrap_or_else(|| panic!("no form {selector}"));
+    let fields = Selector::parse("input[name], textarea[name], select[name]").unwrap();
+    let selected = Selector::parse("option[selected]").unwrap();
+    let mut out = Vec::new();
+    for el in form.select(&fields) {
+        let v = el.value();
+        if v.attr("disabled").is_some() {
+            continue; // a browser sends no disabled field
+        }
+        let name = v.attr("name").unwrap().to_string();
+        let value = match v.name() {
+            "textarea" => el.text().collect::<String>(),
+            "select" => el
+                .select(&selected)
+                .next()
+                .and_then(|o| o.value().attr("value"))
+                .unwrap_or_default()
+                .to_string(),
+            _ => match v.attr("type").unwrap_or("text") {
+                "checkbox" | "radio" if v.attr("checked").is_none() => continue,
+                "submit" | "button" => continue,
+                _ => v.attr("value").unwrap_or_default().to_string(),
+            },
+        };
+        out.push((name, value));
+    }
+    out
+}

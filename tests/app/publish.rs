@@ -860,3 +860,45 @@ async fn unknown_choices_in_the_share_form_are_problems_next_to_their_fields() {
     assert!(field_block(&r.body, "areas").contains("is not a challenge area"));
     assert!(r.body.contains("New evidence."));
 }
+
+/// An edit that changes one field keeps every other one as the team wrote it: the licence,
+/// the order of the challenge areas (the first is the practice's main one), the measures'
+/// designs, what it takes.
+#[tokio::test]
+async fn an_edit_keeps_everything_the_person_did_not_change() {
+    let app = TestApp::seeded().await;
+    let slug = "ninth-grade-success-advisory";
+    let before = app.state.db.edit_target(slug).await.unwrap().unwrap().doc;
+    assert_eq!(before.license.as_deref(), None, "the seed file names none");
+    let mut harbor = Browser::local(&app, "Hana", "member", "harbor-hs-step").await;
+    let page = harbor.get(&format!("/practices/{slug}/edit")).await.body;
+    assert!(
+        page.contains("<label for=\"license\">Licence"),
+        "the form shows the licence"
+    );
+    let mut fields = crate::helpers::form_values(&page, "#share-form");
+    for (k, v) in fields.iter_mut() {
+        match k.as_str() {
+            "summary" => v.push_str(" Goal cards can be on screen."),
+            "license" => *v = "CC-BY-SA-4.0".into(),
+            _ => {}
+        }
+    }
+    fields.push(("action".into(), "save".into()));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = harbor.post(&format!("/practices/{slug}/edit"), &refs).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let after = app.state.db.edit_target(slug).await.unwrap().unwrap().doc;
+    assert!(after.summary.ends_with("Goal cards can be on screen."));
+    assert_eq!(after.license.as_deref(), Some("CC-BY-SA-4.0"));
+    // Network order would put chronic absenteeism first.
+    assert_eq!(after.challenge_areas, before.challenge_areas);
+    assert_eq!(after.measures, before.measures);
+    assert_eq!(after.cost, before.cost);
+    assert_eq!(after.sections, before.sections);
+    assert_eq!(after.tags, before.tags);
+    assert_eq!(after.resources, before.resources);
+}

@@ -90,6 +90,8 @@ struct ShareForm {
     ingredients: Vec<(&'static str, &'static str)>,
     units: Vec<(&'static str, &'static str)>,
     measures_hint: &'static str,
+    /// The licence a practice gets when its team names none.
+    default_license: String,
 }
 
 impl ShareForm {
@@ -114,6 +116,7 @@ impl ShareForm {
                 | "grades"
                 | "subjects"
                 | "tags"
+                | "license"
                 | "measures"
                 | "resources"
                 | "confirm_privacy"
@@ -190,6 +193,7 @@ async fn render_form(
         ingredients: pairs::<Ingredient>(),
         units: pairs::<Unit>(),
         measures_hint: "The figures from your Confirm phase.",
+        default_license: state.settings.default_license.clone(),
     })?;
     if let Some(status) = cx.status {
         *response.status_mut() = status;
@@ -489,8 +493,20 @@ pub(crate) async fn check(
         }
     };
     let areas = state.db.area_names().await?;
-    let (doc, mut problems) =
+    let (mut doc, mut problems) =
         f.to_doc(practice_slug, state.settings.min_cell(), submitting, &areas);
+    // The boxes are ticked in the network's order; an edit keeps the team's own order of the
+    // areas it kept (the first is the practice's main area), then adds the new ones.
+    if let Some(t) = target {
+        let position = |a: &crate::domain::Slug| {
+            t.doc
+                .challenge_areas
+                .iter()
+                .position(|kept| kept == a)
+                .unwrap_or(usize::MAX)
+        };
+        doc.challenge_areas.sort_by_key(position);
+    }
     if target.is_none() && !user.teams.iter().any(|t| t.slug == f.team) {
         problems
             .entry("team".into())
