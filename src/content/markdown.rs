@@ -125,6 +125,21 @@ fn footnote(label: CowStr<'_>) -> CowStr<'_> {
     format!("{FOOTNOTE_PREFIX}{safe}").into()
 }
 
+/// Whether `markdown` holds a level-2 heading (`## x`, or a line underlined with `---`): in a
+/// practice file that line starts the next section, so a section typed in the form must not
+/// hold one, or its export would move text on re-import.
+pub fn has_level_two_heading(markdown: &str) -> bool {
+    Parser::new_ext(markdown, options()).any(|e| {
+        matches!(
+            e,
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H2,
+                ..
+            })
+        )
+    })
+}
+
 /// The text of each top-level item of the bullet lists in `markdown` (the essential aspects an
 /// adopter ticks off, the necessary conditions).
 pub fn bullet_items(markdown: &str) -> Vec<String> {

@@ -223,10 +223,14 @@ pub struct PracticeDoc {
 impl PracticeDoc {
     /// Every rule a practice breaks, as (field, message). Fields are named as in the content
     /// format; measures and resources count from 1 (`measures[2].n`); a section's own
-    /// problems are named by its heading (`## Evidence`).
+    /// problems are named by its heading (`## Evidence`). A draft or a returned practice may
+    /// be incomplete, as on the web: only one that was submitted (or since vetted or
+    /// archived) must be complete.
     pub fn problems(&self, min_cell: CellSize) -> Vec<(String, String)> {
         let mut out = self.save_problems(min_cell);
-        out.extend(self.completeness_problems());
+        if !matches!(self.status, Status::Draft | Status::Returned) {
+            out.extend(self.completeness_problems());
+        }
         out
     }
 
@@ -235,13 +239,16 @@ impl PracticeDoc {
         let mut out: Vec<(String, String)> = Vec::new();
         let mut push = |field: &str, msg: String| out.push((field.to_string(), msg));
 
+        // A draft may lack its summary (completeness waits for submission), never its title:
+        // the title names it everywhere.
+        if self.title.trim().is_empty() {
+            push("title", "must not be empty".into());
+        }
         for (field, value, max) in [
             ("title", &self.title, MAX_TITLE),
             ("summary", &self.summary, MAX_SUMMARY),
         ] {
-            if value.trim().is_empty() {
-                push(field, "must not be empty".into());
-            } else if let Some(msg) = too_long(value, max) {
+            if let Some(msg) = too_long(value, max) {
                 push(field, msg);
             }
         }
@@ -317,6 +324,15 @@ impl PracticeDoc {
             if let Some(msg) = too_long(md, MAX_SECTION) {
                 push(&format!("## {}", kind.heading()), msg);
             }
+            if crate::content::markdown::has_level_two_heading(md) {
+                push(
+                    &format!("## {}", kind.heading()),
+                    "has a level-2 heading (a line starting with \"## \", or underlined with \
+                     ---), which starts a new section in the content format; use \"### \" for \
+                     a heading inside a section"
+                        .into(),
+                );
+            }
         }
         for (field, text) in self.texts() {
             if let Some(msg) = control_character(text) {
@@ -330,6 +346,9 @@ impl PracticeDoc {
     pub fn completeness_problems(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         let mut push = |field: &str, msg: String| out.push((field.to_string(), msg));
+        if self.summary.trim().is_empty() {
+            push("summary", "must not be empty".into());
+        }
         if !(1..=3).contains(&self.challenge_areas.len()) {
             push(
                 "challenge_areas",

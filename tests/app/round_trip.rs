@@ -160,3 +160,95 @@ async fn renaming_a_team_without_public_practices_updates_its_cached_page() {
         "{html}"
     );
 }
+
+/// A backup is what the web made: an export of a hub holding every status — a draft with
+/// nothing but its title, a returned practice, an archived one — checks, imports into a new
+/// hub and exports again unchanged.
+#[tokio::test]
+async fn an_export_of_every_status_the_web_makes_imports_and_round_trips() {
+    use crate::helpers::Browser;
+    use axum::http::StatusCode;
+
+    let app = TestApp::seeded().await;
+    let mut rosa = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let r = rosa
+        .submit(
+            "/share",
+            &[
+                ("title", "Just a title"),
+                ("team", "bayview-ms-step"),
+                ("stage", "promising"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "a draft may lack all but its title: {}",
+        r.body
+    );
+    // A heading that would start a section in the file is refused, with what to type instead.
+    let r = rosa
+        .submit(
+            "/share",
+            &[
+                ("title", "Headings"),
+                ("team", "bayview-ms-step"),
+                ("stage", "promising"),
+                ("s-evidence", "Intro.\n\n## Results\nRose."),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        crate::helpers::field_block(&r.body, "s-evidence")
+            .contains("use &#34;### &#34; for a heading inside a section"),
+        "{}",
+        r.body
+    );
+
+    let mut ada = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let page = ada.get("/review/peer-learning-walks").await.body;
+    let revision = crate::review::field(&page, "revision");
+    let r = ada
+        .submit(
+            "/review/peer-learning-walks",
+            &crate::review::rubric(&revision, "return", "Name the focus of each walk."),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = ada
+        .submit(
+            "/review/two-by-ten-conversations/archive",
+            &[("comment", "Retired.")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    let min = app.state.settings.min_cell();
+    let out1 = tempfile::tempdir().unwrap();
+    write_dir(out1.path(), &export_catalog(&app.state.db).await.unwrap()).unwrap();
+    let statuses: Vec<String> = read_tree(out1.path())
+        .iter()
+        .filter_map(|(_, bytes)| {
+            let text = String::from_utf8_lossy(bytes);
+            text.lines()
+                .find(|l| l.starts_with("status = "))
+                .map(String::from)
+        })
+        .collect();
+    for s in ["draft", "returned", "vetted", "archived"] {
+        assert!(
+            statuses.contains(&format!("status = \"{s}\"")),
+            "{s}: {statuses:?}"
+        );
+    }
+    let catalog = load_dir(out1.path(), min).expect("an export always checks");
+    let b = TestApp::empty().await;
+    import_catalog(&b.state.db, &catalog).await.unwrap();
+    let out2 = tempfile::tempdir().unwrap();
+    write_dir(out2.path(), &export_catalog(&b.state.db).await.unwrap()).unwrap();
+    assert_eq!(read_tree(out1.path()), read_tree(out2.path()));
+}
