@@ -393,8 +393,10 @@ fn parse_sections(p: &mut Problems, body: &str, body_line: usize) -> Sections {
             ));
             continue;
         };
+        // Stored with `\n` line ends, as the form stores them: a file saved on Windows is
+        // the same practice, and its sizes count a line break once.
         if sections
-            .insert(kind, body[range.end..end].trim().to_string())
+            .insert(kind, body[range.end..end].trim().replace("\r\n", "\n"))
             .is_some()
         {
             p.errors.push(ContentError::new(

@@ -634,3 +634,17 @@ fn every_error_in_the_directory_is_reported_at_once() {
     });
     assert!(errors.len() >= 2, "{errors:?}");
 }
+
+#[test]
+fn a_file_saved_with_crlf_line_ends_counts_each_line_break_once() {
+    // 200 lines of 99 characters: 19,999 characters with `\n` line ends (the last is
+    // trimmed), 20,199 if each CRLF counted twice.
+    let evidence = format!("{}\n", "x".repeat(99)).repeat(200);
+    let text = VALID
+        .replacen("Exit slips rose.\n", &evidence, 1)
+        .replace('\n', "\r\n");
+    let doc = parse(&text).expect("within the limit");
+    let stored = &doc.sections[&brightspots::domain::SectionKind::Evidence];
+    assert!(!stored.contains('\r'), "stored as the form stores it");
+    assert_eq!(stored.chars().count(), 19_999);
+}
