@@ -19,6 +19,17 @@ pub fn parse_date(iso: &str) -> Option<time::Date> {
     time::Date::parse(iso.get(..10)?, format).ok()
 }
 
+/// A stored timestamp ("2026-12-02T05:15:23Z") as people read it: "December 2, 2026, 05:15
+/// UTC"; a plain date as `date` shows it; anything else as it is.
+pub fn when(iso: &str) -> String {
+    match (parse_date(iso), iso.get(11..16)) {
+        (Some(d), Some(hm)) if iso.as_bytes().get(10) == Some(&b'T') => {
+            format!("{} {}, {}, {hm} UTC", d.month(), d.day(), d.year())
+        }
+        _ => date(iso),
+    }
+}
+
 pub fn opt_date(iso: &Option<String>) -> String {
     iso.as_deref().map(date).unwrap_or_default()
 }
@@ -270,4 +281,17 @@ pub fn cost_rows(c: &crate::domain::Cost) -> Vec<(&'static str, String)> {
 /// A number for reading: at most two decimals, no trailing zeros.
 pub fn num(value: f64) -> String {
     crate::content::format_number((value * 100.0).round() / 100.0)
+}
+
+#[cfg(test)]
+mod when_tests {
+    #[test]
+    fn timestamps_read_as_dates_and_times() {
+        assert_eq!(
+            super::when("2026-12-02T05:15:23Z"),
+            "December 2, 2026, 05:15 UTC"
+        );
+        assert_eq!(super::when("2026-12-02"), "December 2, 2026");
+        assert_eq!(super::when("soon"), "soon");
+    }
 }

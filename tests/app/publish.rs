@@ -902,3 +902,28 @@ async fn an_edit_keeps_everything_the_person_did_not_change() {
     assert_eq!(after.tags, before.tags);
     assert_eq!(after.resources, before.resources);
 }
+
+/// Times are written for people ("December 2, 2026, 05:15 UTC"), the machine form kept in
+/// `<time datetime>`.
+#[tokio::test]
+async fn history_shows_times_for_people() {
+    let app = TestApp::seeded().await;
+    let mut ada = Browser::local(&app, "Ada Coach", "coach", "").await;
+    let page = ada
+        .get("/practices/number-talks-sentence-frames/history")
+        .await
+        .body;
+    assert!(page.contains("<time datetime=\""), "{page}");
+    let shown: Vec<&str> = page
+        .split("<time datetime=\"")
+        .skip(1)
+        .map(|rest| rest.split('>').nth(1).unwrap().split('<').next().unwrap())
+        .collect();
+    assert!(!shown.is_empty());
+    for s in shown {
+        assert!(
+            !s.ends_with('Z') && !s.contains("-") && s.contains(", 20"),
+            "shown as {s:?}"
+        );
+    }
+}
