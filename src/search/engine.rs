@@ -235,6 +235,52 @@ impl Search {
         self.run(&self.reader.searcher(), req)
     }
 
+    /// Where a search's time goes (for the benchmarks): each stage of `run` for a
+    /// relevance-sorted request, timed on its own. The collection stages are separate runs of
+    /// the same query (the count alone, the page alone, the facets alone, then the one pass
+    /// `run` makes), so they show what each part costs, not a sum.
+    #[doc(hidden)]
+    pub fn stage_times(
+        &self,
+        req: &SearchRequest,
+    ) -> tantivy::Result<Vec<(&'static str, std::time::Duration)>> {
+        use std::time::Instant;
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        let started = Instant::now();
+        let built = self.text_query(&searcher, &req.query)?;
+        let whole = started.elapsed();
+        out.push(("query: spelling (in catalog? corrections)", built.spelling));
+        out.push((
+            "query: synonyms, analysis, building",
+            whole.saturating_sub(built.spelling),
+        ));
+        let query = &*built.query;
+        let offset = (req.page.max(1) - 1) * req.per_page;
+        let top = TopDocs::with_limit(req.per_page.max(1))
+            .and_offset(offset)
+            .order_by_score();
+        let started = Instant::now();
+        searcher.search(query, &Count)?;
+        out.push(("match + count alone (no scoring)", started.elapsed()));
+        let started = Instant::now();
+        let docs = searcher.search(query, &top)?;
+        out.push(("match + score, top page alone", started.elapsed()));
+        self.facet_tables.retain(&searcher);
+        let started = Instant::now();
+        searcher.search(query, &self.facet_tables.collector())?;
+        out.push(("match + facet counts alone", started.elapsed()));
+        let started = Instant::now();
+        searcher.search(query, &(Count, top, self.facet_tables.collector()))?;
+        out.push(("one pass: count + top page + facets", started.elapsed()));
+        let docs: Vec<(Option<f32>, DocAddress)> =
+            docs.into_iter().map(|(s, a)| (Some(s), a)).collect();
+        let started = Instant::now();
+        self.hits(&searcher, Some(query), &docs)?;
+        out.push(("hits: stored text + snippets", started.elapsed()));
+        Ok(out)
+    }
+
     fn run(&self, searcher: &Searcher, req: &SearchRequest) -> tantivy::Result<SearchResults> {
         let f = &self.fields;
         let built = self.text_query(searcher, &req.query)?;
@@ -562,6 +608,7 @@ impl Search {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut corrected = Vec::new();
+        let mut spelling = std::time::Duration::ZERO;
         for concept in self.synonyms.concepts(&q.words) {
             // A lone stop word ("in", "don't") adds nothing but noise.
             if concept.len() == 1 && concept[0].len() == 1 && is_stop_word(&concept[0][0]) {
@@ -582,6 +629,7 @@ impl Search {
                 let boost = if i == 0 { 1.0 } else { 0.6 };
                 alternatives.push((Occur::Should, fields_query(f, &terms, boost)));
             }
+            let spelling_started = std::time::Instant::now();
             if concept.len() == 1
                 && concept[0].len() == 1
                 && !self.spelled_in_catalog(searcher, &concept[0][0])?
@@ -608,6 +656,7 @@ impl Search {
                     }
                 }
             }
+            spelling += spelling_started.elapsed();
             if !alternatives.is_empty() {
                 clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
             }
@@ -647,6 +696,7 @@ impl Search {
         Ok(Built {
             query: Box::new(BooleanQuery::new(clauses)),
             suggestion,
+            spelling,
         })
     }
 
@@ -742,6 +792,8 @@ fn unscored<K>(hits: Vec<(K, DocAddress)>) -> Vec<(Option<f32>, DocAddress)> {
 struct Built {
     query: Box<dyn Query>,
     suggestion: Option<String>,
+    /// Time spent on spelling: whether words are in the catalog, and their corrections.
+    spelling: std::time::Duration,
 }
 
 /// The terms in every weighted field, each field weighted. Several terms are a phrase: its
