@@ -606,6 +606,9 @@ impl Search {
     /// The text part of the query, and a suggestion when a word was corrected.
     fn text_query(&self, searcher: &Searcher, q: &UserQuery) -> tantivy::Result<Built> {
         let f = &self.fields;
+        // Every word, synonym and correction adds its fields' clauses to one flat union: a
+        // sum of the same scores as a union of unions, and when every clause is a single
+        // term, the top page can be ranked with block-max WAND.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut corrected = Vec::new();
         let mut spelling = std::time::Duration::ZERO;
@@ -614,8 +617,6 @@ impl Search {
             if concept.len() == 1 && concept[0].len() == 1 && is_stop_word(&concept[0][0]) {
                 continue;
             }
-            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            let mut found = false;
             // Forms that stem alike ("english learner", "english learners") are one query.
             let mut seen: Vec<Vec<String>> = Vec::new();
             for (i, words) in concept.iter().enumerate() {
@@ -623,11 +624,10 @@ impl Search {
                 if !has_content(&terms) || seen.contains(&terms) {
                     continue;
                 }
-                seen.push(terms.clone());
-                found |= self.any_doc_has(searcher, &terms)?;
                 // The words as typed rank above their synonyms.
                 let boost = if i == 0 { 1.0 } else { 0.6 };
-                alternatives.push((Occur::Should, fields_query(f, &terms, boost)));
+                clauses.extend(field_clauses(f, &terms, boost));
+                seen.push(terms);
             }
             let spelling_started = std::time::Instant::now();
             if concept.len() == 1
@@ -636,6 +636,11 @@ impl Search {
             {
                 let word = &concept[0][0];
                 let fixes = self.corrections(searcher, word)?;
+                // A lone word has one form (its synonyms make a longer concept).
+                let found = match seen.first() {
+                    Some(terms) => self.any_doc_has(searcher, terms)?,
+                    None => false,
+                };
                 // Suggest only when the word finds nothing as it is (not for "absences" when
                 // the catalog says "absence": stemming already found those).
                 if !found && let Some(best) = fixes.first() {
@@ -650,16 +655,13 @@ impl Search {
                             let terms = self.analyze(&words.join(" "));
                             if !terms.is_empty() {
                                 let boost = if i == 0 { 0.5 } else { 0.3 };
-                                alternatives.push((Occur::Should, fields_query(f, &terms, boost)));
+                                clauses.extend(field_clauses(f, &terms, boost));
                             }
                         }
                     }
                 }
             }
             spelling += spelling_started.elapsed();
-            if !alternatives.is_empty() {
-                clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
-            }
         }
         // Stop words alone ("of the", "-the") say nothing, in a phrase or excluded, as when
         // typed alone.
@@ -803,6 +805,11 @@ struct Built {
 /// the pairs' candidates). Checking positions in every practice with the words instead was
 /// the largest cost of a search whenever the words were common.
 fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(field_clauses(f, terms, boost)))
+}
+
+/// `fields_query`'s clauses, one per weighted field, to add to a union.
+fn field_clauses(f: &Fields, terms: &[String], boost: f32) -> Vec<(Occur, Box<dyn Query>)> {
     let pairs: Vec<(Occur, Box<dyn Query>)> = pairs_of(terms)
         .into_iter()
         .map(|p| -> (Occur, Box<dyn Query>) {
@@ -813,7 +820,7 @@ fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
     // The pairs only narrow: they add nothing to the score.
     let has_pairs =
         (!pairs.is_empty()).then(|| ConstScoreQuery::new(Box::new(BooleanQuery::new(pairs)), 0.0));
-    let per_field = weighted(f)
+    weighted(f)
         .into_iter()
         .map(|(field, weight)| {
             let q: Box<dyn Query> = match terms {
@@ -841,8 +848,7 @@ fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
                 Box::new(BoostQuery::new(q, weight * boost)) as Box<dyn Query>,
             )
         })
-        .collect();
-    Box::new(BooleanQuery::new(per_field))
+        .collect()
 }
 
 fn facet_filter(field: Field, values: &BTreeSet<String>) -> Box<dyn Query> {
