@@ -235,6 +235,52 @@ impl Search {
         self.run(&self.reader.searcher(), req)
     }
 
+    /// Where a search's time goes (for the benchmarks): each stage of `run` for a
+    /// relevance-sorted request, timed on its own. The collection stages are separate runs of
+    /// the same query (the count alone, the page alone, the facets alone, then the one pass
+    /// `run` makes), so they show what each part costs, not a sum.
+    #[doc(hidden)]
+    pub fn stage_times(
+        &self,
+        req: &SearchRequest,
+    ) -> tantivy::Result<Vec<(&'static str, std::time::Duration)>> {
+        use std::time::Instant;
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        let started = Instant::now();
+        let built = self.text_query(&searcher, &req.query)?;
+        let whole = started.elapsed();
+        out.push(("query: spelling (in catalog? corrections)", built.spelling));
+        out.push((
+            "query: synonyms, analysis, building",
+            whole.saturating_sub(built.spelling),
+        ));
+        let query = &*built.query;
+        let offset = (req.page.max(1) - 1) * req.per_page;
+        let top = TopDocs::with_limit(req.per_page.max(1))
+            .and_offset(offset)
+            .order_by_score();
+        let started = Instant::now();
+        searcher.search(query, &Count)?;
+        out.push(("match + count alone (no scoring)", started.elapsed()));
+        let started = Instant::now();
+        let docs = searcher.search(query, &top)?;
+        out.push(("match + score, top page alone", started.elapsed()));
+        self.facet_tables.retain(&searcher);
+        let started = Instant::now();
+        searcher.search(query, &self.facet_tables.collector())?;
+        out.push(("match + facet counts alone", started.elapsed()));
+        let started = Instant::now();
+        searcher.search(query, &(Count, top, self.facet_tables.collector()))?;
+        out.push(("one pass: count + top page + facets", started.elapsed()));
+        let docs: Vec<(Option<f32>, DocAddress)> =
+            docs.into_iter().map(|(s, a)| (Some(s), a)).collect();
+        let started = Instant::now();
+        self.hits(&searcher, Some(query), &docs)?;
+        out.push(("hits: stored text + snippets", started.elapsed()));
+        Ok(out)
+    }
+
     fn run(&self, searcher: &Searcher, req: &SearchRequest) -> tantivy::Result<SearchResults> {
         let f = &self.fields;
         let built = self.text_query(searcher, &req.query)?;
@@ -560,15 +606,17 @@ impl Search {
     /// The text part of the query, and a suggestion when a word was corrected.
     fn text_query(&self, searcher: &Searcher, q: &UserQuery) -> tantivy::Result<Built> {
         let f = &self.fields;
+        // Every word, synonym and correction adds its fields' clauses to one flat union: a
+        // sum of the same scores as a union of unions, and when every clause is a single
+        // term, the top page can be ranked with block-max WAND.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut corrected = Vec::new();
+        let mut spelling = std::time::Duration::ZERO;
         for concept in self.synonyms.concepts(&q.words) {
             // A lone stop word ("in", "don't") adds nothing but noise.
             if concept.len() == 1 && concept[0].len() == 1 && is_stop_word(&concept[0][0]) {
                 continue;
             }
-            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            let mut found = false;
             // Forms that stem alike ("english learner", "english learners") are one query.
             let mut seen: Vec<Vec<String>> = Vec::new();
             for (i, words) in concept.iter().enumerate() {
@@ -576,18 +624,23 @@ impl Search {
                 if !has_content(&terms) || seen.contains(&terms) {
                     continue;
                 }
-                seen.push(terms.clone());
-                found |= self.any_doc_has(searcher, &terms)?;
                 // The words as typed rank above their synonyms.
                 let boost = if i == 0 { 1.0 } else { 0.6 };
-                alternatives.push((Occur::Should, fields_query(f, &terms, boost)));
+                clauses.extend(field_clauses(f, &terms, boost));
+                seen.push(terms);
             }
+            let spelling_started = std::time::Instant::now();
             if concept.len() == 1
                 && concept[0].len() == 1
                 && !self.spelled_in_catalog(searcher, &concept[0][0])?
             {
                 let word = &concept[0][0];
                 let fixes = self.corrections(searcher, word)?;
+                // A lone word has one form (its synonyms make a longer concept).
+                let found = match seen.first() {
+                    Some(terms) => self.any_doc_has(searcher, terms)?,
+                    None => false,
+                };
                 // Suggest only when the word finds nothing as it is (not for "absences" when
                 // the catalog says "absence": stemming already found those).
                 if !found && let Some(best) = fixes.first() {
@@ -602,15 +655,13 @@ impl Search {
                             let terms = self.analyze(&words.join(" "));
                             if !terms.is_empty() {
                                 let boost = if i == 0 { 0.5 } else { 0.3 };
-                                alternatives.push((Occur::Should, fields_query(f, &terms, boost)));
+                                clauses.extend(field_clauses(f, &terms, boost));
                             }
                         }
                     }
                 }
             }
-            if !alternatives.is_empty() {
-                clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
-            }
+            spelling += spelling_started.elapsed();
         }
         // Stop words alone ("of the", "-the") say nothing, in a phrase or excluded, as when
         // typed alone.
@@ -647,6 +698,7 @@ impl Search {
         Ok(Built {
             query: Box::new(BooleanQuery::new(clauses)),
             suggestion,
+            spelling,
         })
     }
 
@@ -742,6 +794,8 @@ fn unscored<K>(hits: Vec<(K, DocAddress)>) -> Vec<(Option<f32>, DocAddress)> {
 struct Built {
     query: Box<dyn Query>,
     suggestion: Option<String>,
+    /// Time spent on spelling: whether words are in the catalog, and their corrections.
+    spelling: std::time::Duration,
 }
 
 /// The terms in every weighted field, each field weighted. Several terms are a phrase: its
@@ -751,6 +805,11 @@ struct Built {
 /// the pairs' candidates). Checking positions in every practice with the words instead was
 /// the largest cost of a search whenever the words were common.
 fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(field_clauses(f, terms, boost)))
+}
+
+/// `fields_query`'s clauses, one per weighted field, to add to a union.
+fn field_clauses(f: &Fields, terms: &[String], boost: f32) -> Vec<(Occur, Box<dyn Query>)> {
     let pairs: Vec<(Occur, Box<dyn Query>)> = pairs_of(terms)
         .into_iter()
         .map(|p| -> (Occur, Box<dyn Query>) {
@@ -761,7 +820,7 @@ fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
     // The pairs only narrow: they add nothing to the score.
     let has_pairs =
         (!pairs.is_empty()).then(|| ConstScoreQuery::new(Box::new(BooleanQuery::new(pairs)), 0.0));
-    let per_field = weighted(f)
+    weighted(f)
         .into_iter()
         .map(|(field, weight)| {
             let q: Box<dyn Query> = match terms {
@@ -789,8 +848,7 @@ fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
                 Box::new(BoostQuery::new(q, weight * boost)) as Box<dyn Query>,
             )
         })
-        .collect();
-    Box::new(BooleanQuery::new(per_field))
+        .collect()
 }
 
 fn facet_filter(field: Field, values: &BTreeSet<String>) -> Box<dyn Query> {
