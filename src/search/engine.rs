@@ -476,11 +476,23 @@ impl Search {
             };
             let snippet = fields
                 .iter()
-                .map(|(field, s)| s.snippet(text(*field)))
-                .find(|s| !s.highlighted().is_empty())
-                .map(|mut s| {
+                .map(|(field, s)| (text(*field), s.snippet(text(*field))))
+                .find(|(_, s)| !s.highlighted().is_empty())
+                .map(|(whole, mut s)| {
                     s.set_snippet_prefix_postfix("<mark>", "</mark>");
-                    s.to_html()
+                    // A fragment cut from the middle of the text says so at the cut.
+                    let fragment = s.fragment().trim();
+                    let before = if whole.trim_start().starts_with(fragment) {
+                        ""
+                    } else {
+                        "… "
+                    };
+                    let after = if whole.trim_end().ends_with(fragment) {
+                        ""
+                    } else {
+                        " …"
+                    };
+                    format!("{before}{}{after}", s.to_html())
                 })
                 .unwrap_or_else(|| escape(&truncate(text(f.summary), SNIPPET_CHARS)));
             hits.push(Hit {

@@ -175,6 +175,14 @@ async fn phrases_and_exclusions() {
             "{hit}"
         );
     }
+    // A snippet cut from the middle of a long section says so at both cuts.
+    for hit in phrase["hits"].as_array().unwrap() {
+        let snippet = hit["snippet"].as_str().unwrap();
+        assert!(
+            snippet.starts_with("… ") && snippet.ends_with(" …"),
+            "{snippet}"
+        );
+    }
     // Found through its word pairs: the words in another order are not the phrase.
     assert_eq!(api(&app, &q("\"slips exit\"")).await["total"], 0);
     // A phrase around a stop word is checked word by word, in order.
