@@ -440,52 +440,126 @@ async fn postgres_suite() {
 /// repository's root) installed: made once per content of that file, by whichever test asks
 /// first.
 pub fn venv(requirements: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let requirements = root.join(requirements);
-    let text = std::fs::read_to_string(&requirements).unwrap();
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join(requirements);
+    built_once("test-venv", &[&requirements], |dir| {
+        run(std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(dir));
+        run(std::process::Command::new(dir.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&requirements));
+    })
+}
+
+/// `node_modules` of the npm package in `package` (a folder from the repository's root, with
+/// its `package-lock.json`), installed exactly as locked under `target/`: the folder to run
+/// its scripts with (`NODE_PATH` is not needed: it holds a copy of the package's files).
+pub fn node_package(package: &str) -> PathBuf {
+    let package = Path::new(env!("CARGO_MANIFEST_DIR")).join(package);
+    let manifest = package.join("package.json");
+    let lock = package.join("package-lock.json");
+    let dir = built_once("test-node", &[&manifest, &lock], |dir| {
+        std::fs::create_dir_all(dir).unwrap();
+        for file in [&manifest, &lock] {
+            std::fs::copy(file, dir.join(file.file_name().unwrap())).unwrap();
+        }
+        // Install scripts stay off: vnu-jar's would download a Java runtime; the system's is used.
+        run(std::process::Command::new("npm")
+            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+            .current_dir(dir));
+    });
+    // The scripts themselves are copied at every call: an edit to them needs no reinstall.
+    for entry in std::fs::read_dir(&package).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "mjs") {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+/// A folder under `target/` named for `prefix` and the content of `inputs`, made by `build`
+/// once: by whichever test asks first, in a folder beside it renamed into place, so tests of
+/// other processes that start together never see a half-made one.
+fn built_once(prefix: &str, inputs: &[&Path], build: impl FnOnce(&Path)) -> PathBuf {
+    let text: String = inputs
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
     let hash = brightspots::auth::hash_token(&text);
-    let venv = root
-        .join("target")
-        .join(format!("test-venv-{}", &hash[..12]));
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let done = target.join(format!("{prefix}-{}", &hash[..12]));
     // Tests of one process that ask together would build in the same directory: one builds,
     // the others wait for it.
     static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
-    if venv.join("bin/python").exists() {
-        return venv;
+    if done.exists() {
+        return done;
     }
-    // Built beside and renamed into place: test processes that start together do not see a
-    // half-made environment.
-    let building =
-        root.join("target")
-            .join(format!("test-venv-{}.{}", &hash[..12], std::process::id()));
-    let run = |cmd: &mut std::process::Command| {
-        let out = cmd.output().expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(std::process::Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&building));
-    run(std::process::Command::new(building.join("bin/python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&requirements));
-    if std::fs::rename(&building, &venv).is_err() {
+    let building = target.join(format!("{prefix}-{}.{}", &hash[..12], std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    build(&building);
+    if std::fs::rename(&building, &done).is_err() {
         // Another process finished first.
         let _ = std::fs::remove_dir_all(&building);
     }
-    venv
+    done
+}
+
+/// Runs a setup command, failing the test with its output when it fails.
+pub fn run(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} does not start: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Debian's Chromium, installed with apt-get when the machine does not have it yet (the tests
+/// run as root on CI's machine; elsewhere, install the `chromium` package first).
+pub fn chromium() -> PathBuf {
+    let path = PathBuf::from("/usr/bin/chromium");
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    if !path.exists() {
+        run(std::process::Command::new("apt-get").arg("update"));
+        run(std::process::Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive"));
+    }
+    path
+}
+
+/// A Java runtime for the Nu HTML Checker: the machine's, or Debian's headless JRE.
+pub fn java() -> PathBuf {
+    let found = std::process::Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        run(std::process::Command::new("apt-get").arg("update"));
+        run(std::process::Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "default-jre-headless",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"));
+    }
+    PathBuf::from("java")
 }
 
 /// Everything logged on this thread while the returned guard lives, at every level, in

@@ -4,6 +4,7 @@ mod accessibility;
 mod adopt;
 mod api;
 mod auth;
+mod browser;
 mod busy;
 mod catalog_check;
 mod change_feed;

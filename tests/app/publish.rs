@@ -927,3 +927,31 @@ async fn history_shows_times_for_people() {
         );
     }
 }
+
+/// A draft may leave the evidence stage for later; a submission may not.
+#[tokio::test]
+async fn a_draft_may_leave_the_stage_for_later_but_a_submission_must_choose_it() {
+    let app = TestApp::seeded().await;
+    let mut b = Browser::local(&app, "Rosa Diaz", "member", "bayview-ms-step").await;
+    let mut form: Vec<(&str, &str)> = practice_form("Stage later", "28", "Talk rose.")
+        .into_iter()
+        .filter(|(k, _)| *k != "stage")
+        .collect();
+    form.push(("action", "submit"));
+    let r = b.submit("/share", &form).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        field_block(&r.body, "stage").contains("choose promising or confirmed"),
+        "{}",
+        r.body
+    );
+    form.pop();
+    form.push(("action", "save"));
+    let r = b.submit("/share", &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let edit = b.get(&r.location.unwrap()).await.body;
+    assert!(
+        field_block(&edit, "stage").contains("value=\"promising\" checked"),
+        "kept as promising, and shown so: {edit}"
+    );
+}

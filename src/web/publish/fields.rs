@@ -141,3 +141,56 @@ pub fn field_label(field: &str) -> String {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list of problems names every field as the form's label does, never by its id
+    /// (`s-essential-aspects`, `m1-comparison_n`, `cost-currency`).
+    #[test]
+    fn every_field_a_problem_can_name_reads_as_words() {
+        let mut fields: Vec<String> = SectionKind::ALL
+            .iter()
+            .map(|k| format!("s-{}", k.key()))
+            .collect();
+        fields.extend(MEASURE_FIELDS.iter().map(|f| format!("m2-{f}")));
+        fields.extend(["r3-title", "r3-url"].map(String::from));
+        fields.extend(
+            [
+                "title",
+                "summary",
+                "team",
+                "stage",
+                "areas",
+                "grades",
+                "subjects",
+                "tags",
+                "license",
+                "measures",
+                "resources",
+                "confirm_privacy",
+                "cost-start_hours",
+                "cost-weekly_hours",
+                "cost-materials_per_classroom",
+                "cost-currency",
+                "cost-staff_roles",
+                "status",
+                "started_on",
+                "aspects",
+                "adaptations",
+                "outcome",
+            ]
+            .map(String::from),
+        );
+        for field in fields {
+            let label = field_label(&field);
+            assert!(
+                !label.contains('_')
+                    && !label.contains(&field)
+                    && label.chars().next().unwrap().is_uppercase(),
+                "{field} reads as {label:?}"
+            );
+        }
+    }
+}

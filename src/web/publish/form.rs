@@ -258,11 +258,14 @@ impl PracticeForm {
             }
         }
         let stage = match Stage::parse(&self.stage) {
+            Ok(s @ (Stage::Promising | Stage::Confirmed)) => s,
+            // A draft may leave it for later; it is kept as promising, where every practice
+            // starts, and the form shows it so.
+            Err(_) if !complete && self.stage.trim().is_empty() => Stage::Promising,
             Ok(Stage::Replicated) | Err(_) => {
                 add("stage", "choose promising or confirmed".into());
                 Stage::Promising
             }
-            Ok(s) => s,
         };
         let team = Slug::parse(&self.team).unwrap_or_else(|_| slug.clone());
         let grade_bands: Vec<GradeBand> =
