@@ -18,6 +18,7 @@ mod notices;
 pub mod pages;
 mod people;
 pub mod plc;
+mod sitemap;
 mod questions;
 mod review;
 mod search_docs;
@@ -49,6 +50,7 @@ pub use notices::{
 };
 pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, TeamRef, User};
 pub use questions::{AnswerFacts, AnswerView, QuestionFacts, QuestionTarget, QuestionView};
+pub use sitemap::SitemapPractice;
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score, Verdict};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
 pub use sql::{Conn, Dialect, Pool};
