@@ -27,13 +27,19 @@ fn time(label: &str, runs: usize, draw: impl Fn() -> Vec<u8>) {
 }
 
 fn main() {
-    let areas = ["Academic discourse".to_string(), "Math problem solving".to_string()];
+    let areas = [
+        "Academic discourse".to_string(),
+        "Math problem solving".to_string(),
+    ];
     let long = "Restate, then add: a sentence-frame routine for whole-class discussion in \
                 grades six to eight that keeps every voice in the room and the talk on the \
                 mathematics, with a tally of who spoke";
     println!("| preview | PNG | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|");
-    for (label, title) in [("short title", "Number talks with sentence frames"), ("long title, cut", long)] {
+    for (label, title) in [
+        ("short title", "Number talks with sentence frames"),
+        ("long title, cut", long),
+    ] {
         time(label, 50, || {
             practice_png(&PracticeCard {
                 title,
@@ -44,5 +50,7 @@ fn main() {
             })
         });
     }
-    time("the network's", 50, || site_png("Bright Spots", "Practices that work in schools like yours."));
+    time("the network's", 50, || {
+        site_png("Bright Spots", "Practices that work in schools like yours.")
+    });
 }

@@ -18,10 +18,10 @@ mod notices;
 pub mod pages;
 mod people;
 pub mod plc;
-mod sitemap;
 mod questions;
 mod review;
 mod search_docs;
+mod sitemap;
 mod tokens;
 pub mod webhooks;
 
@@ -50,9 +50,9 @@ pub use notices::{
 };
 pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, TeamRef, User};
 pub use questions::{AnswerFacts, AnswerView, QuestionFacts, QuestionTarget, QuestionView};
-pub use sitemap::SitemapPractice;
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score, Verdict};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
+pub use sitemap::SitemapPractice;
 pub use sql::{Conn, Dialect, Pool};
 pub use tokens::{NewToken, TokenOwner, TokenRow};
 pub use webhooks::{

@@ -75,7 +75,10 @@ async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
         return Err(AppError::NotFound);
     };
     Ok((
-        [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, IMMUTABLE)],
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, IMMUTABLE),
+        ],
         body,
     )
         .into_response())

@@ -11,8 +11,8 @@ use axum::routing::get;
 
 use super::feeds::FeedLink;
 use super::listing::Listing;
-use super::views::{self, CardView, MeasureView, StageBadge};
 use super::seo::{self, PageMeta};
+use super::views::{self, CardView, MeasureView, StageBadge};
 use super::{Chrome, chart, forest, page};
 use crate::AppState;
 use crate::auth::Viewer;
@@ -456,7 +456,11 @@ async fn challenge(
             area.count, area.name
         )
     } else {
-        format!("{} {} vetted practices.", area.description.trim(), area.count)
+        format!(
+            "{} {} vetted practices.",
+            area.description.trim(),
+            area.count
+        )
     };
     let meta = PageMeta::page(&state, &area.name, &listing.canonical(), &description);
     page(Challenge {

@@ -8,8 +8,8 @@ use axum::routing::get;
 
 use super::feeds::FeedLink;
 use super::listing::Listing;
-use super::views;
 use super::seo::PageMeta;
+use super::views;
 use super::{Chrome, page};
 use crate::AppState;
 use crate::auth::Viewer;

@@ -227,7 +227,10 @@ pub(crate) fn wrap(
         {
             shortened.truncate(space);
         }
-        *last = format!("{}…", shortened.trim_end_matches([' ', ',', ';', ':', '—', '-']));
+        *last = format!(
+            "{}…",
+            shortened.trim_end_matches([' ', ',', ';', ':', '—', '-'])
+        );
     }
     lines
 }
@@ -280,7 +283,15 @@ impl Canvas {
     }
 
     /// `text` on one line, its baseline at `y`, starting at `x`.
-    fn text(&mut self, font: &FontRef<'static>, size: f32, x: f32, y: f32, text: &str, colour: Rgb) {
+    fn text(
+        &mut self,
+        font: &FontRef<'static>,
+        size: f32,
+        x: f32,
+        y: f32,
+        text: &str,
+        colour: Rgb,
+    ) {
         for (id, dx) in layout(font, size, text) {
             let glyph = id.with_scale_and_position(size, point(x + dx, y));
             if let Some(outlined) = font.outline_glyph(glyph) {

@@ -75,7 +75,10 @@ impl PageMeta {
         let mut meta = PageMeta::page(state, &p.title, &path, &p.summary);
         meta.og_type = "article";
         meta.image = Image {
-            url: absolute(state, &previews::practice_path(state, p, &facts.area_names())),
+            url: absolute(
+                state,
+                &previews::practice_path(state, p, &facts.area_names()),
+            ),
             alt: format!(
                 "{}: {} evidence; {}",
                 p.title,
@@ -156,9 +159,7 @@ fn practice_json_ld(
     facts: &PracticeFacts,
     meta: &PageMeta,
 ) -> serde_json::Value {
-    let org = |kind: &str, name: &str, path: String| {
-        serde_json::json!({ "@type": kind, "name": name, "url": absolute(state, &path) })
-    };
+    let org = |kind: &str, name: &str, path: String| serde_json::json!({ "@type": kind, "name": name, "url": absolute(state, &path) });
     let mut district = org(
         "Organization",
         &p.district_name,
@@ -171,7 +172,11 @@ fn practice_json_ld(
         format!("/schools/{}", p.school_slug),
     );
     school["parentOrganization"] = district;
-    let mut team = org("Organization", &p.team_name, format!("/teams/{}", p.team_slug));
+    let mut team = org(
+        "Organization",
+        &p.team_name,
+        format!("/teams/{}", p.team_slug),
+    );
     team["parentOrganization"] = school;
     let mut ld = serde_json::json!({
         "@context": "https://schema.org",
@@ -216,7 +221,9 @@ pub fn license_url(license: &str) -> String {
     }
     if let Some(rest) = upper.strip_prefix("CC-")
         && let Some((kinds, version)) = rest.rsplit_once('-')
-        && kinds.split('-').all(|k| matches!(k, "BY" | "SA" | "NC" | "ND"))
+        && kinds
+            .split('-')
+            .all(|k| matches!(k, "BY" | "SA" | "NC" | "ND"))
         && version.chars().all(|c| c.is_ascii_digit() || c == '.')
     {
         return format!(
@@ -237,7 +244,10 @@ mod tests {
         let long = "Students restate a peer's idea before adding their own, ".repeat(5);
         let d = describe(&long);
         assert!(d.chars().count() <= DESCRIPTION_CHARS, "{d}");
-        assert!(d.ends_with('…') && !d.ends_with(" …") && !d.ends_with(",…"), "{d}");
+        assert!(
+            d.ends_with('…') && !d.ends_with(" …") && !d.ends_with(",…"),
+            "{d}"
+        );
         assert!(long.starts_with(d.trim_end_matches('…')), "{d}");
         // A word is never cut unless it alone is longer than a description.
         let next = long[d.len() - '…'.len_utf8()..].chars().next();

@@ -127,7 +127,10 @@ async fn serve(state: &AppState, number: Option<usize>) -> AppResult<Response> {
     };
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XML));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
     Ok((headers, body).into_response())
 }
 
@@ -232,7 +235,10 @@ fn urlset(base: &str, entries: &[Entry]) -> String {
          <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
     for e in entries {
-        xml.push_str(&format!("<url><loc>{}</loc>", escape(&format!("{base}{}", e.path))));
+        xml.push_str(&format!(
+            "<url><loc>{}</loc>",
+            escape(&format!("{base}{}", e.path))
+        ));
         if let Some(day) = &e.lastmod {
             xml.push_str(&format!("<lastmod>{}</lastmod>", escape(day)));
         }
@@ -287,7 +293,11 @@ mod tests {
         let xml = document("https://hub.example", &all, 3, None).unwrap();
         assert!(xml.contains("<urlset"), "{xml}");
         assert_eq!(xml.matches("<url>").count(), 3);
-        assert!(xml.contains("<loc>https://hub.example/practices/p2</loc><lastmod>2025-06-03</lastmod>"));
+        assert!(
+            xml.contains(
+                "<loc>https://hub.example/practices/p2</loc><lastmod>2025-06-03</lastmod>"
+            )
+        );
         assert_eq!(document("https://hub.example", &all, 3, Some(1)), None);
     }
 

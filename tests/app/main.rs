@@ -33,6 +33,7 @@ mod round_trip;
 mod schemathesis;
 mod search;
 mod search_index;
+mod seo;
 mod smtp;
 mod store;
 mod tokens;
