@@ -89,9 +89,18 @@ async fn practice_image(
     State(state): State<AppState>,
     Path((slug, file)): Path<(String, String)>,
 ) -> AppResult<Response> {
+    // `preview-{revision}-{hash}.png`: anything else is no file of ours.
     let Some(tag) = file
         .strip_prefix("preview-")
         .and_then(|f| f.strip_suffix(".png"))
+        .filter(|tag| {
+            tag.split_once('-').is_some_and(|(n, h)| {
+                !n.is_empty()
+                    && !h.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                    && h.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+        })
     else {
         return Err(AppError::NotFound);
     };
