@@ -324,8 +324,12 @@ mod tests {
 
     #[test]
     fn wrapping_breaks_at_spaces_and_ends_a_cut_text_with_an_ellipsis() {
+        assert_eq!(
+            wrap(&BOLD, 64.0, "Number talks", 1056.0, 4),
+            ["Number talks"]
+        );
         let lines = wrap(&BOLD, 64.0, "Number talks with sentence frames", 1056.0, 4);
-        assert_eq!(lines, ["Number talks with sentence frames"]);
+        assert_eq!(lines, ["Number talks with sentence", "frames"]);
         let long = "word ".repeat(200);
         let lines = wrap(&BOLD, 64.0, &long, 1056.0, 4);
         assert_eq!(lines.len(), 4);
