@@ -21,6 +21,7 @@ pub mod plc;
 mod questions;
 mod review;
 mod search_docs;
+mod sitemap;
 mod tokens;
 pub mod webhooks;
 
@@ -51,6 +52,7 @@ pub use people::{Binding, LoginAttempt, PersonRow, SessionRow, SignInIdentity, T
 pub use questions::{AnswerFacts, AnswerView, QuestionFacts, QuestionTarget, QuestionView};
 pub use review::{Decision, DecisionError, DueRow, QueueRow, ReviewRow, Score, Verdict};
 pub use search_docs::{Change, FeedPos, IndexDoc, SearchLogEntry};
+pub use sitemap::SitemapPractice;
 pub use sql::{Conn, Dialect, Pool};
 pub use tokens::{NewToken, TokenOwner, TokenRow};
 pub use webhooks::{

@@ -11,6 +11,7 @@ use axum::routing::get;
 
 use super::feeds::FeedLink;
 use super::listing::Listing;
+use super::seo::{self, PageMeta};
 use super::views::{self, CardView, MeasureView, StageBadge};
 use super::{Chrome, chart, forest, page};
 use crate::AppState;
@@ -43,8 +44,16 @@ struct EvidenceGuide {
 /// What the stages and the ESSA levels mean, and how the hub reads one from the other.
 async fn evidence(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
     use crate::domain::essa::{MIN_SAMPLE, MIN_SITES, Tier};
+    let meta = PageMeta::page(
+        &state,
+        "How strong is the evidence?",
+        "/evidence",
+        "How the network judges a practice's evidence: its stages (promising, confirmed, \
+         replicated), the four ESSA evidence levels, what the hub looks for to support each, \
+         and how the two relate.",
+    );
     page(EvidenceGuide {
-        chrome: Chrome::new(&state, &viewer),
+        chrome: Chrome::new(&state, &viewer).public(meta),
         tiers: Tier::ALL.map(Tier::label),
         min_sample: MIN_SAMPLE,
         min_sites: MIN_SITES,
@@ -107,8 +116,20 @@ async fn home(viewer: Viewer, State(state): State<AppState>) -> AppResult<Respon
     } else {
         state.db.card_count(Cards::All).await? as u64
     };
+    let network = &state.settings.network_name;
+    let meta = PageMeta::page(
+        &state,
+        network,
+        "/",
+        &format!(
+            "{network}: practices that work in schools like yours, found by school STEP teams, \
+             vetted by network coaches and shared with their evidence. {total} vetted practices \
+             across {} challenge areas.",
+            areas.len()
+        ),
+    );
     page(Home {
-        chrome: Chrome::new(&state, &viewer),
+        chrome: Chrome::new(&state, &viewer).public(meta),
         areas,
         recent,
         total,
@@ -233,6 +254,17 @@ pub(crate) async fn practice_response(
         let open = !template.archived;
         template.questions =
             Some(super::questions::section(&state, u, &template.p, open, compose).await?);
+    }
+    // Public is the vetted revision of a practice still in the catalog, on a page that is
+    // not a failed form's: that one is indexed and previewed.
+    if !template.archived && status == StatusCode::OK {
+        let facts = seo::PracticeFacts {
+            areas: &template.areas,
+            grades: &template.grades,
+            license: &template.license,
+            tags: &template.tags,
+        };
+        template.chrome.meta = Some(PageMeta::practice(&state, &template.p, &facts));
     }
     let mut response = page(template)?;
     *response.status_mut() = status;
@@ -366,8 +398,23 @@ struct Challenges {
 
 async fn challenges(viewer: Viewer, State(state): State<AppState>) -> AppResult<Response> {
     let areas = area_counts(&state, super::index_ready(&state)).await?;
+    let meta = PageMeta::page(
+        &state,
+        "Challenge areas",
+        "/challenges",
+        &format!(
+            "The {} challenge areas of {}, each with its vetted practices: {}.",
+            areas.len(),
+            state.settings.network_name,
+            areas
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
     page(Challenges {
-        chrome: Chrome::new(&state, &viewer),
+        chrome: Chrome::new(&state, &viewer).public(meta),
         areas,
     })
 }
@@ -403,8 +450,21 @@ async fn challenge(
         format!("/challenges/{slug}"),
     )
     .await?;
+    let description = if area.description.trim().is_empty() {
+        format!(
+            "{} vetted practices for {}, with their evidence.",
+            area.count, area.name
+        )
+    } else {
+        format!(
+            "{} {} vetted practices.",
+            area.description.trim(),
+            area.count
+        )
+    };
+    let meta = PageMeta::page(&state, &area.name, &listing.canonical(), &description);
     page(Challenge {
-        chrome: Chrome::new(&state, &viewer),
+        chrome: Chrome::new(&state, &viewer).public(meta),
         feed: FeedLink::area(&state, &area.slug, &area.name),
         area,
         listing,

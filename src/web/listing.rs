@@ -92,6 +92,18 @@ impl Listing {
     }
 }
 
+impl Listing {
+    /// The address of the page shown: the list's own for the first page, `?page=N` for
+    /// another (each page lists other practices, so each is its own canonical page).
+    pub fn canonical(&self) -> String {
+        if self.page > 1 {
+            format!("{}?page={}", self.path, self.page)
+        } else {
+            self.path.clone()
+        }
+    }
+}
+
 /// The `page` parameter of a query string, if any.
 fn page_param(query: Option<&str>) -> Option<String> {
     crate::auth::form_value(query?.as_bytes(), "page")

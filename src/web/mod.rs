@@ -16,12 +16,16 @@ mod network;
 mod notifications;
 pub mod page_cache;
 pub(crate) mod plc;
+pub mod preview_image;
+mod previews;
 mod publish;
 mod questions;
 mod review;
 mod school_profiles;
 pub mod search;
+pub mod seo;
 mod signin;
+pub mod sitemap;
 mod tokens;
 mod views;
 mod webhooks;
@@ -66,6 +70,8 @@ pub fn router(state: AppState) -> Router {
         .merge(notifications::router())
         .merge(tokens::router())
         .merge(assets::router())
+        .merge(previews::router())
+        .merge(sitemap::router())
         .fallback(|| async { AppError::NotFound })
         // One body limit: `check_csrf` reads every body up to `MAX_FORM_BYTES` and answers a
         // larger one with the hub's own 413. The extractors get the same limit so they never
@@ -132,6 +138,10 @@ pub struct Chrome {
     pub is_admin: bool,
     /// The session's CSRF token, for the sign-out form in the header.
     pub csrf: String,
+    /// Description, canonical address, link preview tags: only on a page its handler
+    /// declares public (`public`). Without them the page is `noindex`, so a new page stays
+    /// out of search engines until someone decides otherwise.
+    pub meta: Option<seo::PageMeta>,
 }
 
 impl Chrome {
@@ -144,7 +154,15 @@ impl Chrome {
             is_coach: user.is_some_and(|u| u.is_coach()),
             is_admin: user.is_some_and(|u| u.role == Role::Admin),
             csrf: viewer.csrf().to_string(),
+            meta: None,
         }
+    }
+
+    /// The chrome of a public page: indexed (unless `meta` says not) and previewed with
+    /// `meta`.
+    pub fn public(mut self, meta: seo::PageMeta) -> Chrome {
+        self.meta = Some(meta);
+        self
     }
 }
 

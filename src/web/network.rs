@@ -8,6 +8,7 @@ use axum::routing::get;
 
 use super::feeds::FeedLink;
 use super::listing::Listing;
+use super::seo::PageMeta;
 use super::views;
 use super::{Chrome, page};
 use crate::AppState;
@@ -48,8 +49,23 @@ async fn team(
     )
     .await?;
     let adopted_elsewhere = state.db.adoptions_of_team_practices(&slug).await?;
+    let meta = PageMeta::page(
+        &state,
+        &team.name,
+        &listing.canonical(),
+        &format!(
+            "{}, the STEP team of {} ({}), {}: {} shared practice{}. Challenge and Aim: {}",
+            team.name,
+            team.school_name,
+            team.district_name,
+            team.cycle,
+            listing.total,
+            if listing.total == 1 { "" } else { "s" },
+            team.aim
+        ),
+    );
     page(TeamPage {
-        chrome: Chrome::new(&state, &viewer),
+        chrome: Chrome::new(&state, &viewer).public(meta),
         feed: FeedLink::team(&state, &team.slug, &team.name),
         team,
         listing,
@@ -92,10 +108,28 @@ async fn school(
         format!("/schools/{slug}"),
     )
     .await?;
+    let (level, locale) = (
+        views::level_label(&school.level),
+        views::locale_label(&school.locale),
+    );
+    let meta = PageMeta::page(
+        &state,
+        &school.name,
+        &listing.canonical(),
+        &format!(
+            "{}, a {} {} school in {}: its STEP teams and the {} practice{} they shared, with their evidence.",
+            school.name,
+            locale.to_lowercase(),
+            level.to_lowercase(),
+            school.district_name,
+            listing.total,
+            if listing.total == 1 { "" } else { "s" },
+        ),
+    );
     page(SchoolPage {
-        chrome: Chrome::new(&state, &viewer),
-        level: views::level_label(&school.level),
-        locale: views::locale_label(&school.locale),
+        chrome: Chrome::new(&state, &viewer).public(meta),
+        level,
+        locale,
         feed: FeedLink::school(&state, &school.slug, &school.name),
         school,
         teams,
@@ -140,7 +174,7 @@ async fn district(
             slug: s.slug,
             name: s.name,
         })
-        .collect();
+        .collect::<Vec<_>>();
     let listing = Listing::counted(
         &state,
         Cards::District(&slug),
@@ -148,8 +182,21 @@ async fn district(
         format!("/districts/{slug}"),
     )
     .await?;
+    let meta = PageMeta::page(
+        &state,
+        &district.name,
+        &listing.canonical(),
+        &format!(
+            "{}: {} school{} and the {} practice{} their STEP teams shared, with their evidence.",
+            district.name,
+            schools.len(),
+            if schools.len() == 1 { "" } else { "s" },
+            listing.total,
+            if listing.total == 1 { "" } else { "s" },
+        ),
+    );
     page(DistrictPage {
-        chrome: Chrome::new(&state, &viewer),
+        chrome: Chrome::new(&state, &viewer).public(meta),
         feed: FeedLink::district(&state, &district.slug, &district.name),
         district,
         schools,

@@ -721,8 +721,32 @@ async fn search_page(
     };
     let first = (req.page - 1) * req.per_page + 1;
     let feed = FeedLink::search(&state, req, &labels);
+    // A search is worth a link preview (someone pastes it to a colleague), never a place in
+    // a search engine's index.
+    let network = &state.settings.network_name;
+    let meta = if q.is_empty() {
+        super::seo::PageMeta::page(
+            &state,
+            "Search",
+            "/search",
+            &format!(
+                "Search the vetted practices of {network} by challenge area, grade band, \
+                 subject and strength of evidence."
+            ),
+        )
+    } else {
+        super::seo::PageMeta::page(
+            &state,
+            &format!("{q} — search"),
+            &url(req.page, false, &q),
+            &format!(
+                "{} vetted practices of {network} for “{q}”.",
+                o.results.total
+            ),
+        )
+    };
     page(SearchPage {
-        chrome: Chrome::new(&state, &viewer),
+        chrome: Chrome::new(&state, &viewer).public(meta.not_indexed()),
         notices,
         total: o.results.total,
         groups,

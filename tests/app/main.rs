@@ -34,6 +34,7 @@ mod round_trip;
 mod schemathesis;
 mod search;
 mod search_index;
+mod seo;
 mod smtp;
 mod store;
 mod tokens;
