@@ -168,7 +168,7 @@ async fn image_hosts_must_be_bare_https_host_names() {
 }
 
 /// A PNG as far as the first bytes go (all the hub looks at), `n` bytes long.
-fn png(n: usize) -> Vec<u8> {
+pub(crate) fn png(n: usize) -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     b.resize(n.max(b.len()), 7);
     b
@@ -206,7 +206,7 @@ fn form(csrf: Option<&str>, file: Option<(&str, &[u8])>, description: &str) -> (
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(
+pub(crate) async fn upload(
     b: &mut Browser<'_>,
     slug: &str,
     csrf: Option<&str>,
