@@ -57,7 +57,7 @@ impl ImagePolicy {
     pub fn allows(&self, src: &str) -> bool {
         match ImageSource::of(src) {
             ImageSource::Hub => true,
-            ImageSource::Host { https, host } => https && self.hosts.iter().any(|h| *h == host),
+            ImageSource::Host { https, host } => https && self.hosts.contains(&host),
             ImageSource::Embedded | ImageSource::Other => false,
         }
     }

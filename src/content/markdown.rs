@@ -33,9 +33,9 @@ fn sanitizer(images: ImagePolicy) -> ammonia::Builder<'static> {
         .add_allowed_classes("span", ["task"])
         .attribute_filter(move |element, attribute, value| {
             // Ids could clobber the page's own (DOM clobbering): keep only footnote anchors.
-            if attribute == "id" && !value.starts_with(FOOTNOTE_PREFIX) {
-                None
-            } else if element == "img" && attribute == "src" && !images.allows(value) {
+            let clobbers = attribute == "id" && !value.starts_with(FOOTNOTE_PREFIX);
+            let off_policy = element == "img" && attribute == "src" && !images.allows(value);
+            if clobbers || off_policy {
                 None
             } else {
                 Some(value.into())
