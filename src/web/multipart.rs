@@ -29,10 +29,29 @@ pub fn boundary(content_type: &str) -> Option<String> {
 
 /// The parts of `body`, or `None` when it is not a well-formed form with this boundary.
 pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Option<Vec<Part<'a>>> {
-    let delimiter = format!("--{boundary}");
+    let delimiter = format!("\r\n--{boundary}");
     let finder = memchr::memmem::Finder::new(delimiter.as_bytes());
+    // A delimiter is one only when a line break or the closing `--` follows it: the same
+    // characters inside a file's content followed by anything else are content.
+    let next_delimiter = |from: usize| {
+        let mut at = from;
+        loop {
+            let found = finder.find(&body[at..])? + at;
+            let after = &body[found + delimiter.len()..];
+            if after.starts_with(b"\r\n") || after.starts_with(b"--") {
+                return Some(found);
+            }
+            at = found + 1;
+        }
+    };
+    // The first delimiter may open the body, without a line break before it.
+    let first = &delimiter[2..];
+    let mut at = if body.starts_with(first.as_bytes()) {
+        first.len()
+    } else {
+        next_delimiter(0)? + delimiter.len()
+    };
     let mut parts = Vec::new();
-    let mut at = finder.find(body)? + delimiter.len();
     loop {
         let rest = &body[at..];
         if rest.starts_with(b"--") {
@@ -42,16 +61,14 @@ pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Option<Vec<Part<'a>>> {
         let head_end = memchr::memmem::find(rest, b"\r\n\r\n")?;
         let head = std::str::from_utf8(&rest[..head_end]).ok()?;
         let content_start = at + 2 + head_end + 4;
-        // Content ends at CRLF before the next delimiter.
-        let next = finder.find(&body[content_start..])? + content_start;
-        let data = body[content_start..next].strip_suffix(b"\r\n")?;
+        let end = next_delimiter(content_start)?;
         let (name, filename) = disposition(head)?;
         parts.push(Part {
             name,
             filename,
-            data,
+            data: &body[content_start..end],
         });
-        at = next + delimiter.len();
+        at = end + delimiter.len();
     }
 }
 
