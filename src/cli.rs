@@ -158,8 +158,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let bar = progress_bar("importing");
             let result = import_dir(
                 async || {
-                    let opened = db.insert(Db::connect(&settings.database_url).await?);
-                    Ok(opened.begin_write().await?)
+                    let opened = db.insert(
+                        Db::connect(&settings.database_url)
+                            .await?
+                            .with_image_policy(settings.image_policy()),
+                    );
+                    Ok((opened.begin_write().await?, opened.renderer().clone()))
                 },
                 &dir,
                 settings.min_cell(),
@@ -176,13 +180,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             match result? {
                 Ok(r) => {
                     println!(
-                        "imported {}: {} practices new, {} revised, {} unchanged; {} adoptions; {} questions",
+                        "imported {}: {} practices new, {} revised, {} unchanged; {} adoptions; {} questions; {} files",
                         dir.display(),
                         r.practices_created,
                         r.practices_revised,
                         r.practices_unchanged,
                         r.adoptions,
-                        r.questions
+                        r.questions,
+                        r.files
                     );
                     println!("{}", r.designs_line());
                     Ok(ExitCode::SUCCESS)
@@ -306,7 +311,8 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         settings.write_wait(),
         settings.database_max_connections,
     )
-    .await?;
+    .await?
+    .with_image_policy(settings.image_policy());
     if db.is_empty().await? {
         seed(&db, &settings).await?;
     }
@@ -345,7 +351,7 @@ async fn seed(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             if !db.is_empty().await? {
                 anyhow::bail!(SeededMeanwhile);
             }
-            Ok(tx)
+            Ok((tx, db.renderer().clone()))
         },
         dir,
         settings.min_cell(),

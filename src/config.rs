@@ -67,6 +67,12 @@ pub struct Settings {
     pub webhook_retry_secs: u64,
     /// The API's rate limits (`[api]`).
     pub api: ApiLimits,
+    /// Hosts that images in practices may load from besides the hub itself, as bare names
+    /// (`["images.district.org"]`), always over https. An image anywhere else is shown as a
+    /// link, and the Content-Security-Policy refuses it.
+    pub image_hosts: Vec<String>,
+    /// The largest image or handout a team may upload, in bytes.
+    pub max_upload_bytes: usize,
 }
 
 /// How much of the API one client may use. Each instance counts its own requests: behind a
@@ -248,6 +254,9 @@ impl Default for Settings {
             outcome_due_months: 5,
             webhook_retry_secs: 60,
             api: ApiLimits::default(),
+            image_hosts: Vec::new(),
+            // A phone photo or a handout of a few pages; the files live in the database.
+            max_upload_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -373,6 +382,11 @@ impl Settings {
         if s.outcome_due_months == 0 {
             anyhow::bail!("outcome_due_months: must be at least 1");
         }
+        crate::content::ImagePolicy::new(&s.image_hosts)
+            .map_err(|e| anyhow::anyhow!("image_hosts: {e}"))?;
+        if s.max_upload_bytes == 0 {
+            anyhow::bail!("max_upload_bytes: must be at least 1");
+        }
         Ok(s)
     }
 
@@ -387,6 +401,15 @@ impl Settings {
                 line.map(|l| format!(":{l}")).unwrap_or_default(),
                 e.message()
             )
+        })
+    }
+
+    /// Where images may load from. `load` has checked `image_hosts`; settings built in code
+    /// with an invalid host fall back to the hub alone, the strictest policy.
+    pub fn image_policy(&self) -> crate::content::ImagePolicy {
+        crate::content::ImagePolicy::new(&self.image_hosts).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "image_hosts ignored: images from the hub only");
+            crate::content::ImagePolicy::default()
         })
     }
 

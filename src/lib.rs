@@ -69,6 +69,15 @@ impl AppState {
     /// Opens the search index (catching up with the database) and starts the background
     /// tasks. Must be called inside a tokio runtime.
     pub fn start(db: Db, settings: Settings) -> anyhow::Result<AppState> {
+        let db = db.with_image_policy(settings.image_policy());
+        // Stored HTML rendered under other image hosts is rendered again, off the start-up
+        // path: until it is, the Content-Security-Policy already enforces the new policy.
+        let rendering = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = rendering.apply_image_policy().await {
+                tracing::error!(error = %e, "stored HTML not rendered again under the image policy");
+            }
+        });
         let search = Arc::new(
             Search::start(&settings.index_dir, db.clone())?
                 .with_cached_results(settings.search_cache_entries),

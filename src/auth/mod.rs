@@ -268,7 +268,10 @@ pub async fn resolve_viewer(
 
 /// Checks the CSRF token of every request that changes state (a `csrf` form field or an
 /// `X-CSRF-Token` header) against the session's, before any handler runs.
-pub async fn check_csrf(request: Request, next: Next) -> Response {
+///
+/// An upload (`multipart/form-data`) carries its token as a form field too, and may be as
+/// large as `max_upload_bytes` allows, plus room for the form around the file.
+pub async fn check_csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // Only these methods have handlers that write; any other reaches the router, which
     // answers 405 (or 404) without running anything. The API never acts on a session: its
     // writes take a personal access token in a header, which another site cannot make a
@@ -286,13 +289,31 @@ pub async fn check_csrf(request: Request, next: Next) -> Response {
         .get::<Viewer>()
         .cloned()
         .unwrap_or_default();
-    let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+    let upload = is_upload(parts.uri.path());
+    let limit = if upload {
+        state
+            .settings
+            .max_upload_bytes
+            .saturating_add(UPLOAD_FORM_BYTES)
+    } else {
+        MAX_FORM_BYTES
+    };
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
+        Err(_) if upload => {
+            return file_too_large(state.settings.max_upload_bytes).into_response();
+        }
         Err(_) => {
             return too_large().into_response();
         }
     };
-    let sent = form_value(&bytes, "csrf")
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let sent = crate::web::multipart::field(content_type, &bytes, "csrf")
+        .or_else(|| form_value(&bytes, "csrf"))
         .or_else(|| {
             parts
                 .headers
@@ -339,6 +360,25 @@ fn too_large() -> AppError {
          then send it again.",
         MAX_FORM_BYTES / (1024 * 1024),
         crate::domain::MAX_SECTION
+    ))
+}
+
+/// Room for the rest of an upload's form (token, description, multipart headers).
+const UPLOAD_FORM_BYTES: usize = 64 * 1024;
+
+/// The upload form of a practice's files (`POST /practices/{slug}/files`).
+fn is_upload(path: &str) -> bool {
+    path.strip_prefix("/practices/")
+        .and_then(|rest| rest.strip_suffix("/files"))
+        .is_some_and(|slug| !slug.is_empty() && !slug.contains('/'))
+}
+
+/// An upload past the limit: not read, so not stored.
+pub fn file_too_large(max: usize) -> AppError {
+    AppError::PayloadTooLarge(format!(
+        "The file is larger than this hub's limit of {}, so it was not uploaded. Make it \
+         smaller (resize the photo, or save the handout as a smaller PDF) and upload it again.",
+        crate::web::files::size_label(max as i64)
     ))
 }
 

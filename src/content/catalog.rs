@@ -27,6 +27,8 @@ pub struct Catalog {
     pub adoptions: Vec<AdoptionDoc>,
     /// Questions to practices' teams, with their answers (`questions.toml`).
     pub questions: Vec<QuestionDoc>,
+    /// Images and handouts uploaded for practices (`files/`).
+    pub files: Vec<super::uploads::FileDoc>,
 }
 
 /// Reads and validates a catalog directory. Any error anywhere means no catalog: the caller
@@ -126,6 +128,7 @@ impl CatalogReader {
         check_network(&shared, &known, dir, &mut errors);
         place_lines(&mut errors[before..], None);
         let (files, unread) = list_practices(dir, &mut errors);
+        shared.files = super::uploads::read_files(dir, &mut errors);
         let mut adoption_errors = Vec::new();
         let mut adoption_lines = None;
         if dir.join(ADOPTIONS_FILE).exists()
@@ -213,6 +216,22 @@ impl CatalogReader {
             &mut self.question_errors,
         );
         errors.append(&mut self.question_errors);
+        // A practice's files need the practice (one whose file is broken reports that).
+        for f in &self.shared.files {
+            let known = self.practices.read.iter().any(|p| p.slug == f.practice)
+                || self.practices.broken.contains(&f.practice);
+            if !known {
+                errors.push(ContentError::new(
+                    &f.path(),
+                    None,
+                    None,
+                    format!(
+                        "there is no practice {}: a practice's files go in files/<its slug>/",
+                        f.practice
+                    ),
+                ));
+            }
+        }
         if errors.is_empty() {
             Ok(self.shared)
         } else {
@@ -681,6 +700,7 @@ pub fn write_dir(dir: &Path, c: &Catalog) -> std::io::Result<()> {
     for p in &c.practices {
         write_practice_file(dir, p)?;
     }
+    super::uploads::write_files(dir, &c.files)?;
     Ok(())
 }
 

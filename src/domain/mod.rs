@@ -9,6 +9,7 @@ mod quarter;
 pub mod question;
 mod slug;
 mod standing;
+pub mod upload;
 mod vocab;
 
 pub use limits::{

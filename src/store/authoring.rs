@@ -158,8 +158,9 @@ impl Db {
         submit: bool,
     ) -> anyhow::Result<Saved> {
         let sections = doc.sections.clone();
+        let renderer = self.renderer().clone();
         let body_html =
-            tokio::task::spawn_blocking(move || crate::content::render_body(&sections)).await?;
+            tokio::task::spawn_blocking(move || renderer.render_body(&sections)).await?;
         let mut tx = self.begin_write().await?;
         let (id, slug, revision_id) = match base {
             None => {

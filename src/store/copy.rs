@@ -287,9 +287,11 @@ fn arg(value: &Value, kind: Kind) -> Arg<'_> {
         (Value::I64(v), _) => Arg::I64(Some(*v)),
         (Value::F64(v), _) => Arg::F64(Some(*v)),
         (Value::Text(v), _) => Arg::Text(Some(v.as_str().into())),
+        (Value::Bytes(v), _) => Arg::Bytes(Some(v.as_slice().into())),
         (Value::Null, Kind::I64) => Arg::I64(None),
         (Value::Null, Kind::F64) => Arg::F64(None),
         (Value::Null, Kind::Text) => Arg::Text(None),
+        (Value::Null, Kind::Bytes) => Arg::Bytes(None),
     }
 }
 

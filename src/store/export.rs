@@ -368,5 +368,22 @@ pub(crate) async fn export_from(conn: &mut Conn) -> anyhow::Result<Catalog> {
         practices,
         adoptions,
         questions: super::questions::export_questions(conn).await?,
+        files: super::files::exported_files(conn)
+            .await?
+            .into_iter()
+            .map(|f| {
+                let kind =
+                    crate::domain::upload::FileKind::detect(&f.content).ok_or_else(|| {
+                        anyhow::anyhow!("stored file {} of an unknown kind", f.sha256)
+                    })?;
+                Ok(crate::content::uploads::FileDoc {
+                    practice: slug(&f.practice)?,
+                    sha256: f.sha256,
+                    name: f.name,
+                    kind,
+                    content: f.content,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
     })
 }

@@ -3,6 +3,7 @@
 //! time, so that a million practices import in the memory of a few hundred.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Conn;
 use super::sql::{query, query_scalar};
@@ -11,7 +12,7 @@ use tracing::instrument;
 use super::{Db, json_list, record_change};
 use std::path::Path;
 
-use crate::content::{AdoptionDoc, Catalog, CatalogReader, ContentError};
+use crate::content::{AdoptionDoc, Catalog, CatalogReader, ContentError, Renderer};
 use crate::domain::{CellSize, Design, PracticeDoc, Slug, Status, Vocabulary};
 
 /// What an import changed.
@@ -25,6 +26,8 @@ pub struct ImportReport {
     /// pre-post, which is how a catalog from before designs existed imports.
     pub designs: std::collections::BTreeMap<Design, usize>,
     pub questions: usize,
+    /// Uploaded files of practices (`files/`).
+    pub files: usize,
 }
 
 impl ImportReport {
@@ -60,13 +63,14 @@ const BATCH: usize = 256;
 #[instrument(skip_all, fields(practices = catalog.practices.len()))]
 pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<ImportReport> {
     let mut tx = db.begin_write().await?;
-    let mut import = Import::default();
+    let mut import = Import::new(db.renderer().clone());
     import_network(&mut tx, catalog).await?;
     for batch in catalog.practices.chunks(BATCH) {
         import.practices(&mut tx, batch).await?;
     }
     import.adoptions(&mut tx, &catalog.adoptions).await?;
     import.questions(&mut tx, &catalog.questions).await?;
+    import.files(&mut tx, &catalog.files).await?;
     tx.commit().await?;
     Ok(import.report)
 }
@@ -77,7 +81,7 @@ pub async fn import_catalog(db: &Db, catalog: &Catalog) -> anyhow::Result<Import
 /// `begin` opens the transaction, once there is something to write (a catalog found broken
 /// before that never touches the database). `progress(done, total)` follows the practices.
 pub async fn import_dir(
-    begin: impl AsyncFnOnce() -> anyhow::Result<Conn>,
+    begin: impl AsyncFnOnce() -> anyhow::Result<(Conn, Arc<Renderer>)>,
     dir: &Path,
     min_cell: CellSize,
     progress: impl Fn(usize, usize),
@@ -124,8 +128,8 @@ pub async fn import_dir(
     {
         return Ok(Err(errors));
     }
-    let mut tx = begin().await?;
-    let mut import = Import::default();
+    let (mut tx, renderer) = begin().await?;
+    let mut import = Import::new(renderer);
     import_network(&mut tx, &shared).await?;
     let mut done = 0;
     while let Some(practices) = batch {
@@ -142,6 +146,7 @@ pub async fn import_dir(
         Ok(_) => {
             import.adoptions(&mut tx, &shared.adoptions).await?;
             import.questions(&mut tx, &shared.questions).await?;
+            import.files(&mut tx, &shared.files).await?;
             tx.commit().await?;
             Ok(Ok(import.report))
         }
@@ -229,18 +234,28 @@ async fn import_network(tx: &mut Conn, catalog: &Catalog) -> sqlx::Result<()> {
 
 /// An import under way: what it did so far, and the ids of the practices it wrote (for the
 /// adoptions, which come last).
-#[derive(Default)]
 struct Import {
     report: ImportReport,
     ids: HashMap<Slug, i64>,
+    /// Renders the revisions it writes under the hub's image policy.
+    renderer: Arc<Renderer>,
 }
 
 impl Import {
+    fn new(renderer: Arc<Renderer>) -> Import {
+        Import {
+            report: ImportReport::default(),
+            ids: HashMap::new(),
+            renderer,
+        }
+    }
+
     async fn practices(&mut self, tx: &mut Conn, batch: &[PracticeDoc]) -> anyhow::Result<()> {
         let slugs: Vec<&str> = batch.iter().map(|p| p.slug.as_str()).collect();
         let existing = super::export::practice_docs(tx, Some(&slugs)).await?;
         for doc in batch {
-            let (id, outcome) = upsert_practice(tx, doc, existing.get(&doc.slug)).await?;
+            let (id, outcome) =
+                upsert_practice(tx, doc, existing.get(&doc.slug), &self.renderer).await?;
             self.ids.insert(doc.slug.clone(), id);
             self.report.count(&doc.measures);
             let r = &mut self.report;
@@ -279,6 +294,23 @@ impl Import {
     ) -> anyhow::Result<()> {
         self.report.questions +=
             super::questions::import_questions(tx, &self.ids, questions).await?;
+        Ok(())
+    }
+
+    /// Stores the practices' files (after the practices, whose ids they need).
+    async fn files(
+        &mut self,
+        tx: &mut Conn,
+        files: &[crate::content::uploads::FileDoc],
+    ) -> anyhow::Result<()> {
+        for f in files {
+            let id = self
+                .ids
+                .get(&f.practice)
+                .ok_or_else(|| anyhow::anyhow!("{}: no practice {}", f.path(), f.practice))?;
+            super::files::attach(tx, *id, None, &f.sha256, &f.name, f.kind, &f.content).await?;
+        }
+        self.report.files += files.len();
         Ok(())
     }
 }
@@ -341,6 +373,7 @@ async fn upsert_practice(
     tx: &mut Conn,
     doc: &PracticeDoc,
     existing: Option<&(i64, PracticeDoc)>,
+    renderer: &Renderer,
 ) -> anyhow::Result<(i64, Upsert)> {
     let dates = |d: Option<time::Date>| d.map(|d| d.to_string());
     let (id, outcome) = match existing {
@@ -359,14 +392,7 @@ async fn upsert_practice(
             )
         }
         Some((id, _)) => {
-            insert_revision(
-                tx,
-                *id,
-                doc,
-                &crate::content::render_body(&doc.sections),
-                None,
-            )
-            .await?;
+            insert_revision(tx, *id, doc, &renderer.render_body(&doc.sections), None).await?;
             (*id, Upsert::Revised)
         }
         None => {
@@ -380,14 +406,7 @@ async fn upsert_practice(
             .bind(doc.stage.as_str())
             .fetch_one(&mut *tx)
             .await?;
-            insert_revision(
-                tx,
-                id,
-                doc,
-                &crate::content::render_body(&doc.sections),
-                None,
-            )
-            .await?;
+            insert_revision(tx, id, doc, &renderer.render_body(&doc.sections), None).await?;
             (id, Upsert::Created)
         }
     };

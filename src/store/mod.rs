@@ -10,6 +10,7 @@ mod copy;
 mod evidence;
 mod export;
 pub mod feeds;
+pub mod files;
 mod import;
 mod jobs;
 mod like_mine;
@@ -19,6 +20,7 @@ pub mod pages;
 mod people;
 pub mod plc;
 mod questions;
+mod rendered;
 mod review;
 mod search_docs;
 mod sitemap;
@@ -69,6 +71,8 @@ pub struct Db {
     write: Pool,
     /// How long a writer waits for the write lock.
     wait: Duration,
+    /// Renders revisions' Markdown under the hub's image policy (`with_renderer`).
+    renderer: std::sync::Arc<crate::content::Renderer>,
 }
 
 /// How long a command-line writer waits for another process's write lock before giving up.
@@ -148,6 +152,7 @@ impl Db {
             read: Pool::Sqlite(read),
             write: Pool::Sqlite(write),
             wait,
+            renderer: Default::default(),
         })
     }
 
@@ -181,7 +186,22 @@ impl Db {
             read: Pool::Postgres(pool.clone()),
             write: Pool::Postgres(pool),
             wait,
+            renderer: Default::default(),
         })
+    }
+
+    /// This handle, rendering the Markdown of the revisions it saves or imports under
+    /// `images` (a fresh connection allows images from the hub only).
+    pub fn with_image_policy(mut self, images: crate::content::ImagePolicy) -> Db {
+        if *self.renderer.images() != images {
+            self.renderer = std::sync::Arc::new(crate::content::Renderer::new(images));
+        }
+        self
+    }
+
+    /// What renders the Markdown of revisions saved through this handle.
+    pub fn renderer(&self) -> &std::sync::Arc<crate::content::Renderer> {
+        &self.renderer
     }
 
     /// The SQL engine behind this database.

@@ -84,6 +84,8 @@ pub enum Arg<'q> {
     F64(Option<f64>),
     Bool(Option<bool>),
     Text(Option<Cow<'q, str>>),
+    /// A blob on SQLite, `bytea` on PostgreSQL (uploaded files).
+    Bytes(Option<Cow<'q, [u8]>>),
     /// A list for [`Dialect::in_list`]: JSON text on SQLite, an array on PostgreSQL.
     I64s(Vec<i64>),
     Texts(Vec<String>),
@@ -150,6 +152,7 @@ macro_rules! bind_native {
                 Arg::F64(v) => q.bind(*v),
                 Arg::Bool(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.as_deref()),
+                Arg::Bytes(v) => q.bind(v.as_deref()),
                 Arg::I64s(v) => q.bind(serde_json::to_string(v).unwrap_or_default()),
                 Arg::Texts(v) => q.bind(serde_json::to_string(v).unwrap_or_default()),
             };
@@ -164,6 +167,7 @@ macro_rules! bind_native {
                 Arg::F64(v) => q.bind(*v),
                 Arg::Bool(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.as_deref()),
+                Arg::Bytes(v) => q.bind(v.as_deref()),
                 Arg::I64s(v) => q.bind(v.as_slice()),
                 Arg::Texts(v) => q.bind(v.as_slice()),
             };
@@ -308,6 +312,7 @@ pub enum Kind {
     I64,
     F64,
     Text,
+    Bytes,
 }
 
 /// A value of such a column, as read from either backend.
@@ -317,6 +322,7 @@ pub enum Value {
     I64(i64),
     F64(f64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 impl<'q> Query<'q> {
@@ -340,6 +346,7 @@ where
     i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     f64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     rows.iter()
         .map(|row| {
@@ -357,6 +364,9 @@ where
                         Kind::Text => row
                             .try_get::<Option<String>, _>(i)?
                             .map_or(Value::Null, Value::Text),
+                        Kind::Bytes => row
+                            .try_get::<Option<Vec<u8>>, _>(i)?
+                            .map_or(Value::Null, Value::Bytes),
                     })
                 })
                 .collect()

@@ -7,11 +7,13 @@ mod assets;
 mod catalog;
 mod chart;
 pub mod feeds;
+pub(crate) mod files;
 mod forest;
 mod health;
 mod like_mine;
 mod listing;
 pub mod memo;
+pub(crate) mod multipart;
 mod network;
 mod notifications;
 pub mod page_cache;
@@ -61,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(signin::router())
         .merge(publish::router())
+        .merge(files::router())
         .merge(admin::router())
         .merge(webhooks::router())
         .merge(adopt::router())
@@ -78,7 +81,10 @@ pub fn router(state: AppState) -> Router {
         // refuse, with axum's plain text, a body that check let through.
         .layer(DefaultBodyLimit::max(auth::MAX_FORM_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), wake_indexer))
-        .layer(middleware::from_fn(auth::check_csrf))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::check_csrf,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -88,7 +94,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             page_cache::serve_cached,
         ))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            ContentPolicy::of(&state),
+            security_headers,
+        ))
         // A 5xx the hub answers on purpose (`/readyz` while the index catches up, "busy")
         // is not an error to log, and a real failure is logged where it happens
         // (`AppError`), with what went wrong: tower-http's own line stays at debug.
@@ -348,18 +357,37 @@ async fn wake_indexer(State(state): State<AppState>, request: Request, next: Nex
     response
 }
 
-/// Headers every response carries: no framing, no sniffing, a strict content policy (pages
-/// need no script and no third-party anything).
-async fn security_headers(request: Request, next: Next) -> Response {
+/// The Content-Security-Policy of every response, made once from the settings: pages need
+/// no script and no third-party anything; images come from the hub and the `image_hosts`
+/// only (no `https:` wildcard, no `data:`), so a practice cannot make readers' browsers
+/// call a tracker even if its stored HTML held such an image.
+#[derive(Clone)]
+struct ContentPolicy(HeaderValue);
+
+impl ContentPolicy {
+    fn of(state: &AppState) -> ContentPolicy {
+        let policy = format!(
+            "default-src 'self'; img-src {}; style-src 'self'; script-src 'self'; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+            state.settings.image_policy().csp_img_src()
+        );
+        // Host names were checked to be letters, digits, dots and hyphens.
+        ContentPolicy(HeaderValue::from_str(&policy).expect("a header-safe policy"))
+    }
+}
+
+/// Headers every response carries: no framing, no sniffing, the content policy. A response
+/// that set its own policy (an uploaded file's, stricter) keeps it.
+async fn security_headers(
+    State(policy): State<ContentPolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
-             object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        ),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, policy.0);
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -10,7 +10,7 @@ use crate::adopt::{adoption, send};
 use crate::helpers::{Browser, TestApp, fresh_database_url, seed_dir};
 
 /// Every table the copy moves, sessions last.
-const TABLES: [&str; 28] = [
+const TABLES: [&str; 30] = [
     "districts",
     "schools",
     "challenge_areas",
@@ -36,6 +36,8 @@ const TABLES: [&str; 28] = [
     "subscriptions",
     "webhooks",
     "outbox",
+    "files",
+    "practice_files",
     "hub_keys",
     "api_tokens",
     "sessions",
@@ -99,6 +101,17 @@ async fn live(app: &TestApp) -> [std::collections::BTreeMap<String, String>; 2] 
         StatusCode::SEE_OTHER
     );
     app.state.db.hub_key("unsubscribe", "a-key").await.unwrap();
+    // An uploaded image: a bytes column, copied byte for byte.
+    let token = member.csrf().await;
+    let r = crate::images::upload(
+        &mut member,
+        "number-talks-sentence-frames",
+        Some(&token),
+        Some(("frames.png", &crate::images::png(4096))),
+        "Sentence frames",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let lina: i64 = sql::query_scalar("select user_id from team_members limit 1")
         .fetch_one(app.state.db.reader())
         .await
@@ -253,6 +266,8 @@ async fn a_sqlite_hub_moves_whole_and_is_not_copied_over_twice() {
         "outbox",
         "hub_keys",
         "api_tokens",
+        "files",
+        "practice_files",
         "sessions",
     ] {
         assert!(

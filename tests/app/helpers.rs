@@ -285,6 +285,9 @@ pub struct Resp {
     pub status: StatusCode,
     pub location: Option<String>,
     pub body: String,
+    pub headers: axum::http::HeaderMap,
+    /// The body as sent (`body` is it read as UTF-8, lossily).
+    pub bytes: Vec<u8>,
 }
 
 /// A browser on the app: keeps cookies between requests.
@@ -302,6 +305,12 @@ impl<'a> Browser<'a> {
     }
 
     pub async fn request(&mut self, method: &str, path: &str, form: Option<String>) -> Resp {
+        let body = form.map(|f| ("application/x-www-form-urlencoded", f.into_bytes()));
+        self.send(method, path, body).await
+    }
+
+    /// A request with a body of any type, `(content type, bytes)`.
+    pub async fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
         let mut req = Request::builder().method(method).uri(path);
         if !self.cookies.is_empty() {
             let header: Vec<String> = self
@@ -311,10 +320,10 @@ impl<'a> Browser<'a> {
                 .collect();
             req = req.header("cookie", header.join("; "));
         }
-        let body = match form {
-            Some(f) => {
-                req = req.header("content-type", "application/x-www-form-urlencoded");
-                Body::from(f)
+        let body = match body {
+            Some((content_type, bytes)) => {
+                req = req.header("content-type", content_type);
+                Body::from(bytes)
             }
             None => Body::empty(),
         };
@@ -337,11 +346,14 @@ impl<'a> Browser<'a> {
             .headers()
             .get("location")
             .map(|l| l.to_str().unwrap().to_string());
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Resp {
             status,
             location,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -568,7 +568,12 @@ async fn an_invalid_profile_in_network_toml_names_file_line_and_field_and_import
         "the school's locale is \"suburban\"",
     );
     let result = import_dir(
-        async || Ok(app.state.db.begin_write().await?),
+        async || {
+            Ok((
+                app.state.db.begin_write().await?,
+                app.state.db.renderer().clone(),
+            ))
+        },
         dir.path(),
         app.state.settings.min_cell(),
         |_, _| {},

@@ -19,6 +19,7 @@ mod forest;
 mod harness;
 mod helpers;
 mod identity;
+mod images;
 mod instances;
 mod like_mine;
 mod mail;

@@ -516,7 +516,12 @@ async fn an_invalid_questions_file_names_file_line_and_field_and_imports_nothing
     let line = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() + 1;
 
     let result = import_dir(
-        async || Ok(app.state.db.begin_write().await?),
+        async || {
+            Ok((
+                app.state.db.begin_write().await?,
+                app.state.db.renderer().clone(),
+            ))
+        },
         dir.path(),
         app.state.settings.min_cell(),
         |_, _| {},

@@ -157,7 +157,7 @@ async fn a_directory_streams_in_and_a_late_broken_file_rolls_all_of_it_back() {
 
     let written = std::sync::atomic::AtomicUsize::new(0);
     let result = import_dir(
-        async || Ok(db.begin_write().await?),
+        async || Ok((db.begin_write().await?, db.renderer().clone())),
         dir.path(),
         app.state.settings.min_cell(),
         |done, _| written.store(done, std::sync::atomic::Ordering::Relaxed),
@@ -180,7 +180,7 @@ async fn a_directory_streams_in_and_a_late_broken_file_rolls_all_of_it_back() {
 
     std::fs::write(&last, good).unwrap();
     let report = import_dir(
-        async || Ok(db.begin_write().await?),
+        async || Ok((db.begin_write().await?, db.renderer().clone())),
         dir.path(),
         app.state.settings.min_cell(),
         |_, _| {},

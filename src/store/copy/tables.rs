@@ -14,6 +14,7 @@ pub(super) struct Table {
 const I: Kind = Kind::I64;
 const F: Kind = Kind::F64;
 const T: Kind = Kind::Text;
+const B: Kind = Kind::Bytes;
 
 /// Every table that holds the hub, in foreign-key order (a table after those it points at,
 /// but for practices ↔ practice_revisions, whose check is deferred). Nullable columns are
@@ -360,6 +361,29 @@ pub(super) const TABLES: &[Table] = &[
             ("webhook_id", I),
         ],
         key: &["id"],
+    },
+    // Uploaded images and handouts, and the practices they belong to.
+    Table {
+        name: "files",
+        columns: &[
+            ("sha256", T),
+            ("content_type", T),
+            ("size", I),
+            ("content", B),
+            ("created_at", T),
+        ],
+        key: &["sha256"],
+    },
+    Table {
+        name: "practice_files",
+        columns: &[
+            ("practice_id", I),
+            ("sha256", T),
+            ("name", T),
+            ("uploaded_by", I),
+            ("created_at", T),
+        ],
+        key: &["practice_id", "sha256"],
     },
     // Unsubscribe links already sent keep working on the target.
     Table {

@@ -70,6 +70,13 @@ fn canonical(row: &[Value]) -> String {
             Value::I64(i) => write!(out, "i{i};"),
             Value::F64(f) => write!(out, "f{f:?};"),
             Value::Text(s) => write!(out, "t{}:{s};", s.len()),
+            // Hex keeps the row text; the length tells the row's end as for text.
+            Value::Bytes(b) => {
+                let _ = write!(out, "b{}:", b.len());
+                b.iter()
+                    .try_for_each(|x| write!(out, "{x:02x}"))
+                    .and_then(|()| write!(out, ";"))
+            }
         };
     }
     out.push('\n');

@@ -92,6 +92,30 @@ struct ShareForm {
     measures_hint: &'static str,
     /// The licence a practice gets when its team names none.
     default_license: String,
+    /// The practice's uploaded files and the upload form (editing only).
+    files: Option<FilesPanel>,
+}
+
+/// The files section of the edit page: a form of its own, so an upload never touches what
+/// is typed in the share form.
+struct FilesPanel {
+    action: String,
+    files: Vec<super::files::FileView>,
+    /// The file just uploaded, with the Markdown to paste.
+    uploaded: Option<super::files::FileView>,
+    problem: Option<String>,
+    max_size: String,
+    accepted: &'static str,
+}
+
+/// What the files section reports after an upload.
+#[derive(Default)]
+pub(crate) enum FilesNote {
+    #[default]
+    None,
+    /// Uploaded: the file's hash, and the description typed with it.
+    Uploaded(String, Option<String>),
+    Problem(String),
 }
 
 impl ShareForm {
@@ -152,6 +176,7 @@ struct FormContext {
     notices: Vec<String>,
     conflict: Option<Vec<history::DiffLine>>,
     status: Option<StatusCode>,
+    files: FilesNote,
 }
 
 async fn render_form(
@@ -163,6 +188,10 @@ async fn render_form(
     cx: FormContext,
 ) -> AppResult<Response> {
     let flags = privacy_flags(&f);
+    let files = match editing {
+        Some(slug) => Some(files_panel(state, slug, cx.files).await?),
+        None => None,
+    };
     // Rows dropped past a cap are told on every path, a row button's too.
     let mut problems = cx.problems;
     for (field, messages) in &f.dropped {
@@ -194,11 +223,35 @@ async fn render_form(
         units: pairs::<Unit>(),
         measures_hint: "The figures from your Confirm phase.",
         default_license: state.settings.default_license.clone(),
+        files,
     })?;
     if let Some(status) = cx.status {
         *response.status_mut() = status;
     }
     Ok(response)
+}
+
+async fn files_panel(state: &AppState, slug: &str, note: FilesNote) -> AppResult<FilesPanel> {
+    use super::files::FileView;
+    let rows = state.db.practice_files(slug).await?;
+    let (uploaded, problem) = match note {
+        FilesNote::None => (None, None),
+        FilesNote::Uploaded(sha, text) => (
+            rows.iter()
+                .find(|r| r.sha256 == sha)
+                .map(|r| FileView::of(r, text.as_deref())),
+            None,
+        ),
+        FilesNote::Problem(p) => (None, Some(p)),
+    };
+    Ok(FilesPanel {
+        action: format!("/practices/{slug}/files"),
+        files: rows.iter().map(|r| FileView::of(r, None)).collect(),
+        uploaded,
+        problem,
+        max_size: super::files::size_label(state.settings.max_upload_bytes as i64),
+        accepted: crate::domain::upload::ACCEPTED,
+    })
 }
 
 /// Everything in the form that may identify a student.
@@ -255,12 +308,53 @@ async fn edit_form(
     Path(slug): Path<String>,
     Query(q): Query<SavedQuery>,
 ) -> AppResult<Response> {
-    let target = editable(&state, &user, &slug).await?;
+    let files = match q.file {
+        Some(sha) => FilesNote::Uploaded(sha, q.text),
+        None => FilesNote::None,
+    };
+    edit_page_with(
+        &state,
+        &viewer,
+        &user,
+        &slug,
+        q.saved.is_some(),
+        files,
+        None,
+    )
+    .await
+}
+
+/// The edit page of `slug` as stored, with what the files section reports.
+pub(crate) async fn edit_page(
+    state: &AppState,
+    viewer: &Viewer,
+    user: &User,
+    slug: &str,
+    files: FilesNote,
+    status: Option<StatusCode>,
+) -> AppResult<Response> {
+    edit_page_with(state, viewer, user, slug, false, files, status).await
+}
+
+async fn edit_page_with(
+    state: &AppState,
+    viewer: &Viewer,
+    user: &User,
+    slug: &str,
+    saved: bool,
+    files: FilesNote,
+    status: Option<StatusCode>,
+) -> AppResult<Response> {
+    let target = editable(state, user, slug).await?;
     let f = PracticeForm::from_doc(&target.doc, target.current_revision_id);
-    let mut cx = FormContext::default();
+    let mut cx = FormContext {
+        files,
+        status,
+        ..FormContext::default()
+    };
     cx.notices.push(status_notice(&target));
     if target.status == Status::Returned
-        && let Some(review) = state.db.reviews_of(&slug).await?.into_iter().next()
+        && let Some(review) = state.db.reviews_of(slug).await?.into_iter().next()
     {
         cx.notices.push(format!(
             "{} returned revision {} on {} with this comment: “{}”",
@@ -270,18 +364,22 @@ async fn edit_form(
             review.comment
         ));
     }
-    if q.saved.is_some() {
+    if saved {
         cx.notices.insert(
             0,
             format!("Draft saved as revision {}.", target.current_number),
         );
     }
-    render_form(&state, &viewer, Some(&slug), f, team_choices(&user), cx).await
+    render_form(state, viewer, Some(slug), f, team_choices(user), cx).await
 }
 
 #[derive(Deserialize)]
 struct SavedQuery {
     saved: Option<String>,
+    /// An upload just stored this file (its SHA-256)…
+    file: Option<String>,
+    /// …with this description.
+    text: Option<String>,
 }
 
 fn status_notice(t: &EditTarget) -> String {
