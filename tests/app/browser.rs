@@ -144,6 +144,27 @@ async fn every_page_type_passes_axe_and_the_html_checker_and_fits_a_phone() {
         "form.question-form button[type=submit]",
         422,
     ));
+    // An upload refused for what it is, and one taken (the page then shows what to paste).
+    for (name, bytes, status) in [
+        ("notes.png", b"<svg onload=alert(1)>".to_vec(), 415),
+        ("chart.png", crate::images::png(64), 200),
+    ] {
+        use base64::Engine;
+        let mut upload = sent(
+            "member",
+            "/practices/attendance-welcome-calls/edit",
+            &[],
+            "form.upload button[type=submit]",
+            status,
+        );
+        upload.label = format!("{} ({name})", upload.label);
+        upload.steps.insert(
+            0,
+            json!({ "upload": "#upload-file", "name": name, "type": "image/png",
+                    "content": base64::engine::general_purpose::STANDARD.encode(&bytes) }),
+        );
+        visits.push(upload);
+    }
     for path in [
         "/",
         "/review",

@@ -10,7 +10,9 @@
 //   { "base": "http://127.0.0.1:PORT", "chromium": "/usr/bin/chromium", "widths": [1280, 320],
 //     "html_dir": "/tmp/...", "pages": [{ "label": "...", "path": "/...", "status": 200,
 //       "cookies": [{ "name": "...", "value": "..." }],
-//       "steps": [{ "fill": "#f-title", "value": "" }, { "click": "button[value=save]" }] }] }
+//       "steps": [{ "fill": "#title", "value": "" }, { "click": "button[value=save]" }] }] }
+// A step may also choose a file: { "upload": "#upload-file", "name": "a.png", "type": "image/png",
+// "content": "<base64>" }.
 // Each page's source, as served, is saved as html_dir/{index}.html for the Nu HTML Checker.
 // The test (tests/app/browser.rs) reads the report and fails with its findings.
 
@@ -89,6 +91,12 @@ async function audit(entry, width, save) {
   for (const step of entry.steps) {
     if ('fill' in step) {
       await page.fill(step.fill, step.value);
+    } else if ('upload' in step) {
+      await page.setInputFiles(step.upload, {
+        name: step.name,
+        mimeType: step.type,
+        buffer: Buffer.from(step.content, 'base64'),
+      });
     } else {
       [response] = await Promise.all([
         page.waitForResponse((r) => r.request().resourceType() === 'document'),

@@ -185,10 +185,13 @@ mod tests {
         );
         for field in fields {
             let label = field_label(&field);
+            // The id's prefix (`s-`, `m2-`, `cost-`) or an underscore would show it is one.
+            let prefix = field.split_once('-').map(|(p, _)| format!("{p}-"));
             assert!(
-                !label.contains('_')
-                    && !label.contains(&field)
-                    && label.chars().next().unwrap().is_uppercase(),
+                label != field
+                    && !label.contains('_')
+                    && prefix.is_none_or(|p| !label.contains(&p))
+                    && label.starts_with(char::is_uppercase),
                 "{field} reads as {label:?}"
             );
         }
