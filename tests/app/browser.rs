@@ -255,8 +255,7 @@ async fn every_page_type_passes_axe_and_the_html_checker_and_fits_a_phone() {
 /// The Nu HTML Checker's errors in the pages as served (the audit saved each one's source as
 /// `{n}.html`, numbered as the visits).
 fn html_errors(tools: &Path, html_dir: &Path, visits: &[Visit]) -> Vec<String> {
-    let saved = std::fs::read_dir(html_dir).unwrap().count();
-    assert_eq!(saved, visits.len(), "every page's source saved");
+    // A page that could not be audited saved nothing: its finding is in the audit's report.
     let out = run(std::process::Command::new(java())
         .arg("-jar")
         .arg(tools.join("node_modules/vnu-jar/build/dist/vnu.jar"))

@@ -311,7 +311,9 @@ async fn search_sorts_by_like_mine_and_refuses_unknown_schools() {
     let page = app.page("/search?sort=like-mine&school=home-ms").await;
     let shown = card_slugs(&page);
     assert_eq!(shown[..5], EXPECTED);
-    assert!(page.contains("<input type=\"hidden\" name=\"school\" value=\"home-ms\">"));
+    assert!(page.contains(
+        "<input type=\"hidden\" form=\"search-form\" name=\"school\" value=\"home-ms\">"
+    ));
     assert!(page.contains("<option value=\"like-mine\" selected>"));
     // An unknown school on the page is a notice, and the results come by relevance.
     let page = app.page("/search?sort=like-mine&school=nowhere").await;

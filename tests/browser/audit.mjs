@@ -98,11 +98,11 @@ async function audit(entry, width, save) {
         buffer: Buffer.from(step.content, 'base64'),
       });
     } else {
+      // The navigation's response is the last of its redirects (a form that answers 303).
       [response] = await Promise.all([
-        page.waitForResponse((r) => r.request().resourceType() === 'document'),
+        page.waitForNavigation({ waitUntil: 'load' }),
         page.click(step.click),
       ]);
-      await page.waitForLoadState('load');
     }
   }
   const status = response ? response.status() : 0;
