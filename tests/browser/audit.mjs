@@ -3,6 +3,7 @@
 // - axe-core's violations (WCAG 2.0/2.1 A and AA, plus best practices such as unique landmarks),
 // - horizontal overflow (WCAG 1.4.10 reflow: the page must fit 320 CSS pixels), naming the
 //   elements that stick out,
+// - chart labels drawn smaller than 12 px (a chart scaled down to a phone),
 // - errors in the console (a Content-Security-Policy violation, a script error) and any
 //   request of the page that failed or answered 4xx/5xx (a missing favicon, a broken image).
 //
@@ -160,6 +161,17 @@ async function audit(entry, width, save) {
       .map((el) => `${path(el)} (${Math.round(el.getBoundingClientRect().right)} px)`);
     return { width: wide, elements: out };
   });
+  // A chart's labels are drawn at its scale: on a phone they must stay readable (12 px, the
+  // smallest size Lighthouse counts as legible).
+  const tiny = await page.evaluate(() =>
+    [...document.querySelectorAll('svg.chart text')]
+      .map((t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)
+      .filter((px) => px < 11.95)
+      .map((px) => px.toFixed(1)),
+  );
+  if (tiny.length) {
+    problems.push(`chart labels drawn at ${[...new Set(tiny)].join(', ')} px`);
+  }
   await context.close();
   return { label: entry.label, path: entry.path, width, axe, overflow, problems };
 }
