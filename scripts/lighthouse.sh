@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Lighthouse's four scores (performance, accessibility, best practices, SEO) for the home, a
-# practice and a search results page of a hub on its embedded defaults (the seed catalog),
-# with Lighthouse's default mobile emulation (slow 4G, 4x CPU slowdown): a Markdown table for
-# BENCHMARKS.md. Exits non-zero when any score is below 100, after printing what cost it.
+# practice, the catalog (`/search`) and a search results page of a hub on its embedded
+# defaults (the seed catalog), with Lighthouse's default mobile emulation (slow 4G, 4x CPU
+# slowdown): a Markdown table for BENCHMARKS.md. Exits non-zero when any score is below 100
+# (but the results page's SEO, see PAGES), after printing what cost it.
 #
 # Needs Node.js with npm and Debian's Chromium (apt-get install chromium). Lighthouse is
 # installed, as locked in scripts/lighthouse/, under target/lighthouse. BRIGHTSPOTS_BIN=PATH
@@ -16,10 +17,13 @@ CHROME_PATH=${CHROME_PATH:-/usr/bin/chromium}
 export CHROME_PATH
 
 TOOLS="$ROOT/target/lighthouse"
-if ! cmp -s "$ROOT/scripts/lighthouse/package-lock.json" "$TOOLS/package-lock.json"; then
-    mkdir -p "$TOOLS"
+if ! cmp -s "$ROOT/scripts/lighthouse/package-lock.json" "$TOOLS/installed-lock.json"; then
+    rm -rf "$TOOLS" && mkdir -p "$TOOLS"
     cp "$ROOT/scripts/lighthouse/package.json" "$ROOT/scripts/lighthouse/package-lock.json" "$TOOLS/"
-    (cd "$TOOLS" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+    # `npm install` from the lock, not `npm ci`: one of Lighthouse's dependencies asks for
+    # another at "latest", which `npm ci` refuses as out of sync with any lock.
+    (cd "$TOOLS" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
+    cp "$ROOT/scripts/lighthouse/package-lock.json" "$TOOLS/installed-lock.json"
 fi
 
 if [ -n "${BRIGHTSPOTS_BIN:-}" ]; then
@@ -46,7 +50,10 @@ curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat "$WORK/server.log";
 
 FLAGS="--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run"
 FLAGS="$FLAGS --disable-background-networking --disable-component-update --disable-sync"
-PAGES=("/" "/practices/number-talks-sentence-frames" "/search?q=attendance")
+# The results of a search are noindex on purpose (robots.txt and the page say so), which
+# Lighthouse's SEO audit "is-crawlable" counts against them: that audit alone is expected to
+# fail there, and the table says so.
+PAGES=("/" "/practices/number-talks-sentence-frames" "/search" "/search?q=attendance")
 
 echo "| Page | Performance | Accessibility | Best practices | SEO |"
 echo "|---|---|---|---|---|"
@@ -61,16 +68,23 @@ page, path = sys.argv[1], sys.argv[2]
 report = json.load(open(path))
 cats = report["categories"]
 order = ["performance", "accessibility", "best-practices", "seo"]
-print(f"| `{page}` | " + " | ".join(str(round(cats[c]["score"] * 100)) for c in order) + " |")
+
+results = "?" in page
+ok = True
 for c in order:
     if round(cats[c]["score"] * 100) == 100:
         continue
     for ref in cats[c]["auditRefs"]:
         audit = report["audits"][ref["id"]]
         if ref["weight"] > 0 and audit["score"] is not None and audit["score"] < 1:
+            if results and ref["id"] == "is-crawlable":
+                continue
+            ok = False
             print(f"{page}: {c}: {ref['id']} {audit['score']} {audit.get('displayValue', '')}",
                   file=sys.stderr)
-sys.exit(0 if all(round(cats[c]["score"] * 100) == 100 for c in order) else 1)
+note = " (noindex on purpose: search results stay out of search engines)" if results else ""
+print(f"| `{page}`{note} | " + " | ".join(str(round(cats[c]["score"] * 100)) for c in order) + " |")
+sys.exit(0 if ok else 1)
 EOF
 done
 cat "$WORK/table"

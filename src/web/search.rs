@@ -722,9 +722,19 @@ async fn search_page(
     let first = (req.page - 1) * req.per_page + 1;
     let feed = FeedLink::search(&state, req, &labels);
     // A search is worth a link preview (someone pastes it to a colleague), never a place in
-    // a search engine's index.
+    // a search engine's index; the catalog itself (`/search` with nothing asked) is.
     let network = &state.settings.network_name;
-    let meta = if q.is_empty() {
+    let meta = if raw.as_deref().unwrap_or_default().is_empty() {
+        super::seo::PageMeta::page(
+            &state,
+            "Search",
+            "/search",
+            &format!(
+                "Browse and search the vetted practices of {network} by challenge area, \
+                 grade band, subject and strength of evidence."
+            ),
+        )
+    } else if q.is_empty() {
         super::seo::PageMeta::page(
             &state,
             "Search",
@@ -734,6 +744,7 @@ async fn search_page(
                  subject and strength of evidence."
             ),
         )
+        .not_indexed()
     } else {
         super::seo::PageMeta::page(
             &state,
@@ -744,9 +755,10 @@ async fn search_page(
                 o.results.total
             ),
         )
+        .not_indexed()
     };
     page(SearchPage {
-        chrome: Chrome::new(&state, &viewer).public(meta.not_indexed()),
+        chrome: Chrome::new(&state, &viewer).public(meta),
         notices,
         total: o.results.total,
         groups,

@@ -42,7 +42,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The paths search engines are asked to leave alone: signing in, every signed-in area,
-/// searches (results pages are endless and thin), the API, and forms. A practice's preview
+/// searches (results pages are endless and thin: `/search?`, while `/search` itself, the
+/// whole catalog, is a page like the others), the API, and forms. A practice's preview
 /// image stays allowed (link-preview crawlers read robots.txt too).
 const DISALLOWED: &[&str] = &[
     "/signin",
@@ -53,7 +54,7 @@ const DISALLOWED: &[&str] = &[
     "/me",
     "/share",
     "/admin",
-    "/search",
+    "/search?",
     "/like-mine",
     "/api/",
     "/unsubscribe",

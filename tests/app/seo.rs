@@ -218,7 +218,7 @@ async fn robots_txt_keeps_private_and_search_pages_out_and_names_the_sitemap() {
     assert_eq!(status, StatusCode::OK);
     assert!(text.starts_with("User-agent: *\n"), "{text}");
     for path in [
-        "/signin", "/auth/", "/review", "/plc", "/me", "/share", "/search", "/api/", "/admin",
+        "/signin", "/auth/", "/review", "/plc", "/me", "/share", "/search?", "/api/", "/admin",
     ] {
         assert!(
             text.lines().any(|l| l == format!("Disallow: {path}")),
@@ -391,7 +391,8 @@ async fn pages_that_are_not_public_are_noindex() {
     for path in [
         "/signin",
         "/search?q=x",
-        "/search",
+        "/search?grade=9-12",
+        "/search?page=2",
         "/practices/nope",
         "/like-mine",
     ] {
@@ -402,6 +403,13 @@ async fn pages_that_are_not_public_are_noindex() {
     let (status, html) = app.get("/practices/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(noindex(&html));
+    // The catalog itself, with nothing asked, is a page like the others.
+    let (_, html) = app.get("/search").await;
+    assert!(!noindex(&html), "/search with nothing asked is the catalog");
+    assert_eq!(
+        canonical(&html).as_deref(),
+        Some(format!("{}/search", app.state.settings.public_url()).as_str())
+    );
     // A search is still described, for a link pasted to a colleague.
     let html = app.get("/search?q=talk").await.1;
     assert!(meta(&html, "description").unwrap().contains("talk"));
