@@ -27,7 +27,7 @@ if ! cmp -s "$ROOT/scripts/lighthouse/package-lock.json" "$TOOLS/installed-lock.
 fi
 
 if [ -n "${BRIGHTSPOTS_BIN:-}" ]; then
-    BIN=$BRIGHTSPOTS_BIN
+    BIN=$(realpath "$BRIGHTSPOTS_BIN")
 else
     (cd "$ROOT" && cargo build --release --quiet)
     BIN="$ROOT/target/release/brightspots"
