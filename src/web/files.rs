@@ -142,10 +142,7 @@ async fn serve(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox; frame-ancestors 'none'"),
     );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    // `nosniff` comes from `security_headers`, on every response of the hub.
     Ok(response)
 }
 
