@@ -399,87 +399,14 @@ fn natural(rt: &tokio::runtime::Runtime, search: &Search, db: &Db, n: usize) -> 
     out
 }
 
-/// A few hundred distinct queries as teachers type them (issue 20): two to six everyday words,
-/// often a term of the education vocabulary (`data/synonyms.txt`: "english learners", "9th
-/// grade", "sel"), words of the catalog drawn by how often the catalog uses them, now and then
-/// a small word ("in", "dont") or an everyday word the catalog may not have ("kids",
-/// "phones"). The issue's four examples come first. Deterministic; no query repeats.
+/// The natural queries of issue 20 (`generate::natural_queries`): 300 of them, or 20 in a
+/// short run.
 fn natural_queries() -> Vec<SearchRequest> {
-    const SYNONYMS: &str = include_str!("../data/synonyms.txt");
-    let terms: Vec<&str> = SYNONYMS
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
-        .flat_map(|l| l.split(','))
-        .map(str::trim)
-        .filter(|t| t.split(' ').count() <= 3)
-        .collect();
-    let small = ["in", "for", "with", "dont", "to", "how", "of", "the", "not"];
-    let everyday = [
-        "kids",
-        "check",
-        "ins",
-        "quiet",
-        "struggling",
-        "readers",
-        "late",
-        "phones",
-        "lunch",
-        "morning",
-        "routine",
-        "anxiety",
-        "calm",
-        "behavior",
-        "hallway",
-        "grade",
-        "talk",
-        "math",
-        "science",
-        "reading",
-        "writing",
-        "parents",
-        "homework",
-    ];
-    let words = Words::default();
-    let mut rng = Rng::new(20);
-    let mut seen = std::collections::HashSet::new();
-    let mut out: Vec<String> = [
-        "chronic absence 9th grade",
-        "english learners science",
-        "kids dont talk in math",
-        "social emotional learning check ins",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    seen.extend(out.iter().cloned());
-    let target = if runs() >= 1000 { 300 } else { 20 };
-    while out.len() < target {
-        let len = rng.range(2, 6);
-        let mut q: Vec<String> = Vec::new();
-        if rng.range(0, 9) < 6 {
-            let t = terms[rng.range(0, terms.len() - 1)];
-            q.extend(t.split(' ').map(str::to_string));
-        }
-        while q.len() < len {
-            let roll = rng.range(0, 9);
-            if roll < 2 {
-                q.push(everyday[rng.range(0, everyday.len() - 1)].to_string());
-            } else if roll < 3 && !q.is_empty() {
-                q.push(small[rng.range(0, small.len() - 1)].to_string());
-            } else {
-                let w = words.word(&mut rng);
-                if !is_stop_word(w) && w.len() >= 3 {
-                    q.push(w.to_string());
-                }
-            }
-        }
-        q.truncate(6);
-        let q = q.join(" ");
-        if seen.insert(q.clone()) {
-            out.push(q);
-        }
-    }
-    out.iter().map(|q| request(q)).collect()
+    let n = if runs() >= 1000 { 300 } else { 20 };
+    generate::natural_queries(n)
+        .iter()
+        .map(|q| request(q))
+        .collect()
 }
 
 fn request(q: &str) -> SearchRequest {

@@ -20,7 +20,8 @@
 #             postgres://postgres@127.0.0.1:5432), an old one dropped first unless BENCH_REUSE=1
 #             (then an existing one is kept, not imported again); default dir /tmp/bs-http-pg-N.
 # Other settings: PORT (3911), PORT_B (a free port), DURATION (10 s per wrk run), CONNECTIONS
-# ("1 8 32"), TAIL_SHARE (0.25), VISIBLE=N practices vetted per write-to-visible measurement
+# ("1 8 32"), TAIL_SHARE (0.25), NATURAL_ONLY=1 drives only /healthz and issue 20's natural
+# queries (cache on, then off: no write-to-visible, no instance B), VISIBLE=N practices vetted per write-to-visible measurement
 # (30), INSTANCE_B=0 skips instance B, BENCH_REINDEX=0 skips the offline reindex (the server
 # then builds a missing index at start). BRIGHTSPOTS_BIN=PATH uses that binary instead of
 # building the release one (the test suite runs this script on a tiny catalog that way).
@@ -113,6 +114,8 @@ say backend "$BACKEND"
 say practices "$N"
 COMMON=(--database-url "$URL" --content-dir "$CATALOG")
 FLAGS=("${COMMON[@]}" --index-dir "$DIR/index" --bind "127.0.0.1:$PORT")
+NATURAL_ONLY=${NATURAL_ONLY:-0}
+[ "$NATURAL_ONLY" = 1 ] && INSTANCE_B=0
 INSTANCE_B=${INSTANCE_B:-1}
 if [ "$INSTANCE_B" = 1 ]; then
     PORT_B=${PORT_B:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
@@ -211,6 +214,19 @@ popular = [q for k, q in enumerate(queries) for _ in range(max(1, round(200 / (k
 open(f"{out}/search.txt", "w").write("".join(f"/search?{q}\n" for q in popular))
 open(f"{out}/api.txt", "w").write("".join(f"/api/v1/search?{q}\n" for q in popular))
 EOF
+# Issue 20's searches: 300 distinct queries as teachers type them (`brightspots generate
+# --queries`: two to six everyday words from the catalog's vocabulary and the education
+# synonyms), each listed once, so that with the result cache on they are cached after their
+# first run, and with it off every request is a whole search.
+"$BIN" generate --practices 0 --out "$DIR/queries-only" --queries "$DIR/queries.txt" >/dev/null
+python3 - "$DIR" <<'EOF'
+import sys, urllib.parse
+out = sys.argv[1]
+queries = open(f"{out}/queries.txt").read().splitlines()
+open(f"{out}/natural.txt", "w").write(
+    "".join(f"/api/v1/search?{urllib.parse.urlencode({'q': q})}\n" for q in queries))
+EOF
+NATURAL="/api/v1/search(natural):$DIR/natural.txt"
 
 TAIL_SHARE=${TAIL_SHARE:-0.25}
 wrk_paths() { # path file, [search path whose long tail to add], wrk arguments…
@@ -265,7 +281,11 @@ table() { # summary key prefix, "path:file" targets (file "-": the path itself) 
 echo
 echo "$N practices on $BACKEND, ${DURATION}s per run, wrk -t2 (on the same 2 cores as the server); $TAIL_SHARE of the searches are new ones"
 echo
-table cached "/:-" "/practices/{slug}:$DIR/practices.txt" "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"
+if [ "$NATURAL_ONLY" = 1 ]; then
+    table cached "$NATURAL"
+else
+    table cached "/:-" "/practices/{slug}:$DIR/practices.txt" "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt" "$NATURAL"
+fi
 
 visible() { # summary key, vetting base URL, search base URL → $DIR/visible.out "p50 p95 p99 n", with a search load on the latter
     local key=$1 write=$2 read=$3
@@ -281,6 +301,7 @@ visible() { # summary key, vetting base URL, search base URL → $DIR/visible.ou
     echo "$out" >"$DIR/visible.out"
 }
 
+if [ "$NATURAL_ONLY" != 1 ]; then
 echo
 VISIBLE=${VISIBLE:-30}
 echo "Write-to-visible while /api/v1/search runs at 8 connections (vetting $VISIBLE practices one after another; searched on the same instance):"
@@ -309,6 +330,7 @@ if [ "$INSTANCE_B" = 1 ]; then
     read -r b50 b95 b99 bn <"$DIR/visible.out"
     echo "on B: p50 ${b50} ms, p95 ${b95} ms, p99 ${b99} ms ($bn practices)"
 fi
+fi
 
 echo
 echo "Server peak RSS: $(rss "$SERVER"); database $(db_size), index $(du -sh "$DIR/index" | cut -f1)"
@@ -327,4 +349,8 @@ start_server "$DIR/no-result-cache.toml"
 echo
 echo "With the result cache off (search_cache_entries = 0):"
 echo
-table uncached "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt"
+if [ "$NATURAL_ONLY" = 1 ]; then
+    table uncached "$NATURAL"
+else
+    table uncached "/search:$DIR/search.txt" "/api/v1/search:$DIR/api.txt" "$NATURAL"
+fi

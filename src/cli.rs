@@ -68,6 +68,11 @@ pub enum Command {
         seed: u64,
         #[arg(long)]
         out: PathBuf,
+        /// Also write 300 distinct search queries as teachers type them, made from the
+        /// generated catalog's vocabulary, one per line, to this file (for benchmarks:
+        /// scripts/bench-http.sh).
+        #[arg(long)]
+        queries: Option<PathBuf>,
     },
 }
 
@@ -245,7 +250,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             practices,
             seed,
             out,
+            queries,
         } => {
+            if let Some(path) = &queries {
+                let lines: String = crate::generate::natural_queries(300)
+                    .into_iter()
+                    .map(|q| q + "\n")
+                    .collect();
+                std::fs::write(path, lines)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            }
             // Practices are written as they are generated: a million of them do not fit in
             // memory comfortably. The rest (network, adoptions) is small and written last.
             std::fs::create_dir_all(out.join("practices"))?;

@@ -15,7 +15,7 @@ use tantivy::{DocAddress, DocId, DocSet, Order, Searcher, TERMINATED, TantivyDoc
 use super::Search;
 use super::pairs::{has_content, pairs_of};
 use super::query::{UserQuery, is_stop_word};
-use super::schema::{Fields, weighted};
+use super::schema::Fields;
 use super::snippets::FieldSnippets;
 
 /// The facets a teacher can filter by, with their URL parameter names.
@@ -461,7 +461,9 @@ impl Search {
         let mut fields = Vec::new();
         if let Some(query) = query {
             for field in [f.aspects, f.body, f.summary] {
-                if let Some(s) = FieldSnippets::create(searcher, query, field, SNIPPET_CHARS)? {
+                if let Some(s) =
+                    FieldSnippets::create(searcher, query, f.all, field, SNIPPET_CHARS)?
+                {
                     fields.push((field, s));
                 }
             }
@@ -593,13 +595,20 @@ impl Search {
         else {
             return Ok(Vec::new());
         };
+        // Its words as the index has them: every part in the `all` field.
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let texts = [f.title, f.summary, f.aspects, f.body]
+            .into_iter()
+            .filter_map(|field| doc.get_first(field).and_then(|v| v.as_str()))
+            .map(|t| tantivy::schema::OwnedValue::Str(t.to_string()))
+            .collect();
         let query = MoreLikeThisQuery::builder()
             .with_min_doc_frequency(1)
             .with_max_doc_frequency((searcher.num_docs() / 2).max(2))
             .with_min_term_frequency(1)
             .with_min_word_length(3)
             .with_max_query_terms(30)
-            .with_document(address);
+            .with_document_fields(vec![(f.all, texts)]);
         let mut out = Vec::new();
         for (_, a) in searcher.search(&query, &TopDocs::with_limit(n + 1).order_by_score())? {
             let doc: TantivyDocument = searcher.doc(a)?;
@@ -618,9 +627,8 @@ impl Search {
     /// The text part of the query, and a suggestion when a word was corrected.
     fn text_query(&self, searcher: &Searcher, q: &UserQuery) -> tantivy::Result<Built> {
         let f = &self.fields;
-        // Every word, synonym and correction adds its fields' clauses to one flat union: a
-        // sum of the same scores as a union of unions, and when every clause is a single
-        // term, the top page can be ranked with block-max WAND.
+        // Every word, synonym and correction adds its clause to one flat union: a sum of the
+        // same scores as a union of unions, in one pass over their postings.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut corrected = Vec::new();
         let mut spelling = std::time::Duration::ZERO;
@@ -638,7 +646,7 @@ impl Search {
                 }
                 // The words as typed rank above their synonyms.
                 let boost = if i == 0 { 1.0 } else { 0.6 };
-                clauses.extend(field_clauses(f, &terms, boost));
+                clauses.push((Occur::Should, terms_query(f, &terms, boost)));
                 seen.push(terms);
             }
             let spelling_started = std::time::Instant::now();
@@ -667,7 +675,7 @@ impl Search {
                             let terms = self.analyze(&words.join(" "));
                             if !terms.is_empty() {
                                 let boost = if i == 0 { 0.5 } else { 0.3 };
-                                clauses.extend(field_clauses(f, &terms, boost));
+                                clauses.push((Occur::Should, terms_query(f, &terms, boost)));
                             }
                         }
                     }
@@ -680,14 +688,14 @@ impl Search {
         for phrase in &q.phrases {
             let terms = self.analyze(phrase);
             if has_content(&terms) {
-                clauses.push((Occur::Must, fields_query(f, &terms, 1.0)));
+                clauses.push((Occur::Must, terms_query(f, &terms, 1.0)));
             }
         }
         let has_positive = !clauses.is_empty();
         for word in &q.excluded {
             let terms = self.analyze(word);
             if has_content(&terms) {
-                clauses.push((Occur::MustNot, fields_query(f, &terms, 1.0)));
+                clauses.push((Occur::MustNot, terms_query(f, &terms, 1.0)));
             }
         }
         if !has_positive {
@@ -718,8 +726,8 @@ impl Search {
     fn analyze(&self, text: &str) -> Vec<String> {
         let mut analyzer = self
             .index
-            .tokenizer_for_field(self.fields.title)
-            .expect("title has an analyzer");
+            .tokenizer_for_field(self.fields.all)
+            .expect("all has an analyzer");
         let mut stream = analyzer.token_stream(text);
         let mut terms = Vec::new();
         while stream.advance() {
@@ -740,16 +748,12 @@ impl Search {
     }
 
     fn any_doc_has(&self, searcher: &Searcher, terms: &[String]) -> tantivy::Result<bool> {
-        for (field, _) in weighted(&self.fields) {
-            let mut all = true;
-            for t in terms {
-                all &= searcher.doc_freq(&Term::from_field_text(field, t))? > 0;
-            }
-            if all {
-                return Ok(true);
+        for t in terms {
+            if searcher.doc_freq(&Term::from_field_text(self.fields.all, t))? == 0 {
+                return Ok(false);
             }
         }
-        Ok(false)
+        Ok(true)
     }
 
     /// Words of the catalog close to `word` (one edit for short words, two for long ones),
@@ -810,57 +814,53 @@ struct Built {
     spelling: std::time::Duration,
 }
 
-/// The terms in every weighted field, each field weighted. Several terms are a phrase: its
-/// words next to each other, in order, in one field. A phrase is first narrowed to the
-/// practices that have all its word pairs (the `pairs` field: a term lookup each), and each
-/// field checks and scores the phrase there only (an intersection seeks its phrase scorer to
-/// the pairs' candidates). Checking positions in every practice with the words instead was
-/// the largest cost of a search whenever the words were common.
-fn fields_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
-    Box::new(BooleanQuery::new(field_clauses(f, terms, boost)))
-}
-
-/// `fields_query`'s clauses, one per weighted field, to add to a union.
-fn field_clauses(f: &Fields, terms: &[String], boost: f32) -> Vec<(Occur, Box<dyn Query>)> {
-    let pairs: Vec<(Occur, Box<dyn Query>)> = pairs_of(terms)
-        .into_iter()
-        .map(|p| -> (Occur, Box<dyn Query>) {
-            let q = TermQuery::new(Term::from_field_text(f.pairs, &p), IndexRecordOption::Basic);
-            (Occur::Must, Box::new(q))
-        })
-        .collect();
-    // The pairs only narrow: they add nothing to the score.
-    let has_pairs =
-        (!pairs.is_empty()).then(|| ConstScoreQuery::new(Box::new(BooleanQuery::new(pairs)), 0.0));
-    weighted(f)
-        .into_iter()
-        .map(|(field, weight)| {
-            let q: Box<dyn Query> = match terms {
-                [one] => Box::new(TermQuery::new(
-                    Term::from_field_text(field, one),
-                    IndexRecordOption::WithFreqs,
-                )),
-                _ => Box::new(PhraseQuery::new(
-                    terms
-                        .iter()
-                        .map(|t| Term::from_field_text(field, t))
-                        .collect(),
-                )),
-            };
-            // The pairs come first: the intersection starts from them.
-            let q: Box<dyn Query> = match &has_pairs {
-                Some(pairs) => Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, Box::new(pairs.clone()) as Box<dyn Query>),
-                    (Occur::Must, q),
-                ])),
-                None => q,
-            };
-            (
-                Occur::Should,
-                Box::new(BoostQuery::new(q, weight * boost)) as Box<dyn Query>,
-            )
-        })
-        .collect()
+/// The terms in the `all` field, weighted by `boost`. Several terms are a phrase: its words
+/// next to each other, in order, in one part of the practice. A phrase is first narrowed to
+/// the practices that have all its word pairs (the `pairs` field: a term lookup each), and
+/// positions are checked there only (an intersection seeks its phrase scorer to the pairs'
+/// candidates). Checking positions in every practice with the words instead was the largest
+/// cost of a search whenever the words were common.
+fn terms_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
+    let q: Box<dyn Query> = match terms {
+        [one] => Box::new(TermQuery::new(
+            Term::from_field_text(f.all, one),
+            IndexRecordOption::WithFreqs,
+        )),
+        _ => {
+            let pairs: Vec<(Occur, Box<dyn Query>)> = pairs_of(terms)
+                .into_iter()
+                .map(|p| -> (Occur, Box<dyn Query>) {
+                    let q = TermQuery::new(
+                        Term::from_field_text(f.pairs, &p),
+                        IndexRecordOption::Basic,
+                    );
+                    (Occur::Must, Box::new(q))
+                })
+                .collect();
+            let phrase = Box::new(PhraseQuery::new(
+                terms
+                    .iter()
+                    .map(|t| Term::from_field_text(f.all, t))
+                    .collect(),
+            ));
+            if pairs.is_empty() {
+                phrase
+            } else {
+                // The pairs only narrow: they add nothing to the score. They come first: the
+                // intersection starts from them.
+                let narrow = ConstScoreQuery::new(Box::new(BooleanQuery::new(pairs)), 0.0);
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(narrow) as Box<dyn Query>),
+                    (Occur::Must, phrase),
+                ]))
+            }
+        }
+    };
+    if boost == 1.0 {
+        q
+    } else {
+        Box::new(BoostQuery::new(q, boost))
+    }
 }
 
 fn facet_filter(field: Field, values: &BTreeSet<String>) -> Box<dyn Query> {

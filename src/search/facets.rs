@@ -18,6 +18,8 @@ use tantivy::{DocId, Score, Searcher, SegmentReader};
 struct SegmentFacets {
     offsets: Vec<u32>,
     ords: Vec<u32>,
+    /// How many documents of the segment (deleted ones too) have each ordinal.
+    totals: Vec<u32>,
     /// The facet path of each ordinal ("/grade/6-8").
     names: Vec<String>,
 }
@@ -39,11 +41,30 @@ impl SegmentFacets {
             ords.extend(facets.facet_ords(doc).map(|o| o as u32));
             offsets.push(ords.len() as u32);
         }
+        let mut totals = vec![0; names.len()];
+        for &ord in &ords {
+            totals[ord as usize] += 1;
+        }
         Ok(SegmentFacets {
             offsets,
             ords,
+            totals,
             names,
         })
+    }
+
+    fn max_doc(&self) -> DocId {
+        (self.offsets.len() - 1) as DocId
+    }
+
+    /// Adds one to `counts` for each facet value of the documents `from..to`, or takes one
+    /// away.
+    fn count(&self, counts: &mut [u32], from: DocId, to: DocId, subtract: bool) {
+        let (start, end) = (self.offsets[from as usize], self.offsets[to as usize]);
+        for &ord in &self.ords[start as usize..end as usize] {
+            let n = &mut counts[ord as usize];
+            *n = if subtract { *n - 1 } else { *n + 1 };
+        }
     }
 }
 
@@ -181,7 +202,9 @@ pub struct FacetCounter {
 
 pub struct FacetSegmentCounter {
     table: Arc<SegmentFacets>,
-    counts: Vec<u32>,
+    /// The matching documents, in order: counted at the end, from whichever side is
+    /// smaller.
+    docs: Vec<DocId>,
 }
 
 impl Collector for FacetCounter {
@@ -191,7 +214,7 @@ impl Collector for FacetCounter {
     fn for_segment(&self, _: u32, reader: &SegmentReader) -> tantivy::Result<FacetSegmentCounter> {
         let table = self.tables.segment(reader)?;
         Ok(FacetSegmentCounter {
-            counts: vec![0; table.names.len()],
+            docs: Vec::new(),
             table,
         })
     }
@@ -215,15 +238,29 @@ impl SegmentCollector for FacetSegmentCounter {
     type Fruit = HashMap<String, u64>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let t = &self.table;
-        let (start, end) = (t.offsets[doc as usize], t.offsets[doc as usize + 1]);
-        for &ord in &t.ords[start as usize..end as usize] {
-            self.counts[ord as usize] += 1;
-        }
+        self.docs.push(doc);
     }
 
+    /// A search of a few everyday words matches most of the catalog: then the documents
+    /// that do *not* match are fewer, and the counts are the segment's totals less theirs.
     fn harvest(self) -> HashMap<String, u64> {
-        self.counts
+        let t = &self.table;
+        let counts = if self.docs.len() <= t.max_doc() as usize / 2 {
+            let mut counts = vec![0; t.names.len()];
+            for &doc in &self.docs {
+                t.count(&mut counts, doc, doc + 1, false);
+            }
+            counts
+        } else {
+            let mut counts = t.totals.clone();
+            let mut next = 0;
+            for &doc in self.docs.iter().chain([&t.max_doc()]) {
+                t.count(&mut counts, next, doc, true);
+                next = doc + 1;
+            }
+            counts
+        };
+        counts
             .iter()
             .enumerate()
             .filter(|(_, n)| **n > 0)
@@ -439,5 +476,69 @@ impl SegmentCollector for PairSegmentCounter {
                 ))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::collector::Count;
+    use tantivy::query::{Query, TermQuery};
+    use tantivy::schema::{FacetOptions, INDEXED, IndexRecordOption, Schema};
+    use tantivy::{Index, IndexWriter, TantivyDocument, Term};
+
+    use super::*;
+
+    /// Counting the matches and counting the catalog less the non-matches give the same
+    /// counts, with deleted documents in the segment.
+    #[test]
+    fn counts_from_either_side_agree() {
+        let mut b = Schema::builder();
+        let n = b.add_u64_field("n", INDEXED);
+        let facets = b.add_facet_field("facets", FacetOptions::default());
+        let index = Index::create_in_ram(b.build());
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for i in 0..100u64 {
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(n, i % 10);
+            doc.add_facet(
+                facets,
+                TantivyFacet::from_path(["tens", &(i / 10).to_string()]),
+            );
+            if i % 3 == 0 {
+                doc.add_facet(facets, TantivyFacet::from_path(["three", "yes"]));
+            }
+            writer.add_document(doc).unwrap();
+        }
+        writer.commit().unwrap();
+        // Deleted: every document with n = 9 (ten of them, one in each ten).
+        writer.delete_term(Term::from_field_u64(n, 9));
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let tables = Arc::new(FacetTables::new("facets"));
+
+        let below = |limit: u64| -> Box<dyn Query> {
+            Box::new(tantivy::query::BooleanQuery::new(
+                (0..limit)
+                    .map(|v| {
+                        let q =
+                            TermQuery::new(Term::from_field_u64(n, v), IndexRecordOption::Basic);
+                        (tantivy::query::Occur::Should, Box::new(q) as Box<dyn Query>)
+                    })
+                    .collect(),
+            ))
+        };
+        // n < 2 matches 20 of the 90 live documents, n < 8 matches 80.
+        for (limit, matching) in [(2, 20), (8, 80)] {
+            let query = below(limit);
+            assert_eq!(searcher.search(&*query, &Count).unwrap(), matching);
+            let counts = searcher.search(&*query, &tables.collector()).unwrap();
+            // Each ten has `limit` matching documents.
+            for ten in 0..10 {
+                assert_eq!(counts[&format!("/tens/{ten}")], limit, "{limit}: ten {ten}");
+            }
+            let threes = (0..100u64).filter(|i| i % 10 < limit && i % 3 == 0).count() as u64;
+            assert_eq!(counts[&"/three/yes".to_string()], threes, "{limit}");
+            assert_eq!(counts.len(), 11);
+        }
     }
 }

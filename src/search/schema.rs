@@ -12,7 +12,7 @@ use tantivy::{Index, TantivyDocument, Term};
 use crate::store::IndexDoc;
 
 /// Bump when the schema or an analyzer changes: a mismatch rebuilds the index at start-up.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// English: words, lowercased, accents folded, stemmed.
 pub const EN: &str = "bs_en";
@@ -46,6 +46,8 @@ pub struct Fields {
     pub summary: Field,
     pub aspects: Field,
     pub body: Field,
+    /// Every text field, each repeated by its weight: what searches match and rank.
+    pub all: Field,
     pub spell: Field,
     /// The pairs of adjacent terms (not both stop words) of every weighted field (which
     /// documents only, no frequencies or positions: it narrows phrases, the fields check them).
@@ -64,29 +66,26 @@ pub struct Fields {
     pub popularity: Field,
 }
 
-/// The text fields a query searches, with their relevance weights: title over summary over
-/// aspects and conditions over the rest.
-pub fn weighted(f: &Fields) -> [(Field, f32); 4] {
-    [
-        (f.title, 4.0),
-        (f.summary, 2.0),
-        (f.aspects, 1.5),
-        (f.body, 1.0),
-    ]
-}
+/// How many times each part of a practice is written into the `all` field: title over summary
+/// over aspects and conditions over the rest. Ranking one field where each part's words count
+/// this many times is BM25F (the weighted term frequencies add up before BM25 saturates
+/// them): a title word weighs more than a body word, but a word said once in the title
+/// and again in the body does not count as two separate matches. One field means one posting
+/// list per word for matching, counting and scoring, where four fields meant four.
+pub const WEIGHTS: [usize; 4] = [4, 3, 2, 1];
 
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    // Scored and shown: frequencies and positions, and the text kept for snippets.
+    // Scored: frequencies and positions.
     let text = |analyzer: &str| {
-        TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(analyzer)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            )
-            .set_stored()
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
     };
+    // The texts are kept to show (snippets); `all` indexes them.
+    let shown = TextOptions::default().set_stored();
     // Which documents have a term, no frequencies or positions: for lookups, not scores.
     let listed = |analyzer: &str| {
         TextOptions::default().set_indexing_options(
@@ -98,10 +97,11 @@ pub fn schema() -> (Schema, Fields) {
     let fields = Fields {
         id: b.add_u64_field("id", INDEXED | FAST | STORED),
         slug: b.add_text_field("slug", STRING | STORED),
-        title: b.add_text_field("title", text(EN)),
-        summary: b.add_text_field("summary", text(EN)),
-        aspects: b.add_text_field("aspects", text(EN)),
-        body: b.add_text_field("body", text(EN)),
+        title: b.add_text_field("title", shown.clone()),
+        summary: b.add_text_field("summary", shown.clone()),
+        aspects: b.add_text_field("aspects", shown.clone()),
+        body: b.add_text_field("body", shown),
+        all: b.add_text_field("all", text(EN)),
         spell: b.add_text_field("spell", listed(SPELL)),
         pairs: b.add_text_field("pairs", listed(PAIRS)),
         facets: b.add_facet_field(FACETS, FacetOptions::default()),
@@ -162,6 +162,16 @@ pub fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     let body = format!("{sections}\n{}", d.extra);
     for text in [&d.title, &d.summary, &aspects, &body] {
         doc.add_text(f.pairs, text);
+    }
+    // Each value its own: positions leave a gap between values, so a phrase never spans
+    // the end of one part and the start of the next.
+    for (text, times) in [&d.title, &d.summary, &aspects, &body]
+        .into_iter()
+        .zip(WEIGHTS)
+    {
+        for _ in 0..times {
+            doc.add_text(f.all, text);
+        }
     }
     doc.add_text(f.aspects, &aspects);
     doc.add_text(f.body, body);

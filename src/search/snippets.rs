@@ -31,17 +31,19 @@ pub struct FieldSnippets {
 }
 
 impl FieldSnippets {
-    /// `None` when the query has no term in `field` that the catalog has: no snippet can
-    /// come from it, and its text need not be read.
+    /// Snippets of the stored `field` for the query's terms in the indexed field `indexed`
+    /// (which analyses text as `field`'s snippets do). `None` when the query has no term that
+    /// the catalog has: no snippet can come from it, and no text need be read.
     pub fn create(
         searcher: &Searcher,
         query: &dyn Query,
+        indexed: Field,
         field: Field,
         max_chars: usize,
     ) -> tantivy::Result<Option<Self>> {
         let mut terms: BTreeSet<Term> = BTreeSet::new();
         query.query_terms(&mut |term, _| {
-            if term.field() == field {
+            if term.field() == indexed {
                 terms.insert(term.clone());
             }
         });
@@ -65,7 +67,7 @@ impl FieldSnippets {
             .map(|t| t.as_bytes()[..t.len().min(PREFIX_BYTES)].to_vec())
             .collect();
         prefixes.dedup();
-        let tokenizer = searcher.index().tokenizer_for_field(field)?;
+        let tokenizer = searcher.index().tokenizer_for_field(indexed)?;
         Ok(Some(Self {
             generator: SnippetGenerator::new(scored, tokenizer, field, max_chars),
             prefixes,
@@ -174,10 +176,10 @@ mod tests {
         schema::register_analyzers(&index);
         let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
         let mut doc = TantivyDocument::default();
-        doc.add_text(f.body, body);
+        doc.add_text(f.all, body);
         writer.add_document(doc).unwrap();
         writer.commit().unwrap();
-        (index.reader().unwrap().searcher(), f.body)
+        (index.reader().unwrap().searcher(), f.all)
     }
 
     fn query(field: Field, stems: &[&str]) -> BooleanQuery {
@@ -197,7 +199,7 @@ mod tests {
 
     fn marked(body: &str, stems: &[&str]) -> Vec<String> {
         let (searcher, field) = one_body(body);
-        let snippets = FieldSnippets::create(&searcher, &query(field, stems), field, 220)
+        let snippets = FieldSnippets::create(&searcher, &query(field, stems), field, field, 220)
             .unwrap()
             .expect("the body has the terms");
         let snippet = snippets.snippet(body);
