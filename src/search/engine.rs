@@ -724,10 +724,12 @@ impl Search {
 
     /// The English-analysed terms of `text` (stemmed, folded).
     fn analyze(&self, text: &str) -> Vec<String> {
+        // English alone: the `all` field's analyzer would add the known phrases' terms.
         let mut analyzer = self
             .index
-            .tokenizer_for_field(self.fields.all)
-            .expect("all has an analyzer");
+            .tokenizers()
+            .get(super::schema::EN)
+            .expect("the English analyzer is registered");
         let mut stream = analyzer.token_stream(text);
         let mut terms = Vec::new();
         while stream.advance() {
@@ -821,11 +823,16 @@ struct Built {
 /// candidates). Checking positions in every practice with the words instead was the largest
 /// cost of a search whenever the words were common.
 fn terms_query(f: &Fields, terms: &[String], boost: f32) -> Box<dyn Query> {
-    let q: Box<dyn Query> = match terms {
-        [one] => Box::new(TermQuery::new(
-            Term::from_field_text(f.all, one),
+    let term = |text: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(f.all, text),
             IndexRecordOption::WithFreqs,
-        )),
+        ))
+    };
+    let known = super::phrases::term(terms);
+    let q: Box<dyn Query> = match (terms, known) {
+        ([one], _) => term(one),
+        (_, Some(known)) => term(&known),
         _ => {
             let pairs: Vec<(Occur, Box<dyn Query>)> = pairs_of(terms)
                 .into_iter()

@@ -8,6 +8,7 @@ mod facets;
 mod indexer;
 mod open;
 mod pairs;
+mod phrases;
 mod query;
 mod schema;
 mod segments;

@@ -1,18 +1,21 @@
 //! The one schema of the index, its analyzers, and how a practice becomes a document.
 
+use std::sync::LazyLock;
+
 use tantivy::schema::{
     FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
     TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer,
+    Tokenizer,
 };
 use tantivy::{Index, TantivyDocument, Term};
 
 use crate::store::IndexDoc;
 
 /// Bump when the schema or an analyzer changes: a mismatch rebuilds the index at start-up.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// English: words, lowercased, accents folded, stemmed.
 pub const EN: &str = "bs_en";
@@ -101,7 +104,7 @@ pub fn schema() -> (Schema, Fields) {
         summary: b.add_text_field("summary", shown.clone()),
         aspects: b.add_text_field("aspects", shown.clone()),
         body: b.add_text_field("body", shown),
-        all: b.add_text_field("all", text(EN)),
+        all: b.add_text_field("all", text(&ALL)),
         spell: b.add_text_field("spell", listed(SPELL)),
         pairs: b.add_text_field("pairs", listed(PAIRS)),
         facets: b.add_facet_field(FACETS, FacetOptions::default()),
@@ -114,15 +117,27 @@ pub fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// English: words, lowercased, accents folded, stemmed.
+pub fn english() -> tantivy::tokenizer::TextAnalyzerBuilder<impl Tokenizer> {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(super::stem::EnglishStemmer)
+}
+
+/// The analyzer of the `all` field: English, and the vocabulary's phrases as single terms
+/// (`phrases.rs`). Its name carries a hash of the vocabulary, so an index built with another
+/// `data/synonyms.txt` has another schema and is rebuilt at start-up.
+pub static ALL: LazyLock<String> =
+    LazyLock::new(|| format!("bs_en_known_{:08x}", super::synonyms::fingerprint()));
+
 pub fn register_analyzers(index: &Index) {
-    let english = || {
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(RemoveLongFilter::limit(40))
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter)
-            .filter(super::stem::EnglishStemmer)
-    };
     index.tokenizers().register(EN, english().build());
+    index.tokenizers().register(
+        ALL.as_str(),
+        english().filter(super::phrases::PhraseTerms).build(),
+    );
     index
         .tokenizers()
         .register(PAIRS, english().filter(super::pairs::WordPairs).build());
