@@ -74,30 +74,42 @@ impl<T: Tokenizer> Tokenizer for PhraseTermsFilter<T> {
         let mut inner = self.0.token_stream(text);
         let mut words = Vec::new();
         while inner.advance() {
+            // A clone: the tokenizer counts positions on from its own token.
             words.push(inner.token().clone());
         }
-        let mut tokens = Vec::with_capacity(words.len());
+        // The phrases, each after its first word; most texts have none.
+        let mut found: Vec<(usize, Token)> = Vec::new();
         for (i, word) in words.iter().enumerate() {
-            tokens.push(word.clone());
-            let Some(lengths) = KNOWN.lengths.get(&word.text) else {
-                continue;
-            };
-            for &n in lengths {
+            for &n in KNOWN.lengths.get(&word.text).into_iter().flatten() {
                 let Some(run) = words.get(i..i + n) else {
                     continue;
                 };
                 let stems: Vec<String> = run.iter().map(|t| t.text.clone()).collect();
                 if let Some(text) = term(&stems) {
-                    tokens.push(Token {
+                    let token = Token {
                         offset_from: word.offset_from,
                         offset_to: run[n - 1].offset_to,
                         position: word.position,
                         text,
                         position_length: n,
-                    });
+                    };
+                    found.push((i, token));
                 }
             }
         }
+        let tokens = if found.is_empty() {
+            words
+        } else {
+            let mut tokens = Vec::with_capacity(words.len() + found.len());
+            let mut found = found.into_iter().peekable();
+            for (i, word) in words.into_iter().enumerate() {
+                tokens.push(word);
+                while let Some((_, phrase)) = found.next_if(|(at, _)| *at == i) {
+                    tokens.push(phrase);
+                }
+            }
+            tokens
+        };
         PhraseTermsStream {
             tokens,
             next: 0,

@@ -31,9 +31,9 @@ pub struct FieldSnippets {
 }
 
 impl FieldSnippets {
-    /// Snippets of the stored `field` for the query's terms in the indexed field `indexed`
-    /// (which analyses text as `field`'s snippets do). `None` when the query has no term that
-    /// the catalog has: no snippet can come from it, and no text need be read.
+    /// Snippets of the stored `field` for the query's terms in the indexed field `indexed`.
+    /// `None` when the query has no term that the catalog has: no snippet can come from it,
+    /// and no text need be read.
     pub fn create(
         searcher: &Searcher,
         query: &dyn Query,
@@ -47,16 +47,20 @@ impl FieldSnippets {
                 terms.insert(term.clone());
             }
         });
-        // What `SnippetGenerator::create` does, keeping the terms' text for the prefixes.
+        // What `SnippetGenerator::create` does, keeping the terms' text for the prefixes. A
+        // known phrase's single term ("english_languag_learner") is marked as its words,
+        // as a phrase query's are.
         let mut scored = BTreeMap::new();
         for term in &terms {
             let value = term.value();
             let Some(text) = value.as_str() else {
                 continue;
             };
-            let doc_freq = searcher.doc_freq(term)?;
-            if doc_freq > 0 {
-                scored.insert(text.to_string(), 1.0 / (1.0 + doc_freq as f32));
+            for word in text.split('_') {
+                let doc_freq = searcher.doc_freq(&Term::from_field_text(indexed, word))?;
+                if doc_freq > 0 {
+                    scored.insert(word.to_string(), 1.0 / (1.0 + doc_freq as f32));
+                }
             }
         }
         if scored.is_empty() {
@@ -67,7 +71,12 @@ impl FieldSnippets {
             .map(|t| t.as_bytes()[..t.len().min(PREFIX_BYTES)].to_vec())
             .collect();
         prefixes.dedup();
-        let tokenizer = searcher.index().tokenizer_for_field(indexed)?;
+        // English alone, without the phrases' terms: the words are what is marked.
+        let tokenizer = searcher
+            .index()
+            .tokenizers()
+            .get(super::schema::EN)
+            .ok_or_else(|| tantivy::TantivyError::InternalError("no English analyzer".into()))?;
         Ok(Some(Self {
             generator: SnippetGenerator::new(scored, tokenizer, field, max_chars),
             prefixes,
@@ -241,6 +250,13 @@ mod tests {
         let decoys = "A disco, a disc, a discount and discipline. ".repeat(10);
         let body = format!("{decoys}{filler}Discussion time. {filler}");
         assert_eq!(marked(&body, &["discuss"]), ["Discussion"]);
+    }
+
+    #[test]
+    fn a_known_phrase_is_marked_as_its_words() {
+        let filler = filler(30);
+        let body = format!("{filler}Chronic absence fell by a third. {filler}");
+        assert_eq!(marked(&body, &["chronic_absenc"]), ["Chronic", "absence"]);
     }
 
     #[test]
