@@ -14,40 +14,12 @@ use tantivy::index::SegmentId;
 use tantivy::schema::Facet as TantivyFacet;
 use tantivy::{DocId, Score, Searcher, SegmentReader};
 
-/// Facet ordinals per document: `ords[offsets[doc]..offsets[doc + 1]]`.
-#[derive(Default)]
-struct Ords {
-    offsets: Vec<u32>,
-    ords: Vec<u32>,
-}
-
-impl Ords {
-    fn of(&self, doc: DocId) -> &[u32] {
-        &self.ords[self.offsets[doc as usize] as usize..self.offsets[doc as usize + 1] as usize]
-    }
-
-    /// Adds one to `counts` for each facet value of the documents `from..to`, or takes one
-    /// away.
-    fn count(&self, counts: &mut [u32], from: DocId, to: DocId, subtract: bool) {
-        let (start, end) = (self.offsets[from as usize], self.offsets[to as usize]);
-        for &ord in &self.ords[start as usize..end as usize] {
-            let n = &mut counts[ord as usize];
-            *n = if subtract { *n - 1 } else { *n + 1 };
-        }
-    }
-}
-
 /// The facet values of every document of one segment.
 struct SegmentFacets {
-    all: Ords,
-    /// A value on at least one document in 64 (a grade band, a subject, an evidence stage) is
-    /// counted as the bits its documents and the matches have in common: a word of 64
-    /// documents at a time, where walking the matches' values costs one step per document.
-    dense: Vec<(usize, Vec<u64>)>,
-    /// The other values (a district among hundreds), per document.
-    sparse: Ords,
-    /// How many documents of the segment (deleted ones too) have each sparse value.
-    sparse_totals: Vec<u32>,
+    offsets: Vec<u32>,
+    ords: Vec<u32>,
+    /// How many documents of the segment (deleted ones too) have each ordinal.
+    totals: Vec<u32>,
     /// The facet path of each ordinal ("/grade/6-8").
     names: Vec<String>,
 }
@@ -62,54 +34,37 @@ impl SegmentFacets {
             names.push(facet.to_string());
         }
         let max_doc = reader.max_doc();
-        let mut all = Ords::default();
-        all.offsets.push(0);
+        let mut offsets = Vec::with_capacity(max_doc as usize + 1);
+        let mut ords = Vec::new();
+        offsets.push(0);
         for doc in 0..max_doc {
-            all.ords.extend(facets.facet_ords(doc).map(|o| o as u32));
-            all.offsets.push(all.ords.len() as u32);
+            ords.extend(facets.facet_ords(doc).map(|o| o as u32));
+            offsets.push(ords.len() as u32);
         }
         let mut totals = vec![0; names.len()];
-        for &ord in &all.ords {
+        for &ord in &ords {
             totals[ord as usize] += 1;
         }
-        let words = (max_doc as usize).div_ceil(64);
-        let is_dense: Vec<bool> = totals.iter().map(|n| *n as usize >= words).collect();
-        let mut dense: Vec<(usize, Vec<u64>)> = (0..names.len())
-            .filter(|o| is_dense[*o])
-            .map(|o| (o, vec![0; words]))
-            .collect();
-        let slot: HashMap<usize, usize> = dense
-            .iter()
-            .enumerate()
-            .map(|(i, (o, _))| (*o, i))
-            .collect();
-        let mut sparse = Ords::default();
-        sparse.offsets.push(0);
-        for doc in 0..max_doc {
-            for &ord in all.of(doc) {
-                match slot.get(&(ord as usize)) {
-                    Some(&i) => dense[i].1[doc as usize / 64] |= 1 << (doc % 64),
-                    None => sparse.ords.push(ord),
-                }
-            }
-            sparse.offsets.push(sparse.ords.len() as u32);
-        }
-        let sparse_totals = totals
-            .iter()
-            .zip(&is_dense)
-            .map(|(n, d)| if *d { 0 } else { *n })
-            .collect();
         Ok(SegmentFacets {
-            all,
-            dense,
-            sparse,
-            sparse_totals,
+            offsets,
+            ords,
+            totals,
             names,
         })
     }
 
     fn max_doc(&self) -> DocId {
-        (self.all.offsets.len() - 1) as DocId
+        (self.offsets.len() - 1) as DocId
+    }
+
+    /// Adds one to `counts` for each facet value of the documents `from..to`, or takes one
+    /// away.
+    fn count(&self, counts: &mut [u32], from: DocId, to: DocId, subtract: bool) {
+        let (start, end) = (self.offsets[from as usize], self.offsets[to as usize]);
+        for &ord in &self.ords[start as usize..end as usize] {
+            let n = &mut counts[ord as usize];
+            *n = if subtract { *n - 1 } else { *n + 1 };
+        }
     }
 }
 
@@ -287,38 +242,24 @@ impl SegmentCollector for FacetSegmentCounter {
     }
 
     /// A search of a few everyday words matches most of the catalog: then the documents
-    /// that do *not* match are fewer, and the sparse values' counts are the segment's totals
-    /// less theirs.
+    /// that do *not* match are fewer, and the counts are the segment's totals less theirs.
     fn harvest(self) -> HashMap<String, u64> {
         let t = &self.table;
-        let mut counts = if self.docs.len() <= t.max_doc() as usize / 2 {
+        let counts = if self.docs.len() <= t.max_doc() as usize / 2 {
             let mut counts = vec![0; t.names.len()];
             for &doc in &self.docs {
-                t.sparse.count(&mut counts, doc, doc + 1, false);
+                t.count(&mut counts, doc, doc + 1, false);
             }
             counts
         } else {
-            let mut counts = t.sparse_totals.clone();
+            let mut counts = t.totals.clone();
             let mut next = 0;
             for &doc in self.docs.iter().chain([&t.max_doc()]) {
-                t.sparse.count(&mut counts, next, doc, true);
+                t.count(&mut counts, next, doc, true);
                 next = doc + 1;
             }
             counts
         };
-        if !t.dense.is_empty() {
-            let mut matched = vec![0u64; (t.max_doc() as usize).div_ceil(64)];
-            for &doc in &self.docs {
-                matched[doc as usize / 64] |= 1 << (doc % 64);
-            }
-            for (ord, bits) in &t.dense {
-                counts[*ord] = bits
-                    .iter()
-                    .zip(&matched)
-                    .map(|(a, b)| (a & b).count_ones())
-                    .sum();
-            }
-        }
         counts
             .iter()
             .enumerate()
@@ -418,7 +359,7 @@ impl SegmentCollector for LeaveOneOutSegment {
 
     fn collect(&mut self, doc: DocId, _: Score) {
         let t = &self.table;
-        let ords = t.all.of(doc);
+        let ords = &t.ords[t.offsets[doc as usize] as usize..t.offsets[doc as usize + 1] as usize];
         // Which selected facets does the document pass? (at most 8 filters: one per facet)
         let mut passed = 0u32;
         for &ord in ords {
@@ -517,7 +458,7 @@ impl SegmentCollector for PairSegmentCounter {
 
     fn collect(&mut self, doc: DocId, _: Score) {
         let t = &self.table;
-        let ords = t.all.of(doc);
+        let ords = &t.ords[t.offsets[doc as usize] as usize..t.offsets[doc as usize + 1] as usize];
         for &a in ords.iter().filter(|a| self.row[**a as usize].is_some()) {
             for &b in ords.iter().filter(|b| self.col[**b as usize].is_some()) {
                 *self.counts.entry((a, b)).or_insert(0) += 1;
@@ -547,8 +488,8 @@ mod tests {
 
     use super::*;
 
-    /// Counting the matches, counting the catalog less the non-matches and counting by
-    /// bitsets give the same counts, with deleted documents in the segment.
+    /// Counting the matches and counting the catalog less the non-matches give the same
+    /// counts, with deleted documents in the segment.
     #[test]
     fn counts_from_either_side_agree() {
         let mut b = Schema::builder();
@@ -565,11 +506,6 @@ mod tests {
             );
             if i % 3 == 0 {
                 doc.add_facet(facets, TantivyFacet::from_path(["three", "yes"]));
-            }
-            // Rare values (under one document in 64) are counted by walking documents, the
-            // common ones by bitsets.
-            if i == 5 || i == 19 {
-                doc.add_facet(facets, TantivyFacet::from_path(["rare", &i.to_string()]));
             }
             writer.add_document(doc).unwrap();
         }
@@ -602,10 +538,7 @@ mod tests {
             }
             let threes = (0..100u64).filter(|i| i % 10 < limit && i % 3 == 0).count() as u64;
             assert_eq!(counts[&"/three/yes".to_string()], threes, "{limit}");
-            // Document 5 matches n < 8 only; document 19 (n = 9) is deleted.
-            assert_eq!(counts.get("/rare/5"), (limit == 8).then_some(&1));
-            assert_eq!(counts.get("/rare/19"), None);
-            assert_eq!(counts.len(), if limit == 8 { 12 } else { 11 });
+            assert_eq!(counts.len(), 11);
         }
     }
 }
