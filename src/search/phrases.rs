@@ -160,12 +160,23 @@ mod tests {
     #[test]
     fn a_known_phrase_is_also_one_term_at_its_first_word() {
         let t = terms("Our English language learners read");
-        assert!(t.contains(&("english_languag_learner".to_string(), 1)), "{t:?}");
+        assert!(
+            t.contains(&("english_languag_learner".to_string(), 1)),
+            "{t:?}"
+        );
         // The words themselves are all still there, at their positions.
         assert!(t.contains(&("learner".to_string(), 3)));
         // Words apart, or out of order, are not the phrase.
-        assert!(!terms("english and language learners").iter().any(|(t, _)| t.contains('_')));
-        assert!(!terms("learners english language").iter().any(|(t, _)| t.contains('_')));
+        assert!(
+            !terms("english and language learners")
+                .iter()
+                .any(|(t, _)| t.contains('_'))
+        );
+        assert!(
+            !terms("learners english language")
+                .iter()
+                .any(|(t, _)| t.contains('_'))
+        );
         assert_eq!(
             term(&["chronic".to_string(), "absenc".to_string()]),
             Some("chronic_absenc".to_string())

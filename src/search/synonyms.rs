@@ -11,14 +11,20 @@ pub fn members() -> impl Iterator<Item = String> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .flat_map(|l| l.split(','))
-        .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+        .map(|m| {
+            m.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
         .filter(|m| !m.is_empty())
 }
 
 /// A hash of the vocabulary (FNV-1a): the index's terms depend on it (see `phrases`).
 pub fn fingerprint() -> u32 {
-    DATA.bytes()
-        .fold(0x811c_9dc5, |h: u32, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    DATA.bytes().fold(0x811c_9dc5, |h: u32, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 pub struct Synonyms {
