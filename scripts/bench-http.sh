@@ -279,7 +279,11 @@ table() { # summary key prefix, "path:file" targets (file "-": the path itself) 
 }
 
 echo
-echo "$N practices on $BACKEND, ${DURATION}s per run, wrk -t2 (on the same 2 cores as the server); $TAIL_SHARE of the searches are new ones"
+if [ "$NATURAL_ONLY" = 1 ]; then
+    echo "$N practices on $BACKEND, ${DURATION}s per run, wrk -t2 (on the same 2 cores as the server); 300 natural queries, picked at random"
+else
+    echo "$N practices on $BACKEND, ${DURATION}s per run, wrk -t2 (on the same 2 cores as the server); $TAIL_SHARE of the searches are new ones"
+fi
 echo
 if [ "$NATURAL_ONLY" = 1 ]; then
     table cached "$NATURAL"
@@ -301,13 +305,14 @@ visible() { # summary key, vetting base URL, search base URL → $DIR/visible.ou
     echo "$out" >"$DIR/visible.out"
 }
 
-if [ "$NATURAL_ONLY" != 1 ]; then
-echo
 VISIBLE=${VISIBLE:-30}
-echo "Write-to-visible while /api/v1/search runs at 8 connections (vetting $VISIBLE practices one after another; searched on the same instance):"
-visible visible "$BASE" "$BASE"
-read -r v50 v95 v99 vn <"$DIR/visible.out"
-echo "p50 ${v50} ms, p95 ${v95} ms, p99 ${v99} ms ($vn practices)"
+if [ "$NATURAL_ONLY" != 1 ]; then
+    echo
+    echo "Write-to-visible while /api/v1/search runs at 8 connections (vetting $VISIBLE practices one after another; searched on the same instance):"
+    visible visible "$BASE" "$BASE"
+    read -r v50 v95 v99 vn <"$DIR/visible.out"
+    echo "p50 ${v50} ms, p95 ${v95} ms, p99 ${v99} ms ($vn practices)"
+fi
 
 rss() { # pid → "peak MB (now: …)"
     awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$1/status"
@@ -329,7 +334,6 @@ if [ "$INSTANCE_B" = 1 ]; then
     visible visible_b "$BASE" "$BASE_B"
     read -r b50 b95 b99 bn <"$DIR/visible.out"
     echo "on B: p50 ${b50} ms, p95 ${b95} ms, p99 ${b99} ms ($bn practices)"
-fi
 fi
 
 echo
