@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
 /// The analysed forms (stems) of the vocabulary's phrases.
-pub struct Known {
+struct Known {
     phrases: HashSet<Vec<String>>,
     /// First stem → the lengths of the phrases that start with it, longest first.
     lengths: HashMap<String, Vec<usize>>,
@@ -31,7 +31,8 @@ static KNOWN: LazyLock<Known> = LazyLock::new(|| {
         }
         out
     };
-    let phrases: HashSet<Vec<String>> = super::synonyms::members()
+    let phrases: HashSet<Vec<String>> = super::synonyms::Synonyms::default()
+        .members()
         .map(|member| analyse(&member))
         .filter(|stems| stems.len() > 1)
         .collect();

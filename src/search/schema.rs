@@ -52,8 +52,8 @@ pub struct Fields {
     /// Every text field, each repeated by its weight: what searches match and rank.
     pub all: Field,
     pub spell: Field,
-    /// The pairs of adjacent terms (not both stop words) of every weighted field (which
-    /// documents only, no frequencies or positions: it narrows phrases, the fields check them).
+    /// The pairs of adjacent terms (not both stop words) of every text field (which documents
+    /// only, no frequencies or positions: it narrows phrases, `all` checks them).
     pub pairs: Field,
     /// Every facet value as `/facet/value` (`/grade/6-8`): one field, so that counting all
     /// facets reads one column per document instead of seven.

@@ -5,21 +5,6 @@ use std::collections::HashMap;
 
 const DATA: &str = include_str!("../../data/synonyms.txt");
 
-/// Every member of every group, as written ("english language learners").
-pub fn members() -> impl Iterator<Item = String> {
-    DATA.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .flat_map(|l| l.split(','))
-        .map(|m| {
-            m.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase()
-        })
-        .filter(|m| !m.is_empty())
-}
-
 /// A hash of the vocabulary (FNV-1a): the index's terms depend on it (see `phrases`).
 pub fn fingerprint() -> u32 {
     DATA.bytes().fold(0x811c_9dc5, |h: u32, b| {
@@ -68,6 +53,11 @@ impl Synonyms {
             groups,
             by_first_word,
         }
+    }
+
+    /// Every member of every group, its words joined by spaces ("english language learners").
+    pub fn members(&self) -> impl Iterator<Item = String> + '_ {
+        self.groups.iter().flatten().map(|words| words.join(" "))
     }
 
     /// Splits lowercased `words` into concepts: a run of words that is a member of a group
