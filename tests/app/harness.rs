@@ -20,7 +20,9 @@ fn the_http_harness_runs_end_to_end_on_a_tiny_catalog() {
         .env("BRIGHTSPOTS_BIN", env!("CARGO_BIN_EXE_brightspots"))
         .env("BENCH_HTTP_DIR", dir.path())
         .env("PORT", port.to_string())
-        .env("DURATION", "1")
+        // Two seconds: under the whole suite's load a debug-build search can take over one, and
+        // wrk counts only the requests that finish within the run.
+        .env("DURATION", "2")
         .env("CONNECTIONS", "2")
         .env("VISIBLE", "3")
         .output()
@@ -38,6 +40,8 @@ fn the_http_harness_runs_end_to_end_on_a_tiny_catalog() {
         "/practices/{slug}",
         "/search",
         "/api/v1/search",
+        // Issue 20's natural queries (`brightspots generate --queries`).
+        "/api/v1/search(natural)",
     ] {
         let rows: Vec<&str> = stdout
             .lines()
@@ -72,6 +76,7 @@ fn the_http_harness_runs_end_to_end_on_a_tiny_catalog() {
         "import_s ",
         "reindex_s ",
         "cached:2:/api/v1/search ",
+        "uncached:2:/api/v1/search(natural) ",
         "visible_b ",
         "rss_b_mb ",
     ] {
